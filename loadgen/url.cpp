@@ -1,0 +1,63 @@
+#include "loadgen/url.hpp"
+
+#include <charconv>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace cmb::loadgen {
+
+std::string Url::to_string() const { return fmt::format("http://{}{}", host_header, target); }
+
+Url parse_url(std::string_view text) {
+  const std::string original(text);
+  constexpr std::string_view kScheme = "http://";
+  if (text.substr(0, kScheme.size()) != kScheme) {
+    throw std::invalid_argument(
+        fmt::format("invalid URL '{}': only http://host[:port]/path is supported", original));
+  }
+  text.remove_prefix(kScheme.size());
+  const size_t slash = text.find_first_of("/?");
+  std::string_view authority = text.substr(0, slash);
+  Url url;
+  const std::string_view target =
+      slash == std::string_view::npos ? std::string_view{} : text.substr(slash);
+  if (target.empty() || target.front() == '?') url.target.push_back('/');
+  url.target.append(target);
+  for (unsigned char c : url.target) {
+    if (c <= 0x20 || c >= 0x7f)
+      throw std::invalid_argument(
+          fmt::format("invalid URL '{}': spaces and control characters must be %-encoded", original));
+  }
+  url.host_header = std::string(authority);
+
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos)
+      throw std::invalid_argument(fmt::format("invalid URL '{}': unclosed '['", original));
+    url.host = std::string(authority.substr(1, close - 1));
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':')
+        throw std::invalid_argument(fmt::format("invalid URL '{}': junk after ']'", original));
+      port_text = rest.substr(1);
+    }
+  } else {
+    const size_t colon = authority.rfind(':');
+    url.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (url.host.empty())
+    throw std::invalid_argument(fmt::format("invalid URL '{}': no host", original));
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
+      throw std::invalid_argument(fmt::format("invalid URL '{}': bad port '{}'", original, port_text));
+    url.port = static_cast<uint16_t>(port);
+  }
+  return url;
+}
+
+}  // namespace cmb::loadgen

@@ -1,0 +1,24 @@
+// The target of a load run: an http:// URL split into what a connection and
+// a request line need.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cmb::loadgen {
+
+struct Url {
+  std::string host;    // without brackets for IPv6
+  uint16_t port = 80;
+  std::string target;  // path and query, at least "/"
+  std::string host_header;  // "host" or "host:port"
+
+  std::string to_string() const;
+};
+
+// Parses "http://host[:port][/path][?query]". Throws std::invalid_argument
+// with the reason (other schemes, missing host, bad port).
+Url parse_url(std::string_view text);
+
+}  // namespace cmb::loadgen

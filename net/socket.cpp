@@ -1,0 +1,133 @@
+#include "net/socket.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace cmb::net {
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+}  // namespace
+
+uint16_t Address::port() const {
+  if (storage.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
+}
+
+std::string Address::to_string() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (storage.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, text,
+                sizeof text);
+    return fmt::format("[{}]:{}", text, port());
+  }
+  ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, text,
+              sizeof text);
+  return fmt::format("{}:{}", text, port());
+}
+
+Address resolve(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found);
+  if (rc != 0 || found == nullptr)
+    throw std::runtime_error(fmt::format("cannot resolve host '{}': {}", host, gai_strerror(rc)));
+  Address address;
+  std::memcpy(&address.storage, found->ai_addr, found->ai_addrlen);
+  address.length = found->ai_addrlen;
+  ::freeaddrinfo(found);
+  return address;
+}
+
+Fd listen_tcp(const Address& address, const ListenOptions& options) {
+  Fd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("socket");
+  const int one = 1;
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+    throw_errno("setsockopt SO_REUSEADDR");
+  if (options.reuse_port &&
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    throw_errno("setsockopt SO_REUSEPORT");
+  if (::bind(fd.get(), address.get(), address.length) != 0)
+    throw_errno(fmt::format("bind {}", address.to_string()));
+  if (::listen(fd.get(), options.backlog) != 0)
+    throw_errno(fmt::format("listen {}", address.to_string()));
+  return fd;
+}
+
+Address local_address(int fd) {
+  Address address;
+  address.length = sizeof address.storage;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address.storage), &address.length) != 0)
+    throw_errno("getsockname");
+  return address;
+}
+
+void set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) throw_errno("fcntl O_NONBLOCK");
+}
+
+void set_nodelay(int fd) {
+  const int one = 1;
+  // Fails only on non-TCP sockets; nothing to do about it then.
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+bool is_wildcard(const Address& address) {
+  if (address.storage.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address.storage);
+    return IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+  }
+  return reinterpret_cast<const sockaddr_in*>(&address.storage)->sin_addr.s_addr == INADDR_ANY;
+}
+
+Acceptor::Acceptor(int listen_fd, bool nonblocking)
+    : listen_fd_(listen_fd),
+      nonblocking_(nonblocking),
+      spare_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+
+Acceptor::Result Acceptor::accept() {
+  const int flags = SOCK_CLOEXEC | (nonblocking_ ? SOCK_NONBLOCK : 0);
+  const int fd = retry_on_eintr([&] { return ::accept4(listen_fd_, nullptr, nullptr, flags); });
+  if (fd >= 0) {
+    set_nodelay(fd);
+    return {Outcome::kAccepted, Fd(fd)};
+  }
+  switch (errno) {
+    case EAGAIN:
+      return {Outcome::kNone, Fd()};
+    case EMFILE:
+    case ENFILE:
+      if (spare_) {
+        spare_.reset();
+        Fd(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));
+        spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      }
+      ++shed_;
+      return {Outcome::kShed, Fd()};
+    default:
+      // ECONNABORTED, EPROTO, ENOBUFS, ...: this connection is lost, the
+      // listener is fine.
+      return {Outcome::kFailed, Fd()};
+  }
+}
+
+}  // namespace cmb::net

@@ -1,0 +1,78 @@
+// Socket helpers shared by every server model and the load generator.
+// Setup failures throw std::system_error naming the call and the address.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/fd.hpp"
+
+namespace cmb::net {
+
+// A resolved IPv4 or IPv6 socket address.
+struct Address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
+  uint16_t port() const;
+  // "127.0.0.1:8080" or "[::1]:8080".
+  std::string to_string() const;
+};
+
+// Resolves a host name or numeric address; throws std::system_error or
+// std::runtime_error with the host in the message.
+Address resolve(const std::string& host, uint16_t port);
+
+struct ListenOptions {
+  int backlog = 1024;
+  // One listen socket per event loop on the same port (SO_REUSEPORT).
+  bool reuse_port = false;
+};
+
+// socket + SO_REUSEADDR + bind + listen. The socket is blocking; callers that
+// poll it make it non-blocking themselves.
+Fd listen_tcp(const Address& address, const ListenOptions& options = {});
+
+// The address a socket is bound to (after binding port 0, the chosen port).
+Address local_address(int fd);
+
+void set_nonblocking(int fd);
+void set_nodelay(int fd);
+
+// True when the host is a wildcard address (0.0.0.0 or ::).
+bool is_wildcard(const Address& address);
+
+// Accepts connections without spinning when descriptors run out: at EMFILE or
+// ENFILE it frees a reserved descriptor, accepts and closes the pending
+// connection, and reserves again (libev's and nginx's trick). Each thread
+// that accepts owns its own Acceptor.
+class Acceptor {
+ public:
+  // Accepted sockets get TCP_NODELAY, and O_NONBLOCK when `nonblocking`.
+  Acceptor(int listen_fd, bool nonblocking);
+
+  enum class Outcome { kAccepted, kNone, kShed, kFailed };
+  struct Result {
+    Outcome outcome;
+    Fd fd;
+  };
+  // kNone: nothing pending (EAGAIN on a non-blocking listener).
+  // kShed: a connection was dropped for lack of descriptors.
+  // kFailed: the pending connection failed (ECONNABORTED and the like).
+  Result accept();
+
+  uint64_t shed_count() const { return shed_; }
+
+ private:
+  int listen_fd_;
+  bool nonblocking_;
+  Fd spare_;
+  uint64_t shed_ = 0;
+};
+
+}  // namespace cmb::net

@@ -1,0 +1,81 @@
+#include "servers/blocking_connection.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "servers/http_session.hpp"
+
+namespace cmb::servers {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+// How long a closing connection drains what the client still sends, so that
+// unread bytes do not turn our close into a reset that destroys the response.
+constexpr int kLingerMillis = 200;
+
+// Waits for `events` on `fd` or for stop; true when the socket is ready.
+bool wait_for(int fd, short events, const StopSignal& stop, int timeout_ms = -1) {
+  pollfd fds[2] = {{fd, events, 0}, {stop.fd(), POLLIN, 0}};
+  const int n = net::retry_on_eintr([&] { return ::poll(fds, 2, timeout_ms); });
+  return n > 0 && fds[1].revents == 0 && fds[0].revents != 0;
+}
+
+// Writes all pending output; false when the peer is gone or stop was asked.
+bool flush(int fd, HttpSession& session, const StopSignal& stop) {
+  while (session.has_output()) {
+    const std::string_view out = session.pending_output();
+    const ssize_t n = net::retry_on_eintr(
+        [&] { return ::send(fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+    if (n > 0) {
+      session.consume_output(static_cast<size_t>(n));
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (!wait_for(fd, POLLOUT, stop)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+void linger_close(int fd, const StopSignal& stop) {
+  ::shutdown(fd, SHUT_WR);
+  char discard[4096];
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMillis);
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !wait_for(fd, POLLIN, stop, static_cast<int>(left.count()))) return;
+    if (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) <= 0) return;
+  }
+}
+
+}  // namespace
+
+bool wait_readable(int fd, const StopSignal& stop) { return wait_for(fd, POLLIN, stop); }
+
+void serve_blocking(net::Fd connection, const StopSignal& stop, const net::RequestLimits& limits) {
+  const int fd = connection.get();
+  HttpSession session(limits);
+  for (;;) {
+    if (!wait_for(fd, POLLIN, stop)) return;
+    char* space = session.input().prepare(kReadChunk);
+    const ssize_t n = net::retry_on_eintr(
+        [&] { return ::recv(fd, space, session.input().writable(), MSG_DONTWAIT); });
+    if (n == 0) return;  // the client closed
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return;  // reset or other error: this connection is over
+    }
+    session.input().commit(static_cast<size_t>(n));
+    session.process(HttpSession::WaitPolicy::kBlock);
+    if (!flush(fd, session, stop)) return;
+    if (session.closing()) {
+      linger_close(fd, stop);
+      return;
+    }
+  }
+}
+
+}  // namespace cmb::servers

@@ -1,0 +1,98 @@
+#include "servers/handler/handler.hpp"
+
+#include <time.h>
+
+#include <atomic>
+#include <charconv>
+#include <thread>
+
+#include "net/http_response.hpp"
+
+namespace cmb::servers {
+namespace {
+
+constexpr std::string_view kHello = "Hello, World!";
+
+bool parse_number(std::string_view text, uint64_t max, uint64_t& value) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size() && !text.empty() && value <= max;
+}
+
+int64_t thread_cpu_nanos() {
+  timespec ts;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// A filler body, shared by every thread: large bodies are copied from it.
+const std::string& filler() {
+  static const std::string text(64 * 1024, 'x');
+  return text;
+}
+
+}  // namespace
+
+int parse_work(std::string_view query, Work& work) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    const std::string_view key = pair.substr(0, eq);
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    uint64_t number = 0;
+    if (key == "cpu_us" || key == "sleep_us" || key == "wait_us") {
+      if (!parse_number(value, kMaxWorkMicros, number)) return 400;
+      const auto micros = std::chrono::microseconds(number);
+      (key == "cpu_us" ? work.cpu : key == "sleep_us" ? work.sleep : work.wait) = micros;
+    } else if (key == "bytes") {
+      if (!parse_number(value, kMaxBodyBytes, number)) return 400;
+      work.body_bytes = static_cast<size_t>(number);
+      work.custom_body = true;
+    }
+  }
+  return 0;
+}
+
+void burn_cpu(std::chrono::microseconds amount) {
+  if (amount.count() <= 0) return;
+  const int64_t deadline = thread_cpu_nanos() + amount.count() * 1000;
+  // xorshift steps between clock reads; the result goes to an atomic so the
+  // loop has an observable effect.
+  static std::atomic<uint64_t> sink{0};
+  uint64_t x = 0x9e3779b97f4a7c15ull ^ static_cast<uint64_t>(deadline);
+  do {
+    for (int i = 0; i < 256; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+    }
+  } while (thread_cpu_nanos() < deadline);
+  sink.fetch_add(x, std::memory_order_relaxed);
+}
+
+void run_inline_work(const Work& work) {
+  burn_cpu(work.cpu);
+  if (work.sleep.count() > 0) std::this_thread::sleep_for(work.sleep);
+}
+
+void append_work_response(std::string& out, const Work& work, const ReplyFraming& framing) {
+  net::append_response_head(out, {.status = 200,
+                                  .content_type = "text/plain",
+                                  .content_length = work.body_bytes,
+                                  .keep_alive = framing.keep_alive,
+                                  .version_minor = framing.version_minor});
+  if (framing.head_only) return;
+  if (!work.custom_body) {
+    out += kHello;
+    return;
+  }
+  for (size_t left = work.body_bytes; left > 0;) {
+    const size_t take = std::min(left, filler().size());
+    out.append(filler(), 0, take);
+    left -= take;
+  }
+}
+
+}  // namespace cmb::servers

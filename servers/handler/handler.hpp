@@ -1,0 +1,52 @@
+// The workload every model serves: any path; the query string picks the work
+// (DESIGN.md, "The workload"). Pure functions, safe from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/http_request.hpp"
+
+namespace cmb::servers {
+
+struct Work {
+  std::chrono::microseconds cpu{0};    // cpu_us: burn the thread's own CPU
+  std::chrono::microseconds sleep{0};  // sleep_us: a blocking call
+  std::chrono::microseconds wait{0};   // wait_us: a non-blocking wait
+  size_t body_bytes = 13;              // bytes, or "Hello, World!"
+  bool custom_body = false;
+};
+
+inline constexpr uint64_t kMaxWorkMicros = 60'000'000;  // one minute
+inline constexpr size_t kMaxBodyBytes = 64 * 1024 * 1024;
+
+// Reads `cpu_us`, `sleep_us`, `wait_us` and `bytes` from a query string
+// (other keys are ignored). Returns 0, or 400 for a value that is not a
+// whole number within the limits above.
+int parse_work(std::string_view query, Work& work);
+
+// Burns `amount` of the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID)
+// doing arithmetic whose result is kept, so the compiler cannot drop it.
+void burn_cpu(std::chrono::microseconds amount);
+
+// Runs the blocking part of the work on the calling thread: CPU, then sleep.
+void run_inline_work(const Work& work);
+
+// How a response must be framed, kept apart from the Request (whose views die
+// with the input buffer) so that a deferred reply can be written later.
+struct ReplyFraming {
+  bool keep_alive = true;
+  int version_minor = 1;
+  bool head_only = false;
+  static ReplyFraming of(const net::Request& request) {
+    return {request.keep_alive, request.version_minor, request.method == net::Method::kHead};
+  }
+};
+
+// Appends the response to a request whose work is done.
+void append_work_response(std::string& out, const Work& work, const ReplyFraming& framing);
+
+}  // namespace cmb::servers

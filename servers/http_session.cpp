@@ -1,0 +1,63 @@
+#include "servers/http_session.hpp"
+
+#include <thread>
+
+#include "net/http_response.hpp"
+
+namespace cmb::servers {
+namespace {
+
+constexpr size_t kKeepOutputCapacity = 256 * 1024;
+
+}  // namespace
+
+std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
+  while (!closing_ && !deferred_) {
+    net::Request request;
+    const auto result = parser_.parse(input_.readable(), request);
+    if (result.state == net::RequestParser::State::kIncomplete) break;
+    if (result.state == net::RequestParser::State::kError) {
+      net::append_error_response(output_, result.error_status);
+      closing_ = true;
+      break;
+    }
+    Work work;
+    const ReplyFraming framing = ReplyFraming::of(request);
+    if (const int status = parse_work(request.query, work)) {
+      net::append_error_response(output_, status, request.version_minor);
+      closing_ = true;
+      break;
+    }
+    input_.consume(result.consumed);
+    run_inline_work(work);
+    if (work.wait.count() > 0) {
+      if (policy == WaitPolicy::kDefer) {
+        deferred_ = Deferred{work, framing};
+        return work.wait;
+      }
+      std::this_thread::sleep_for(work.wait);
+    }
+    append_work_response(output_, work, framing);
+    closing_ = !framing.keep_alive;
+  }
+  return std::chrono::microseconds{0};
+}
+
+void HttpSession::finish_wait() {
+  if (!deferred_) return;
+  append_work_response(output_, deferred_->work, deferred_->framing);
+  closing_ = !deferred_->framing.keep_alive;
+  deferred_.reset();
+}
+
+void HttpSession::consume_output(size_t n) {
+  output_sent_ += n;
+  if (output_sent_ == output_.size()) {
+    output_.clear();
+    output_sent_ = 0;
+    // Do not keep a large response's memory for the life of the connection.
+    if (output_.capacity() > kKeepOutputCapacity) output_.shrink_to_fit();
+  }
+}
+
+}  // namespace cmb::servers

@@ -1,0 +1,62 @@
+// Per-connection HTTP state that every model drives: received bytes go in,
+// the shared parser and handler run, response bytes come out. Models only
+// move bytes. One owner at a time; not thread-safe.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "net/buffer.hpp"
+#include "net/http_request.hpp"
+#include "servers/handler/handler.hpp"
+
+namespace cmb::servers {
+
+class HttpSession {
+ public:
+  explicit HttpSession(const net::RequestLimits& limits) : parser_(limits) {}
+
+  // Receive into input().prepare(n) and commit() what arrived.
+  net::Buffer& input() { return input_; }
+
+  enum class WaitPolicy {
+    kBlock,  // thread models: a wait_us request sleeps on this thread
+    kDefer,  // event models: process() stops and returns the wait to arm
+  };
+  // Handles the complete requests in the input in order, appending each
+  // response to the output, until the input holds no complete request or the
+  // session is closing. Under kDefer, a request with a non-blocking wait is
+  // held back: process() returns its delay and handles nothing more until
+  // finish_wait(). Returns zero otherwise.
+  std::chrono::microseconds process(WaitPolicy policy);
+
+  // The deferred wait has elapsed: append its response.
+  void finish_wait();
+  bool waiting() const { return deferred_.has_value(); }
+
+  std::string_view pending_output() const {
+    return std::string_view(output_).substr(output_sent_);
+  }
+  void consume_output(size_t n);
+  bool has_output() const { return output_sent_ < output_.size(); }
+
+  // No further request will be handled: close once the output is flushed.
+  bool closing() const { return closing_; }
+
+ private:
+  struct Deferred {
+    Work work;
+    ReplyFraming framing;
+  };
+
+  net::RequestParser parser_;
+  net::Buffer input_;
+  std::string output_;
+  size_t output_sent_ = 0;
+  bool closing_ = false;
+  std::optional<Deferred> deferred_;
+};
+
+}  // namespace cmb::servers

@@ -1,0 +1,67 @@
+#include "servers/registry.hpp"
+
+#include <functional>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace cmb::servers {
+
+// Each model's file defines its factory; this is the one place naming them.
+std::unique_ptr<Server> make_iterative_server(const ServerConfig& config);
+std::unique_ptr<Server> make_thread_per_connection_server(const ServerConfig& config);
+
+namespace {
+
+using Factory = std::unique_ptr<Server> (*)(const ServerConfig&);
+// Returns an empty string when the model can run here, else the reason.
+using Probe = std::string (*)();
+
+struct Entry {
+  std::string_view name;
+  std::string_view summary;
+  Factory factory;
+  Probe probe = nullptr;
+};
+
+const std::vector<Entry>& entries() {
+  static const std::vector<Entry> kEntries = {
+      {"iterative", "one thread, one connection at a time: accept, serve until close, repeat",
+       make_iterative_server},
+      {"thread-per-connection", "a new thread per accepted connection, blocking I/O",
+       make_thread_per_connection_server},
+  };
+  return kEntries;
+}
+
+std::string unavailable_reason(const Entry& entry) { return entry.probe ? entry.probe() : ""; }
+
+}  // namespace
+
+std::vector<ModelInfo> registered_models() {
+  std::vector<ModelInfo> models;
+  for (const auto& entry : entries())
+    models.push_back({entry.name, entry.summary, unavailable_reason(entry)});
+  return models;
+}
+
+std::vector<std::string> available_model_names() {
+  std::vector<std::string> names;
+  for (const auto& model : registered_models())
+    if (model.unavailable_reason.empty()) names.emplace_back(model.name);
+  return names;
+}
+
+std::unique_ptr<Server> make_server(std::string_view model, const ServerConfig& config) {
+  for (const auto& entry : entries()) {
+    if (entry.name != model) continue;
+    if (std::string reason = unavailable_reason(entry); !reason.empty())
+      throw std::invalid_argument(fmt::format("model '{}' is not available here: {}", model, reason));
+    return entry.factory(config);
+  }
+  throw std::invalid_argument(fmt::format("unknown model '{}' (known: {})", model,
+                                          fmt::join(available_model_names(), ", ")));
+}
+
+}  // namespace cmb::servers

@@ -1,0 +1,36 @@
+#include "servers/server.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <system_error>
+
+namespace cmb::servers {
+
+StopSignal::StopSignal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!fd_) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+void StopSignal::notify() const noexcept {
+  const uint64_t one = 1;
+  // Only fails when the counter would overflow: it is readable then anyway.
+  [[maybe_unused]] ssize_t n = ::write(fd_.get(), &one, sizeof one);
+}
+
+bool StopSignal::notified() const {
+  pollfd p{fd_.get(), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+Server::Server(const ServerConfig& config, bool reuse_port)
+    : config_(config),
+      listener_(net::listen_tcp(net::resolve(config.host, config.port),
+                                {.backlog = config.backlog, .reuse_port = reuse_port})),
+      address_(net::local_address(listener_.get())) {
+  // Every model waits for readiness before accepting; a connection that
+  // vanishes in between must give EAGAIN, not block the accepting thread.
+  net::set_nonblocking(listener_.get());
+}
+
+}  // namespace cmb::servers

@@ -1,0 +1,63 @@
+// The interface every concurrency model implements. A Server is bound when
+// constructed (so the port is known before it serves); run() serves on the
+// calling thread until stop(); stop() may be called from any thread or from
+// a signal handler, and run() then returns once its connections are closed
+// and its threads joined.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/fd.hpp"
+#include "net/http_request.hpp"
+#include "net/socket.hpp"
+
+namespace cmb::servers {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  int threads = 0;  // workers, loops or processes; 0 means the model's default
+  int backlog = 1024;
+  net::RequestLimits limits;
+};
+
+// Becomes readable forever once notified, so any number of threads (and
+// forked children, which inherit it) can poll it next to their sockets.
+class StopSignal {
+ public:
+  StopSignal();
+  void notify() const noexcept;  // async-signal-safe
+  bool notified() const;
+  int fd() const { return fd_.get(); }
+
+ private:
+  net::Fd fd_;
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  virtual void run() = 0;
+  void stop() const noexcept { stop_.notify(); }
+  const net::Address& address() const { return address_; }
+
+ protected:
+  // Binds config.host:config.port; `reuse_port` for one listener per loop.
+  explicit Server(const ServerConfig& config, bool reuse_port = false);
+  const ServerConfig& config() const { return config_; }
+  int listen_fd() const { return listener_.get(); }
+  const StopSignal& stop_signal() const { return stop_; }
+
+ private:
+  ServerConfig config_;
+  net::Fd listener_;
+  net::Address address_;
+  StopSignal stop_;
+};
+
+}  // namespace cmb::servers

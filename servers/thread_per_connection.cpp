@@ -1,0 +1,80 @@
+// thread-per-connection — accept on the main thread, then one new thread per
+// connection running the same blocking loop as the iterative server.
+// Syscalls: accept4 + clone per connection; recv/send block in each thread.
+// Good at: blocking handlers (each client waits only for its own work), and
+// simple code. Breaks: every connection costs a thread (stack, scheduler
+// work, context switches); thousands of connections mean thousands of
+// threads. When no thread can be created the client gets 503, not a crash.
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "net/http_response.hpp"
+#include "servers/blocking_connection.hpp"
+#include "servers/server.hpp"
+
+namespace cmb::servers {
+namespace {
+
+// Shared with the detached connection threads, so it outlives the server if
+// a thread is still unwinding when run() returns.
+struct ActiveThreads {
+  std::mutex mutex;
+  std::condition_variable all_done;
+  int count = 0;
+};
+
+class ThreadPerConnectionServer final : public Server {
+ public:
+  explicit ThreadPerConnectionServer(const ServerConfig& config) : Server(config) {}
+
+  void run() override {
+    auto active = std::make_shared<ActiveThreads>();
+    net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
+    while (wait_readable(listen_fd(), stop_signal())) {
+      auto accepted = acceptor.accept();
+      if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+      {
+        std::lock_guard lock(active->mutex);
+        ++active->count;
+      }
+      // The new thread takes the descriptor; if no thread can be created it
+      // stays here, so the client can be told.
+      const int fd = accepted.fd.get();
+      try {
+        std::thread([this, active, fd] {
+          serve_blocking(net::Fd(fd), stop_signal(), config().limits);
+          std::lock_guard lock(active->mutex);
+          if (--active->count == 0) active->all_done.notify_all();
+        }).detach();
+        accepted.fd.release();
+      } catch (const std::system_error&) {
+        std::lock_guard lock(active->mutex);
+        --active->count;
+        refuse(fd);
+      }
+    }
+    std::unique_lock lock(active->mutex);
+    active->all_done.wait(lock, [&] { return active->count == 0; });
+  }
+
+ private:
+  static void refuse(int fd) {
+    std::string response;
+    net::append_error_response(response, 503);
+    (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Server> make_thread_per_connection_server(const ServerConfig& config) {
+  return std::make_unique<ThreadPerConnectionServer>(config);
+}
+
+}  // namespace cmb::servers
