@@ -1,12 +1,11 @@
 #include "harness/commands.hpp"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "loadgen/report.hpp"
 #include "servers/registry.hpp"
@@ -17,7 +16,8 @@ int models_command() {
   size_t width = 0;
   for (const auto& model : servers::registered_models()) width = std::max(width, model.name.size());
   for (const auto& model : servers::registered_models()) {
-    if (model.unavailable_reason.empty()) fmt::print("{:<{}}  {}\n", model.name, width, model.summary);
+    if (model.unavailable_reason.empty())
+      fmt::print("{:<{}}  {}\n", model.name, width, model.summary);
   }
   for (const auto& model : servers::registered_models()) {
     if (!model.unavailable_reason.empty())
@@ -38,8 +38,10 @@ int serve_command(const std::string& model, const servers::ServerConfig& config)
   // Shared with the signal thread, which may outlive this function.
   std::shared_ptr<servers::Server> server = servers::make_server(model, config);
   if (net::is_wildcard(server->address()))
-    fmt::print(stderr, "warning: listening on every interface ({}); use --host 127.0.0.1 to keep "
-                       "the server local\n", server->address().to_string());
+    fmt::print(stderr,
+               "warning: listening on every interface ({}); use --host 127.0.0.1 to keep "
+               "the server local\n",
+               server->address().to_string());
   std::thread([server, stop_signals] {
     int signal = 0;
     sigwait(&stop_signals, &signal);

@@ -1,6 +1,8 @@
 #include "harness/csv.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <array>
@@ -9,22 +11,37 @@
 #include <stdexcept>
 #include <system_error>
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 namespace cmb::harness {
 namespace {
 
 constexpr std::array<std::string_view, 28> kColumns = {
-    "timestamp",       "model",           "workload",
-    "connections",     "rate",            "server_threads",
-    "repetition",      "duration_s",      "requests",
-    "rps",             "errors_connect",  "errors_read",
-    "errors_write",    "errors_timeout",  "errors_status",
-    "latency_mean_us", "latency_p50_us",  "latency_p90_us",
-    "latency_p99_us",  "latency_p999_us", "latency_max_us",
-    "server_user_s",   "server_system_s", "server_cpu_us_per_request",
-    "server_rss_max_kb", "server_threads_max", "loadgen_cpu_s",
+    "timestamp",
+    "model",
+    "workload",
+    "connections",
+    "rate",
+    "server_threads",
+    "repetition",
+    "duration_s",
+    "requests",
+    "rps",
+    "errors_connect",
+    "errors_read",
+    "errors_write",
+    "errors_timeout",
+    "errors_status",
+    "latency_mean_us",
+    "latency_p50_us",
+    "latency_p90_us",
+    "latency_p99_us",
+    "latency_p999_us",
+    "latency_max_us",
+    "server_user_s",
+    "server_system_s",
+    "server_cpu_us_per_request",
+    "server_rss_max_kb",
+    "server_threads_max",
+    "loadgen_cpu_s",
     "error",
 };
 
@@ -71,8 +88,8 @@ CsvWriter::CsvWriter(const std::string& path) : path_(path) {
   if (existing_header.empty()) {
     write_all(header);
   } else if (existing_header + "\n" != header) {
-    throw std::runtime_error(fmt::format(
-        "{} already holds results with other columns; choose another --out", path));
+    throw std::runtime_error(
+        fmt::format("{} already holds results with other columns; choose another --out", path));
   }
 }
 
@@ -81,7 +98,8 @@ void CsvWriter::write(const ResultRow& row) { write_all(format_csv_row(row)); }
 void CsvWriter::write_all(std::string_view text) {
   // One write for the whole line: O_APPEND makes it land whole or not at all
   // for a line this short, even if the harness is killed right after.
-  const ssize_t n = net::retry_on_eintr([&] { return ::write(fd_.get(), text.data(), text.size()); });
+  const ssize_t n =
+      net::retry_on_eintr([&] { return ::write(fd_.get(), text.data(), text.size()); });
   if (n != static_cast<ssize_t>(text.size()))
     throw std::system_error(errno, std::generic_category(), "write " + path_);
 }

@@ -16,9 +16,9 @@ namespace cmb::harness {
 struct ResultRow {
   std::string timestamp;  // end of the point, UTC, ISO 8601
   std::string model;
-  std::string workload;   // the query string sent, "" for hello
+  std::string workload;  // the query string sent, "" for hello
   int connections = 0;
-  double rate = 0;        // target requests/s; 0 = closed loop
+  double rate = 0;         // target requests/s; 0 = closed loop
   int server_threads = 0;  // --threads given to the model; 0 = its default
   int repetition = 1;
   double duration_s = 0;

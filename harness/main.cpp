@@ -1,14 +1,13 @@
 // cmbench: the one executable. Parses the command line (CLI11) and hands
 // each subcommand to harness/commands.hpp or harness/runner.hpp.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "harness/commands.hpp"
 #include "harness/runner.hpp"
@@ -47,8 +46,9 @@ int main(int argc, char** argv) {
   // A peer that resets mid-write must be an error code, not a dead process.
   ::signal(SIGPIPE, SIG_IGN);
 
-  CLI::App app{"cmbench: how a TCP server's concurrency model decides its throughput, latency "
-               "and resource use"};
+  CLI::App app{
+      "cmbench: how a TCP server's concurrency model decides its throughput, latency "
+      "and resource use"};
   app.require_subcommand(1);
 
   app.add_subcommand("models", "list the concurrency models that run here");
@@ -60,8 +60,9 @@ int main(int argc, char** argv) {
   serve->add_option("--host", server_config.host, "address to bind")->capture_default_str();
   serve->add_option("--port", server_config.port, "port to bind; 0 picks a free one")
       ->capture_default_str();
-  serve->add_option("--threads", server_config.threads,
-                    "workers, loops or processes; 0 = the model's default")
+  serve
+      ->add_option("--threads", server_config.threads,
+                   "workers, loops or processes; 0 = the model's default")
       ->check(CLI::NonNegativeNumber);
   serve->add_option("--backlog", server_config.backlog, "listen backlog")
       ->capture_default_str()
@@ -112,7 +113,9 @@ int main(int argc, char** argv) {
   run->add_option("--warmup", run_warmup, "unrecorded load before each point")
       ->capture_default_str()
       ->check(kDuration);
-  run->add_option("--timeout", run_timeout, "per-request timeout")->capture_default_str()->check(kDuration);
+  run->add_option("--timeout", run_timeout, "per-request timeout")
+      ->capture_default_str()
+      ->check(kDuration);
   run->add_option("--repeat", sweep.repeat, "repetitions of every point")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -154,14 +157,17 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("run")) {
       sweep.models = split(models_text, ',');
       sweep.workloads = split(workloads_text, ';');
+      if (sweep.workloads.empty()) sweep.workloads = {""};  // --workload "": the hello response
       for (const auto& model : sweep.models) {
         const auto known = cmb::servers::available_model_names();
         if (std::find(known.begin(), known.end(), model) == known.end()) {
-          fmt::print(stderr, "cmbench run: unknown model '{}' (known: {})\n", model, fmt::join(known, ", "));
+          fmt::print(stderr, "cmbench run: unknown model '{}' (known: {})\n", model,
+                     fmt::join(known, ", "));
           return kExitUsage;
         }
       }
       try {
+        sweep.connections.clear();
         for (const auto& count : split(connections_text, ',')) {
           const int n = std::stoi(count);
           if (n < 1) throw std::invalid_argument(count);
@@ -170,7 +176,8 @@ int main(int argc, char** argv) {
         for (const auto& cpu : split(cpus_server, ',')) sweep.server_cpus.push_back(std::stoi(cpu));
         for (const auto& cpu : split(cpus_load, ',')) sweep.load_cpus.push_back(std::stoi(cpu));
       } catch (const std::exception&) {
-        fmt::print(stderr, "cmbench run: --connections and --*-cpus take comma-separated numbers\n");
+        fmt::print(stderr,
+                   "cmbench run: --connections and --*-cpus take comma-separated numbers\n");
         return kExitUsage;
       }
       sweep.duration = cmb::loadgen::parse_duration(run_duration);

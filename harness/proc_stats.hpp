@@ -9,7 +9,7 @@
 namespace cmb::harness {
 
 struct ProcessCpu {
-  double user_s = 0;    // all threads, live and exited
+  double user_s = 0;  // all threads, live and exited
   double system_s = 0;
 };
 

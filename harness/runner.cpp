@@ -1,5 +1,8 @@
 #include "harness/runner.hpp"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,10 +14,6 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-
-#include <fmt/chrono.h>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "harness/csv.hpp"
 #include "harness/proc_stats.hpp"
@@ -129,7 +128,8 @@ ResultRow measure_point(const SweepConfig& config, ServerProcess& server, const 
 
   loadgen::LoadConfig load;
   load.url = loadgen::parse_url(fmt::format(
-      "http://{}:{}{}{}{}", config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host,
+      "http://{}:{}{}{}{}",
+      config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host,
       server.port(), config.path, point.workload.empty() ? "" : "?", point.workload));
   load.connections = point.connections;
   load.threads = config.load_threads;
@@ -165,8 +165,9 @@ std::vector<std::string> draw_plots(const std::string& csv) {
   const char* python = "/usr/bin/python3";
   if (::access(python, X_OK) != 0 ||
       std::system("/usr/bin/python3 -c 'import matplotlib, pandas' >/dev/null 2>&1") != 0) {
-    fmt::print(stderr, "note: no charts: /usr/bin/python3 lacks matplotlib or pandas "
-                       "(apt-get install python3-matplotlib python3-pandas)\n");
+    fmt::print(stderr,
+               "note: no charts: /usr/bin/python3 lacks matplotlib or pandas "
+               "(apt-get install python3-matplotlib python3-pandas)\n");
     return {};
   }
   std::filesystem::path script = "plots/plot_results.py";
@@ -213,13 +214,15 @@ int run_sweep(SweepConfig config) {
   for (const auto& model : config.models)
     for (const auto& workload : config.workloads)
       for (int connections : config.connections)
-        for (int rep = 1; rep <= config.repeat; ++rep) points.push_back({model, workload, connections, rep});
+        for (int rep = 1; rep <= config.repeat; ++rep)
+          points.push_back({model, workload, connections, rep});
 
   fmt::print("cmbench run: {} points, {} + {} warm-up each; server CPUs [{}], load CPUs [{}]\n",
              points.size(), loadgen::format_nanos(static_cast<double>(config.duration.count())),
              loadgen::format_nanos(static_cast<double>(config.warmup.count())),
              fmt::join(config.server_cpus, ","), fmt::join(config.load_cpus, ","));
-  const double seconds_per_point = std::chrono::duration<double>(config.duration + config.warmup).count();
+  const double seconds_per_point =
+      std::chrono::duration<double>(config.duration + config.warmup).count();
   std::unique_ptr<ServerProcess> server;
   std::string current_model;
   for (size_t i = 0; i < points.size(); ++i) {
@@ -249,10 +252,13 @@ int run_sweep(SweepConfig config) {
     csv.write(row);
     const double eta = seconds_per_point * static_cast<double>(points.size() - i - 1);
     if (row.error.empty()) {
-      fmt::print("[{}/{}] {:<22} {:<18} c={:<4} {:>10.1f} req/s  p99 {:>9}  errors {}  (ETA {:.0f}s)\n",
-                 i + 1, points.size(), point.model, point.workload.empty() ? "hello" : point.workload,
-                 point.connections, row.rps, loadgen::format_nanos(row.latency_p99_us * 1000),
-                 row.errors_connect + row.errors_read + row.errors_write + row.errors_timeout + row.errors_status, eta);
+      fmt::print(
+          "[{}/{}] {:<22} {:<18} c={:<4} {:>10.1f} req/s  p99 {:>9}  errors {}  (ETA {:.0f}s)\n",
+          i + 1, points.size(), point.model, point.workload.empty() ? "hello" : point.workload,
+          point.connections, row.rps, loadgen::format_nanos(row.latency_p99_us * 1000),
+          row.errors_connect + row.errors_read + row.errors_write + row.errors_timeout +
+              row.errors_status,
+          eta);
     } else {
       fmt::print("[{}/{}] {:<22} {:<18} c={:<4} FAILED: {}\n", i + 1, points.size(), point.model,
                  point.workload.empty() ? "hello" : point.workload, point.connections, row.error);

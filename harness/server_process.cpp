@@ -1,6 +1,7 @@
 #include "harness/server_process.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,8 +12,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "net/fd.hpp"
 
@@ -54,8 +53,8 @@ ServerProcess::ServerProcess(const Options& options) {
   net::Fd read_end(pipe_fds[0]);
   net::Fd write_end(pipe_fds[1]);
 
-  std::vector<std::string> args = {"cmbench", "serve", "--model", options.model,
-                                   "--host",  options.host, "--port", "0"};
+  std::vector<std::string> args = {"cmbench", "serve",      "--model", options.model,
+                                   "--host",  options.host, "--port",  "0"};
   if (options.threads > 0) {
     args.push_back("--threads");
     args.push_back(std::to_string(options.threads));
@@ -90,8 +89,9 @@ ServerProcess::ServerProcess(const Options& options) {
     std::string how = poll_exit();
     if (how.empty()) {
       stop(std::chrono::milliseconds(1000));
-      how = line.empty() ? fmt::format("no readiness line within {} ms", options.ready_timeout.count())
-                         : fmt::format("printed '{}' instead of its readiness line", line);
+      how = line.empty()
+                ? fmt::format("no readiness line within {} ms", options.ready_timeout.count())
+                : fmt::format("printed '{}' instead of its readiness line", line);
     }
     throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model, how));
   }
@@ -120,7 +120,8 @@ std::string ServerProcess::stop(std::chrono::milliseconds grace) {
   ::kill(pid_, SIGKILL);
   int status = 0;
   ::waitpid(pid_, &status, 0);
-  ended_ = describe_status(status) + fmt::format(" (did not stop within {} ms of SIGTERM)", grace.count());
+  ended_ = describe_status(status) +
+           fmt::format(" (did not stop within {} ms of SIGTERM)", grace.count());
   return ended_;
 }
 

@@ -1,5 +1,6 @@
 #include "loadgen/engine.hpp"
 
+#include <fmt/format.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -10,8 +11,6 @@
 #include <stdexcept>
 #include <system_error>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "net/fd.hpp"
 #include "net/http_response.hpp"
@@ -29,7 +28,8 @@ constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxEvents = 256;
 
 uint64_t nanos_between(Clock::time_point from, Clock::time_point to) {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
 }
 
 double timeval_seconds(const timeval& tv) {
@@ -52,7 +52,8 @@ class Worker {
     const std::atomic<bool>* cancel;
   };
 
-  Worker(const Plan& plan, int connections) : plan_(plan), connections_(static_cast<size_t>(connections)) {}
+  Worker(const Plan& plan, int connections)
+      : plan_(plan), connections_(static_cast<size_t>(connections)) {}
 
   void run(int cpu);
   LoadResult& result() { return result_; }
@@ -106,8 +107,8 @@ void Worker::run(int cpu) {
     Clock::time_point now = Clock::now();
     if (now >= plan_.end || (plan_.cancel && plan_.cancel->load(std::memory_order_relaxed))) break;
     const auto wait = std::min<Clock::duration>(plan_.end - now, kScanInterval);
-    const int timeout_ms = static_cast<int>(
-        std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+    const int timeout_ms =
+        static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
     const int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
     for (int i = 0; i < n; ++i)
       on_event(*static_cast<Connection*>(events[i].data.ptr), events[i].events);
@@ -162,8 +163,7 @@ void Worker::on_event(Connection& c, uint32_t events) {
     if (measuring(now)) result_.connect_latency.record(nanos_between(c.started, now));
     start_request(c, now);
     // Fall through: this edge may also say the peer already wrote or closed.
-  }
-  else if (c.state == State::kWriting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+  } else if (c.state == State::kWriting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
     write_some(c);
   }
   if (c.state == State::kReading && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
@@ -182,8 +182,8 @@ void Worker::start_request(Connection& c, Clock::time_point now) {
 void Worker::write_some(Connection& c) {
   const std::string& request = *plan_.request;
   while (c.sent < request.size()) {
-    const ssize_t n = ::send(c.fd.get(), request.data() + c.sent, request.size() - c.sent,
-                             MSG_NOSIGNAL);
+    const ssize_t n =
+        ::send(c.fd.get(), request.data() + c.sent, request.size() - c.sent, MSG_NOSIGNAL);
     if (n > 0) {
       c.sent += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
@@ -203,8 +203,7 @@ void Worker::read_some(Connection& c) {
     const ssize_t n = ::recv(c.fd.get(), buffer_.get(), kReadChunk, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        fail(c, &ErrorCounts::read, errno, Clock::now());
+      if (errno != EAGAIN && errno != EWOULDBLOCK) fail(c, &ErrorCounts::read, errno, Clock::now());
       return;
     }
     const Clock::time_point now = Clock::now();
@@ -248,14 +247,15 @@ void Worker::on_response(Connection& c, Clock::time_point now) {
   }
 }
 
-void Worker::fail(Connection& c, uint64_t ErrorCounts::*cause, int error, Clock::time_point retry_at) {
+void Worker::fail(Connection& c, uint64_t ErrorCounts::*cause, int error,
+                  Clock::time_point retry_at) {
   const Clock::time_point now = Clock::now();
   if (measuring(now)) {
     ++(result_.errors.*cause);
     if (result_.first_error.empty()) {
-      result_.first_error =
-          error == 0 ? std::string("connection closed before the response was complete")
-                     : std::string(std::strerror(error));
+      result_.first_error = error == 0
+                                ? std::string("connection closed before the response was complete")
+                                : std::string(std::strerror(error));
     }
   }
   c.fd.reset();
@@ -294,8 +294,9 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   const int threads = std::min(config.threads, config.connections);
 
   const Clock::time_point start = Clock::now();
-  const Worker::Plan plan{&config, &address, &request, start + config.warmup,
-                          start + config.warmup + config.duration, cancel};
+  const Worker::Plan plan{
+      &config, &address, &request, start + config.warmup, start + config.warmup + config.duration,
+      cancel};
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < threads; ++i) {
     const int share = config.connections / threads + (i < config.connections % threads ? 1 : 0);
@@ -303,7 +304,8 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   }
   std::vector<std::thread> running;
   for (int i = 0; i < threads; ++i) {
-    const int cpu = config.cpus.empty() ? -1 : config.cpus[static_cast<size_t>(i) % config.cpus.size()];
+    const int cpu =
+        config.cpus.empty() ? -1 : config.cpus[static_cast<size_t>(i) % config.cpus.size()];
     running.emplace_back([&worker = *workers[static_cast<size_t>(i)], cpu] { worker.run(cpu); });
   }
   for (auto& thread : running) thread.join();

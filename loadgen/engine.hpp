@@ -40,13 +40,13 @@ struct ErrorCounts {
 };
 
 struct LoadResult {
-  uint64_t requests = 0;    // responses completed in the measured window
-  double duration_s = 0;    // the measured window
+  uint64_t requests = 0;  // responses completed in the measured window
+  double duration_s = 0;  // the measured window
   uint64_t bytes_read = 0;
   ErrorCounts errors;
   LatencyHistogram latency;          // request sent -> response complete, ns
   LatencyHistogram connect_latency;  // connect() -> connected, ns
-  double cpu_user_s = 0;    // the generator's own threads
+  double cpu_user_s = 0;             // the generator's own threads
   double cpu_system_s = 0;
   std::string first_error;  // the system's text for the first error seen
 

@@ -39,8 +39,9 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
   const auto p = [&](double pct) { return format_nanos(static_cast<double>(h.percentile(pct))); };
   fmt::print(out, "Running {} test @ {}\n",
              format_nanos(static_cast<double>(config.duration.count())), config.url.to_string());
-  fmt::print(out, "  {} threads and {} connections{}\n", std::min(config.threads, config.connections),
-             config.connections, config.keep_alive ? "" : " (a new connection per request)");
+  fmt::print(out, "  {} threads and {} connections{}\n",
+             std::min(config.threads, config.connections), config.connections,
+             config.keep_alive ? "" : " (a new connection per request)");
   fmt::print(out, "  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "Latency", "mean", "p50", "p90",
              "p99", "p99.9", "max");
   fmt::print(out, "  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "", format_nanos(h.mean()),
@@ -62,8 +63,8 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
              format_bytes(static_cast<double>(result.bytes_read)));
   const ErrorCounts& e = result.errors;
   if (e.connect + e.read + e.write + e.timeout > 0) {
-    fmt::print(out, "  Socket errors: connect {}, read {}, write {}, timeout {}\n", e.connect, e.read,
-               e.write, e.timeout);
+    fmt::print(out, "  Socket errors: connect {}, read {}, write {}, timeout {}\n", e.connect,
+               e.read, e.write, e.timeout);
     if (!result.first_error.empty()) fmt::print(out, "  First error: {}\n", result.first_error);
   }
   if (e.status > 0) fmt::print(out, "  Non-2xx or 3xx responses: {}\n", e.status);
@@ -83,7 +84,8 @@ std::string to_json(const LoadConfig& config, const LoadResult& result) {
       std::min(config.threads, config.connections), config.keep_alive, result.requests,
       result.duration_s, result.rps(), result.bytes_read, e.connect, e.read, e.write, e.timeout,
       e.status, latency_json(result.latency), result.cpu_user_s, result.cpu_system_s);
-  if (!config.keep_alive) json += fmt::format(R"(, "connect_latency_us": {})", latency_json(result.connect_latency));
+  if (!config.keep_alive)
+    json += fmt::format(R"(, "connect_latency_us": {})", latency_json(result.connect_latency));
   if (!result.first_error.empty())
     json += fmt::format(R"(, "first_error": "{}")", json_escape(result.first_error));
   json += "}";

@@ -1,9 +1,9 @@
 #include "loadgen/units.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace cmb::loadgen {
 
@@ -13,12 +13,18 @@ std::chrono::nanoseconds parse_duration(std::string_view text) {
   const double value = std::strtod(copy.c_str(), &end);
   const std::string_view unit(end);
   double scale = 0;
-  if (unit.empty() || unit == "s") scale = 1e9;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "us") scale = 1e3;
-  else if (unit == "ns") scale = 1;
-  else if (unit == "m") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
+  if (unit.empty() || unit == "s")
+    scale = 1e9;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "us")
+    scale = 1e3;
+  else if (unit == "ns")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
   if (end == copy.c_str() || scale == 0 || !(value >= 0) || value * scale > 1e18)
     throw std::invalid_argument(
         fmt::format("invalid duration '{}' (use e.g. 10, 10s, 500ms, 2m)", text));

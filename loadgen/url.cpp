@@ -1,9 +1,9 @@
 #include "loadgen/url.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace cmb::loadgen {
 
@@ -26,8 +26,8 @@ Url parse_url(std::string_view text) {
   url.target.append(target);
   for (unsigned char c : url.target) {
     if (c <= 0x20 || c >= 0x7f)
-      throw std::invalid_argument(
-          fmt::format("invalid URL '{}': spaces and control characters must be %-encoded", original));
+      throw std::invalid_argument(fmt::format(
+          "invalid URL '{}': spaces and control characters must be %-encoded", original));
   }
   url.host_header = std::string(authority);
 
@@ -52,9 +52,12 @@ Url parse_url(std::string_view text) {
     throw std::invalid_argument(fmt::format("invalid URL '{}': no host", original));
   if (!port_text.empty()) {
     unsigned port = 0;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
-      throw std::invalid_argument(fmt::format("invalid URL '{}': bad port '{}'", original, port_text));
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535)
+      throw std::invalid_argument(
+          fmt::format("invalid URL '{}': bad port '{}'", original, port_text));
     url.port = static_cast<uint16_t>(port);
   }
   return url;

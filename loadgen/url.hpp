@@ -9,9 +9,9 @@
 namespace cmb::loadgen {
 
 struct Url {
-  std::string host;    // without brackets for IPv6
+  std::string host;  // without brackets for IPv6
   uint16_t port = 80;
-  std::string target;  // path and query, at least "/"
+  std::string target;       // path and query, at least "/"
   std::string host_header;  // "host" or "host:port"
 
   std::string to_string() const;

@@ -46,9 +46,9 @@ bool method_from_name(std::string_view name, Method& method) {
     Method method;
   };
   static constexpr Entry kMethods[] = {
-      {"GET", Method::kGet},         {"HEAD", Method::kHead},   {"POST", Method::kPost},
-      {"PUT", Method::kPut},         {"DELETE", Method::kDelete},
-      {"OPTIONS", Method::kOptions}, {"PATCH", Method::kPatch},
+      {"GET", Method::kGet},     {"HEAD", Method::kHead},     {"POST", Method::kPost},
+      {"PUT", Method::kPut},     {"DELETE", Method::kDelete}, {"OPTIONS", Method::kOptions},
+      {"PATCH", Method::kPatch},
   };
   for (const auto& entry : kMethods) {
     if (entry.name == name) {
@@ -148,8 +148,8 @@ int RequestParser::parse_head(std::string_view head, Request& request, size_t& c
   request.target = target;
   const size_t question = target.find('?');
   request.path = target.substr(0, question);
-  request.query = question == std::string_view::npos ? std::string_view{}
-                                                     : target.substr(question + 1);
+  request.query =
+      question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
   request.version_minor = version[7] - '0';
   request.body = {};
 

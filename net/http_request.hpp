@@ -23,7 +23,7 @@ struct Request {
 };
 
 struct RequestLimits {
-  size_t max_header_bytes = 8 * 1024;  // request line + headers; over it: 431
+  size_t max_header_bytes = 8 * 1024;   // request line + headers; over it: 431
   size_t max_body_bytes = 1024 * 1024;  // over it: 413
 };
 
@@ -32,7 +32,7 @@ class RequestParser {
   enum class State { kIncomplete, kComplete, kError };
   struct Result {
     State state = State::kIncomplete;
-    size_t consumed = 0;  // bytes of input the complete request took
+    size_t consumed = 0;   // bytes of input the complete request took
     int error_status = 0;  // with kError: 400, 413, 431, 501 or 505
   };
 

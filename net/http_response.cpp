@@ -1,10 +1,10 @@
 #include "net/http_response.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cstring>
 #include <ctime>
-
-#include <fmt/format.h>
 
 namespace cmb::net {
 namespace {
@@ -48,17 +48,28 @@ std::string_view trim(std::string_view s) {
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
@@ -237,7 +248,7 @@ size_t ResponseParser::feed_chunked(std::string_view data) {
         return take;
       }
       if (lf == std::string_view::npos) return take;
-      std::string_view line = trim(head_);
+      std::string_view line = trim(std::string_view(head_).substr(0, head_.size() - 1));  // no LF
       if (phase_ == Phase::kChunkEnd) {
         if (!line.empty()) fail("missing CRLF after chunk data");
         phase_ = Phase::kChunkSize;

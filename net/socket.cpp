@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
-
-#include <fmt/format.h>
 
 namespace cmb::net {
 namespace {
@@ -62,8 +61,7 @@ Fd listen_tcp(const Address& address, const ListenOptions& options) {
   const int one = 1;
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
     throw_errno("setsockopt SO_REUSEADDR");
-  if (options.reuse_port &&
-      ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+  if (options.reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     throw_errno("setsockopt SO_REUSEPORT");
   if (::bind(fd.get(), address.get(), address.length) != 0)
     throw_errno(fmt::format("bind {}", address.to_string()));

@@ -39,8 +39,12 @@ bool flush(int fd, HttpSession& session, const StopSignal& stop) {
   return true;
 }
 
-void linger_close(int fd, const StopSignal& stop) {
+// Only when the client may still be sending (unparsed bytes, or bytes
+// waiting): closing with unread data makes the kernel send a reset.
+void linger_close(int fd, bool unread_input, const StopSignal& stop) {
   ::shutdown(fd, SHUT_WR);
+  pollfd p{fd, POLLIN, 0};
+  if (!unread_input && ::poll(&p, 1, 0) == 0) return;
   char discard[4096];
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLingerMillis);
   for (;;) {
@@ -72,7 +76,7 @@ void serve_blocking(net::Fd connection, const StopSignal& stop, const net::Reque
     session.process(HttpSession::WaitPolicy::kBlock);
     if (!flush(fd, session, stop)) return;
     if (session.closing()) {
-      linger_close(fd, stop);
+      linger_close(fd, !session.input().empty(), stop);
       return;
     }
   }

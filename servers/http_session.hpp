@@ -36,9 +36,7 @@ class HttpSession {
   void finish_wait();
   bool waiting() const { return deferred_.has_value(); }
 
-  std::string_view pending_output() const {
-    return std::string_view(output_).substr(output_sent_);
-  }
+  std::string_view pending_output() const { return std::string_view(output_).substr(output_sent_); }
   void consume_output(size_t n);
   bool has_output() const { return output_sent_ < output_.size(); }
 

@@ -1,10 +1,10 @@
 #include "servers/registry.hpp"
 
-#include <functional>
-#include <stdexcept>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include <functional>
+#include <stdexcept>
 
 namespace cmb::servers {
 
@@ -57,7 +57,8 @@ std::unique_ptr<Server> make_server(std::string_view model, const ServerConfig& 
   for (const auto& entry : entries()) {
     if (entry.name != model) continue;
     if (std::string reason = unavailable_reason(entry); !reason.empty())
-      throw std::invalid_argument(fmt::format("model '{}' is not available here: {}", model, reason));
+      throw std::invalid_argument(
+          fmt::format("model '{}' is not available here: {}", model, reason));
     return entry.factory(config);
   }
   throw std::invalid_argument(fmt::format("unknown model '{}' (known: {})", model,

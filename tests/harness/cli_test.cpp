@@ -1,0 +1,116 @@
+// The cmbench binary as users run it: subcommands, output contracts, exit codes.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <regex>
+#include <string>
+
+#include "support/process.hpp"
+
+namespace {
+
+using cmb::testing::Child;
+using cmb::testing::run_cmbench;
+
+// Starts `cmbench serve` on a free port; returns the port, 0 on failure.
+uint16_t start_server(Child& child) {
+  const std::string line = child.read_line();
+  std::smatch match;
+  if (!std::regex_match(line, match, std::regex(R"(listening on 127\.0\.0\.1:(\d+))"))) return 0;
+  return static_cast<uint16_t>(std::stoi(match[1]));
+}
+
+double json_number(const std::string& json, const std::string& key) {
+  std::smatch match;
+  if (!std::regex_search(json, match, std::regex("\"" + key + R"(": ([0-9.]+))"))) return -1;
+  return std::stod(match[1]);
+}
+
+TEST(Cli, ModelsListsOneModelPerLine) {
+  const auto result = run_cmbench({"models"});
+  ASSERT_EQ(result.exit_code, 0);
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"((^|\n)iterative +\S.*\n)")));
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"((^|\n)thread-per-connection +\S.*\n)")));
+}
+
+TEST(Cli, ServePrintsOneLineAndExitsZeroOnSigterm) {
+  for (int signal : {SIGTERM, SIGINT}) {
+    Child server({CMBENCH_BIN, "serve", "--model", "thread-per-connection", "--port", "0"});
+    ASSERT_NE(start_server(server), 0);
+    ::kill(server.pid(), signal);
+    const auto finished = server.wait(std::chrono::seconds(5));
+    EXPECT_EQ(finished.exit_code, 0) << "signal " << signal;
+    EXPECT_EQ(finished.out, "");  // nothing after the readiness line
+  }
+}
+
+TEST(Cli, ServeRejectsUnknownModel) {
+  const auto result = run_cmbench({"serve", "--model", "no-such-model", "--port", "0"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("unknown model 'no-such-model'"), std::string::npos);
+}
+
+TEST(Cli, ServeReportsABusyPort) {
+  Child first({CMBENCH_BIN, "serve", "--model", "iterative", "--port", "0"});
+  const uint16_t port = start_server(first);
+  ASSERT_NE(port, 0);
+  const auto second =
+      run_cmbench({"serve", "--model", "iterative", "--port", std::to_string(port)});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("bind 127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << second.err;
+}
+
+TEST(Cli, LoadAgainstEachModelCountsRequestsAndNoErrors) {
+  for (const char* model : {"iterative", "thread-per-connection"}) {
+    Child server({CMBENCH_BIN, "serve", "--model", model, "--port", "0"});
+    const uint16_t port = start_server(server);
+    ASSERT_NE(port, 0);
+    // One connection: the iterative server serves exactly one at a time.
+    const auto result = run_cmbench({"load", "http://127.0.0.1:" + std::to_string(port) + "/", "-c",
+                                     "1", "-t", "1", "-d", "1s", "--json"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_GT(json_number(result.out, "requests"), 0) << result.out;
+    for (const char* key : {"connect", "read", "write", "timeout", "status"})
+      EXPECT_EQ(json_number(result.out, key), 0) << key << " in " << result.out;
+    for (const char* key : {"duration_s", "rps", "min", "mean", "p50", "p90", "p99", "p999", "max"})
+      EXPECT_GE(json_number(result.out, key), 0) << key << " missing in " << result.out;
+  }
+}
+
+TEST(Cli, LoadPrintsAWrkLikeSummary) {
+  Child server({CMBENCH_BIN, "serve", "--model", "thread-per-connection", "--port", "0"});
+  const uint16_t port = start_server(server);
+  const auto result = run_cmbench({"load", "http://127.0.0.1:" + std::to_string(port) + "/", "-c",
+                                   "4", "-t", "2", "-d", "500ms", "--latency"});
+  ASSERT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.out.find("2 threads and 4 connections"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Latency Distribution"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(Requests/sec: +[0-9]+\.[0-9]{2})")));
+}
+
+TEST(Cli, LoadCountsServerErrorsAndTimeoutsByCause) {
+  Child server({CMBENCH_BIN, "serve", "--model", "thread-per-connection", "--port", "0"});
+  const std::string base = "http://127.0.0.1:" + std::to_string(start_server(server));
+  const auto bad = run_cmbench({"load", base + "/?cpu_us=x", "-c", "2", "-d", "300ms", "--json"});
+  EXPECT_GT(json_number(bad.out, "status"), 0) << bad.out;
+  const auto slow = run_cmbench(
+      {"load", base + "/?sleep_us=500000", "-c", "2", "-d", "1s", "--timeout", "100ms", "--json"});
+  EXPECT_GT(json_number(slow.out, "timeout"), 0) << slow.out;
+  EXPECT_EQ(json_number(slow.out, "requests"), 0) << slow.out;
+}
+
+TEST(Cli, LoadRejectsBadInputWithExitTwo) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"load", "ftp://127.0.0.1/"},
+                                             {"load", "http://127.0.0.1:1/", "-c", "0"},
+                                             {"load", "http://127.0.0.1:1/", "-d", "soon"},
+                                             {"load"},
+                                             {"bogus-subcommand"}}) {
+    const auto result = run_cmbench(args);
+    EXPECT_EQ(result.exit_code, 2) << args.back();
+    EXPECT_FALSE(result.err.empty());
+  }
+}
+
+}  // namespace

@@ -1,0 +1,187 @@
+// One suite over every registered model: a model is tested the moment it is
+// registered (STYLE.md). Models that serve one connection at a time serve
+// concurrent clients in turn, within the generous timeouts here.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "servers/registry.hpp"
+#include "support/test_client.hpp"
+
+namespace cmb::servers {
+namespace {
+
+using cmb::testing::TestClient;
+using namespace std::chrono_literals;
+
+class ModelConformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ServerConfig config;
+    config.port = 0;
+    server_ = make_server(GetParam(), config);
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  void TearDown() override { stop(); }
+
+  // Returns how long run() took to return after stop().
+  std::chrono::milliseconds stop() {
+    const auto start = std::chrono::steady_clock::now();
+    if (thread_.joinable()) {
+      server_->stop();
+      thread_.join();
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start);
+  }
+  uint16_t port() const { return server_->address().port(); }
+
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+TEST_P(ModelConformance, ServesHelloWorld) {
+  TestClient client(port());
+  ASSERT_TRUE(client.connected());
+  const auto response = client.get("/");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body_bytes, 13u);
+  EXPECT_TRUE(response->keep_alive);
+}
+
+TEST_P(ModelConformance, SequentialRequestsOnOneConnection) {
+  TestClient client(port());
+  for (int i = 1; i <= 20; ++i) {
+    const auto response = client.get("/?bytes=" + std::to_string(i));
+    ASSERT_TRUE(response) << i;
+    EXPECT_EQ(response->body_bytes, static_cast<uint64_t>(i));
+  }
+}
+
+TEST_P(ModelConformance, PipelinedRequestsAnsweredInOrder) {
+  TestClient client(port());
+  std::string batch;
+  for (int i = 1; i <= 50; ++i)
+    batch += "GET /?bytes=" + std::to_string(i) + " HTTP/1.1\r\nHost: t\r\n\r\n";
+  ASSERT_TRUE(client.send_all(batch));
+  for (int i = 1; i <= 50; ++i) {
+    const auto response = client.read_response();
+    ASSERT_TRUE(response) << i;
+    EXPECT_EQ(response->body_bytes, static_cast<uint64_t>(i));
+  }
+}
+
+TEST_P(ModelConformance, Http10ClosesUnlessAskedToKeepAlive) {
+  TestClient plain(port());
+  ASSERT_TRUE(plain.send_all("GET / HTTP/1.0\r\n\r\n"));
+  const auto closed = plain.read_response();
+  ASSERT_TRUE(closed);
+  EXPECT_FALSE(closed->keep_alive);
+  EXPECT_TRUE(plain.closed_by_peer());
+
+  TestClient kept(port());
+  ASSERT_TRUE(kept.send_all("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  const auto first = kept.read_response();
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(first->keep_alive);
+  ASSERT_TRUE(kept.send_all("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  EXPECT_TRUE(kept.read_response());
+}
+
+TEST_P(ModelConformance, ConnectionCloseIsHonoured) {
+  TestClient client(port());
+  ASSERT_TRUE(client.send_all("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  const auto response = client.read_response();
+  ASSERT_TRUE(response);
+  EXPECT_FALSE(response->keep_alive);
+  EXPECT_TRUE(client.closed_by_peer());
+}
+
+TEST_P(ModelConformance, SixtyFourConcurrentClients) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 64; ++i) {
+    clients.emplace_back([&, i] {
+      TestClient client(port(), 30s);
+      for (int r = 0; r < 3; ++r) {
+        const auto response = client.get("/?bytes=" + std::to_string(i));
+        if (!response || response->status != 200 ||
+            response->body_bytes != static_cast<uint64_t>(i))
+          return;
+      }
+      ++ok;
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(ok.load(), 64);
+}
+
+TEST_P(ModelConformance, FourMebibyteBodyArrivesWhole) {
+  TestClient client(port());
+  const auto response = client.get("/?bytes=4194304");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->body_bytes, 4194304u);
+  // The connection is still good afterwards.
+  EXPECT_TRUE(client.get("/"));
+}
+
+TEST_P(ModelConformance, SurvivesClientsThatLeaveEarly) {
+  {
+    TestClient mid_request(port());
+    ASSERT_TRUE(mid_request.send_all("GET /?sleep_us=1000 HTTP/1.1\r\nHo"));
+  }
+  {
+    TestClient mid_response(port());
+    ASSERT_TRUE(mid_response.send_all("GET /?bytes=8388608 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  }
+  TestClient after(port());
+  const auto response = after.get("/");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_P(ModelConformance, BadInputGetsItsStatusAndIsClosed) {
+  const std::pair<std::string, int> cases[] = {
+      {"NONSENSE\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: t\r\nBad header\r\n\r\n", 400},
+      {"GET /?cpu_us=lots HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nHost: t\r\nX: " + std::string(9000, 'a') + "\r\n\r\n", 431},
+      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2000000\r\n\r\n", 413},
+      {"BREW / HTTP/1.1\r\nHost: t\r\n\r\n", 501},
+  };
+  for (const auto& [request, status] : cases) {
+    TestClient client(port());
+    ASSERT_TRUE(client.send_all(request));
+    const auto response = client.read_response();
+    ASSERT_TRUE(response) << request.substr(0, 40);
+    EXPECT_EQ(response->status, status) << request.substr(0, 40);
+    EXPECT_FALSE(response->keep_alive);
+    EXPECT_TRUE(client.closed_by_peer());
+  }
+  EXPECT_TRUE(TestClient(port()).get("/"));
+}
+
+TEST_P(ModelConformance, StopsWithinOneSecondWithIdleConnectionsOpen) {
+  std::vector<std::unique_ptr<TestClient>> idle;
+  for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<TestClient>(port()));
+  ASSERT_TRUE(idle.front()->get("/"));  // at least one is being served
+  EXPECT_LT(stop().count(), 1000);
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name)
+    if (c == '-') c = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModels, ModelConformance, ::testing::ValuesIn(available_model_names()),
+                         test_name);
+
+}  // namespace
+}  // namespace cmb::servers

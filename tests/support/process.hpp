@@ -1,0 +1,117 @@
+// Running the cmbench binary from tests: capture its output and exit code,
+// or keep it running as a server child. Everything has a timeout.
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace cmb::testing {
+
+struct Finished {
+  int exit_code = -1;  // -1: killed (by a signal or the timeout)
+  std::string out;
+  std::string err;
+};
+
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
+    std::vector<std::string> copy = args;
+    std::vector<char*> argv;
+    for (auto& arg : copy) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::dup2(err[1], STDERR_FILENO);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+  }
+  ~Child() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+    if (err_ >= 0) ::close(err_);
+  }
+
+  pid_t pid() const { return pid_; }
+
+  // One line of stdout (without the newline); empty on timeout or EOF.
+  std::string read_line(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      pollfd p{out_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return line;
+      char c;
+      if (::read(out_, &c, 1) != 1 || c == '\n') return line;
+      line += c;
+    }
+  }
+
+  // Waits for exit (killing it after `timeout`) and collects the rest of
+  // its output.
+  Finished wait(std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
+    Finished result;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    bool out_open = true, err_open = true;
+    while (out_open || err_open) {
+      pollfd fds[2] = {{out_open ? out_ : -1, POLLIN, 0}, {err_open ? err_ : -1, POLLIN, 0}};
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        ::kill(pid_, SIGKILL);
+        break;
+      }
+      if (::poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
+      char buffer[4096];
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].revents == 0) continue;
+        const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+        if (n <= 0) {
+          (i == 0 ? out_open : err_open) = false;
+        } else {
+          (i == 0 ? result.out : result.err).append(buffer, static_cast<size_t>(n));
+        }
+      }
+    }
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    reaped_ = true;
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int err_ = -1;
+  bool reaped_ = false;
+};
+
+inline Finished run_cmbench(std::vector<std::string> args,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
+  args.insert(args.begin(), CMBENCH_BIN);
+  return Child(args).wait(timeout);
+}
+
+}  // namespace cmb::testing
