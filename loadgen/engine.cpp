@@ -269,6 +269,9 @@ void Worker::scan(Clock::time_point now) {
     if (c.state == State::kClosed) {
       if (now >= c.retry_at) open(c, now);
     } else if (now >= c.deadline) {
+      // A request abandoned at the timeout took at least that long: keep it
+      // in the latency figures (wrk drops it, which hides starvation).
+      if (measuring(now)) result_.latency.record(nanos_between(c.started, now));
       fail(c, &ErrorCounts::timeout, ETIMEDOUT, now);
     }
   }

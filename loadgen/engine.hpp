@@ -44,7 +44,9 @@ struct LoadResult {
   double duration_s = 0;  // the measured window
   uint64_t bytes_read = 0;
   ErrorCounts errors;
-  LatencyHistogram latency;          // request sent -> response complete, ns
+  // Request sent -> response complete, ns; a request that timed out counts
+  // with its age when abandoned (a lower bound of what the client saw).
+  LatencyHistogram latency;
   LatencyHistogram connect_latency;  // connect() -> connected, ns
   double cpu_user_s = 0;             // the generator's own threads
   double cpu_system_s = 0;

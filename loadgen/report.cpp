@@ -62,6 +62,9 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
   fmt::print(out, "  {} requests in {:.2f}s, {} read\n", result.requests, result.duration_s,
              format_bytes(static_cast<double>(result.bytes_read)));
   const ErrorCounts& e = result.errors;
+  if (e.timeout > 0)
+    fmt::print(out, "  Latency includes {} timed-out requests at their age when abandoned ({})\n",
+               e.timeout, format_nanos(static_cast<double>(config.timeout.count())));
   if (e.connect + e.read + e.write + e.timeout > 0) {
     fmt::print(out, "  Socket errors: connect {}, read {}, write {}, timeout {}\n", e.connect,
                e.read, e.write, e.timeout);

@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
 # One fixed colour per model across every chart, so a model is recognisable
@@ -73,7 +74,7 @@ def slug(text):
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_")
 
 
-def draw(frame, column, ylabel, title, path_stem, style):
+def draw(frame, column, ylabel, title, path_stem, style, log_y=False):
     sizes = {"paper": (7, 4.5), "talk": (12, 7)}[style]
     with plt.rc_context({"font.size": 11 if style == "paper" else 20}):
         fig, ax = plt.subplots(figsize=sizes, dpi=120)
@@ -91,6 +92,13 @@ def draw(frame, column, ylabel, title, path_stem, style):
         ticks = sorted(frame["connections"].unique())
         ax.set_xticks(ticks)
         ax.set_xticklabels([str(int(t)) for t in ticks])
+        if log_y:
+            # Latencies span orders of magnitude; a linear axis would also
+            # blow sub-millisecond noise up to fill the chart.
+            ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        else:
+            ax.set_ylim(bottom=0)
         ax.set_xlabel("concurrent connections")
         ax.set_ylabel(ylabel)
         ax.set_title(title)
@@ -124,8 +132,9 @@ def plot(csv_path, out_dir, style="paper"):
         written += draw(part, "rps", "requests per second", f"Throughput — {label}",
                         out_dir / f"throughput_vs_connections{suffix}", style)
         part = part.assign(latency_p99_ms=part["latency_p99_us"] / 1000.0)
-        written += draw(part, "latency_p99_ms", "p99 latency (ms)", f"p99 latency — {label}",
-                        out_dir / f"p99_vs_connections{suffix}", style)
+        written += draw(part, "latency_p99_ms", "p99 latency (ms, log scale)",
+                        f"p99 latency — {label}", out_dir / f"p99_vs_connections{suffix}", style,
+                        log_y=True)
     return written
 
 

@@ -98,6 +98,9 @@ TEST(Cli, LoadCountsServerErrorsAndTimeoutsByCause) {
       {"load", base + "/?sleep_us=500000", "-c", "2", "-d", "1s", "--timeout", "100ms", "--json"});
   EXPECT_GT(json_number(slow.out, "timeout"), 0) << slow.out;
   EXPECT_EQ(json_number(slow.out, "requests"), 0) << slow.out;
+  // Timed-out requests stay in the latency figures, at their age (>= 100 ms).
+  EXPECT_GE(json_number(slow.out, "p50"), 100'000) << slow.out;
+  EXPECT_LT(json_number(slow.out, "p50"), 200'000) << slow.out;
 }
 
 TEST(Cli, LoadRejectsBadInputWithExitTwo) {

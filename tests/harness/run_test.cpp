@@ -102,8 +102,11 @@ TEST(Run, ThreadPerConnectionServesEightTimesIterativeWhenRequestsBlock) {
   const double threaded = std::stod(rows[1].at("rps"));
   EXPECT_LE(iterative, 110.0);
   EXPECT_GE(threaded, 8 * iterative) << "iterative " << iterative << " threaded " << threaded;
-  // The starved connections show up as timeouts, not as a hang.
+  // The starved connections show up as timeouts, not as a hang, and their
+  // wait (>= the 2 s timeout) reaches the iterative server's p99.
   EXPECT_GT(std::stod(rows[0].at("errors_timeout")), 0);
+  EXPECT_GE(std::stod(rows[0].at("latency_p99_us")), 1'900'000);
+  EXPECT_LT(std::stod(rows[1].at("latency_p99_us")), 100'000);
 }
 
 }  // namespace
