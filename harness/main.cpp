@@ -129,6 +129,7 @@ int main(int argc, char** argv) {
   run->add_option("--load-cpus", cpus_load, "CPUs for the load generator");
   run->add_flag("--no-pin", no_pin, "do not pin server and load generator to CPUs");
   run->add_flag("--no-plots", no_plots, "do not draw charts");
+  run->add_option("--charts", sweep.charts_dir, "where charts go")->capture_default_str();
   run->add_option("-o,--out", sweep.out, "CSV path (default results/run-<UTC time>.csv)");
 
   try {

@@ -161,7 +161,7 @@ ResultRow measure_point(const SweepConfig& config, ServerProcess& server, const 
 std::string default_out_path() { return "results/run-" + utc_now("%Y%m%d-%H%M%S") + ".csv"; }
 
 // Draws the charts with the Debian interpreter when it has matplotlib.
-std::vector<std::string> draw_plots(const std::string& csv) {
+std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir) {
   const char* python = "/usr/bin/python3";
   if (::access(python, X_OK) != 0 ||
       std::system("/usr/bin/python3 -c 'import matplotlib, pandas' >/dev/null 2>&1") != 0) {
@@ -172,7 +172,6 @@ std::vector<std::string> draw_plots(const std::string& csv) {
   }
   std::filesystem::path script = "plots/plot_results.py";
   if (!std::filesystem::exists(script)) script = std::filesystem::path(CMB_SOURCE_DIR) / script;
-  const std::string out_dir = "plots/out";
   const std::string command =
       fmt::format("{} '{}' '{}' --out-dir '{}'", python, script.string(), csv, out_dir);
   FILE* pipe = ::popen(command.c_str(), "r");
@@ -269,7 +268,7 @@ int run_sweep(SweepConfig config) {
 
   fmt::print("CSV: {}\n", config.out);
   if (config.plots) {
-    for (const auto& chart : draw_plots(config.out)) fmt::print("chart: {}\n", chart);
+    for (const auto& chart : draw_plots(config.out, config.charts_dir)) fmt::print("chart: {}\n", chart);
   }
   return 0;
 }

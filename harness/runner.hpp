@@ -26,6 +26,7 @@ struct SweepConfig {
   std::vector<int> load_cpus;    // empty with pin: the rest
   std::string out;               // CSV path; empty: results/run-<time>.csv
   bool plots = true;             // draw charts when Python can
+  std::string charts_dir = "plots/out";
 };
 
 // Runs the sweep; returns the process exit code. Points that fail become
