@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "net/text.hpp"
+
 namespace cmb::net {
 namespace {
 
@@ -25,19 +27,6 @@ bool is_field_value(std::string_view s) {
   for (unsigned char c : s)
     if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
   return true;
-}
-
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 bool method_from_name(std::string_view name, Method& method) {
@@ -63,7 +52,7 @@ bool method_from_name(std::string_view name, Method& method) {
 void apply_connection_options(std::string_view value, bool& saw_close, bool& saw_keep_alive) {
   while (!value.empty()) {
     const size_t comma = value.find(',');
-    const std::string_view option = trim(value.substr(0, comma));
+    const std::string_view option = trim_ows(value.substr(0, comma));
     if (equals_ignore_case(option, "close")) saw_close = true;
     if (equals_ignore_case(option, "keep-alive")) saw_keep_alive = true;
     if (comma == std::string_view::npos) break;
@@ -167,7 +156,7 @@ int RequestParser::parse_head(std::string_view head, Request& request, size_t& c
     const size_t colon = field.find(':');
     if (colon == std::string_view::npos) return 400;
     const std::string_view name = field.substr(0, colon);
-    const std::string_view value = trim(field.substr(colon + 1));
+    const std::string_view value = trim_ows(field.substr(colon + 1));
     // A name must be a token: this also rejects obsolete line folding and
     // whitespace before the colon (a request-smuggling shape).
     if (!is_token(name) || !is_field_value(value)) return 400;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "net/text.hpp"
+
 namespace cmb::net {
 namespace {
 
@@ -22,26 +24,6 @@ std::string_view http_date() {
     cached_second = now;
   }
   return {text, length};
-}
-
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-  return true;
-}
-
-bool contains_token_ignore_case(std::string_view list, std::string_view token) {
-  for (size_t i = 0; i + token.size() <= list.size(); ++i)
-    if (equals_ignore_case(list.substr(i, token.size()), token)) return true;
-  return false;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
 }
 
 }  // namespace
@@ -195,7 +177,7 @@ bool ResponseParser::parse_head(std::string_view head) {
       return false;
     }
     const std::string_view name = line.substr(0, colon);
-    const std::string_view value = trim(line.substr(colon + 1));
+    const std::string_view value = trim_ows(line.substr(colon + 1));
     if (equals_ignore_case(name, "content-length")) {
       const auto [end, err] = std::from_chars(value.data(), value.data() + value.size(), length);
       if (err != std::errc() || end != value.data() + value.size()) {
@@ -204,10 +186,10 @@ bool ResponseParser::parse_head(std::string_view head) {
       }
       has_length = true;
     } else if (equals_ignore_case(name, "transfer-encoding")) {
-      chunked = contains_token_ignore_case(value, "chunked");
+      chunked = contains_ignore_case(value, "chunked");
     } else if (equals_ignore_case(name, "connection")) {
-      saw_close = saw_close || contains_token_ignore_case(value, "close");
-      saw_keep_alive = saw_keep_alive || contains_token_ignore_case(value, "keep-alive");
+      saw_close = saw_close || contains_ignore_case(value, "close");
+      saw_keep_alive = saw_keep_alive || contains_ignore_case(value, "keep-alive");
     }
   }
   keep_alive_ = http10 ? saw_keep_alive && !saw_close : !saw_close;
@@ -248,7 +230,10 @@ size_t ResponseParser::feed_chunked(std::string_view data) {
         return take;
       }
       if (lf == std::string_view::npos) return take;
-      std::string_view line = trim(std::string_view(head_).substr(0, head_.size() - 1));  // no LF
+      std::string_view line(head_);
+      line.remove_suffix(1);  // LF
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      line = trim_ows(line);
       if (phase_ == Phase::kChunkEnd) {
         if (!line.empty()) fail("missing CRLF after chunk data");
         phase_ = Phase::kChunkSize;
