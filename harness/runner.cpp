@@ -268,7 +268,8 @@ int run_sweep(SweepConfig config) {
 
   fmt::print("CSV: {}\n", config.out);
   if (config.plots) {
-    for (const auto& chart : draw_plots(config.out, config.charts_dir)) fmt::print("chart: {}\n", chart);
+    for (const auto& chart : draw_plots(config.out, config.charts_dir))
+      fmt::print("chart: {}\n", chart);
   }
   return 0;
 }

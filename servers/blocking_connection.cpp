@@ -57,7 +57,9 @@ void linger_close(int fd, bool unread_input, const StopSignal& stop) {
 
 }  // namespace
 
-bool wait_readable(int fd, const StopSignal& stop) { return wait_for(fd, POLLIN, stop); }
+bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
+  return wait_for(fd, POLLIN, stop, timeout_ms);
+}
 
 void serve_blocking(net::Fd connection, const StopSignal& stop, const net::RequestLimits& limits) {
   const int fd = connection.get();

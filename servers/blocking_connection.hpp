@@ -15,7 +15,8 @@ namespace cmb::servers {
 // connection is closed on return.
 void serve_blocking(net::Fd connection, const StopSignal& stop, const net::RequestLimits& limits);
 
-// Blocks until `fd` is readable or `stop` is notified; true when readable.
-bool wait_readable(int fd, const StopSignal& stop);
+// Blocks until `fd` is readable, `stop` is notified, or `timeout_ms` passes
+// (-1: no limit); true only when readable.
+bool wait_readable(int fd, const StopSignal& stop, int timeout_ms = -1);
 
 }  // namespace cmb::servers

@@ -11,6 +11,14 @@ namespace cmb::servers {
 // Each model's file defines its factory; this is the one place naming them.
 std::unique_ptr<Server> make_iterative_server(const ServerConfig& config);
 std::unique_ptr<Server> make_thread_per_connection_server(const ServerConfig& config);
+std::unique_ptr<Server> make_thread_pool_server(const ServerConfig& config);
+std::unique_ptr<Server> make_prefork_server(const ServerConfig& config);
+std::unique_ptr<Server> make_fork_per_connection_server(const ServerConfig& config);
+std::unique_ptr<Server> make_select_server(const ServerConfig& config);
+std::unique_ptr<Server> make_poll_server(const ServerConfig& config);
+std::unique_ptr<Server> make_epoll_server(const ServerConfig& config);
+std::unique_ptr<Server> make_epoll_workers_server(const ServerConfig& config);
+std::unique_ptr<Server> make_reuseport_server(const ServerConfig& config);
 
 namespace {
 
@@ -31,6 +39,22 @@ const std::vector<Entry>& entries() {
        make_iterative_server},
       {"thread-per-connection", "a new thread per accepted connection, blocking I/O",
        make_thread_per_connection_server},
+      {"thread-pool", "a fixed pool of threads (--threads), each owning one connection at a time",
+       make_thread_pool_server},
+      {"prefork",
+       "N processes (--threads) forked up front, each accepting one connection at a time",
+       make_prefork_server},
+      {"fork-per-connection", "the parent accepts and forks a child per connection",
+       make_fork_per_connection_server},
+      {"select", "one thread, select() readiness loop; refuses descriptors >= FD_SETSIZE",
+       make_select_server},
+      {"poll", "one thread, poll() readiness loop", make_poll_server},
+      {"epoll", "one thread, edge-triggered epoll loop; wait_us becomes a timer",
+       make_epoll_server},
+      {"epoll-workers", "one epoll I/O thread + a worker pool running the handler (--threads)",
+       make_epoll_workers_server},
+      {"reuseport", "N epoll loops, each with its own SO_REUSEPORT listener (--threads)",
+       make_reuseport_server},
   };
   return kEntries;
 }

@@ -1,0 +1,23 @@
+// Edge-triggered epoll: each socket is registered once for reading and
+// writing and never modified; the loop reads and writes until EAGAIN.
+// O(ready) per wait, whatever the number of connections.
+#pragma once
+
+#include "net/fd.hpp"
+#include "servers/poller.hpp"
+
+namespace cmb::servers {
+
+class EpollPoller final : public Poller {
+ public:
+  EpollPoller();
+  bool add(int fd) override;
+  void update(int, bool, bool) override {}  // edge-triggered: interest is fixed
+  void remove(int fd) override;
+  void wait(int timeout_ms, std::vector<Ready>& ready) override;
+
+ private:
+  net::Fd epoll_;
+};
+
+}  // namespace cmb::servers

@@ -1,0 +1,299 @@
+#include "servers/event_loop.hpp"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <system_error>
+#include <thread>
+
+namespace cmb::servers {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+// Read at most this much per turn, so one client's flood cannot hold the
+// loop (the rest is read on the next turn).
+constexpr size_t kMaxReadPerTurn = 256 * 1024;
+// Stop reading a client that does not read its responses.
+constexpr size_t kMaxPendingOutput = 1024 * 1024;
+
+}  // namespace
+
+struct EventLoop::Connection {
+  Connection(net::Fd socket, uint64_t gen, const net::RequestLimits& limits)
+      : fd(std::move(socket)), generation(gen), session(limits) {}
+
+  net::Fd fd;
+  uint64_t generation;
+  HttpSession session;
+  bool busy = false;           // a pool thread owns the session
+  bool may_have_input = true;  // readable since the last EAGAIN
+  bool unprocessed = false;    // bytes (or a finished wait) not yet processed
+  bool peer_closed = false;
+  bool watching_read = true;  // what the poller was last told
+  bool watching_write = false;
+};
+
+EventLoop::EventLoop(std::unique_ptr<Poller> poller, const Options& options)
+    : poller_(std::move(poller)),
+      options_(options),
+      acceptor_(options.listen_fd, /*nonblocking=*/true),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!wake_) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+EventLoop::~EventLoop() = default;
+
+void EventLoop::run() {
+  poller_->add(options_.listen_fd);
+  poller_->add(options_.stop->fd());
+  poller_->add(wake_.get());
+  std::vector<Poller::Ready> ready;
+  for (;;) {
+    poller_->wait(timers_.next_timeout_ms(TimerQueue::Clock::now(), -1), ready);
+    for (const auto& r : ready) {
+      // The control descriptors count only when readable: an eventfd is
+      // always writable, and edge-triggered epoll says so.
+      if (r.fd == options_.stop->fd()) {
+        if (r.readable) return;
+      } else if (r.fd == options_.listen_fd) {
+        if (r.readable) accept_all();
+      } else if (r.fd == wake_.get()) {
+        if (r.readable) take_completions();
+      } else {
+        on_ready(r);
+      }
+    }
+    fire_timers();
+  }
+}
+
+void EventLoop::accept_all() {
+  for (;;) {
+    auto accepted = acceptor_.accept();
+    if (accepted.outcome == net::Acceptor::Outcome::kNone) return;
+    if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+    const int fd = accepted.fd.get();
+    if (!poller_->add(fd)) {
+      ++refused_;  // closed by accepted.fd's destructor
+      continue;
+    }
+    if (connections_.size() <= static_cast<size_t>(fd))
+      connections_.resize(static_cast<size_t>(fd) + 1);
+    connections_[static_cast<size_t>(fd)] =
+        std::make_unique<Connection>(std::move(accepted.fd), next_generation_++, options_.limits);
+    drive(*connections_[static_cast<size_t>(fd)]);
+  }
+}
+
+void EventLoop::on_ready(const Poller::Ready& ready) {
+  if (static_cast<size_t>(ready.fd) >= connections_.size()) return;
+  Connection* c = connections_[static_cast<size_t>(ready.fd)].get();
+  if (c == nullptr) return;
+  if (ready.hangup && !c->busy) {
+    close(*c);
+    return;
+  }
+  if (ready.readable) c->may_have_input = true;
+  drive(*c);
+}
+
+bool EventLoop::can_read(const Connection& c) const {
+  return !c.peer_closed && !c.busy && !c.session.waiting() && !c.session.closing() &&
+         c.session.pending_output().size() < kMaxPendingOutput;
+}
+
+// The one state machine of a connection: read what may be read, handle what
+// was read, write what was produced, close when done, and tell the poller
+// what to watch for next.
+void EventLoop::drive(Connection& c) {
+  for (;;) {
+    if (c.busy) break;
+    if (can_read(c) && c.may_have_input && !read_input(c)) return;
+    if (c.unprocessed && !c.session.waiting() && !c.session.closing()) {
+      if (options_.pool != nullptr) {
+        hand_to_pool(c);
+        break;
+      }
+      c.unprocessed = false;
+      const auto wait = c.session.process(HttpSession::WaitPolicy::kDefer);
+      if (wait.count() > 0) timers_.add(TimerQueue::Clock::now() + wait, c.fd.get(), c.generation);
+    }
+    if (!flush(c)) return;
+    if (!c.session.has_output() &&
+        (c.session.closing() || (c.peer_closed && !c.session.waiting()))) {
+      close(c);
+      return;
+    }
+    // Flushing may have made room to read again, and input may be waiting.
+    if (!(can_read(c) && c.may_have_input)) break;
+  }
+  update_interest(c);
+}
+
+bool EventLoop::read_input(Connection& c) {
+  size_t total = 0;
+  while (total < kMaxReadPerTurn) {
+    char* space = c.session.input().prepare(kReadChunk);
+    const ssize_t n = net::retry_on_eintr(
+        [&] { return ::recv(c.fd.get(), space, c.session.input().writable(), 0); });
+    if (n > 0) {
+      c.session.input().commit(static_cast<size_t>(n));
+      c.unprocessed = true;
+      total += static_cast<size_t>(n);
+    } else if (n == 0) {
+      c.peer_closed = true;
+      c.may_have_input = false;
+      return true;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      c.may_have_input = false;
+      return true;
+    } else {
+      close(c);  // reset or other error: this connection is over
+      return false;
+    }
+  }
+  return true;
+}
+
+bool EventLoop::flush(Connection& c) {
+  while (c.session.has_output()) {
+    const std::string_view out = c.session.pending_output();
+    const ssize_t n = net::retry_on_eintr(
+        [&] { return ::send(c.fd.get(), out.data(), out.size(), MSG_NOSIGNAL); });
+    if (n > 0) {
+      c.session.consume_output(static_cast<size_t>(n));
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return true;  // the poller says when there is room
+    } else {
+      close(c);
+      return false;
+    }
+  }
+  return true;
+}
+
+void EventLoop::update_interest(Connection& c) {
+  const bool read = can_read(c);
+  const bool write = c.session.has_output();
+  if (read == c.watching_read && write == c.watching_write) return;
+  c.watching_read = read;
+  c.watching_write = write;
+  poller_->update(c.fd.get(), read, write);
+}
+
+void EventLoop::close(Connection& c) {
+  const int fd = c.fd.get();
+  poller_->remove(fd);
+  if (c.session.closing()) ::shutdown(fd, SHUT_WR);  // our FIN before the close
+  connections_[static_cast<size_t>(fd)].reset();
+}
+
+void EventLoop::hand_to_pool(Connection& c) {
+  c.busy = true;
+  c.unprocessed = false;
+  HttpSession* session = &c.session;
+  Completion done{c.fd.get(), c.generation, {}};
+  // The session stays put while busy: the loop neither reads nor closes a
+  // busy connection, and the pool is stopped before the loop is destroyed.
+  options_.pool->submit([this, session, done]() mutable {
+    done.wait = session->process(HttpSession::WaitPolicy::kDefer);
+    post_completion(done);
+  });
+  update_interest(c);
+}
+
+void EventLoop::post_completion(const Completion& completion) {
+  {
+    std::lock_guard lock(completions_mutex_);
+    completions_.push_back(completion);
+  }
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(wake_.get(), &one, sizeof one);
+}
+
+void EventLoop::take_completions() {
+  uint64_t count;
+  [[maybe_unused]] const ssize_t n = ::read(wake_.get(), &count, sizeof count);
+  std::vector<Completion> done;
+  {
+    std::lock_guard lock(completions_mutex_);
+    done.swap(completions_);
+  }
+  for (const auto& completion : done) {
+    Connection* c = find(completion.fd, completion.generation);
+    if (c == nullptr) continue;
+    c->busy = false;
+    if (completion.wait.count() > 0)
+      timers_.add(TimerQueue::Clock::now() + completion.wait, completion.fd, completion.generation);
+    drive(*c);
+  }
+}
+
+void EventLoop::fire_timers() {
+  for (const auto& timer : timers_.take_due(TimerQueue::Clock::now())) {
+    Connection* c = find(timer.fd, timer.generation);
+    if (c == nullptr || !c->session.waiting()) continue;
+    c->session.finish_wait();
+    c->unprocessed = true;  // pipelined requests may follow the one that waited
+    drive(*c);
+  }
+}
+
+EventLoop::Connection* EventLoop::find(int fd, uint64_t generation) {
+  if (fd < 0 || static_cast<size_t>(fd) >= connections_.size()) return nullptr;
+  Connection* c = connections_[static_cast<size_t>(fd)].get();
+  return c != nullptr && c->generation == generation ? c : nullptr;
+}
+
+namespace {
+
+class EventLoopServer final : public Server {
+ public:
+  EventLoopServer(const ServerConfig& config, std::function<std::unique_ptr<Poller>()> make_poller,
+                  int loops, int workers)
+      : Server(config, /*reuse_port=*/loops > 1),
+        make_poller_(std::move(make_poller)),
+        loops_(loops),
+        workers_(workers) {}
+
+  void run() override {
+    std::unique_ptr<HandlerPool> pool;
+    if (workers_ > 0) pool = std::make_unique<HandlerPool>(workers_);
+    // One listener per loop: the base's, plus SO_REUSEPORT siblings.
+    std::vector<net::Fd> listeners;
+    for (int i = 1; i < loops_; ++i) {
+      listeners.push_back(
+          net::listen_tcp(address(), {.backlog = config().backlog, .reuse_port = true}));
+      net::set_nonblocking(listeners.back().get());
+    }
+    std::vector<std::unique_ptr<EventLoop>> loops;
+    for (int i = 0; i < loops_; ++i) {
+      const int fd = i == 0 ? listen_fd() : listeners[static_cast<size_t>(i - 1)].get();
+      loops.push_back(std::make_unique<EventLoop>(
+          make_poller_(), EventLoop::Options{fd, &stop_signal(), config().limits, pool.get()}));
+    }
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < loops.size(); ++i)
+      threads.emplace_back([&loop = *loops[i]] { loop.run(); });
+    loops[0]->run();
+    for (auto& thread : threads) thread.join();
+    // Workers may still hold sessions: finish them before the loops go.
+    if (pool) pool->stop();
+  }
+
+ private:
+  std::function<std::unique_ptr<Poller>()> make_poller_;
+  int loops_;
+  int workers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Server> make_event_loop_server(const ServerConfig& config,
+                                               std::function<std::unique_ptr<Poller>()> make_poller,
+                                               int loops, int workers) {
+  return std::make_unique<EventLoopServer>(config, std::move(make_poller), loops, workers);
+}
+
+}  // namespace cmb::servers

@@ -1,0 +1,89 @@
+// One thread's readiness loop over non-blocking sockets: accept, read, run
+// the shared session, write, and arm timers for non-blocking waits. The
+// select, poll, epoll, epoll-workers and reuseport models differ only in the
+// Poller they pass, how many loops they run, and whether a HandlerPool runs
+// the handler. run() and everything else but post_completion() belong to
+// the loop's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "net/fd.hpp"
+#include "net/http_request.hpp"
+#include "net/socket.hpp"
+#include "servers/handler_pool.hpp"
+#include "servers/http_session.hpp"
+#include "servers/poller.hpp"
+#include "servers/server.hpp"
+#include "servers/timer_queue.hpp"
+
+namespace cmb::servers {
+
+class EventLoop {
+ public:
+  struct Options {
+    int listen_fd = -1;
+    const StopSignal* stop = nullptr;
+    net::RequestLimits limits;
+    HandlerPool* pool = nullptr;  // null: the handler runs on the loop thread
+  };
+
+  EventLoop(std::unique_ptr<Poller> poller, const Options& options);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Serves until the stop signal; connections close when the loop is destroyed.
+  void run();
+
+  // Connections closed at once because the poller could not watch them.
+  uint64_t refused() const { return refused_; }
+
+ private:
+  struct Connection;
+  struct Completion {
+    int fd;
+    uint64_t generation;
+    std::chrono::microseconds wait;
+  };
+
+  void accept_all();
+  void on_ready(const Poller::Ready& ready);
+  void drive(Connection& c);
+  bool read_input(Connection& c);
+  bool flush(Connection& c);
+  bool can_read(const Connection& c) const;
+  void update_interest(Connection& c);
+  void close(Connection& c);
+  void hand_to_pool(Connection& c);
+  void post_completion(const Completion& completion);  // any thread
+  void take_completions();
+  void fire_timers();
+  Connection* find(int fd, uint64_t generation);
+
+  std::unique_ptr<Poller> poller_;
+  Options options_;
+  net::Acceptor acceptor_;
+  net::Fd wake_;  // eventfd: pool threads post completions through it
+  std::mutex completions_mutex_;
+  std::vector<Completion> completions_;
+  TimerQueue timers_;
+  std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
+  uint64_t next_generation_ = 1;
+  uint64_t refused_ = 0;
+};
+
+// A server of `loops` event loops on as many threads (the first on the
+// calling thread). With more than one loop each gets its own SO_REUSEPORT
+// listener; with `workers` > 0 a HandlerPool of that many threads runs the
+// handler.
+std::unique_ptr<Server> make_event_loop_server(const ServerConfig& config,
+                                               std::function<std::unique_ptr<Poller>()> make_poller,
+                                               int loops = 1, int workers = 0);
+
+}  // namespace cmb::servers

@@ -1,0 +1,57 @@
+// fork-per-connection — the classic inetd-style Unix server: the parent
+// accepts and forks a child per connection; the child serves it with
+// blocking I/O and exits; the parent reaps children without ever blocking
+// on one. Syscalls: accept4 + fork per connection, waitpid(WNOHANG).
+// Good at: isolation per client, and code as simple as the iterative
+// server's.
+// Breaks: a fork per connection (page tables, copy-on-write faults) makes
+// short connections expensive; thousands of clients mean thousands of
+// processes. When fork fails the client gets 503, not a crash.
+#include <sys/socket.h>
+
+#include <string>
+
+#include "net/http_response.hpp"
+#include "servers/blocking_connection.hpp"
+#include "servers/child_processes.hpp"
+#include "servers/server.hpp"
+
+namespace cmb::servers {
+namespace {
+
+constexpr int kReapIntervalMs = 100;
+
+class ForkPerConnectionServer final : public Server {
+ public:
+  explicit ForkPerConnectionServer(const ServerConfig& config) : Server(config) {}
+
+  void run() override {
+    ChildProcesses children;
+    net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
+    while (!stop_signal().notified()) {
+      children.reap();
+      if (!wait_readable(listen_fd(), stop_signal(), kReapIntervalMs)) continue;
+      auto accepted = acceptor.accept();
+      if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+      net::Fd& connection = accepted.fd;
+      const pid_t pid = children.spawn(
+          [&] { serve_blocking(std::move(connection), stop_signal(), config().limits); });
+      if (pid < 0) {
+        std::string response;
+        net::append_error_response(response, 503);
+        (void)::send(connection.get(), response.data(), response.size(),
+                     MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+      // The parent's copy of the connection closes here; the child has its own.
+    }
+    children.stop_all(std::chrono::milliseconds(2000));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Server> make_fork_per_connection_server(const ServerConfig& config) {
+  return std::make_unique<ForkPerConnectionServer>(config);
+}
+
+}  // namespace cmb::servers

@@ -1,0 +1,57 @@
+// prefork — Apache's prefork MPM: N processes (--threads, default 4 x
+// cores) forked before serving, each blocking in accept on the shared
+// listen socket and serving one connection at a time. The parent only
+// replaces children that die and stops them all on shutdown.
+// Syscalls: fork at start; poll + accept4 + recv/send in each child.
+// Good at: isolation — a crash or leak takes down one process, not the
+// server; no shared memory, no locks.
+// Breaks: one connection per process, so keep-alive clients beyond N
+// starve; each process costs its own memory; wake-ups on the shared
+// listener thunder.
+#include <thread>
+
+#include "servers/blocking_connection.hpp"
+#include "servers/child_processes.hpp"
+#include "servers/server.hpp"
+
+namespace cmb::servers {
+namespace {
+
+constexpr int kReapIntervalMs = 100;
+
+class PreforkServer final : public Server {
+ public:
+  explicit PreforkServer(const ServerConfig& config) : Server(config) {}
+
+  void run() override {
+    const size_t size = static_cast<size_t>(
+        config().threads > 0 ? config().threads
+                             : 4 * static_cast<int>(std::thread::hardware_concurrency()));
+    ChildProcesses children;
+    const auto serve = [this] {
+      net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
+      while (wait_readable(listen_fd(), stop_signal())) {
+        // Every idle child wakes; those that lose the race get EAGAIN.
+        auto accepted = acceptor.accept();
+        if (accepted.outcome == net::Acceptor::Outcome::kAccepted)
+          serve_blocking(std::move(accepted.fd), stop_signal(), config().limits);
+      }
+    };
+    while (!stop_signal().notified()) {
+      children.reap();
+      while (children.running() < size && children.spawn(serve) > 0) {
+      }
+      // Sleep until stopped, checking for dead children now and then.
+      wait_readable(stop_signal().fd(), stop_signal(), kReapIntervalMs);
+    }
+    children.stop_all(std::chrono::milliseconds(2000));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Server> make_prefork_server(const ServerConfig& config) {
+  return std::make_unique<PreforkServer>(config);
+}
+
+}  // namespace cmb::servers
