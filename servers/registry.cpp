@@ -30,13 +30,15 @@ struct Entry {
   std::string_view name;
   std::string_view summary;
   Factory factory;
+  bool concurrent = true;
+  bool timer_waits = false;
   Probe probe = nullptr;
 };
 
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> kEntries = {
       {"iterative", "one thread, one connection at a time: accept, serve until close, repeat",
-       make_iterative_server},
+       make_iterative_server, /*concurrent=*/false},
       {"thread-per-connection", "a new thread per accepted connection, blocking I/O",
        make_thread_per_connection_server},
       {"thread-pool", "a fixed pool of threads (--threads), each owning one connection at a time",
@@ -47,14 +49,14 @@ const std::vector<Entry>& entries() {
       {"fork-per-connection", "the parent accepts and forks a child per connection",
        make_fork_per_connection_server},
       {"select", "one thread, select() readiness loop; refuses descriptors >= FD_SETSIZE",
-       make_select_server},
-      {"poll", "one thread, poll() readiness loop", make_poll_server},
-      {"epoll", "one thread, edge-triggered epoll loop; wait_us becomes a timer",
-       make_epoll_server},
+       make_select_server, true, /*timer_waits=*/true},
+      {"poll", "one thread, poll() readiness loop", make_poll_server, true, /*timer_waits=*/true},
+      {"epoll", "one thread, edge-triggered epoll loop; wait_us becomes a timer", make_epoll_server,
+       true, /*timer_waits=*/true},
       {"epoll-workers", "one epoll I/O thread + a worker pool running the handler (--threads)",
-       make_epoll_workers_server},
+       make_epoll_workers_server, true, /*timer_waits=*/true},
       {"reuseport", "N epoll loops, each with its own SO_REUSEPORT listener (--threads)",
-       make_reuseport_server},
+       make_reuseport_server, true, /*timer_waits=*/true},
   };
   return kEntries;
 }
@@ -66,8 +68,15 @@ std::string unavailable_reason(const Entry& entry) { return entry.probe ? entry.
 std::vector<ModelInfo> registered_models() {
   std::vector<ModelInfo> models;
   for (const auto& entry : entries())
-    models.push_back({entry.name, entry.summary, unavailable_reason(entry)});
+    models.push_back({entry.name, entry.summary, entry.concurrent, entry.timer_waits,
+                      unavailable_reason(entry)});
   return models;
+}
+
+std::optional<ModelInfo> find_model(std::string_view name) {
+  for (auto& model : registered_models())
+    if (model.name == name) return model;
+  return std::nullopt;
 }
 
 std::vector<std::string> available_model_names() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,9 +15,17 @@ namespace cmb::servers {
 struct ModelInfo {
   std::string_view name;
   std::string_view summary;  // one line for `cmbench models`
+  // Serves many connections at once (false: one after another).
+  bool concurrent = true;
+  // wait_us arms a timer instead of blocking a thread, so one thread
+  // overlaps any number of waits (event-driven models).
+  bool timer_waits = false;
   // Empty when the model works here; otherwise why not (kernel, build).
   std::string unavailable_reason;
 };
+
+// The registered model of that name, available or not; std::nullopt if none.
+std::optional<ModelInfo> find_model(std::string_view name);
 
 // Every registered model, in presentation order, available or not.
 std::vector<ModelInfo> registered_models();

@@ -173,6 +173,42 @@ TEST_P(ModelConformance, StopsWithinOneSecondWithIdleConnectionsOpen) {
   EXPECT_LT(stop().count(), 1000);
 }
 
+// Event-driven models arm a timer for wait_us: one thread overlaps all the
+// waits, so 100 clients each waiting 100 ms finish in about 100 ms.
+TEST_P(ModelConformance, NonBlockingWaitsOverlap) {
+  if (!find_model(GetParam())->timer_waits)
+    GTEST_SKIP() << GetParam() << " blocks a thread per wait";
+  const auto start = std::chrono::steady_clock::now();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 100; ++i) {
+    clients.emplace_back([&] {
+      TestClient client(port());
+      const auto response = client.get("/?wait_us=100000");
+      if (response && response->status == 200) ++ok;
+    });
+  }
+  for (auto& c : clients) c.join();
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_GE(elapsed, 100ms);
+  EXPECT_LT(elapsed, 600ms);
+}
+
+// A wait must not hold back the responses of other connections, nor the
+// order of pipelined requests behind it.
+TEST_P(ModelConformance, PipelinedWaitKeepsOrder) {
+  TestClient client(port());
+  ASSERT_TRUE(
+      client.send_all("GET /?wait_us=50000&bytes=1 HTTP/1.1\r\nHost: t\r\n\r\n"
+                      "GET /?bytes=2 HTTP/1.1\r\nHost: t\r\n\r\n"));
+  const auto first = client.read_response();
+  const auto second = client.read_response();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->body_bytes, 1u);
+  EXPECT_EQ(second->body_bytes, 2u);
+}
+
 std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
   std::string name = info.param;
   for (char& c : name)

@@ -1,0 +1,66 @@
+// Clients nobody here wrote: ab (HTTP/1.0, a connection per request) and wrk
+// (keep-alive) must complete against every model that serves connections
+// concurrently, with zero failed requests. Skipped where they are not
+// installed (scripts/deps installs them).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "servers/registry.hpp"
+#include "support/process.hpp"
+
+namespace {
+
+using cmb::testing::Child;
+
+class RealClients : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (!cmb::servers::find_model(GetParam())->concurrent)
+      GTEST_SKIP() << GetParam() << " serves one connection at a time";
+    server_ = std::make_unique<Child>(
+        std::vector<std::string>{CMBENCH_BIN, "serve", "--model", GetParam(), "--port", "0"});
+    std::smatch match;
+    const std::string line = server_->read_line();
+    ASSERT_TRUE(std::regex_match(line, match, std::regex(R"(listening on (\S+))"))) << line;
+    address_ = match[1];
+  }
+  std::unique_ptr<Child> server_;
+  std::string address_;
+};
+
+TEST_P(RealClients, ApacheBenchWithoutKeepAlive) {
+  if (::access("/usr/bin/ab", X_OK) != 0) GTEST_SKIP() << "ab not installed (apache2-utils)";
+  const auto result =
+      Child({"/usr/bin/ab", "-q", "-n", "2000", "-c", "16", "http://" + address_ + "/"})
+          .wait(std::chrono::seconds(60));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("Complete requests:      2000"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Failed requests:        0"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.find("Non-2xx"), std::string::npos) << result.out;
+}
+
+TEST_P(RealClients, WrkWithKeepAlive) {
+  if (::access("/usr/bin/wrk", X_OK) != 0) GTEST_SKIP() << "wrk not installed";
+  const auto result =
+      Child({"/usr/bin/wrk", "-t", "1", "-c", "16", "-d", "1s", "http://" + address_ + "/"})
+          .wait(std::chrono::seconds(30));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(\n +[1-9][0-9]* requests in)")))
+      << result.out;
+  EXPECT_EQ(result.out.find("Socket errors"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.find("Non-2xx"), std::string::npos) << result.out;
+}
+
+std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
+  for (char& c : name)
+    if (c == '-') c = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllModels, RealClients,
+                         ::testing::ValuesIn(cmb::servers::available_model_names()), test_name);
+
+}  // namespace
