@@ -19,6 +19,7 @@ std::unique_ptr<Server> make_poll_server(const ServerConfig& config);
 std::unique_ptr<Server> make_epoll_server(const ServerConfig& config);
 std::unique_ptr<Server> make_epoll_workers_server(const ServerConfig& config);
 std::unique_ptr<Server> make_reuseport_server(const ServerConfig& config);
+std::unique_ptr<Server> make_asio_server(const ServerConfig& config);
 
 namespace {
 
@@ -57,6 +58,8 @@ const std::vector<Entry>& entries() {
        make_epoll_workers_server, true, /*timer_waits=*/true},
       {"reuseport", "N epoll loops, each with its own SO_REUSEPORT listener (--threads)",
        make_reuseport_server, true, /*timer_waits=*/true},
+      {"asio", "Boost.Asio, C++20 coroutines, one io_context per thread (--threads)",
+       make_asio_server, true, /*timer_waits=*/true},
   };
   return kEntries;
 }
