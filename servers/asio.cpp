@@ -8,11 +8,14 @@
 // Breaks: like every event loop, blocking or CPU-heavy handlers stall the
 // io_context (and all its connections); the abstraction costs a little per
 // operation compared with a hand-written loop.
-// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <boost/asio.hpp>
 #include <thread>
-#include <utility>
 #include <vector>
+
+// clang-format off
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+#include <boost/asio.hpp>
+// clang-format on
 
 #include "servers/http_session.hpp"
 #include "servers/server.hpp"
