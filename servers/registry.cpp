@@ -20,6 +20,8 @@ std::unique_ptr<Server> make_epoll_server(const ServerConfig& config);
 std::unique_ptr<Server> make_epoll_workers_server(const ServerConfig& config);
 std::unique_ptr<Server> make_reuseport_server(const ServerConfig& config);
 std::unique_ptr<Server> make_asio_server(const ServerConfig& config);
+std::unique_ptr<Server> make_io_uring_server(const ServerConfig& config);
+std::string io_uring_unavailable_reason();
 
 namespace {
 
@@ -60,6 +62,8 @@ const std::vector<Entry>& entries() {
        make_reuseport_server, true, /*timer_waits=*/true},
       {"asio", "Boost.Asio, C++20 coroutines, one io_context per thread (--threads)",
        make_asio_server, true, /*timer_waits=*/true},
+      {"io-uring", "liburing: multishot accept and recv, provided buffers, one ring per thread",
+       make_io_uring_server, true, /*timer_waits=*/true, io_uring_unavailable_reason},
   };
   return kEntries;
 }

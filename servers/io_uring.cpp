@@ -1,0 +1,350 @@
+// io-uring — completion-based I/O with liburing: one ring per thread
+// (--threads, default 1), each with its own SO_REUSEPORT listener. A
+// multishot accept yields every new connection; a multishot recv per
+// connection fills buffers the kernel picks from a provided-buffer ring; a
+// send per batch of responses; IORING_OP_TIMEOUT for wait_us; a poll on the
+// stop eventfd. The ring is set up single-issuer with deferred task work.
+// Good at: many connections with few syscalls — submissions and
+// completions are batched through shared memory, not one syscall per read.
+// Breaks: blocking or CPU-heavy handlers stall the ring like any event
+// loop; results depend on kernel version and features (multishot recv needs
+// 6.0), so it is listed only where the probe at start succeeds.
+#include <liburing.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "servers/http_session.hpp"
+#include "servers/server.hpp"
+
+namespace cmb::servers {
+namespace {
+
+constexpr unsigned kRingEntries = 4096;
+constexpr unsigned kBufferCount = 1024;  // a power of two
+constexpr unsigned kBufferSize = 16 * 1024;
+constexpr int kBufferGroup = 0;
+constexpr size_t kMaxBufferedInput = 16 * 1024 * 1024;
+
+// user_data: a Connection pointer (8-aligned) with the operation in the low bits.
+enum Op : uint64_t { kAccept = 1, kStop = 2, kRecv = 3, kSend = 4, kTimer = 5, kCancel = 6 };
+
+struct alignas(8) Connection {
+  Connection(int socket, const net::RequestLimits& limits) : fd(socket), session(limits) {}
+  net::Fd fd;
+  HttpSession session;
+  int in_flight = 0;  // operations the kernel still owns
+  bool recv_armed = false;
+  bool sending = false;
+  bool timer_armed = false;
+  bool unprocessed = false;
+  bool peer_closed = false;
+  bool closed = false;
+  __kernel_timespec wait{};  // read by the kernel when the timeout is submitted
+};
+
+uint64_t tag(Connection* c, Op op) { return reinterpret_cast<uint64_t>(c) | op; }
+
+class UringLoop {
+ public:
+  UringLoop(int listen_fd, const StopSignal& stop, const net::RequestLimits& limits)
+      : listen_fd_(listen_fd), stop_(stop), limits_(limits), shedder_(listen_fd, true) {
+    io_uring_params params{};
+    params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+    if (const int rc = io_uring_queue_init_params(kRingEntries, &ring_, &params); rc < 0)
+      throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
+    const size_t ring_bytes = kBufferCount * sizeof(io_uring_buf);
+    void* ring_memory =
+        ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (ring_memory == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+    buffers_ = static_cast<io_uring_buf_ring*>(ring_memory);
+    io_uring_buf_ring_init(buffers_);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<uint64_t>(ring_memory);
+    reg.ring_entries = kBufferCount;
+    reg.bgid = kBufferGroup;
+    if (const int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc < 0)
+      throw std::system_error(-rc, std::generic_category(), "io_uring_register_buf_ring");
+    memory_ = std::make_unique<char[]>(size_t{kBufferCount} * kBufferSize);
+    for (unsigned i = 0; i < kBufferCount; ++i)  // slot i past the tail, then publish all
+      io_uring_buf_ring_add(buffers_, buffer(static_cast<uint16_t>(i)), kBufferSize,
+                            static_cast<uint16_t>(i), io_uring_buf_ring_mask(kBufferCount),
+                            static_cast<int>(i));
+    io_uring_buf_ring_advance(buffers_, kBufferCount);
+  }
+
+  ~UringLoop() {
+    io_uring_queue_exit(&ring_);  // cancels whatever the kernel still holds
+    ::munmap(buffers_, kBufferCount * sizeof(io_uring_buf));
+  }
+
+  void run() {
+    arm_accept();
+    io_uring_prep_poll_add(sqe(), stop_.fd(), POLLIN);
+    io_uring_sqe_set_data64(last_sqe_, kStop);
+    while (!stopping_) {
+      io_uring_submit_and_wait(&ring_, 1);
+      unsigned head, seen = 0;
+      io_uring_cqe* cqe;
+      io_uring_for_each_cqe(&ring_, head, cqe) {
+        handle(*cqe);
+        ++seen;
+      }
+      io_uring_cq_advance(&ring_, seen);
+    }
+  }
+
+ private:
+  io_uring_sqe* sqe() {
+    io_uring_sqe* entry = io_uring_get_sqe(&ring_);
+    while (entry == nullptr) {  // the submission queue is full: flush it
+      io_uring_submit(&ring_);
+      entry = io_uring_get_sqe(&ring_);
+    }
+    last_sqe_ = entry;
+    return entry;
+  }
+
+  char* buffer(uint16_t id) { return memory_.get() + size_t{id} * kBufferSize; }
+
+  // Gives a buffer back to the kernel once its bytes are copied out.
+  void recycle(uint16_t id) {
+    io_uring_buf_ring_add(buffers_, buffer(id), kBufferSize, id,
+                          io_uring_buf_ring_mask(kBufferCount), 0);
+    io_uring_buf_ring_advance(buffers_, 1);
+  }
+
+  void arm_accept() {
+    io_uring_prep_multishot_accept(sqe(), listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(last_sqe_, kAccept);
+  }
+
+  void arm_recv(Connection& c) {
+    io_uring_prep_recv_multishot(sqe(), c.fd.get(), nullptr, 0, 0);
+    last_sqe_->flags |= IOSQE_BUFFER_SELECT;
+    last_sqe_->buf_group = kBufferGroup;
+    io_uring_sqe_set_data64(last_sqe_, tag(&c, kRecv));
+    c.recv_armed = true;
+    ++c.in_flight;
+  }
+
+  void arm_send(Connection& c) {
+    const std::string_view out = c.session.pending_output();
+    io_uring_prep_send(sqe(), c.fd.get(), out.data(), out.size(), MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(last_sqe_, tag(&c, kSend));
+    c.sending = true;
+    ++c.in_flight;
+  }
+
+  void arm_timer(Connection& c, std::chrono::microseconds wait) {
+    c.wait.tv_sec = wait.count() / 1'000'000;
+    c.wait.tv_nsec = (wait.count() % 1'000'000) * 1000;
+    io_uring_prep_timeout(sqe(), &c.wait, 0, 0);
+    io_uring_sqe_set_data64(last_sqe_, tag(&c, kTimer));
+    c.timer_armed = true;
+    ++c.in_flight;
+  }
+
+  void handle(const io_uring_cqe& cqe) {
+    const uint64_t data = io_uring_cqe_get_data64(&cqe);
+    const auto op = static_cast<Op>(data & 7);
+    if (op == kStop) {
+      stopping_ = true;
+      return;
+    }
+    if (op == kAccept) {
+      on_accept(cqe);
+      return;
+    }
+    auto* c = reinterpret_cast<Connection*>(data & ~uint64_t{7});
+    // A multishot recv is one submission with many completions: it is done
+    // only at the completion without IORING_CQE_F_MORE. Counting every
+    // completion would free the connection while its recv is still armed.
+    if (op != kRecv || (cqe.flags & IORING_CQE_F_MORE) == 0) --c->in_flight;
+    switch (op) {
+      case kRecv:
+        on_recv(*c, cqe);
+        break;
+      case kSend:
+        c->sending = false;
+        if (cqe.res < 0)
+          close(*c);
+        else
+          c->session.consume_output(static_cast<size_t>(cqe.res));
+        break;
+      case kTimer:
+        c->timer_armed = false;
+        if (!c->closed) {
+          c->session.finish_wait();
+          c->unprocessed = true;  // pipelined requests may follow
+        }
+        break;
+      default:
+        break;  // kCancel
+    }
+    drive(*c);
+    if (c->closed && c->in_flight == 0) connections_.erase(c);
+  }
+
+  void on_accept(const io_uring_cqe& cqe) {
+    if (cqe.res >= 0) {
+      net::set_nodelay(cqe.res);
+      auto connection = std::make_unique<Connection>(cqe.res, limits_);
+      Connection& c = *connection;
+      connections_.emplace(&c, std::move(connection));
+      arm_recv(c);
+    } else if (cqe.res == -EMFILE || cqe.res == -ENFILE) {
+      // Out of descriptors: drop the pending connection through the spare
+      // descriptor instead of letting accept fail in a loop.
+      shedder_.accept();
+    }
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0 && !stopping_) arm_accept();
+  }
+
+  void on_recv(Connection& c, const io_uring_cqe& cqe) {
+    if ((cqe.flags & IORING_CQE_F_MORE) == 0) c.recv_armed = false;
+    if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
+      const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+      if (!c.closed) {
+        c.session.input().append({buffer(id), static_cast<size_t>(cqe.res)});
+        c.unprocessed = true;
+      }
+      recycle(id);
+      if (c.session.input().size() > kMaxBufferedInput) close(c);
+    } else if (cqe.res == 0) {
+      c.peer_closed = true;
+    } else if (cqe.res != -ENOBUFS) {
+      close(c);  // reset or other error; ENOBUFS just re-arms below
+    }
+  }
+
+  // The connection's state machine, as in the readiness loop: handle what
+  // arrived, send what was produced, close when done, keep a recv armed.
+  void drive(Connection& c) {
+    if (c.closed) return;
+    if (c.unprocessed && !c.timer_armed && !c.session.closing()) {
+      c.unprocessed = false;
+      const auto wait = c.session.process(HttpSession::WaitPolicy::kDefer);
+      if (wait.count() > 0) arm_timer(c, wait);
+    }
+    if (c.session.has_output() && !c.sending) arm_send(c);
+    if (!c.session.has_output() && !c.sending &&
+        (c.session.closing() || (c.peer_closed && !c.timer_armed))) {
+      close(c);
+      return;
+    }
+    if (!c.recv_armed && !c.peer_closed && !c.session.closing()) arm_recv(c);
+  }
+
+  void close(Connection& c) {
+    if (c.closed) return;
+    c.closed = true;
+    if (c.recv_armed) {
+      io_uring_prep_cancel64(sqe(), tag(&c, kRecv), 0);
+      io_uring_sqe_set_data64(last_sqe_, tag(&c, kCancel));
+      ++c.in_flight;
+    }
+    if (c.session.closing()) ::shutdown(c.fd.get(), SHUT_WR);
+    // The descriptor stays open until the kernel is done with every
+    // operation on it (handle() then frees the connection): closing it now
+    // would let the next accept reuse the number while entries naming it
+    // may still wait in the submission queue.
+  }
+
+  int listen_fd_;
+  const StopSignal& stop_;
+  net::RequestLimits limits_;
+  net::Acceptor shedder_;
+  io_uring ring_{};
+  io_uring_sqe* last_sqe_ = nullptr;
+  io_uring_buf_ring* buffers_ = nullptr;
+  std::unique_ptr<char[]> memory_;
+  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  bool stopping_ = false;
+};
+
+class IoUringServer final : public Server {
+ public:
+  IoUringServer(const ServerConfig& config, int threads)
+      : Server(config, /*reuse_port=*/threads > 1), threads_(threads) {}
+
+  void run() override {
+    std::vector<net::Fd> siblings;
+    std::vector<int> listeners = {listen_fd()};
+    for (int i = 1; i < threads_; ++i) {
+      siblings.push_back(
+          net::listen_tcp(address(), {.backlog = config().backlog, .reuse_port = true}));
+      net::set_nonblocking(siblings.back().get());
+      listeners.push_back(siblings.back().get());
+    }
+    // A single-issuer ring belongs to the thread that created it, so each
+    // thread sets up its own ring and runs it.
+    std::vector<std::exception_ptr> failures(listeners.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < listeners.size(); ++i) {
+      threads.emplace_back([this, fd = listeners[i], &failure = failures[i]] {
+        try {
+          UringLoop loop(fd, stop_signal(), config().limits);
+          loop.run();
+        } catch (...) {
+          failure = std::current_exception();
+          stop();  // the other rings must not serve on alone
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (auto& failure : failures)
+      if (failure) std::rethrow_exception(failure);
+  }
+
+ private:
+  int threads_;
+};
+
+int kernel_version() {
+  utsname name{};
+  ::uname(&name);
+  int major = 0, minor = 0;
+  std::sscanf(name.release, "%d.%d", &major, &minor);
+  return major * 100 + minor;
+}
+
+}  // namespace
+
+std::string io_uring_unavailable_reason() {
+  if (kernel_version() < 600)
+    return "needs Linux 6.0 or later (multishot recv and provided buffer rings)";
+  io_uring ring{};
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  if (const int rc = io_uring_queue_init_params(8, &ring, &params); rc < 0)
+    return std::string("io_uring cannot be set up here: ") + std::strerror(-rc);
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring);
+  std::string reason;
+  if (probe == nullptr) {
+    reason = "io_uring cannot be probed here";
+  } else {
+    for (int op : {IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_TIMEOUT,
+                   IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL})
+      if (!io_uring_opcode_supported(probe, op))
+        reason = "the kernel's io_uring lacks an opcode it needs";
+    io_uring_free_probe(probe);
+  }
+  io_uring_queue_exit(&ring);
+  return reason;
+}
+
+std::unique_ptr<Server> make_io_uring_server(const ServerConfig& config) {
+  return std::make_unique<IoUringServer>(config, std::max(config.threads, 1));
+}
+
+}  // namespace cmb::servers
