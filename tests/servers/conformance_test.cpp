@@ -2,46 +2,64 @@
 // registered (STYLE.md). Models that serve one connection at a time serve
 // concurrent clients in turn, within the generous timeouts here.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <regex>
 #include <thread>
 #include <vector>
 
 #include "servers/registry.hpp"
+#include "support/process.hpp"
 #include "support/test_client.hpp"
 
 namespace cmb::servers {
 namespace {
 
+using cmb::testing::Child;
 using cmb::testing::TestClient;
 using namespace std::chrono_literals;
 
+// Each model runs as users run it: a `cmbench serve` child process, stopped
+// with SIGTERM. (In-process servers would fork from a test process full of
+// client threads, which real prefork and fork servers never do.)
 class ModelConformance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    ServerConfig config;
-    config.port = 0;
-    server_ = make_server(GetParam(), config);
-    thread_ = std::thread([this] { server_->run(); });
+    server_ = std::make_unique<Child>(
+        std::vector<std::string>{CMBENCH_BIN, "serve", "--model", GetParam(), "--port", "0"});
+    std::smatch match;
+    const std::string line = server_->read_line();
+    ASSERT_TRUE(std::regex_match(line, match, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
+        << line;
+    port_ = static_cast<uint16_t>(std::stoi(match[1]));
   }
-  void TearDown() override { stop(); }
-
-  // Returns how long run() took to return after stop().
-  std::chrono::milliseconds stop() {
-    const auto start = std::chrono::steady_clock::now();
-    if (thread_.joinable()) {
-      server_->stop();
-      thread_.join();
+  void TearDown() override {
+    if (server_ && !stopped_) {
+      EXPECT_EQ(stop().exit_code, 0);
     }
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                 start);
   }
-  uint16_t port() const { return server_->address().port(); }
 
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
+  struct Stopped {
+    int exit_code;
+    std::chrono::milliseconds took;
+  };
+  // SIGTERM; returns the exit code and how long the server took to exit.
+  Stopped stop() {
+    stopped_ = true;
+    const auto start = std::chrono::steady_clock::now();
+    ::kill(server_->pid(), SIGTERM);
+    const auto finished = server_->wait(std::chrono::seconds(10));
+    return {finished.exit_code, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::steady_clock::now() - start)};
+  }
+  uint16_t port() const { return port_; }
+
+  std::unique_ptr<Child> server_;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
 };
 
 TEST_P(ModelConformance, ServesHelloWorld) {
@@ -190,7 +208,9 @@ TEST_P(ModelConformance, StopsWithinOneSecondWithIdleConnectionsOpen) {
   std::vector<std::unique_ptr<TestClient>> idle;
   for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<TestClient>(port()));
   ASSERT_TRUE(idle.front()->get("/"));  // at least one is being served
-  EXPECT_LT(stop().count(), 1000);
+  const Stopped stopped = stop();
+  EXPECT_EQ(stopped.exit_code, 0);
+  EXPECT_LT(stopped.took.count(), 1000);
 }
 
 // Event-driven models arm a timer for wait_us: one thread overlaps all the
