@@ -1,13 +1,21 @@
 #include "harness/commands.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
 #include <thread>
 
+#include "loadgen/hist_file.hpp"
 #include "loadgen/report.hpp"
+#include "net/socket.hpp"
 #include "servers/registry.hpp"
 
 namespace cmb::harness {
@@ -53,12 +61,76 @@ int serve_command(const std::string& model, const servers::ServerConfig& config)
   return kExitOk;
 }
 
-int load_command(const loadgen::LoadConfig& config, bool json, bool latency_distribution) {
+namespace {
+
+// Writes `text` to `path` through a temporary file and a rename, so a
+// reader never sees half a file.
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error(fmt::format("cannot write {}", temporary));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+}
+
+// One blocking connect with a timeout; empty when it worked, else why not.
+std::string probe(const net::Address& address) {
+  net::Fd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return std::strerror(errno);
+  if (::connect(fd.get(), address.get(), address.length) == 0) return {};
+  if (errno != EINPROGRESS) return std::strerror(errno);
+  pollfd p{fd.get(), POLLOUT, 0};
+  if (::poll(&p, 1, 2000) <= 0) return "no answer within 2 s";
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  return error == 0 ? std::string() : std::strerror(error);
+}
+
+}  // namespace
+
+int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) {
+  const loadgen::Url& url = config.targets.front().url;
+  if (const std::string why = probe(net::resolve(url.host, url.port)); !why.empty()) {
+    fmt::print(stderr, "cmbench load: cannot connect to {}:{}: {}\n", url.host, url.port, why);
+    return kExitUsage;
+  }
   const loadgen::LoadResult result = loadgen::run_load(config);
-  if (json) {
+  if (outputs.json) {
     fmt::print("{}\n", loadgen::to_json(config, result));
   } else {
-    loadgen::print_summary(stdout, config, result, latency_distribution);
+    loadgen::print_summary(stdout, config, result, outputs.latency_distribution);
+  }
+  for (const auto& warning : loadgen::warnings(config, result))
+    fmt::print(stderr, "warning: {}\n", warning);
+  if (!outputs.timeline_path.empty())
+    write_file_atomically(outputs.timeline_path, loadgen::format_timeline_csv(result));
+  if (!outputs.hist_path.empty())
+    write_file_atomically(outputs.hist_path, loadgen::format_histogram_file(result.latency));
+  return kExitOk;
+}
+
+int merge_hist_command(const std::vector<std::string>& inputs, const std::string& output) {
+  loadgen::LatencyHistogram merged;
+  for (const auto& path : inputs) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      merged.merge(loadgen::parse_histogram_file(text.str()));
+    } catch (const std::runtime_error& e) {
+      fmt::print(stderr, "cmbench merge-hist: {}: {}\n", path, e.what());
+      return kExitUsage;
+    }
+  }
+  const std::string text = loadgen::format_histogram_file(merged);
+  if (output.empty()) {
+    fmt::print("{}", text);
+  } else {
+    write_file_atomically(output, text);
   }
   return kExitOk;
 }

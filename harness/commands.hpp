@@ -2,6 +2,9 @@
 // parses flags; these do the work.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "loadgen/engine.hpp"
 #include "servers/server.hpp"
 
@@ -17,6 +20,18 @@ int models_command();
 // Serves until SIGINT or SIGTERM, after printing `listening on HOST:PORT`.
 int serve_command(const std::string& model, const servers::ServerConfig& config);
 
-int load_command(const loadgen::LoadConfig& config, bool json, bool latency_distribution);
+// What `cmbench load` writes besides running the load.
+struct LoadOutputs {
+  bool json = false;
+  bool latency_distribution = false;
+  std::string timeline_path;
+  std::string hist_path;
+};
+
+// Checks the target answers a connect first: an unreachable server is a
+// usage error (exit 2), not a run full of connect errors.
+int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs);
+
+int merge_hist_command(const std::vector<std::string>& inputs, const std::string& output);
 
 }  // namespace cmb::harness

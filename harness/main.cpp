@@ -68,12 +68,17 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
 
-  auto* load = app.add_subcommand("load", "drive a server with HTTP requests (wrk's flags)");
-  std::string url_text;
+  auto* load =
+      app.add_subcommand("load", "drive a server with HTTP requests (wrk and wrk2's flags)");
+  std::vector<std::string> url_texts;
   cmb::loadgen::LoadConfig load_config;
-  std::string duration_text = "10s", warmup_text = "0s", timeout_text = "2s";
-  bool json = false, latency = false, no_keepalive = false;
-  load->add_option("url", url_text, "http://host:port/path?query")->required();
+  cmb::harness::LoadOutputs load_outputs;
+  std::string duration_text = "10s", warmup_text = "0s", timeout_text = "2s", think_text = "0s";
+  std::string arrival_text = "uniform";
+  bool no_keepalive = false;
+  load->add_option("url", url_texts,
+                   "http://host:port/path?query, several with @WEIGHT to mix them (same host)")
+      ->required();
   load->add_option("-c,--connections", load_config.connections, "connections to keep open")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
@@ -83,15 +88,45 @@ int main(int argc, char** argv) {
   load->add_option("-d,--duration", duration_text, "measured duration (10s, 500ms, 2m)")
       ->capture_default_str()
       ->check(kDuration);
+  auto* requests_option =
+      load->add_option("--requests", load_config.max_requests,
+                       "send exactly N requests and wait for their responses (instead of -d)")
+          ->check(CLI::PositiveNumber);
   load->add_option("--warmup", warmup_text, "load before measuring, not recorded")
       ->capture_default_str()
-      ->check(kDuration);
+      ->check(kDuration)
+      ->excludes(requests_option);
   load->add_option("--timeout", timeout_text, "a request without a response by then is an error")
       ->capture_default_str()
       ->check(kDuration);
+  load->add_option(
+          "-R,--rate", load_config.rate,
+          "open loop: requests/s over all connections, latency from the intended send time")
+      ->check(CLI::PositiveNumber);
+  load->add_option("--arrival", arrival_text, "open-loop spacing: uniform or poisson")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"uniform", "poisson"}));
+  load->add_option("--think", think_text, "closed loop: pause before each request")
+      ->check(kDuration);
+  load->add_option("--pipeline", load_config.pipeline, "requests in flight per connection")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   load->add_flag("--no-keepalive", no_keepalive, "a new connection for every request");
-  load->add_flag("--latency", latency, "print the latency distribution");
-  load->add_flag("--json", json, "print one JSON object instead of the summary");
+  load->add_flag("--latency", load_outputs.latency_distribution, "print the latency distribution");
+  load->add_flag("--json", load_outputs.json, "print one JSON object instead of the summary");
+  load->add_option("--timeline", load_outputs.timeline_path,
+                   "write per-second figures to this CSV");
+  load->add_option("--hist", load_outputs.hist_path,
+                   "write the latency distribution by percentile (mergeable) to this file");
+
+  auto* merge =
+      app.add_subcommand("merge-hist", "add up --hist files from several load generators");
+  std::vector<std::string> hist_inputs;
+  std::string hist_output;
+  merge->add_option("files", hist_inputs, "histogram files written by `cmbench load --hist`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  merge->add_option("-o,--out", hist_output, "write the merged file here (default: stdout)");
 
   auto* run = app.add_subcommand("run", "sweep models x connections x workloads into CSV");
   cmb::harness::SweepConfig sweep;
@@ -144,17 +179,25 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("serve")) return cmb::harness::serve_command(serve_model, server_config);
     if (app.got_subcommand("load")) {
       try {
-        load_config.url = cmb::loadgen::parse_url(url_text);
+        for (const auto& text : url_texts)
+          load_config.targets.push_back(cmb::loadgen::parse_target(text));
       } catch (const std::invalid_argument& e) {
         fmt::print(stderr, "cmbench load: {}\n", e.what());
         return kExitUsage;
       }
       load_config.duration = cmb::loadgen::parse_duration(duration_text);
+      if (load_config.max_requests > 0 && load->count("--duration") == 0)
+        load_config.duration = std::chrono::hours(24);  // --requests alone: until they are done
       load_config.warmup = cmb::loadgen::parse_duration(warmup_text);
       load_config.timeout = cmb::loadgen::parse_duration(timeout_text);
+      load_config.think = cmb::loadgen::parse_duration(think_text);
+      load_config.arrival = arrival_text == "poisson" ? cmb::loadgen::Arrival::kPoisson
+                                                      : cmb::loadgen::Arrival::kUniform;
       load_config.keep_alive = !no_keepalive;
-      return cmb::harness::load_command(load_config, json, latency);
+      return cmb::harness::load_command(load_config, load_outputs);
     }
+    if (app.got_subcommand("merge-hist"))
+      return cmb::harness::merge_hist_command(hist_inputs, hist_output);
     if (app.got_subcommand("run")) {
       sweep.models = split(models_text, ',');
       sweep.workloads = split(workloads_text, ';');

@@ -127,10 +127,10 @@ ResultRow measure_point(const SweepConfig& config, ServerProcess& server, const 
   row.repetition = point.repetition;
 
   loadgen::LoadConfig load;
-  load.url = loadgen::parse_url(fmt::format(
+  load.targets = {{loadgen::parse_url(fmt::format(
       "http://{}:{}{}{}{}",
       config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host,
-      server.port(), config.path, point.workload.empty() ? "" : "?", point.workload));
+      server.port(), config.path, point.workload.empty() ? "" : "?", point.workload))}};
   load.connections = point.connections;
   load.threads = config.load_threads;
   load.duration = config.duration;

@@ -7,7 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <deque>
+#include <optional>
+#include <queue>
+#include <random>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -27,92 +32,141 @@ constexpr auto kConnectRetryDelay = std::chrono::milliseconds(100);
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxEvents = 256;
 
-uint64_t nanos_between(Clock::time_point from, Clock::time_point to) {
+uint64_t nanos(Clock::duration d) {
   return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count());
+      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()));
 }
 
 double timeval_seconds(const timeval& tv) {
   return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
 }
 
-std::string build_request(const LoadConfig& config) {
-  return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n{}\r\n", config.url.target,
-                     config.url.host_header, config.keep_alive ? "" : "Connection: close\r\n");
+std::string error_text(int error) {
+  switch (error) {
+    case 0:
+      return "connection closed before the response was complete";
+    case EADDRNOTAVAIL:
+      return "no free local port (ephemeral ports exhausted by TIME_WAIT): lower the rate, use "
+             "keep-alive, or widen net.ipv4.ip_local_port_range";
+    default:
+      return std::strerror(error);
+  }
 }
+
+// What every worker reads; written before the workers start.
+struct Plan {
+  const LoadConfig* config;
+  net::Address address;
+  std::vector<std::string> requests;        // one per target
+  std::vector<unsigned> cumulative_weight;  // for picking a target
+  Clock::time_point start;
+  Clock::time_point measure_start;
+  Clock::time_point end;
+  const std::atomic<bool>* cancel;
+  std::atomic<uint64_t> issued{0};  // with max_requests: requests taken from the budget
+  bool open_loop() const { return config->rate > 0; }
+};
 
 class Worker {
  public:
-  struct Plan {
-    const LoadConfig* config;
-    const net::Address* address;
-    const std::string* request;
-    Clock::time_point measure_start;
-    Clock::time_point end;
-    const std::atomic<bool>* cancel;
-  };
-
-  Worker(const Plan& plan, int connections)
-      : plan_(plan), connections_(static_cast<size_t>(connections)) {}
-
+  Worker(Plan& plan, int first_connection, int connections, uint64_t seed);
   void run(int cpu);
   LoadResult& result() { return result_; }
   Clock::time_point finished() const { return finished_; }
+  uint64_t in_flight() const { return in_flight_; }
 
  private:
-  enum class State { kClosed, kConnecting, kWriting, kReading };
+  enum class State { kClosed, kConnecting, kOpen };
+  struct InFlight {
+    Clock::time_point intended;
+    Clock::time_point sent;
+    uint16_t target;
+  };
   struct Connection {
     net::Fd fd;
     State state = State::kClosed;
-    size_t sent = 0;
-    Clock::time_point started;   // connect or request start
-    Clock::time_point deadline;  // for the current connect or request
-    Clock::time_point retry_at;  // when kClosed
+    std::deque<InFlight> in_flight;
+    std::string out;  // request bytes not yet written
+    size_t out_sent = 0;
+    Clock::time_point connect_started;
+    Clock::time_point retry_at;
+    Clock::time_point ready_at;  // closed loop: earliest next send (think time)
+    std::optional<OpenLoopSchedule> schedule;
     net::ResponseParser parser;
+    bool parsing = false;
   };
+  using Due = std::pair<Clock::time_point, uint32_t>;
 
-  void open(Connection& c, Clock::time_point now);
-  void on_event(Connection& c, uint32_t events);
-  void start_request(Connection& c, Clock::time_point now);
-  void write_some(Connection& c);
-  void read_some(Connection& c);
-  void on_response(Connection& c, Clock::time_point now);
-  void fail(Connection& c, uint64_t ErrorCounts::*cause, int error, Clock::time_point retry_at);
+  void open(uint32_t index, Clock::time_point now);
+  void on_event(uint32_t index, uint32_t events);
+  void try_send(uint32_t index, Clock::time_point now);
+  bool write_some(uint32_t index);
+  void read_some(uint32_t index);
+  void on_response(uint32_t index, Clock::time_point now);
+  void fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
+            Clock::time_point now, Clock::duration retry_after = {});
   void scan(Clock::time_point now);
+  void run_due(Clock::time_point now);
+  uint16_t pick_target();
   bool measuring(Clock::time_point now) const { return now >= plan_.measure_start; }
+  TimelineSecond* second(Clock::time_point now);
+  bool budget_spent() const {
+    return plan_.config->max_requests > 0 &&
+           plan_.issued.load(std::memory_order_relaxed) >= plan_.config->max_requests;
+  }
 
-  Plan plan_;
+  Plan& plan_;
+  const LoadConfig& config_;
   std::vector<Connection> connections_;
   net::Fd epoll_;
   std::unique_ptr<char[]> buffer_ = std::make_unique<char[]>(kReadChunk);
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  std::mt19937_64 random_;
+  uint64_t in_flight_ = 0;
   LoadResult result_;
   Clock::time_point finished_;
 };
+
+Worker::Worker(Plan& plan, int first_connection, int connections, uint64_t seed)
+    : plan_(plan),
+      config_(*plan.config),
+      connections_(static_cast<size_t>(connections)),
+      random_(seed) {
+  result_.targets.resize(config_.targets.size());
+  if (plan_.open_loop()) {
+    for (int i = 0; i < connections; ++i)
+      connections_[static_cast<size_t>(i)].schedule.emplace(
+          config_.rate, config_.connections, first_connection + i, plan_.start, config_.arrival,
+          seed * 7919 + static_cast<uint64_t>(i));
+  }
+}
 
 void Worker::run(int cpu) {
   if (cpu >= 0) {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
-    ::sched_setaffinity(0, sizeof set, &set);  // best effort: report, do not fail
+    ::sched_setaffinity(0, sizeof set, &set);  // best effort
   }
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   const Clock::time_point begin = Clock::now();
-  for (auto& c : connections_) open(c, begin);
+  for (uint32_t i = 0; i < connections_.size(); ++i) open(i, begin);
 
   epoll_event events[kMaxEvents];
   Clock::time_point last_scan = begin;
   for (;;) {
     Clock::time_point now = Clock::now();
     if (now >= plan_.end || (plan_.cancel && plan_.cancel->load(std::memory_order_relaxed))) break;
-    const auto wait = std::min<Clock::duration>(plan_.end - now, kScanInterval);
-    const int timeout_ms =
-        static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
-    const int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, timeout_ms);
-    for (int i = 0; i < n; ++i)
-      on_event(*static_cast<Connection*>(events[i].data.ptr), events[i].events);
+    if (budget_spent() && in_flight_ == 0) break;
+    Clock::duration wait = std::min<Clock::duration>(plan_.end - now, kScanInterval);
+    if (!due_.empty())
+      wait = std::min<Clock::duration>(wait, std::max<Clock::duration>(due_.top().first - now, {}));
+    const auto timeout_ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+    const int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(timeout_ms));
+    for (int i = 0; i < n; ++i) on_event(events[i].data.u32, events[i].events);
     now = Clock::now();
+    run_due(now);
     if (now - last_scan >= kScanInterval) {
       scan(now);
       last_scan = now;
@@ -123,158 +177,277 @@ void Worker::run(int cpu) {
   ::getrusage(RUSAGE_THREAD, &usage);
   result_.cpu_user_s = timeval_seconds(usage.ru_utime);
   result_.cpu_system_s = timeval_seconds(usage.ru_stime);
+  result_.threads.push_back({result_.cpu_user_s + result_.cpu_system_s,
+                             std::chrono::duration<double>(finished_ - begin).count()});
+  result_.abandoned = in_flight_;
   for (auto& c : connections_) c.fd.reset();
 }
 
-void Worker::open(Connection& c, Clock::time_point now) {
-  const net::Address& address = *plan_.address;
+void Worker::open(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  const net::Address& address = plan_.address;
   c.fd.reset(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!c.fd) {
-    fail(c, &ErrorCounts::connect, errno, now + kConnectRetryDelay);
+    fail(index, &ErrorCounts::connect, "connect: " + error_text(errno), now, kConnectRetryDelay);
     return;
   }
   net::set_nodelay(c.fd.get());
   if (::connect(c.fd.get(), address.get(), address.length) != 0 && errno != EINPROGRESS) {
-    fail(c, &ErrorCounts::connect, errno, now + kConnectRetryDelay);
+    fail(index, &ErrorCounts::connect, "connect: " + error_text(errno), now, kConnectRetryDelay);
     return;
   }
   c.state = State::kConnecting;
-  c.started = now;
-  c.deadline = now + plan_.config->timeout;
+  c.connect_started = now;
   // Edge-triggered for both directions: registered once, never modified.
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.ptr = &c;
+  ev.data.u32 = index;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev) != 0)
-    fail(c, &ErrorCounts::connect, errno, now + kConnectRetryDelay);
+    fail(index, &ErrorCounts::connect, "connect: " + error_text(errno), now, kConnectRetryDelay);
 }
 
-void Worker::on_event(Connection& c, uint32_t events) {
+void Worker::on_event(uint32_t index, uint32_t events) {
+  Connection& c = connections_[index];
   if (c.state == State::kConnecting) {
     int error = 0;
     socklen_t length = sizeof error;
     ::getsockopt(c.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
     const Clock::time_point now = Clock::now();
     if (error != 0) {
-      fail(c, &ErrorCounts::connect, error, now + kConnectRetryDelay);
+      fail(index, &ErrorCounts::connect, "connect: " + error_text(error), now, kConnectRetryDelay);
       return;
     }
     if ((events & EPOLLOUT) == 0) return;
-    if (measuring(now)) result_.connect_latency.record(nanos_between(c.started, now));
-    start_request(c, now);
+    c.state = State::kOpen;
+    if (measuring(now)) result_.connect_latency.record(nanos(now - c.connect_started));
+    try_send(index, now);
     // Fall through: this edge may also say the peer already wrote or closed.
-  } else if (c.state == State::kWriting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-    write_some(c);
+  } else if (c.state == State::kOpen && !c.out.empty() &&
+             (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+    if (!write_some(index)) return;
   }
-  if (c.state == State::kReading && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
-    read_some(c);
+  if (c.state == State::kOpen && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
+    read_some(index);
 }
 
-void Worker::start_request(Connection& c, Clock::time_point now) {
-  c.state = State::kWriting;
-  c.sent = 0;
-  c.started = now;
-  c.deadline = now + plan_.config->timeout;
-  c.parser.reset();
-  write_some(c);
+uint16_t Worker::pick_target() {
+  if (plan_.cumulative_weight.size() == 1) return 0;
+  std::uniform_int_distribution<unsigned> pick(0, plan_.cumulative_weight.back() - 1);
+  const unsigned ticket = pick(random_);
+  const auto it =
+      std::upper_bound(plan_.cumulative_weight.begin(), plan_.cumulative_weight.end(), ticket);
+  return static_cast<uint16_t>(it - plan_.cumulative_weight.begin());
 }
 
-void Worker::write_some(Connection& c) {
-  const std::string& request = *plan_.request;
-  while (c.sent < request.size()) {
+// Queues as many requests as the pipeline, the schedule (open loop) or the
+// think time (closed loop) allow, then writes them.
+void Worker::try_send(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  if (c.state != State::kOpen) return;
+  const size_t depth = config_.keep_alive ? static_cast<size_t>(config_.pipeline) : 1;
+  bool queued = false;
+  while (c.in_flight.size() < depth) {
+    Clock::time_point intended = now;
+    if (c.schedule) {
+      if (c.schedule->next() > now) {
+        due_.push({c.schedule->next(), index});
+        break;
+      }
+    } else if (c.ready_at > now) {
+      due_.push({c.ready_at, index});
+      break;
+    }
+    if (config_.max_requests > 0 &&
+        plan_.issued.fetch_add(1, std::memory_order_relaxed) >= config_.max_requests)
+      break;
+    if (c.schedule) intended = c.schedule->take();
+    const uint16_t target = pick_target();
+    c.out += plan_.requests[target];
+    c.in_flight.push_back({intended, now, target});
+    ++in_flight_;
+    if (measuring(now)) {
+      ++result_.sent;
+      if (c.schedule) result_.schedule_lag.record(nanos(now - intended));
+    }
+    queued = true;
+  }
+  if (queued) write_some(index);
+}
+
+bool Worker::write_some(uint32_t index) {
+  Connection& c = connections_[index];
+  while (c.out_sent < c.out.size()) {
     const ssize_t n =
-        ::send(c.fd.get(), request.data() + c.sent, request.size() - c.sent, MSG_NOSIGNAL);
+        ::send(c.fd.get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
     if (n > 0) {
-      c.sent += static_cast<size_t>(n);
+      c.out_sent += static_cast<size_t>(n);
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return;  // the next EPOLLOUT edge continues
+      return true;  // the next EPOLLOUT edge continues
     } else {
-      fail(c, &ErrorCounts::write, errno, Clock::now());
-      return;
+      fail(index, &ErrorCounts::write, "write: " + error_text(errno), Clock::now());
+      return false;
     }
   }
-  c.state = State::kReading;
+  c.out.clear();
+  c.out_sent = 0;
+  return true;
 }
 
-void Worker::read_some(Connection& c) {
-  while (c.state == State::kReading) {
+void Worker::read_some(uint32_t index) {
+  Connection& c = connections_[index];
+  while (c.state == State::kOpen) {
     const ssize_t n = ::recv(c.fd.get(), buffer_.get(), kReadChunk, 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) fail(c, &ErrorCounts::read, errno, Clock::now());
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        fail(index, &ErrorCounts::read, "read: " + error_text(errno), Clock::now());
       return;
     }
     const Clock::time_point now = Clock::now();
     if (n == 0) {
-      c.parser.on_eof();
-      if (c.parser.state() == net::ResponseParser::State::kComplete) {
-        on_response(c, now);
-      } else {
-        fail(c, &ErrorCounts::read, 0, now);
+      if (c.parsing) {
+        c.parser.on_eof();
+        if (c.parser.state() == net::ResponseParser::State::kComplete) {
+          c.parsing = false;
+          on_response(index, now);
+        }
+      }
+      if (c.state != State::kOpen) return;
+      if (!c.in_flight.empty()) {
+        fail(index, &ErrorCounts::read, "read: " + error_text(0), now);
+      } else {  // the server closed an idle connection: reconnect quietly
+        c.fd.reset();
+        open(index, now);
       }
       return;
     }
     if (measuring(now)) result_.bytes_read += static_cast<uint64_t>(n);
-    const std::string_view data(buffer_.get(), static_cast<size_t>(n));
-    const size_t used = c.parser.feed(data);
-    if (c.parser.state() == net::ResponseParser::State::kError) {
-      fail(c, &ErrorCounts::read, EPROTO, now);
-      return;
-    }
-    if (c.parser.state() == net::ResponseParser::State::kComplete) {
-      if (used != data.size()) {  // bytes nobody asked for: the stream is out of step
-        fail(c, &ErrorCounts::read, EPROTO, now);
+    std::string_view data(buffer_.get(), static_cast<size_t>(n));
+    while (!data.empty() && c.state == State::kOpen) {
+      if (c.in_flight.empty()) {
+        fail(index, &ErrorCounts::read, "read: bytes arrived with no request outstanding", now);
         return;
       }
-      on_response(c, now);
+      if (!c.parsing) {
+        c.parser.reset();
+        c.parsing = true;
+      }
+      data.remove_prefix(c.parser.feed(data));
+      if (c.parser.state() == net::ResponseParser::State::kError) {
+        fail(index, &ErrorCounts::read, fmt::format("read: {}", c.parser.error()), now);
+        return;
+      }
+      if (c.parser.state() == net::ResponseParser::State::kComplete) {
+        c.parsing = false;
+        on_response(index, now);
+      }
     }
   }
 }
 
-void Worker::on_response(Connection& c, Clock::time_point now) {
+void Worker::on_response(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  const InFlight request = c.in_flight.front();
+  c.in_flight.pop_front();
+  --in_flight_;
   if (measuring(now)) {
+    const uint64_t latency = nanos(now - request.intended);
     ++result_.requests;
-    result_.latency.record(nanos_between(c.started, now));
-    if (c.parser.status() >= 400) ++result_.errors.status;
-  }
-  if (plan_.config->keep_alive && c.parser.keep_alive() && c.fd) {
-    start_request(c, now);
-  } else {
-    c.fd.reset();
-    open(c, now);
-  }
-}
-
-void Worker::fail(Connection& c, uint64_t ErrorCounts::*cause, int error,
-                  Clock::time_point retry_at) {
-  const Clock::time_point now = Clock::now();
-  if (measuring(now)) {
-    ++(result_.errors.*cause);
-    if (result_.first_error.empty()) {
-      result_.first_error = error == 0
-                                ? std::string("connection closed before the response was complete")
-                                : std::string(std::strerror(error));
+    result_.latency.record(latency);
+    if (c.schedule) result_.uncorrected_latency.record(nanos(now - request.sent));
+    TargetResult& target = result_.targets[request.target];
+    ++target.requests;
+    target.latency.record(latency);
+    TimelineSecond* s = second(now);
+    ++s->requests;
+    s->latency.record(latency);
+    if (const int status = c.parser.status(); status >= 400) {
+      ++result_.errors.status;
+      ++result_.error_details[fmt::format("status {}xx", status / 100)];
+      ++s->errors;
     }
   }
+  if (!config_.keep_alive || !c.parser.keep_alive()) {
+    if (!c.in_flight.empty()) {  // the server closed with requests pipelined behind
+      fail(index, &ErrorCounts::read,
+           "read: the server closed the connection with requests outstanding", now);
+      return;
+    }
+    c.fd.reset();
+    open(index, now);
+    return;
+  }
+  if (!c.schedule) c.ready_at = now + config_.think;
+  try_send(index, now);
+}
+
+void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
+                  Clock::time_point now, Clock::duration retry_after) {
+  Connection& c = connections_[index];
+  // Every request lost with the connection is one error; a connect error is one.
+  const uint64_t lost = std::max<uint64_t>(1, c.in_flight.size());
+  if (measuring(now)) {
+    result_.errors.*cause += lost;
+    result_.error_details[what] += lost;
+    second(now)->errors += lost;
+    if (cause == &ErrorCounts::timeout) {
+      // A request abandoned at the timeout took at least that long: keep it
+      // in the latency figures (wrk drops it, which hides starvation).
+      for (const auto& request : c.in_flight) {
+        result_.latency.record(nanos(now - request.intended));
+        if (c.schedule) result_.uncorrected_latency.record(nanos(now - request.sent));
+        result_.targets[request.target].latency.record(nanos(now - request.intended));
+      }
+    }
+  }
+  in_flight_ -= c.in_flight.size();
+  c.in_flight.clear();
+  c.out.clear();
+  c.out_sent = 0;
+  c.parsing = false;
   c.fd.reset();
   c.state = State::kClosed;
-  c.retry_at = retry_at;
-  if (retry_at <= now) open(c, now);
+  c.retry_at = now + retry_after;
+  if (retry_after == Clock::duration::zero()) open(index, now);
 }
 
 void Worker::scan(Clock::time_point now) {
-  for (auto& c : connections_) {
+  const auto timeout = config_.timeout;
+  for (uint32_t i = 0; i < connections_.size(); ++i) {
+    Connection& c = connections_[i];
     if (c.state == State::kClosed) {
-      if (now >= c.retry_at) open(c, now);
-    } else if (now >= c.deadline) {
-      // A request abandoned at the timeout took at least that long: keep it
-      // in the latency figures (wrk drops it, which hides starvation).
-      if (measuring(now)) result_.latency.record(nanos_between(c.started, now));
-      fail(c, &ErrorCounts::timeout, ETIMEDOUT, now);
+      if (now >= c.retry_at) open(i, now);
+    } else if (c.state == State::kConnecting) {
+      if (now - c.connect_started >= timeout)
+        fail(i, &ErrorCounts::timeout, "timeout: no connection within the timeout", now);
+    } else if (!c.in_flight.empty() && now - c.in_flight.front().sent >= timeout) {
+      fail(i, &ErrorCounts::timeout, "timeout: no response within the timeout", now);
     }
   }
+}
+
+void Worker::run_due(Clock::time_point now) {
+  while (!due_.empty() && due_.top().first <= now) {
+    const uint32_t index = due_.top().second;
+    due_.pop();
+    try_send(index, now);  // re-queues itself if still not due
+  }
+}
+
+TimelineSecond* Worker::second(Clock::time_point now) {
+  const auto index =
+      static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                              std::max(now - plan_.measure_start, Clock::duration::zero()))
+                              .count());
+  if (result_.timeline.size() <= index) result_.timeline.resize(index + 1);
+  return &result_.timeline[index];
+}
+
+std::string build_request(const Url& url, bool keep_alive) {
+  return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n{}\r\n", url.target, url.host_header,
+                     keep_alive ? "" : "Connection: close\r\n");
 }
 
 }  // namespace
@@ -288,22 +461,48 @@ ErrorCounts& ErrorCounts::operator+=(const ErrorCounts& other) {
   return *this;
 }
 
+double LoadResult::max_thread_busy() const {
+  double busiest = 0;
+  for (const auto& thread : threads) busiest = std::max(busiest, thread.busy());
+  return busiest;
+}
+
 LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
+  if (config.targets.empty()) throw std::invalid_argument("no URL to load");
   if (config.connections < 1) throw std::invalid_argument("need at least one connection");
   if (config.threads < 1) throw std::invalid_argument("need at least one thread");
+  if (config.pipeline < 1) throw std::invalid_argument("the pipeline depth must be at least 1");
   if (config.duration.count() <= 0) throw std::invalid_argument("the duration must be positive");
-  const net::Address address = net::resolve(config.url.host, config.url.port);
-  const std::string request = build_request(config);
-  const int threads = std::min(config.threads, config.connections);
+  if (config.rate < 0) throw std::invalid_argument("the rate cannot be negative");
+  if (config.targets.size() > 65535) throw std::invalid_argument("too many targets");
+  const Url& first = config.targets.front().url;
+  for (const auto& target : config.targets) {
+    if (target.url.host != first.host || target.url.port != first.port)
+      throw std::invalid_argument("every URL must name the same host and port");
+    if (target.weight == 0) throw std::invalid_argument("a target's weight must be positive");
+  }
 
-  const Clock::time_point start = Clock::now();
-  const Worker::Plan plan{
-      &config, &address, &request, start + config.warmup, start + config.warmup + config.duration,
-      cancel};
+  Plan plan;
+  plan.config = &config;
+  plan.address = net::resolve(first.host, first.port);
+  unsigned total = 0;
+  for (const auto& target : config.targets) {
+    plan.requests.push_back(build_request(target.url, config.keep_alive));
+    plan.cumulative_weight.push_back(total += target.weight);
+  }
+  plan.cancel = cancel;
+  plan.start = Clock::now();
+  plan.measure_start = plan.start + config.warmup;
+  plan.end = plan.measure_start + config.duration;
+
+  const int threads = std::min(config.threads, config.connections);
   std::vector<std::unique_ptr<Worker>> workers;
+  int first_connection = 0;
   for (int i = 0; i < threads; ++i) {
     const int share = config.connections / threads + (i < config.connections % threads ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(plan, share));
+    workers.push_back(
+        std::make_unique<Worker>(plan, first_connection, share, static_cast<uint64_t>(i) + 1));
+    first_connection += share;
   }
   std::vector<std::thread> running;
   for (int i = 0; i < threads; ++i) {
@@ -313,22 +512,40 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   }
   for (auto& thread : running) thread.join();
 
-  LoadResult total;
+  LoadResult total_result;
+  total_result.targets.resize(config.targets.size());
   Clock::time_point finished = plan.measure_start;
   for (auto& worker : workers) {
     LoadResult& part = worker->result();
-    total.requests += part.requests;
-    total.bytes_read += part.bytes_read;
-    total.errors += part.errors;
-    total.latency.merge(part.latency);
-    total.connect_latency.merge(part.connect_latency);
-    total.cpu_user_s += part.cpu_user_s;
-    total.cpu_system_s += part.cpu_system_s;
-    if (total.first_error.empty()) total.first_error = part.first_error;
+    total_result.requests += part.requests;
+    total_result.sent += part.sent;
+    total_result.abandoned += part.abandoned;
+    total_result.bytes_read += part.bytes_read;
+    total_result.errors += part.errors;
+    for (const auto& [what, count] : part.error_details) total_result.error_details[what] += count;
+    total_result.latency.merge(part.latency);
+    total_result.uncorrected_latency.merge(part.uncorrected_latency);
+    total_result.schedule_lag.merge(part.schedule_lag);
+    total_result.connect_latency.merge(part.connect_latency);
+    for (size_t t = 0; t < part.targets.size(); ++t) {
+      total_result.targets[t].requests += part.targets[t].requests;
+      total_result.targets[t].latency.merge(part.targets[t].latency);
+    }
+    if (total_result.timeline.size() < part.timeline.size())
+      total_result.timeline.resize(part.timeline.size());
+    for (size_t s = 0; s < part.timeline.size(); ++s) {
+      total_result.timeline[s].requests += part.timeline[s].requests;
+      total_result.timeline[s].errors += part.timeline[s].errors;
+      total_result.timeline[s].latency.merge(part.timeline[s].latency);
+    }
+    total_result.threads.insert(total_result.threads.end(), part.threads.begin(),
+                                part.threads.end());
+    total_result.cpu_user_s += part.cpu_user_s;
+    total_result.cpu_system_s += part.cpu_system_s;
     finished = std::max(finished, worker->finished());
   }
-  total.duration_s = std::chrono::duration<double>(finished - plan.measure_start).count();
-  return total;
+  total_result.duration_s = std::chrono::duration<double>(finished - plan.measure_start).count();
+  return total_result;
 }
 
 }  // namespace cmb::loadgen

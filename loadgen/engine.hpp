@@ -1,29 +1,44 @@
 // The load generator's engine. Each thread drives its share of the
 // connections from its own epoll loop over non-blocking sockets (wrk's
-// design). Closed loop: a connection sends its next request as soon as the
-// previous response is complete.
+// design). Closed loop by default: a connection sends its next request when
+// a response arrives (after an optional think time). Open loop with a rate:
+// every request has an intended send time on its connection's schedule, and
+// latency counts from that time (wrk2's coordinated-omission correction).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "loadgen/histogram.hpp"
+#include "loadgen/schedule.hpp"
 #include "loadgen/url.hpp"
 
 namespace cmb::loadgen {
 
-struct LoadConfig {
+struct Target {
   Url url;
+  unsigned weight = 1;  // share of requests: weight / sum of weights
+};
+
+struct LoadConfig {
+  // Every target must name the same host and port: they share connections.
+  std::vector<Target> targets;
   int connections = 10;
   int threads = 2;  // clamped to the number of connections
   std::chrono::nanoseconds duration = std::chrono::seconds(10);
   std::chrono::nanoseconds warmup{0};  // runs before `duration`, not recorded
   std::chrono::nanoseconds timeout = std::chrono::seconds(2);  // per request
   bool keep_alive = true;  // false: a new connection per request
-  std::vector<int> cpus;   // pin thread i to cpus[i % size]; empty: no pinning
+  double rate = 0;         // requests/s over all connections; 0: closed loop
+  Arrival arrival = Arrival::kUniform;
+  std::chrono::nanoseconds think{0};  // closed loop: pause before each request
+  int pipeline = 1;                   // requests in flight per connection
+  uint64_t max_requests = 0;          // stop after sending this many; 0: run for `duration`
+  std::vector<int> cpus;              // pin thread i to cpus[i % size]; empty: no pinning
 };
 
 // Errors by cause, as wrk counts them. A response with status >= 400 is a
@@ -39,20 +54,50 @@ struct ErrorCounts {
   ErrorCounts& operator+=(const ErrorCounts& other);
 };
 
+struct TargetResult {
+  uint64_t requests = 0;
+  LatencyHistogram latency;
+};
+
+struct TimelineSecond {
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  CoarseLatencyHistogram latency;
+};
+
+struct ThreadUsage {
+  double cpu_s = 0;   // user + system
+  double wall_s = 0;  // how long the thread ran
+  double busy() const { return wall_s > 0 ? cpu_s / wall_s : 0; }
+};
+
 struct LoadResult {
-  uint64_t requests = 0;  // responses completed in the measured window
-  double duration_s = 0;  // the measured window
+  uint64_t requests = 0;   // responses completed in the measured window
+  uint64_t sent = 0;       // requests written in the measured window
+  uint64_t abandoned = 0;  // still in flight when the run ended (counted nowhere else)
+  double duration_s = 0;   // the measured window
   uint64_t bytes_read = 0;
   ErrorCounts errors;
-  // Request sent -> response complete, ns; a request that timed out counts
-  // with its age when abandoned (a lower bound of what the client saw).
+  // "connect: Connection refused", "status 5xx", ... -> how many.
+  std::map<std::string, uint64_t> error_details;
+  // Open loop: from the intended send time (corrected). Closed loop: from the
+  // actual send. A request that timed out counts with its age when abandoned.
   LatencyHistogram latency;
-  LatencyHistogram connect_latency;  // connect() -> connected, ns
-  double cpu_user_s = 0;             // the generator's own threads
+  // Open loop only: from the actual send, as a closed loop would see it.
+  LatencyHistogram uncorrected_latency;
+  // Open loop only: how late sends ran behind their intended times.
+  LatencyHistogram schedule_lag;
+  LatencyHistogram connect_latency;      // connect() -> connected
+  std::vector<TargetResult> targets;     // in LoadConfig::targets order
+  std::vector<TimelineSecond> timeline;  // second i of the measured window
+  std::vector<ThreadUsage> threads;
+  double cpu_user_s = 0;  // the generator's own threads
   double cpu_system_s = 0;
-  std::string first_error;  // the system's text for the first error seen
 
   double rps() const { return duration_s > 0 ? static_cast<double>(requests) / duration_s : 0; }
+  // The busiest generator thread's CPU share: near 1 means the client, not
+  // the server, set the pace.
+  double max_thread_busy() const;
 };
 
 // Runs the load and merges every thread's figures. Throws

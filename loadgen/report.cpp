@@ -2,20 +2,26 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "loadgen/units.hpp"
 
 namespace cmb::loadgen {
 namespace {
 
-constexpr double kDistribution[] = {50, 75, 90, 99, 99.9, 99.99};
+constexpr double kDistribution[] = {50, 75, 90, 99, 99.9, 99.99, 99.999};
+// Above this CPU share a generator thread, not the server, sets the pace.
+constexpr double kBusyThreadWarning = 0.9;
+// Below this share of the target rate, an open-loop run says so.
+constexpr double kRateShortfallWarning = 0.95;
 
 std::string latency_json(const LatencyHistogram& h) {
   const auto us = [](double nanos) { return nanos / 1000.0; };
+  const auto p = [&](double pct) { return us(static_cast<double>(h.percentile(pct))); };
   return fmt::format(
-      R"({{"min": {:.1f}, "mean": {:.1f}, "p50": {:.1f}, "p90": {:.1f}, "p99": {:.1f}, "p999": {:.1f}, "max": {:.1f}}})",
-      us(static_cast<double>(h.min())), us(h.mean()), us(static_cast<double>(h.percentile(50))),
-      us(static_cast<double>(h.percentile(90))), us(static_cast<double>(h.percentile(99))),
-      us(static_cast<double>(h.percentile(99.9))), us(static_cast<double>(h.max())));
+      R"({{"min": {:.1f}, "mean": {:.1f}, "p50": {:.1f}, "p90": {:.1f}, "p99": {:.1f}, "p999": {:.1f}, "p9999": {:.1f}, "max": {:.1f}}})",
+      us(static_cast<double>(h.min())), us(h.mean()), p(50), p(90), p(99), p(99.9), p(99.99),
+      us(static_cast<double>(h.max())));
 }
 
 std::string json_escape(std::string_view text) {
@@ -31,33 +37,53 @@ std::string json_escape(std::string_view text) {
   return out;
 }
 
+void print_latency_row(std::FILE* out, std::string_view label, const LatencyHistogram& h) {
+  const auto f = [](uint64_t nanos) { return format_nanos(static_cast<double>(nanos)); };
+  fmt::print(out, "  {:<12}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", label, format_nanos(h.mean()),
+             f(h.percentile(50)), f(h.percentile(90)), f(h.percentile(99)), f(h.percentile(99.9)),
+             f(h.max()));
+}
+
+int effective_threads(const LoadConfig& config) {
+  return std::min(config.threads, config.connections);
+}
+
 }  // namespace
 
 void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& result,
                    bool latency_distribution) {
-  const LatencyHistogram& h = result.latency;
-  const auto p = [&](double pct) { return format_nanos(static_cast<double>(h.percentile(pct))); };
-  fmt::print(out, "Running {} test @ {}\n",
-             format_nanos(static_cast<double>(config.duration.count())), config.url.to_string());
-  fmt::print(out, "  {} threads and {} connections{}\n",
-             std::min(config.threads, config.connections), config.connections,
-             config.keep_alive ? "" : " (a new connection per request)");
-  fmt::print(out, "  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "Latency", "mean", "p50", "p90",
+  fmt::print(
+      out, "Running {} test @ {}{}\n", format_nanos(static_cast<double>(config.duration.count())),
+      config.targets.front().url.to_string(),
+      config.targets.size() > 1 ? fmt::format(" and {} more URLs", config.targets.size() - 1) : "");
+  fmt::print(out, "  {} threads and {} connections{}{}{}\n", effective_threads(config),
+             config.connections, config.keep_alive ? "" : " (a new connection per request)",
+             config.pipeline > 1 ? fmt::format(", {} requests pipelined", config.pipeline) : "",
+             config.rate > 0
+                 ? fmt::format(", open loop at {:g} req/s ({})", config.rate,
+                               config.arrival == Arrival::kPoisson ? "poisson" : "uniform")
+                 : "");
+  fmt::print(out, "  {:<12}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "Latency", "mean", "p50", "p90",
              "p99", "p99.9", "max");
-  fmt::print(out, "  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "", format_nanos(h.mean()),
-             p(50), p(90), p(99), p(99.9), format_nanos(static_cast<double>(h.max())));
-  if (!config.keep_alive && result.connect_latency.count() > 0) {
-    const LatencyHistogram& c = result.connect_latency;
-    fmt::print(out, "  {:<10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "Connect",
-               format_nanos(c.mean()), format_nanos(static_cast<double>(c.percentile(50))),
-               format_nanos(static_cast<double>(c.percentile(90))),
-               format_nanos(static_cast<double>(c.percentile(99))),
-               format_nanos(static_cast<double>(c.percentile(99.9))),
-               format_nanos(static_cast<double>(c.max())));
+  print_latency_row(out, config.rate > 0 ? "corrected" : "", result.latency);
+  if (config.rate > 0) {
+    print_latency_row(out, "uncorrected", result.uncorrected_latency);
+    print_latency_row(out, "send lag", result.schedule_lag);
+  }
+  if (!config.keep_alive && result.connect_latency.count() > 0)
+    print_latency_row(out, "connect", result.connect_latency);
+  if (config.targets.size() > 1) {
+    for (size_t i = 0; i < config.targets.size(); ++i) {
+      fmt::print(out, "  {} (weight {}): {} requests\n", config.targets[i].url.target,
+                 config.targets[i].weight, result.targets[i].requests);
+      print_latency_row(out, "", result.targets[i].latency);
+    }
   }
   if (latency_distribution) {
     fmt::print(out, "  Latency Distribution\n");
-    for (double pct : kDistribution) fmt::print(out, "  {:>7}%  {:>10}\n", pct, p(pct));
+    for (double pct : kDistribution)
+      fmt::print(out, "  {:>7}%  {:>10}\n", pct,
+                 format_nanos(static_cast<double>(result.latency.percentile(pct))));
   }
   fmt::print(out, "  {} requests in {:.2f}s, {} read\n", result.requests, result.duration_s,
              format_bytes(static_cast<double>(result.bytes_read)));
@@ -65,34 +91,92 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
   if (e.timeout > 0)
     fmt::print(out, "  Latency includes {} timed-out requests at their age when abandoned ({})\n",
                e.timeout, format_nanos(static_cast<double>(config.timeout.count())));
-  if (e.connect + e.read + e.write + e.timeout > 0) {
+  if (e.connect + e.read + e.write + e.timeout > 0)
     fmt::print(out, "  Socket errors: connect {}, read {}, write {}, timeout {}\n", e.connect,
                e.read, e.write, e.timeout);
-    if (!result.first_error.empty()) fmt::print(out, "  First error: {}\n", result.first_error);
-  }
   if (e.status > 0) fmt::print(out, "  Non-2xx or 3xx responses: {}\n", e.status);
-  fmt::print(out, "Requests/sec: {:>10.2f}\n", result.rps());
-  fmt::print(out, "Generator CPU: {:.2f}s user, {:.2f}s system\n", result.cpu_user_s,
-             result.cpu_system_s);
+  for (const auto& [what, count] : result.error_details)
+    fmt::print(out, "    {:>8}  {}\n", count, what);
+  fmt::print(out, "Requests/sec: {:>10.2f}{}\n", result.rps(),
+             config.rate > 0 ? fmt::format("  (target {:g})", config.rate) : "");
+  fmt::print(out, "Generator CPU: {:.2f}s user, {:.2f}s system; busiest thread {:.0f}%\n",
+             result.cpu_user_s, result.cpu_system_s, 100 * result.max_thread_busy());
 }
 
 std::string to_json(const LoadConfig& config, const LoadResult& result) {
   const ErrorCounts& e = result.errors;
   std::string json = fmt::format(
-      R"({{"url": "{}", "connections": {}, "threads": {}, "keep_alive": {}, "requests": {}, )"
-      R"("duration_s": {:.3f}, "rps": {:.2f}, "bytes_read": {}, )"
+      R"({{"url": "{}", "connections": {}, "threads": {}, "keep_alive": {}, "pipeline": {}, )"
+      R"("requests": {}, "sent": {}, "abandoned": {}, "duration_s": {:.3f}, "rps": {:.2f}, "bytes_read": {}, )"
       R"("errors": {{"connect": {}, "read": {}, "write": {}, "timeout": {}, "status": {}}}, )"
-      R"("latency_us": {}, "loadgen_cpu_s": {{"user": {:.3f}, "system": {:.3f}}})",
-      json_escape(config.url.to_string()), config.connections,
-      std::min(config.threads, config.connections), config.keep_alive, result.requests,
-      result.duration_s, result.rps(), result.bytes_read, e.connect, e.read, e.write, e.timeout,
-      e.status, latency_json(result.latency), result.cpu_user_s, result.cpu_system_s);
+      R"("latency_us": {}, )",
+      json_escape(config.targets.front().url.to_string()), config.connections,
+      effective_threads(config), config.keep_alive, config.pipeline, result.requests, result.sent,
+      result.abandoned, result.duration_s, result.rps(), result.bytes_read, e.connect, e.read,
+      e.write, e.timeout, e.status, latency_json(result.latency));
+  if (config.rate > 0) {
+    json += fmt::format(R"("rate": {{"target": {:g}, "achieved": {:.2f}, "arrival": "{}"}}, )",
+                        config.rate, result.rps(),
+                        config.arrival == Arrival::kPoisson ? "poisson" : "uniform");
+    json +=
+        fmt::format(R"("uncorrected_latency_us": {}, "schedule_lag_us": {}, )",
+                    latency_json(result.uncorrected_latency), latency_json(result.schedule_lag));
+  }
   if (!config.keep_alive)
-    json += fmt::format(R"(, "connect_latency_us": {})", latency_json(result.connect_latency));
-  if (!result.first_error.empty())
-    json += fmt::format(R"(, "first_error": "{}")", json_escape(result.first_error));
-  json += "}";
+    json += fmt::format(R"("connect_latency_us": {}, )", latency_json(result.connect_latency));
+  json += R"("error_details": {)";
+  bool first = true;
+  for (const auto& [what, count] : result.error_details) {
+    json += fmt::format(R"({}"{}": {})", first ? "" : ", ", json_escape(what), count);
+    first = false;
+  }
+  json += "}, ";
+  if (config.targets.size() > 1) {
+    json += R"("targets": [)";
+    for (size_t i = 0; i < config.targets.size(); ++i) {
+      json += fmt::format(R"({}{{"url": "{}", "weight": {}, "requests": {}, "latency_us": {}}})",
+                          i == 0 ? "" : ", ", json_escape(config.targets[i].url.to_string()),
+                          config.targets[i].weight, result.targets[i].requests,
+                          latency_json(result.targets[i].latency));
+    }
+    json += "], ";
+  }
+  json += fmt::format(
+      R"("loadgen_cpu_s": {{"user": {:.3f}, "system": {:.3f}}}, "loadgen_max_thread_busy": {:.3f}}})",
+      result.cpu_user_s, result.cpu_system_s, result.max_thread_busy());
   return json;
+}
+
+std::string format_timeline_csv(const LoadResult& result) {
+  std::string out = "second,requests,rps,p50_us,p99_us,errors\n";
+  for (size_t s = 0; s < result.timeline.size(); ++s) {
+    const TimelineSecond& second = result.timeline[s];
+    // The last second may be partial.
+    const double length = std::clamp(result.duration_s - static_cast<double>(s), 0.001, 1.0);
+    out += fmt::format("{},{},{:.1f},{:.1f},{:.1f},{}\n", s, second.requests,
+                       static_cast<double>(second.requests) / length,
+                       static_cast<double>(second.latency.percentile(50)) / 1000.0,
+                       static_cast<double>(second.latency.percentile(99)) / 1000.0, second.errors);
+  }
+  return out;
+}
+
+std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& result) {
+  std::vector<std::string> out;
+  if (config.rate > 0 && config.max_requests == 0 &&
+      result.rps() < kRateShortfallWarning * config.rate)
+    out.push_back(fmt::format(
+        "the target rate was not reached: {:.1f} req/s achieved of {:g} (the server, or the "
+        "connections available, could not keep up; latencies include the backlog)",
+        result.rps(), config.rate));
+  for (size_t i = 0; i < result.threads.size(); ++i) {
+    if (result.threads[i].busy() > kBusyThreadWarning)
+      out.push_back(fmt::format(
+          "load generator thread {} was {:.0f}% busy: the figures may measure the client, not the "
+          "server (add threads with -t, or give the generator more CPUs)",
+          i, 100 * result.threads[i].busy()));
+  }
+  return out;
 }
 
 }  // namespace cmb::loadgen

@@ -1,18 +1,26 @@
 // How a load run is shown: a wrk-like summary for people, one JSON object
-// (DESIGN.md's keys) for programs.
+// (DESIGN.md's keys and more) for programs, and the per-second timeline.
 #pragma once
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "loadgen/engine.hpp"
 
 namespace cmb::loadgen {
 
-// The percentiles a summary lists with --latency, and the JSON keys.
 void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& result,
                    bool latency_distribution);
 
 std::string to_json(const LoadConfig& config, const LoadResult& result);
+
+// One CSV line per second of the measured window: second, requests, rps,
+// p50_us, p99_us, errors.
+std::string format_timeline_csv(const LoadResult& result);
+
+// Sentences for stderr when the figures deserve doubt: the target rate was
+// not reached, or a generator thread was nearly saturated.
+std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& result);
 
 }  // namespace cmb::loadgen

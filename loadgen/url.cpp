@@ -5,6 +5,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "loadgen/engine.hpp"
+
 namespace cmb::loadgen {
 
 std::string Url::to_string() const { return fmt::format("http://{}{}", host_header, target); }
@@ -61,6 +63,18 @@ Url parse_url(std::string_view text) {
     url.port = static_cast<uint16_t>(port);
   }
   return url;
+}
+
+Target parse_target(std::string_view text) {
+  const size_t at = text.rfind('@');
+  if (at == std::string_view::npos) return {parse_url(text), 1};
+  const std::string_view weight_text = text.substr(at + 1);
+  unsigned weight = 0;
+  const auto [end, ec] =
+      std::from_chars(weight_text.data(), weight_text.data() + weight_text.size(), weight);
+  if (ec != std::errc() || end != weight_text.data() + weight_text.size() || weight == 0)
+    throw std::invalid_argument(fmt::format("invalid weight in '{}': use URL@N with N >= 1", text));
+  return {parse_url(text.substr(0, at)), weight};
 }
 
 }  // namespace cmb::loadgen

@@ -21,4 +21,9 @@ struct Url {
 // with the reason (other schemes, missing host, bad port).
 Url parse_url(std::string_view text);
 
+struct Target;
+// "URL" or "URL@WEIGHT" (a whole number >= 1): one of several URLs mixed on
+// the same connections in proportion to their weights.
+Target parse_target(std::string_view text);
+
 }  // namespace cmb::loadgen

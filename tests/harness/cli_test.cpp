@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <string>
 
@@ -103,13 +105,57 @@ TEST(Cli, LoadCountsServerErrorsAndTimeoutsByCause) {
   EXPECT_LT(json_number(slow.out, "p50"), 200'000) << slow.out;
 }
 
+TEST(Cli, LoadWritesTimelineAndMergeableHistograms) {
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  const std::string url = "http://127.0.0.1:" + std::to_string(start_server(server)) + "/";
+  const auto dir = std::filesystem::temp_directory_path() / "cmbench-cli-test";
+  std::filesystem::create_directories(dir);
+  const std::string timeline = (dir / "timeline.csv").string();
+  const std::string a = (dir / "a.hist").string(), b = (dir / "b.hist").string();
+  const auto first = run_cmbench({"load", url, "-c", "2", "-t", "1", "--requests", "300", "--json",
+                                  "--timeline", timeline, "--hist", a});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(json_number(first.out, "requests"), 300);
+  const auto second =
+      run_cmbench({"load", url, "-c", "2", "-t", "1", "--requests", "200", "--hist", b});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+
+  std::ifstream timeline_in(timeline);
+  std::string header;
+  std::getline(timeline_in, header);
+  EXPECT_EQ(header, "second,requests,rps,p50_us,p99_us,errors");
+  std::string row;
+  EXPECT_TRUE(static_cast<bool>(std::getline(timeline_in, row)));
+
+  const auto merged = run_cmbench({"merge-hist", a, b});
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  EXPECT_NE(merged.out.find("Total count = 500]"), std::string::npos) << merged.out;
+  const auto bogus = run_cmbench({"merge-hist", timeline});
+  EXPECT_EQ(bogus.exit_code, 2);
+}
+
+TEST(Cli, LoadOpenLoopReportsBothLatencies) {
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  const std::string url = "http://127.0.0.1:" + std::to_string(start_server(server)) + "/";
+  const auto result =
+      run_cmbench({"load", url, "-c", "4", "-t", "2", "-d", "1s", "-R", "200", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("\"uncorrected_latency_us\""), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("\"schedule_lag_us\""), std::string::npos);
+  EXPECT_NEAR(json_number(result.out, "achieved"), 200, 30) << result.out;
+}
+
 TEST(Cli, LoadRejectsBadInputWithExitTwo) {
-  for (const auto& args :
-       std::vector<std::vector<std::string>>{{"load", "ftp://127.0.0.1/"},
-                                             {"load", "http://127.0.0.1:1/", "-c", "0"},
-                                             {"load", "http://127.0.0.1:1/", "-d", "soon"},
-                                             {"load"},
-                                             {"bogus-subcommand"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"load", "ftp://127.0.0.1/"},
+           {"load", "http://127.0.0.1:1/"},  // nothing listens
+           {"load", "http://127.0.0.1:1/@0"},
+           {"load", "http://127.0.0.1:1/a", "http://127.0.0.2:1/b"},
+           {"load", "http://127.0.0.1:1/", "--arrival", "bursty"},
+           {"load", "http://127.0.0.1:1/", "-c", "0"},
+           {"load", "http://127.0.0.1:1/", "-d", "soon"},
+           {"load"},
+           {"bogus-subcommand"}}) {
     const auto result = run_cmbench(args);
     EXPECT_EQ(result.exit_code, 2) << args.back();
     EXPECT_FALSE(result.err.empty());

@@ -1,0 +1,200 @@
+// The load engine against servers that misbehave on purpose: every error
+// cause, timeouts and reconnects, pipelining, exact accounting, open-loop
+// rates and coordinated-omission correction. Durations are short and bounded.
+#include "loadgen/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/fault_server.hpp"
+
+namespace cmb::loadgen {
+namespace {
+
+using cmb::testing::FaultServer;
+using namespace std::chrono_literals;
+
+LoadConfig config_for(const FaultServer& server, int connections = 2) {
+  LoadConfig config;
+  config.targets = {{parse_url(server.url()), 1}};
+  config.connections = connections;
+  config.threads = 1;
+  config.duration = 400ms;
+  config.timeout = 100ms;
+  return config;
+}
+
+bool has_detail(const LoadResult& r, const std::string& part) {
+  for (const auto& [what, count] : r.error_details)
+    if (what.find(part) != std::string::npos && count > 0) return true;
+  return false;
+}
+
+TEST(Engine, CountsResetsAsReadErrorsWithTheSystemText) {
+  FaultServer server(FaultServer::Mode::kReset);
+  const LoadResult r = run_load(config_for(server));
+  EXPECT_EQ(r.requests, 0u);
+  EXPECT_GT(r.errors.read, 0u);
+  EXPECT_TRUE(has_detail(r, "read: Connection reset by peer")) << r.error_details.begin()->first;
+}
+
+TEST(Engine, CountsEofMidResponseAsAReadError) {
+  FaultServer server(FaultServer::Mode::kEofMidResponse);
+  const LoadResult r = run_load(config_for(server));
+  EXPECT_GT(r.errors.read, 0u);
+  EXPECT_TRUE(has_detail(r, "closed before the response was complete"));
+}
+
+TEST(Engine, CountsTimeoutsAndReconnects) {
+  FaultServer server(FaultServer::Mode::kSilent);
+  const LoadResult r = run_load(config_for(server, 1));
+  // 400 ms at a 100 ms timeout: about four timeouts, each on a new connection.
+  EXPECT_GE(r.errors.timeout, 2u);
+  EXPECT_LE(r.errors.timeout, 5u);
+  EXPECT_GE(server.requests_seen(), r.errors.timeout);
+  EXPECT_TRUE(has_detail(r, "timeout: no response"));
+  EXPECT_GE(r.latency.percentile(50), 100'000'000u);  // counted at their age (>= 100 ms)
+}
+
+TEST(Engine, CountsErrorStatusesByClass) {
+  FaultServer server(FaultServer::Mode::kStatus500);
+  const LoadResult r = run_load(config_for(server));
+  EXPECT_GT(r.requests, 0u);
+  EXPECT_EQ(r.errors.status, r.requests);
+  EXPECT_TRUE(has_detail(r, "status 5xx"));
+}
+
+TEST(Engine, CountsANonHttpPeerAsAReadError) {
+  FaultServer server(FaultServer::Mode::kGarbage);
+  const LoadResult r = run_load(config_for(server));
+  EXPECT_EQ(r.requests, 0u);
+  EXPECT_TRUE(has_detail(r, "malformed status line"));
+}
+
+TEST(Engine, CountsRefusedConnections) {
+  uint16_t port;
+  {
+    FaultServer gone(FaultServer::Mode::kOk);
+    port = gone.port();
+  }
+  LoadConfig config;
+  config.targets = {{parse_url("http://127.0.0.1:" + std::to_string(port) + "/"), 1}};
+  config.connections = 1;
+  config.threads = 1;
+  config.duration = 350ms;
+  const LoadResult r = run_load(config);
+  // Retried every 100 ms, not in a spin.
+  EXPECT_GE(r.errors.connect, 2u);
+  EXPECT_LE(r.errors.connect, 5u);
+  EXPECT_TRUE(has_detail(r, "connect: Connection refused"));
+}
+
+TEST(Engine, PipelinesRequestsAndMatchesEveryResponse) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 2);
+  config.pipeline = 16;
+  const LoadResult r = run_load(config);
+  EXPECT_GT(r.requests, 100u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  EXPECT_LE(r.abandoned, 2u * 16u);
+}
+
+// The generator's count equals the server's count, exactly.
+TEST(Engine, SendsExactlyTheRequestedNumber) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 8);
+  config.threads = 2;
+  config.duration = 30s;  // an upper bound; --requests ends the run
+  config.max_requests = 2500;
+  config.pipeline = 4;
+  const LoadResult r = run_load(config);
+  EXPECT_EQ(r.requests, 2500u);
+  EXPECT_EQ(r.sent, 2500u);
+  EXPECT_EQ(r.abandoned, 0u);
+  EXPECT_EQ(server.requests_seen(), 2500u);
+  EXPECT_LT(r.duration_s, 20.0);
+}
+
+TEST(Engine, MixesTargetsByWeight) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 4);
+  config.targets = {{parse_url(server.url("/fast")), 9}, {parse_url(server.url("/slow")), 1}};
+  config.max_requests = 4000;
+  config.duration = 30s;
+  const LoadResult r = run_load(config);
+  ASSERT_EQ(r.targets.size(), 2u);
+  EXPECT_EQ(r.targets[0].requests + r.targets[1].requests, 4000u);
+  EXPECT_NEAR(static_cast<double>(r.targets[1].requests), 400.0, 80.0);
+}
+
+TEST(Engine, OpenLoopHoldsTheRate) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 4);
+  config.rate = 400;
+  config.duration = 1s;
+  const LoadResult r = run_load(config);
+  EXPECT_NEAR(static_cast<double>(r.requests), 400.0, 40.0);
+  EXPECT_EQ(r.uncorrected_latency.count(), r.requests);
+  EXPECT_EQ(r.schedule_lag.count(), r.sent);
+}
+
+// A rate below the number of threads still sends (wrk2 rounds it to zero).
+TEST(Engine, OpenLoopHonoursARateBelowTheThreadCount) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 4);
+  config.threads = 4;
+  config.rate = 3;
+  config.duration = 2s;
+  const LoadResult r = run_load(config);
+  EXPECT_GE(r.requests, 5u);
+  EXPECT_LE(r.requests, 7u);
+}
+
+// A 500 ms stall: the corrected latency charges it to every request that was
+// due during the stall; the uncorrected one only to the few in flight.
+TEST(Engine, OpenLoopCorrectsForCoordinatedOmission) {
+  FaultServer server(FaultServer::Mode::kStallOnce, 500ms, 100);
+  LoadConfig config = config_for(server, 2);
+  config.rate = 200;
+  config.duration = 2s;
+  config.timeout = 2s;
+  const LoadResult r = run_load(config);
+  EXPECT_GE(r.latency.percentile(90), 100'000'000u) << "corrected p90 (ns)";
+  EXPECT_LT(r.uncorrected_latency.percentile(90), 50'000'000u) << "uncorrected p90 (ns)";
+  EXPECT_GE(r.latency.max(), 400'000'000u);
+}
+
+TEST(Engine, TimelineHasOneRowPerSecond) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 2);
+  config.rate = 100;
+  config.duration = 2500ms;
+  const LoadResult r = run_load(config);
+  ASSERT_GE(r.timeline.size(), 2u);
+  ASSERT_LE(r.timeline.size(), 3u);
+  uint64_t total = 0;
+  for (const auto& s : r.timeline) total += s.requests;
+  EXPECT_EQ(total, r.requests);
+  EXPECT_NEAR(static_cast<double>(r.timeline[0].requests), 100.0, 15.0);
+}
+
+TEST(Engine, ThinkTimeSlowsAClosedLoop) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 1);
+  config.think = 50ms;
+  config.duration = 500ms;
+  const LoadResult r = run_load(config);
+  EXPECT_GE(r.requests, 7u);
+  EXPECT_LE(r.requests, 11u);
+}
+
+TEST(Engine, ReportsItsOwnCpu) {
+  FaultServer server(FaultServer::Mode::kOk);
+  const LoadResult r = run_load(config_for(server));
+  ASSERT_EQ(r.threads.size(), 1u);
+  EXPECT_GT(r.threads[0].wall_s, 0.3);
+  EXPECT_GE(r.max_thread_busy(), 0.0);
+  EXPECT_LE(r.max_thread_busy(), 1.5);
+}
+
+}  // namespace
+}  // namespace cmb::loadgen
