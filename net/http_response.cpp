@@ -1,7 +1,5 @@
 #include "net/http_response.hpp"
 
-#include <fmt/format.h>
-
 #include <charconv>
 #include <cstring>
 #include <ctime>
@@ -56,11 +54,24 @@ std::string_view reason_phrase(int status) {
 }
 
 void append_response_head(std::string& out, const ResponseHead& head) {
-  fmt::format_to(std::back_inserter(out),
-                 "HTTP/1.{} {} {}\r\nServer: cmbench\r\nDate: {}\r\nContent-Type: {}\r\n"
-                 "Content-Length: {}\r\n",
-                 head.version_minor, head.status, reason_phrase(head.status), http_date(),
-                 head.content_type, head.content_length);
+  // Plain appends: on the per-request path, fmt's back_inserter formatting
+  // cost a third of the epoll server's user-space instructions (callgrind).
+  char number[24];
+  const auto append_number = [&](auto value) {
+    const auto [end, ec] = std::to_chars(number, number + sizeof number, value);
+    out.append(number, end);
+  };
+  out += head.version_minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  append_number(head.status);
+  out += ' ';
+  out += reason_phrase(head.status);
+  out += "\r\nServer: cmbench\r\nDate: ";
+  out += http_date();
+  out += "\r\nContent-Type: ";
+  out += head.content_type;
+  out += "\r\nContent-Length: ";
+  append_number(head.content_length);
+  out += "\r\n";
   // HTTP/1.1 is persistent unless told; HTTP/1.0 only when told.
   if (!head.keep_alive)
     out += "Connection: close\r\n";
