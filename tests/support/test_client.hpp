@@ -34,6 +34,7 @@ class TestClient {
   }
 
   bool connected() const { return connected_; }
+  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
   int fd() const { return fd_.get(); }
 
   bool send_all(std::string_view bytes) {
