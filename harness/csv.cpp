@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
-#include <array>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -13,37 +12,6 @@
 
 namespace cmb::harness {
 namespace {
-
-constexpr std::array<std::string_view, 28> kColumns = {
-    "timestamp",
-    "model",
-    "workload",
-    "connections",
-    "rate",
-    "server_threads",
-    "repetition",
-    "duration_s",
-    "requests",
-    "rps",
-    "errors_connect",
-    "errors_read",
-    "errors_write",
-    "errors_timeout",
-    "errors_status",
-    "latency_mean_us",
-    "latency_p50_us",
-    "latency_p90_us",
-    "latency_p99_us",
-    "latency_p999_us",
-    "latency_max_us",
-    "server_user_s",
-    "server_system_s",
-    "server_cpu_us_per_request",
-    "server_rss_max_kb",
-    "server_threads_max",
-    "loadgen_cpu_s",
-    "error",
-};
 
 std::string quote(std::string_view field) {
   if (field.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(field);
@@ -55,23 +23,118 @@ std::string quote(std::string_view field) {
   return out + "\"";
 }
 
-std::string header_line() { return fmt::format("{}\n", fmt::join(kColumns, ",")); }
+struct Column {
+  std::string_view name;
+  std::string (*format)(const ResultRow&);
+};
+
+// The schema: every column, in order, with how it is written. results/README.md
+// documents each (a test checks).
+#define CMB_TEXT(field) [](const ResultRow& r) { return quote(r.field); }
+#define CMB_NUMBER(field, spec) [](const ResultRow& r) { return fmt::format(spec, r.field); }
+const Column kColumns[] = {
+    {"timestamp", CMB_TEXT(timestamp)},
+    {"model", CMB_TEXT(model)},
+    {"workload", CMB_TEXT(workload)},
+    {"connections", CMB_NUMBER(connections, "{}")},
+    {"rate", CMB_NUMBER(rate, "{:g}")},
+    {"server_threads", CMB_NUMBER(server_threads, "{}")},
+    {"repetition", CMB_NUMBER(repetition, "{}")},
+    {"duration_s", CMB_NUMBER(duration_s, "{:.3f}")},
+    {"requests", CMB_NUMBER(requests, "{}")},
+    {"rps", CMB_NUMBER(rps, "{:.2f}")},
+    {"errors_connect", CMB_NUMBER(errors_connect, "{}")},
+    {"errors_read", CMB_NUMBER(errors_read, "{}")},
+    {"errors_write", CMB_NUMBER(errors_write, "{}")},
+    {"errors_timeout", CMB_NUMBER(errors_timeout, "{}")},
+    {"errors_status", CMB_NUMBER(errors_status, "{}")},
+    {"latency_mean_us", CMB_NUMBER(latency_mean_us, "{:.1f}")},
+    {"latency_p50_us", CMB_NUMBER(latency_p50_us, "{:.1f}")},
+    {"latency_p90_us", CMB_NUMBER(latency_p90_us, "{:.1f}")},
+    {"latency_p99_us", CMB_NUMBER(latency_p99_us, "{:.1f}")},
+    {"latency_p999_us", CMB_NUMBER(latency_p999_us, "{:.1f}")},
+    {"latency_max_us", CMB_NUMBER(latency_max_us, "{:.1f}")},
+    {"uncorrected_p99_us", CMB_NUMBER(uncorrected_p99_us, "{:.1f}")},
+    {"server_user_s", CMB_NUMBER(server_user_s, "{:.3f}")},
+    {"server_system_s", CMB_NUMBER(server_system_s, "{:.3f}")},
+    {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},
+    {"server_rss_max_kb", CMB_NUMBER(server_rss_max_kb, "{}")},
+    {"server_threads_max", CMB_NUMBER(server_threads_max, "{}")},
+    {"server_processes_max", CMB_NUMBER(server_processes_max, "{}")},
+    {"server_ctx_voluntary", CMB_NUMBER(server_ctx_voluntary, "{}")},
+    {"server_ctx_involuntary", CMB_NUMBER(server_ctx_involuntary, "{}")},
+    {"loadgen_cpu_s", CMB_NUMBER(loadgen_cpu_s, "{:.3f}")},
+    {"loadgen_max_thread_busy", CMB_NUMBER(loadgen_max_thread_busy, "{:.3f}")},
+    {"listen_overflows", CMB_NUMBER(listen_overflows, "{}")},
+    {"listen_drops", CMB_NUMBER(listen_drops, "{}")},
+    {"tcp_retransmits", CMB_NUMBER(tcp_retransmits, "{}")},
+    {"tcp_resets", CMB_NUMBER(tcp_resets, "{}")},
+    {"artifacts", CMB_TEXT(artifacts)},
+    {"error", CMB_TEXT(error)},
+};
+#undef CMB_TEXT
+#undef CMB_NUMBER
+
+std::vector<std::string_view> column_names() {
+  std::vector<std::string_view> names;
+  for (const auto& column : kColumns) names.push_back(column.name);
+  return names;
+}
+
+std::string header_line() { return fmt::format("{}\n", fmt::join(column_names(), ",")); }
+
+// Splits one CSV line, honouring quotes.
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
 
 }  // namespace
 
-std::span<const std::string_view> csv_columns() { return kColumns; }
+std::span<const std::string_view> csv_columns() {
+  static const std::vector<std::string_view> names = column_names();
+  return names;
+}
 
-std::string format_csv_row(const ResultRow& r) {
-  // Same order as kColumns.
-  return fmt::format(
-      "{},{},{},{},{:g},{},{},{:.3f},{},{:.2f},{},{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},"
-      "{:.1f},{:.3f},{:.3f},{:.2f},{},{},{:.3f},{}\n",
-      quote(r.timestamp), quote(r.model), quote(r.workload), r.connections, r.rate,
-      r.server_threads, r.repetition, r.duration_s, r.requests, r.rps, r.errors_connect,
-      r.errors_read, r.errors_write, r.errors_timeout, r.errors_status, r.latency_mean_us,
-      r.latency_p50_us, r.latency_p90_us, r.latency_p99_us, r.latency_p999_us, r.latency_max_us,
-      r.server_user_s, r.server_system_s, r.server_cpu_us_per_request, r.server_rss_max_kb,
-      r.server_threads_max, r.loadgen_cpu_s, quote(r.error));
+std::string format_csv_row(const ResultRow& row) {
+  std::string line;
+  for (const auto& column : kColumns) {
+    if (!line.empty()) line += ',';
+    line += column.format(row);
+  }
+  return line + "\n";
+}
+
+std::vector<std::vector<std::string>> read_csv_rows(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::vector<std::vector<std::string>> rows;
+  if (!std::getline(in, line)) return rows;
+  if (line + "\n" != header_line())
+    throw std::runtime_error(fmt::format("{} holds results with other columns", path));
+  while (std::getline(in, line))
+    if (!line.empty()) rows.push_back(split_csv_line(line));
+  return rows;
 }
 
 CsvWriter::CsvWriter(const std::string& path) : path_(path) {
@@ -96,8 +159,8 @@ CsvWriter::CsvWriter(const std::string& path) : path_(path) {
 void CsvWriter::write(const ResultRow& row) { write_all(format_csv_row(row)); }
 
 void CsvWriter::write_all(std::string_view text) {
-  // One write for the whole line: O_APPEND makes it land whole or not at all
-  // for a line this short, even if the harness is killed right after.
+  // One write for the whole line: with O_APPEND it lands whole, even if the
+  // harness is killed right after.
   const ssize_t n =
       net::retry_on_eintr([&] { return ::write(fd_.get(), text.data(), text.size()); });
   if (n != static_cast<ssize_t>(text.size()))

@@ -35,13 +35,23 @@ struct ResultRow {
   double latency_p99_us = 0;
   double latency_p999_us = 0;
   double latency_max_us = 0;
+  double uncorrected_p99_us = 0;  // open loop only
   double server_user_s = 0;
   double server_system_s = 0;
   double server_cpu_us_per_request = 0;
   uint64_t server_rss_max_kb = 0;
   int server_threads_max = 0;
+  int server_processes_max = 0;
+  uint64_t server_ctx_voluntary = 0;
+  uint64_t server_ctx_involuntary = 0;
   double loadgen_cpu_s = 0;
-  std::string error;  // empty when the point was measured
+  double loadgen_max_thread_busy = 0;
+  uint64_t listen_overflows = 0;
+  uint64_t listen_drops = 0;
+  uint64_t tcp_retransmits = 0;
+  uint64_t tcp_resets = 0;
+  std::string artifacts;  // path prefix of the point's .hist and .timeline.csv
+  std::string error;      // empty when the point was measured
 };
 
 // The column names, in order.
@@ -49,6 +59,10 @@ std::span<const std::string_view> csv_columns();
 
 // One CSV line (with its newline) for a row.
 std::string format_csv_row(const ResultRow& row);
+
+// The rows of a results CSV as column -> field maps (for --resume).
+// Throws std::runtime_error when the file has other columns.
+std::vector<std::vector<std::string>> read_csv_rows(const std::string& path);
 
 class CsvWriter {
  public:

@@ -5,8 +5,10 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 #include <sstream>
 
 #include "harness/commands.hpp"
@@ -31,14 +33,6 @@ const CLI::Validator kDuration(
       }
     },
     "DURATION");
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, separator);) parts.push_back(part);
-  if (!text.empty() && text.back() == separator) parts.emplace_back();
-  return parts;
-}
 
 }  // namespace
 
@@ -128,20 +122,27 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   merge->add_option("-o,--out", hist_output, "write the merged file here (default: stdout)");
 
-  auto* run = app.add_subcommand("run", "sweep models x connections x workloads into CSV");
+  auto* run = app.add_subcommand("run", "sweep models x connections x workloads x rates into CSV");
   cmb::harness::SweepConfig sweep;
-  std::string models_text = "iterative,thread-per-connection";
-  std::string connections_text = "1,4,16";
-  std::string workloads_text = "sleep_us=10000";
-  std::string cpus_server, cpus_load;
   std::string run_duration = "5s", run_warmup = "1s", run_timeout = "2s";
   bool no_pin = false, no_plots = false;
-  run->add_option("--models", models_text, "comma-separated model names")->capture_default_str();
-  run->add_option("--connections", connections_text, "comma-separated connection counts")
-      ->capture_default_str();
-  run->add_option("--workload", workloads_text,
-                  "query strings separated by ';' (\"\" for the hello response)")
-      ->capture_default_str();
+  // Scenario files (scenarios/NAME.toml, a [run] section) set these too.
+  run->add_option("--question", sweep.question, "what the scenario asks (from its file)");
+  run->add_option("--expect", sweep.expect, "the shape it expects (from its file)");
+  run->add_option("--models", sweep.models, "model names")->delimiter(',');
+  run->add_option("--connections", sweep.connections, "connection counts")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  run->add_option("--workload", sweep.workloads,
+                  "query strings, ';' between points; QUERY@W|QUERY@W mixes URLs by weight")
+      ->delimiter(';');
+  run->add_option("--rates", sweep.rates, "open-loop rates in req/s (0 = closed loop)")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--requests-per-connection", sweep.requests_per_connection,
+                  "each point sends connections x N requests and ends (Bendersky's clients)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("!--keepalive,!--no-keepalive", sweep.keep_alive, "a new connection per request");
   run->add_option("-d,--duration", run_duration, "measured time per point")
       ->capture_default_str()
       ->check(kDuration);
@@ -159,16 +160,49 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   run->add_option("--threads", sweep.server_threads, "--threads for every model (0 = default)")
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--slo-p99", sweep.slo_p99_ms, "p99 bound in ms for the knee of a rate sweep")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   run->add_option("--host", sweep.host, "address the servers bind")->capture_default_str();
-  run->add_option("--server-cpus", cpus_server, "CPUs for the server, e.g. 0 or 0,1");
-  run->add_option("--load-cpus", cpus_load, "CPUs for the load generator");
+  run->add_option("--server-cpus", sweep.server_cpus, "CPUs for the server, e.g. 0 or 0,1")
+      ->delimiter(',');
+  run->add_option("--load-cpus", sweep.load_cpus, "CPUs for the load generator")->delimiter(',');
   run->add_flag("--no-pin", no_pin, "do not pin server and load generator to CPUs");
   run->add_flag("--no-plots", no_plots, "do not draw charts");
   run->add_option("--charts", sweep.charts_dir, "where charts go")->capture_default_str();
-  run->add_option("-o,--out", sweep.out, "CSV path (default results/run-<UTC time>.csv)");
+  run->add_option("-o,--out", sweep.out, "CSV path (default results/<scenario>-<UTC time>.csv)");
+  run->add_flag("--resume", sweep.resume, "skip points already measured in --out");
+  run->footer(
+      "cmbench run [SCENARIO] [flags]: SCENARIO is scenarios/SCENARIO.toml "
+      "(default why-multithreaded); flags override its fields.");
+  // Set from `run SCENARIO` by main(); the file's [run] section fills the flags above.
+  app.set_config("--scenario-file", "", "a scenario file")->group("");
+  app.allow_config_extras(CLI::config_extras_mode::error);
+
+  // `cmbench run [SCENARIO] [flags]`: the scenario's file becomes the
+  // config file CLI11 reads; flags still override it.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string command_line = "cmbench";
+  for (const auto& arg : args) command_line += " " + arg;
+  if (!args.empty() && args[0] == "run") {
+    const bool named = args.size() > 1 && args[1].rfind("-", 0) != 0;
+    const std::string name = named ? args[1] : "why-multithreaded";
+    try {
+      const std::string file = cmb::harness::find_scenario(name);
+      if (named) args.erase(args.begin() + 1);
+      args.insert(args.begin(), {"--scenario-file", file});
+      sweep.scenario = std::filesystem::path(name).stem().string();
+    } catch (const std::invalid_argument& e) {
+      if (named) {
+        fmt::print(stderr, "cmbench run: {}\n", e.what());
+        return kExitUsage;
+      }
+    }
+  }
 
   try {
-    app.parse(argc, argv);
+    std::reverse(args.begin(), args.end());  // CLI11 takes a vector in reverse order
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
@@ -199,9 +233,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("merge-hist"))
       return cmb::harness::merge_hist_command(hist_inputs, hist_output);
     if (app.got_subcommand("run")) {
-      sweep.models = split(models_text, ',');
-      sweep.workloads = split(workloads_text, ';');
-      if (sweep.workloads.empty()) sweep.workloads = {""};  // --workload "": the hello response
+      if (sweep.models.empty()) sweep.models = {"iterative", "thread-per-connection"};
+      if (sweep.workloads.empty()) sweep.workloads = {""};
       for (const auto& model : sweep.models) {
         const auto known = cmb::servers::available_model_names();
         if (std::find(known.begin(), known.end(), model) == known.end()) {
@@ -210,25 +243,12 @@ int main(int argc, char** argv) {
           return kExitUsage;
         }
       }
-      try {
-        sweep.connections.clear();
-        for (const auto& count : split(connections_text, ',')) {
-          const int n = std::stoi(count);
-          if (n < 1) throw std::invalid_argument(count);
-          sweep.connections.push_back(n);
-        }
-        for (const auto& cpu : split(cpus_server, ',')) sweep.server_cpus.push_back(std::stoi(cpu));
-        for (const auto& cpu : split(cpus_load, ',')) sweep.load_cpus.push_back(std::stoi(cpu));
-      } catch (const std::exception&) {
-        fmt::print(stderr,
-                   "cmbench run: --connections and --*-cpus take comma-separated numbers\n");
-        return kExitUsage;
-      }
       sweep.duration = cmb::loadgen::parse_duration(run_duration);
       sweep.warmup = cmb::loadgen::parse_duration(run_warmup);
       sweep.timeout = cmb::loadgen::parse_duration(run_timeout);
       sweep.pin = !no_pin;
       sweep.plots = !no_plots;
+      sweep.command_line = command_line;
       return cmb::harness::run_sweep(sweep);
     }
   } catch (const std::invalid_argument& e) {

@@ -1,6 +1,7 @@
-// Sweeps models x workloads x connection counts x repetitions: one server
-// child per model, the load generator in this process on other CPUs, one
-// CSV row per point written as soon as the point completes.
+// Sweeps models x workloads x rates x connection counts x repetitions: one
+// server child per model, the load generator in this process on other
+// CPUs, one CSV row per point written as soon as the point completes, a
+// manifest beside the CSV, and charts at the end.
 #pragma once
 
 #include <chrono>
@@ -10,27 +11,41 @@
 namespace cmb::harness {
 
 struct SweepConfig {
+  std::string scenario;  // its name, for the default output path and titles
+  std::string question;  // what the scenario asks
+  std::string expect;    // the shape it expects
   std::vector<std::string> models;
-  std::vector<std::string> workloads = {""};  // query strings: "sleep_us=10000"
+  // Query strings. A point may mix several URLs: "bytes=13@95|sleep_us=20000@5".
+  std::vector<std::string> workloads = {""};
   std::vector<int> connections = {1, 4, 16, 64};
+  std::vector<double> rates = {0};  // open-loop req/s; 0 = closed loop
+  int requests_per_connection = 0;  // > 0: a point sends connections x N requests, then ends
+  bool keep_alive = true;           // false: a new connection per request
   int repeat = 1;
   std::chrono::nanoseconds duration = std::chrono::seconds(5);
   std::chrono::nanoseconds warmup = std::chrono::seconds(1);
   std::chrono::nanoseconds timeout = std::chrono::seconds(2);
+  double slo_p99_ms = 10;  // the knee: the highest rate whose p99 stays under it
   int load_threads = 1;
   int server_threads = 0;  // --threads for every model; 0 = each model's default
   std::string host = "127.0.0.1";
-  std::string path = "/";
   bool pin = true;
   std::vector<int> server_cpus;  // empty with pin: the first half of ours
   std::vector<int> load_cpus;    // empty with pin: the rest
-  std::string out;               // CSV path; empty: results/run-<time>.csv
+  std::string out;               // CSV path; empty: results/<scenario>-<time>.csv
+  bool resume = false;           // skip points already measured in `out`
   bool plots = true;             // draw charts when Python can
   std::string charts_dir = "plots/out";
+  std::string command_line;  // for the manifest
 };
 
-// Runs the sweep; returns the process exit code. Points that fail become
-// rows with an `error`; the sweep goes on.
+// Runs the sweep; returns the process exit code (130 when interrupted).
+// Points that fail become rows with an `error`; the sweep goes on.
 int run_sweep(SweepConfig config);
+
+// The scenario file for a name: NAME.toml as given, else scenarios/NAME.toml
+// here or in the source tree. Throws std::invalid_argument listing the known
+// scenarios.
+std::string find_scenario(const std::string& name);
 
 }  // namespace cmb::harness

@@ -24,19 +24,6 @@ std::string latency_json(const LatencyHistogram& h) {
       us(static_cast<double>(h.max())));
 }
 
-std::string json_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<int>(c));
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 void print_latency_row(std::FILE* out, std::string_view label, const LatencyHistogram& h) {
   const auto f = [](uint64_t nanos) { return format_nanos(static_cast<double>(nanos)); };
   fmt::print(out, "  {:<12}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", label, format_nanos(h.mean()),
@@ -49,6 +36,19 @@ int effective_threads(const LoadConfig& config) {
 }
 
 }  // namespace
+
+std::string json_quote(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(c));
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
 
 void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& result,
                    bool latency_distribution) {
@@ -106,18 +106,18 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
 std::string to_json(const LoadConfig& config, const LoadResult& result) {
   const ErrorCounts& e = result.errors;
   std::string json = fmt::format(
-      R"({{"url": "{}", "connections": {}, "threads": {}, "keep_alive": {}, "pipeline": {}, )"
+      R"({{"url": {}, "connections": {}, "threads": {}, "keep_alive": {}, "pipeline": {}, )"
       R"("requests": {}, "sent": {}, "abandoned": {}, "duration_s": {:.3f}, "rps": {:.2f}, "bytes_read": {}, )"
       R"("errors": {{"connect": {}, "read": {}, "write": {}, "timeout": {}, "status": {}}}, )"
       R"("latency_us": {}, )",
-      json_escape(config.targets.front().url.to_string()), config.connections,
+      json_quote(config.targets.front().url.to_string()), config.connections,
       effective_threads(config), config.keep_alive, config.pipeline, result.requests, result.sent,
       result.abandoned, result.duration_s, result.rps(), result.bytes_read, e.connect, e.read,
       e.write, e.timeout, e.status, latency_json(result.latency));
   if (config.rate > 0) {
-    json += fmt::format(R"("rate": {{"target": {:g}, "achieved": {:.2f}, "arrival": "{}"}}, )",
+    json += fmt::format(R"("rate": {{"target": {:g}, "achieved": {:.2f}, "arrival": {}}}, )",
                         config.rate, result.rps(),
-                        config.arrival == Arrival::kPoisson ? "poisson" : "uniform");
+                        json_quote(config.arrival == Arrival::kPoisson ? "poisson" : "uniform"));
     json +=
         fmt::format(R"("uncorrected_latency_us": {}, "schedule_lag_us": {}, )",
                     latency_json(result.uncorrected_latency), latency_json(result.schedule_lag));
@@ -127,15 +127,15 @@ std::string to_json(const LoadConfig& config, const LoadResult& result) {
   json += R"("error_details": {)";
   bool first = true;
   for (const auto& [what, count] : result.error_details) {
-    json += fmt::format(R"({}"{}": {})", first ? "" : ", ", json_escape(what), count);
+    json += fmt::format(R"({}{}: {})", first ? "" : ", ", json_quote(what), count);
     first = false;
   }
   json += "}, ";
   if (config.targets.size() > 1) {
     json += R"("targets": [)";
     for (size_t i = 0; i < config.targets.size(); ++i) {
-      json += fmt::format(R"({}{{"url": "{}", "weight": {}, "requests": {}, "latency_us": {}}})",
-                          i == 0 ? "" : ", ", json_escape(config.targets[i].url.to_string()),
+      json += fmt::format(R"({}{{"url": {}, "weight": {}, "requests": {}, "latency_us": {}}})",
+                          i == 0 ? "" : ", ", json_quote(config.targets[i].url.to_string()),
                           config.targets[i].weight, result.targets[i].requests,
                           latency_json(result.targets[i].latency));
     }

@@ -4,11 +4,16 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loadgen/engine.hpp"
 
 namespace cmb::loadgen {
+
+// `text` as a JSON string literal, quotes included (for every JSON this
+// project writes: the load report and the run manifest).
+std::string json_quote(std::string_view text);
 
 void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& result,
                    bool latency_distribution);

@@ -1,14 +1,22 @@
 #!/usr/bin/python3
-"""Draw cmbench results: throughput and p99 latency against connections.
+"""Draw cmbench results as charts, PNG and SVG, one fixed colour per model.
 
-Reads a results CSV written by `cmbench run` and writes, per workload,
-`throughput_vs_connections[-WORKLOAD].{png,svg}` and
-`p99_vs_connections[-WORKLOAD].{png,svg}` into --out-dir, printing each path
-on its own line. Rows with an error are left out; repetitions are reduced to
-their median.
+Reads a results CSV written by `cmbench run` (and, when present, the
+manifest beside it and each point's .hist and .timeline.csv files) and
+writes, per workload:
+  throughput_vs_connections   requests/s against concurrent connections
+  latency_vs_connections      p50 (dashed) and p99 (solid), log scale
+  latency_percentiles         latency against percentile on a "nines" axis
+  timeline                    requests/s per second of each model's busiest point
+  resources                   CPU per request, peak RSS and threads per model
+  p99_vs_rate                 (rate sweeps) p99 against offered rate, knee marked
+  story                       the four that tell the scenario's story, on one figure
+Prints each written path on its own line. Rows with an error are left out;
+repetitions are reduced to their median.
 """
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -38,7 +46,9 @@ MODEL_COLOURS = {
 }
 SPARE_COLOURS = ["#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d"]
 
-REQUIRED_COLUMNS = ["model", "workload", "connections", "rps", "latency_p99_us", "error"]
+REQUIRED_COLUMNS = ["model", "workload", "connections", "rps", "latency_p50_us", "latency_p99_us", "error"]
+SIZES = {"paper": (7, 4.5), "talk": (12, 7)}
+FONTS = {"paper": 11, "talk": 20}
 
 
 def model_colour(model, _spare={}):
@@ -51,90 +61,322 @@ def model_colour(model, _spare={}):
 
 def load(csv_path):
     """The measured rows of a results CSV, repetitions reduced to medians."""
-    frame = pd.read_csv(csv_path, keep_default_na=False, dtype={"workload": str, "error": str})
+    frame = pd.read_csv(csv_path, keep_default_na=False,
+                        dtype={"workload": str, "error": str, "artifacts": str})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{csv_path}: not a cmbench results CSV (missing {', '.join(missing)})")
-    frame = frame[frame["error"] == ""]
+    frame = frame[frame["error"] == ""].copy()
     if frame.empty:
         raise ValueError(f"{csv_path}: no measured rows (every point has an error)")
-    for column in ["connections", "rps", "latency_p99_us"]:
-        frame[column] = pd.to_numeric(frame[column])
+    if "rate" not in frame.columns:
+        frame["rate"] = 0
+    if "artifacts" not in frame.columns:
+        frame["artifacts"] = ""
+    numeric = [c for c in frame.columns if c not in ("timestamp", "model", "workload", "artifacts", "error")]
+    frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     error_columns = [c for c in frame.columns if c.startswith("errors_")]
-    frame["errors"] = frame[error_columns].apply(pd.to_numeric).sum(axis=1) if error_columns else 0
-    return (
-        frame.groupby(["workload", "model", "connections"], sort=False)
-        .agg(rps=("rps", "median"), latency_p99_us=("latency_p99_us", "median"),
-             errors=("errors", "sum"))
-        .reset_index()
-    )
+    frame["errors"] = frame[error_columns].sum(axis=1) if error_columns else 0
+    keys = ["workload", "model", "rate", "connections"]
+    figures = [c for c in numeric if c not in keys and c not in ("repetition",)] + ["errors"]
+    agg = {c: "median" for c in figures}
+    agg["errors"] = "sum"
+    agg["artifacts"] = "first"
+    return frame.groupby(keys, sort=False).agg(agg).reset_index()
+
+
+def machine_label(csv_path):
+    manifest = Path(csv_path).with_suffix(".json")
+    try:
+        m = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return ""
+    kernel = m.get("kernel", "").split()
+    return f"{m.get('cores', '?')} cores, {m.get('cpu_model', '').strip()}, Linux {kernel[1] if len(kernel) > 1 else '?'}"
 
 
 def slug(text):
     return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text).strip("_")
 
 
-def draw(frame, column, ylabel, title, path_stem, style, log_y=False):
-    sizes = {"paper": (7, 4.5), "talk": (12, 7)}[style]
-    with plt.rc_context({"font.size": 11 if style == "paper" else 20}):
-        fig, ax = plt.subplots(figsize=sizes, dpi=120)
-        errors_marked = False
-        for model, points in frame.groupby("model", sort=False):
-            points = points.sort_values("connections")
-            ax.plot(points["connections"], points[column], marker="o", label=model,
-                    color=model_colour(model), linewidth=2.5 if style == "talk" else 1.8)
-            failing = points[points["errors"] > 0]
-            if not failing.empty:
-                errors_marked = True
-                ax.scatter(failing["connections"], failing[column], marker="x", s=120,
-                           color="black", zorder=5)
-        ax.set_xscale("log", base=2)
-        ticks = sorted(frame["connections"].unique())
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([str(int(t)) for t in ticks])
-        if log_y:
-            # Latencies span orders of magnitude; a linear axis would also
-            # blow sub-millisecond noise up to fill the chart.
-            ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-        else:
-            ax.set_ylim(bottom=0)
-        ax.set_xlabel("concurrent connections")
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
-        ax.grid(True, which="both", alpha=0.3)
-        handles, labels = ax.get_legend_handles_labels()
-        if errors_marked:
-            handles.append(plt.Line2D([], [], marker="x", color="black", linestyle="None"))
-            labels.append("errors or timeouts")
-        ax.legend(handles, labels)
-        fig.tight_layout()
+class Figure:
+    """One chart or a grid of them, saved as PNG and SVG."""
+
+    def __init__(self, style, rows=1, cols=1):
+        self.style = style
+        width, height = SIZES[style]
+        self.context = plt.rc_context({"font.size": FONTS[style]})
+        self.context.__enter__()
+        self.fig, axes = plt.subplots(rows, cols, figsize=(width * cols * (0.75 if cols > 1 else 1),
+                                                           height * rows * (0.8 if rows > 1 else 1)), dpi=120)
+        self.axes = axes.flatten() if hasattr(axes, "flatten") else [axes]
+
+    def save(self, stem, title):
+        self.fig.suptitle(title, fontsize=FONTS[self.style] + 1)
+        self.fig.tight_layout()
         written = []
         for extension in ("png", "svg"):
-            path = path_stem.with_suffix("." + extension)
-            fig.savefig(path)
+            path = stem.with_suffix("." + extension)
+            self.fig.savefig(path)
             written.append(path)
-        plt.close(fig)
-    return written
+        plt.close(self.fig)
+        self.context.__exit__(None, None, None)
+        return written
 
 
-def plot(csv_path, out_dir, style="paper"):
+def line_width(style):
+    return 2.5 if style == "talk" else 1.8
+
+
+def log2_connections_axis(ax, values):
+    ax.set_xscale("log", base=2)
+    ticks = sorted(set(int(v) for v in values))
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([str(t) for t in ticks])
+    ax.set_xlabel("concurrent connections")
+
+
+def plain_log_y(ax):
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+
+
+def mark_errors(ax, points, x, y):
+    failing = points[points["errors"] > 0]
+    if not failing.empty:
+        ax.scatter(failing[x], failing[y], marker="x", s=120, color="black", zorder=5)
+        return True
+    return False
+
+
+def finish_legend(ax, errors_marked):
+    handles, labels = ax.get_legend_handles_labels()
+    if errors_marked:
+        handles.append(plt.Line2D([], [], marker="x", color="black", linestyle="None"))
+        labels.append("errors or timeouts")
+    if handles:
+        ax.legend(handles, labels, fontsize="small")
+
+
+def draw_throughput(ax, part, style):
+    errors = False
+    for model, points in part.groupby("model", sort=False):
+        points = points.sort_values("connections")
+        ax.plot(points["connections"], points["rps"], marker="o", label=model, color=model_colour(model),
+                linewidth=line_width(style))
+        errors |= mark_errors(ax, points, "connections", "rps")
+    log2_connections_axis(ax, part["connections"])
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("requests per second")
+    ax.set_title("Throughput")
+    ax.grid(True, which="both", alpha=0.3)
+    finish_legend(ax, errors)
+
+
+def draw_latency(ax, part, style):
+    errors = False
+    for model, points in part.groupby("model", sort=False):
+        points = points.sort_values("connections")
+        colour = model_colour(model)
+        ax.plot(points["connections"], points["latency_p99_us"] / 1000, marker="o", label=model,
+                color=colour, linewidth=line_width(style))
+        ax.plot(points["connections"], points["latency_p50_us"] / 1000, linestyle="--", color=colour,
+                linewidth=line_width(style) * 0.7)
+        errors |= mark_errors(ax, points.assign(p99=points["latency_p99_us"] / 1000), "connections", "p99")
+    log2_connections_axis(ax, part["connections"])
+    plain_log_y(ax)
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.set_title("Latency: p99 solid, p50 dashed")
+    ax.grid(True, which="both", alpha=0.3)
+    finish_legend(ax, errors)
+
+
+def busiest_points(part):
+    """Per model, the point at its largest connection count (and rate)."""
+    return part.sort_values(["connections", "rate"]).groupby("model", sort=False).tail(1)
+
+
+def read_hist(csv_path, artifacts):
+    """(percentile, value in ms) pairs from a point's .hist file."""
+    path = Path(csv_path).parent / f"{artifacts}.hist"
+    rows = []
+    try:
+        for line in path.read_text().splitlines():
+            fields = line.split()
+            if len(fields) >= 3 and not line.startswith("#") and re.match(r"^[\d.]+$", fields[0]):
+                try:
+                    rows.append((float(fields[1]), float(fields[0]) / 1000))
+                except ValueError:
+                    pass
+    except OSError:
+        return []
+    return rows
+
+
+def draw_percentiles(ax, part, csv_path, style):
+    drawn = False
+    for _, point in busiest_points(part).iterrows():
+        rows = [(p, v) for p, v in read_hist(csv_path, point["artifacts"]) if p < 1.0]
+        if not rows:
+            continue
+        nines = [1 / (1 - p) for p, _ in rows]
+        ax.plot(nines, [v for _, v in rows], label=f"{point['model']} (c={int(point['connections'])})",
+                color=model_colour(point["model"]), linewidth=line_width(style))
+        drawn = True
+    if not drawn:
+        return False
+    ax.set_xscale("log")
+    ticks = [2, 10, 100, 1000, 10000, 100000]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(["50%", "90%", "99%", "99.9%", "99.99%", "99.999%"])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlim(1, 100000)
+    plain_log_y(ax)
+    ax.set_xlabel("percentile")
+    ax.set_ylabel("latency (ms, log scale)")
+    ax.set_title("Latency by percentile")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return True
+
+
+def draw_timeline(ax, part, csv_path, style):
+    drawn = False
+    for _, point in busiest_points(part).iterrows():
+        path = Path(csv_path).parent / f"{point['artifacts']}.timeline.csv"
+        try:
+            timeline = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.EmptyDataError):
+            continue
+        if timeline.empty:
+            continue
+        ax.plot(timeline["second"] + 0.5, timeline["rps"], marker=".", label=point["model"],
+                color=model_colour(point["model"]), linewidth=line_width(style))
+        drawn = True
+    if not drawn:
+        return False
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("second of the measured window")
+    ax.set_ylabel("requests per second")
+    ax.set_title("Per-second timeline (largest connection count)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return True
+
+
+def draw_resources(axes, part):
+    busiest = busiest_points(part)
+    if "server_rss_max_kb" not in busiest.columns:
+        return False
+    models = list(busiest["model"])
+    colours = [model_colour(m) for m in models]
+    panels = [("server_cpu_us_per_request", "CPU per request (µs)", 1),
+              ("server_rss_max_kb", "peak RSS (MiB)", 1 / 1024),
+              ("server_threads_max", "threads (peak)", 1)]
+    for ax, (column, label, scale) in zip(axes, panels):
+        values = busiest[column] * scale if column in busiest.columns else [0] * len(models)
+        ax.bar(range(len(models)), values, color=colours)
+        ax.set_xticks(range(len(models)))
+        ax.set_xticklabels(models, rotation=30, ha="right", fontsize="small")
+        ax.set_title(label)
+        ax.grid(True, axis="y", alpha=0.3)
+    return True
+
+
+def draw_rate(ax, part, slo_ms, style):
+    errors = False
+    for model, points in part.groupby("model", sort=False):
+        points = points.sort_values("rate")
+        p99 = points["latency_p99_us"] / 1000
+        ax.plot(points["rate"], p99, marker="o", label=model, color=model_colour(model),
+                linewidth=line_width(style))
+        errors |= mark_errors(ax, points.assign(p99=p99), "rate", "p99")
+        attempts = points["requests"] + points["errors"] if "requests" in points.columns else points["errors"] + 1
+        good = points[(p99 <= slo_ms) & (points["errors"] <= 0.001 * attempts)]
+        if not good.empty:
+            knee = good.sort_values("rate").iloc[-1]
+            ax.scatter([knee["rate"]], [knee["latency_p99_us"] / 1000], s=250, facecolors="none",
+                       edgecolors=model_colour(model), linewidths=2.5, zorder=6)
+    ax.axhline(slo_ms, color="grey", linestyle=":", label=f"SLO {slo_ms:g} ms")
+    plain_log_y(ax)
+    ax.set_xlabel("offered rate (requests/s, open loop)")
+    ax.set_ylabel("p99 latency (ms, log scale, corrected)")
+    ax.set_title("p99 against offered load (circle: knee)")
+    ax.grid(True, which="both", alpha=0.3)
+    finish_legend(ax, errors)
+
+
+def plot(csv_path, out_dir, style="paper", slo_ms=10.0):
     """Draws every chart for a results CSV; returns the written paths."""
     frame = load(csv_path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    machine = machine_label(csv_path)
     workloads = list(frame["workload"].unique())
     written = []
     for workload in workloads:
         part = frame[frame["workload"] == workload]
         label = workload or "hello"
+        title_tail = f" — {label}" + (f"\n{machine}" if machine else "")
         suffix = "" if len(workloads) == 1 else "-" + slug(label)
-        written += draw(part, "rps", "requests per second", f"Throughput — {label}",
-                        out_dir / f"throughput_vs_connections{suffix}", style)
-        part = part.assign(latency_p99_ms=part["latency_p99_us"] / 1000.0)
-        written += draw(part, "latency_p99_ms", "p99 latency (ms, log scale)",
-                        f"p99 latency — {label}", out_dir / f"p99_vs_connections{suffix}", style,
-                        log_y=True)
+
+        def stem(name):
+            return out_dir / f"{name}{suffix}"
+
+        rate_sweep = part["rate"].nunique() > 1
+        if rate_sweep:
+            fig = Figure(style)
+            draw_rate(fig.axes[0], part, slo_ms, style)
+            written += fig.save(stem("p99_vs_rate"), "Knee" + title_tail)
+        else:
+            fig = Figure(style)
+            draw_throughput(fig.axes[0], part, style)
+            written += fig.save(stem("throughput_vs_connections"), "Throughput" + title_tail)
+            fig = Figure(style)
+            draw_latency(fig.axes[0], part, style)
+            written += fig.save(stem("latency_vs_connections"), "Latency" + title_tail)
+        fig = Figure(style)
+        if draw_percentiles(fig.axes[0], part, csv_path, style):
+            written += fig.save(stem("latency_percentiles"), "Latency by percentile" + title_tail)
+        else:
+            plt.close(fig.fig)
+            fig.context.__exit__(None, None, None)
+        fig = Figure(style)
+        if draw_timeline(fig.axes[0], part, csv_path, style):
+            written += fig.save(stem("timeline"), "Timeline" + title_tail)
+        else:
+            plt.close(fig.fig)
+            fig.context.__exit__(None, None, None)
+        fig = Figure(style, 1, 3)
+        if draw_resources(fig.axes, part):
+            written += fig.save(stem("resources"), "Server resources at the largest connection count" + title_tail)
+        else:
+            plt.close(fig.fig)
+            fig.context.__exit__(None, None, None)
+
+        story = Figure(style, 2, 2)
+        if rate_sweep:
+            draw_rate(story.axes[0], part, slo_ms, style)
+        else:
+            draw_throughput(story.axes[0], part, style)
+        if not rate_sweep:
+            draw_latency(story.axes[1], part, style)
+        else:
+            story.axes[1].axis("off")
+        if not draw_percentiles(story.axes[2], part, csv_path, style):
+            story.axes[2].axis("off")
+        busiest = busiest_points(part)
+        if "server_threads_max" in busiest.columns:
+            ax = story.axes[3]
+            models = list(busiest["model"])
+            ax.bar(range(len(models)), busiest["server_rss_max_kb"] / 1024, color=[model_colour(m) for m in models])
+            ax.set_xticks(range(len(models)))
+            ax.set_xticklabels(models, rotation=30, ha="right", fontsize="small")
+            ax.set_title("peak RSS (MiB) at the largest connection count")
+            for i, threads in enumerate(busiest["server_threads_max"]):
+                ax.annotate(f"{int(threads)} thr", (i, 0), textcoords="offset points", xytext=(0, 3),
+                            ha="center", fontsize="x-small")
+        written += story.save(stem("story"), label + (f" — {machine}" if machine else ""))
     return written
 
 
@@ -144,9 +386,10 @@ def main(argv=None):
     parser.add_argument("--out-dir", default="plots/out", help="where charts go (default plots/out)")
     parser.add_argument("--style", choices=["paper", "talk"], default="paper",
                         help="talk: large type for slides")
+    parser.add_argument("--slo-p99", type=float, default=10.0, help="p99 SLO in ms for the knee (default 10)")
     args = parser.parse_args(argv)
     try:
-        paths = plot(args.csv, args.out_dir, args.style)
+        paths = plot(args.csv, args.out_dir, args.style, args.slo_p99)
     except (OSError, ValueError) as error:
         print(f"plot_results: {error}", file=sys.stderr)
         return 2

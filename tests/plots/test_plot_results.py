@@ -1,5 +1,8 @@
-"""pytest for plots/plot_results.py against the committed fixture CSV."""
+"""pytest for plots/plot_results.py against committed fixtures: a slice of a
+real why-multithreaded run (with its .hist and .timeline.csv files and its
+manifest) and a short real rate sweep."""
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -10,42 +13,79 @@ sys.path.insert(0, str(ROOT / "plots"))
 
 import plot_results  # noqa: E402
 
-FIXTURE = Path(__file__).parent / "fixtures" / "sample.csv"
+FIXTURES = Path(__file__).parent / "fixtures"
+WHY = FIXTURES / "why.csv"
+KNEE = FIXTURES / "knee.csv"
 
 
-def test_load_drops_error_rows_and_takes_median_of_repetitions():
-    frame = plot_results.load(FIXTURE)
+def names(paths):
+    return sorted(p.name for p in paths)
+
+
+def test_load_drops_error_rows():
+    frame = plot_results.load(WHY)
     assert "prefork" not in set(frame["model"])
-    tpc16 = frame[(frame["model"] == "thread-per-connection") & (frame["connections"] == 16)
-                  & (frame["workload"] == "sleep_us=10000")]
-    assert len(tpc16) == 1
-    assert tpc16["rps"].iloc[0] == pytest.approx(1565.0)
+    assert set(frame["model"]) == {"iterative", "epoll-workers"}
     iterative16 = frame[(frame["model"] == "iterative") & (frame["connections"] == 16)]
-    assert iterative16["errors"].iloc[0] == 30
+    assert iterative16["errors"].iloc[0] > 0  # its starved connections timed out
 
 
-def test_plot_writes_png_and_svg_per_chart_and_workload(tmp_path):
-    paths = plot_results.plot(FIXTURE, tmp_path)
-    names = sorted(p.name for p in paths)
-    assert names == sorted(
-        f"{chart}_vs_connections-{workload}.{ext}"
-        for chart in ("throughput", "p99")
-        for workload in ("sleep_us=10000", "hello")
-        for ext in ("png", "svg")
-    )
+def test_load_takes_the_median_of_repetitions(tmp_path):
+    lines = WHY.read_text().splitlines()
+    header, row = lines[0], lines[1]
+    columns = header.split(",")
+    rps = columns.index("rps")
+    repeated = [header]
+    for i, value in enumerate(["100", "300", "200"]):
+        fields = row.split(",")
+        fields[rps] = value
+        fields[columns.index("repetition")] = str(i + 1)
+        repeated.append(",".join(fields))
+    csv = tmp_path / "repeated.csv"
+    csv.write_text("\n".join(repeated) + "\n")
+    frame = plot_results.load(csv)
+    assert len(frame) == 1
+    assert frame["rps"].iloc[0] == pytest.approx(200)
+
+
+def test_connection_sweep_draws_every_chart(tmp_path):
+    paths = plot_results.plot(WHY, tmp_path)
+    expected = {f"{chart}.{ext}" for chart in ("throughput_vs_connections", "latency_vs_connections",
+                                               "latency_percentiles", "timeline", "resources", "story")
+                for ext in ("png", "svg")}
+    assert set(names(paths)) == expected
     for path in paths:
         data = path.read_bytes()
         assert len(data) > 1000
-        if path.suffix == ".png":
-            assert data.startswith(b"\x89PNG")
-        else:
-            assert b"<svg" in data[:2000]
+        assert data.startswith(b"\x89PNG") if path.suffix == ".png" else b"<svg" in data[:2000]
+
+
+def test_titles_carry_workload_and_machine(tmp_path):
+    paths = plot_results.plot(WHY, tmp_path)
+    svg = next(p for p in paths if p.name == "story.svg").read_text()
+    assert "sleep_us=10000" in svg
+    assert "2 cores" in svg
+
+
+def test_rate_sweep_draws_the_knee_chart(tmp_path):
+    paths = names(plot_results.plot(KNEE, tmp_path))
+    assert "p99_vs_rate.png" in paths
+    assert "throughput_vs_connections.png" not in paths  # one connection count: nothing to sweep
+
+
+def test_missing_artifacts_skip_only_their_charts(tmp_path):
+    csv = tmp_path / "why.csv"
+    shutil.copy(WHY, csv)  # without the why/ folder beside it, nor the manifest
+    paths = names(plot_results.plot(csv, tmp_path / "out"))
+    assert "throughput_vs_connections.png" in paths
+    assert "latency_percentiles.png" not in paths
+    assert "timeline.png" not in paths
 
 
 def test_talk_style_draws_larger_images(tmp_path):
-    paper = plot_results.plot(FIXTURE, tmp_path / "paper", "paper")
-    talk = plot_results.plot(FIXTURE, tmp_path / "talk", "talk")
-    paper_png = next(p for p in paper if p.suffix == ".png")
+    paper = plot_results.plot(WHY, tmp_path / "paper", "paper")
+    talk = plot_results.plot(WHY, tmp_path / "talk", "talk")
+    paper_png = next(p for p in paper if p.name == "throughput_vs_connections.png")
     talk_png = next(p for p in talk if p.name == paper_png.name)
     assert talk_png.stat().st_size > paper_png.stat().st_size
 
@@ -58,9 +98,9 @@ def test_colours_are_fixed_per_model():
 
 
 def test_main_prints_paths_and_rejects_other_csv(tmp_path, capsys):
-    assert plot_results.main([str(FIXTURE), "--out-dir", str(tmp_path)]) == 0
+    assert plot_results.main([str(WHY), "--out-dir", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.split()
-    assert len(printed) == 8 and all(Path(p).exists() for p in printed)
+    assert len(printed) == 12 and all(Path(p).exists() for p in printed)
 
     bogus = tmp_path / "bogus.csv"
     bogus.write_text("a,b\n1,2\n")
