@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -39,6 +40,12 @@ const CLI::Validator kDuration(
 int main(int argc, char** argv) {
   // A peer that resets mid-write must be an error code, not a dead process.
   ::signal(SIGPIPE, SIG_IGN);
+  // Thousands of connections need thousands of descriptors: take the hard
+  // limit (the soft default is often 1024). Servers children inherit it.
+  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 1 << 20);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
 
   CLI::App app{
       "cmbench: how a TCP server's concurrency model decides its throughput, latency "
@@ -129,7 +136,8 @@ int main(int argc, char** argv) {
   // Scenario files (scenarios/NAME.toml, a [run] section) set these too.
   run->add_option("--question", sweep.question, "what the scenario asks (from its file)");
   run->add_option("--expect", sweep.expect, "the shape it expects (from its file)");
-  run->add_option("--models", sweep.models, "model names")->delimiter(',');
+  run->add_option("--models", sweep.models, "model names; NAME:THREADS gives one its own --threads")
+      ->delimiter(',');
   run->add_option("--connections", sweep.connections, "connection counts")
       ->delimiter(',')
       ->check(CLI::PositiveNumber);
@@ -236,10 +244,17 @@ int main(int argc, char** argv) {
       if (sweep.models.empty()) sweep.models = {"iterative", "thread-per-connection"};
       if (sweep.workloads.empty()) sweep.workloads = {""};
       for (const auto& model : sweep.models) {
+        // NAME or NAME:THREADS
+        const size_t colon = model.find(':');
+        const std::string name = model.substr(0, colon);
+        const std::string threads = colon == std::string::npos ? "1" : model.substr(colon + 1);
         const auto known = cmb::servers::available_model_names();
-        if (std::find(known.begin(), known.end(), model) == known.end()) {
-          fmt::print(stderr, "cmbench run: unknown model '{}' (known: {})\n", model,
-                     fmt::join(known, ", "));
+        if (std::find(known.begin(), known.end(), name) == known.end() || threads.empty() ||
+            threads.find_first_not_of("0123456789") != std::string::npos) {
+          fmt::print(
+              stderr,
+              "cmbench run: unknown model '{}' (known: {}; NAME:THREADS sets its --threads)\n",
+              model, fmt::join(known, ", "));
           return kExitUsage;
         }
       }

@@ -139,6 +139,19 @@ struct Point {
   }
 };
 
+// "thread-pool:32": a model with its own --threads, so one sweep can give a
+// pool as many workers as it has connections while other models keep theirs.
+struct ModelSpec {
+  std::string name;
+  int threads;
+};
+
+ModelSpec parse_model_spec(const std::string& model, int default_threads) {
+  const size_t colon = model.find(':');
+  if (colon == std::string::npos) return {model, default_threads};
+  return {model.substr(0, colon), std::stoi(model.substr(colon + 1))};
+}
+
 ResultRow row_for(const SweepConfig& config, const Point& point) {
   ResultRow row;
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
@@ -146,7 +159,7 @@ ResultRow row_for(const SweepConfig& config, const Point& point) {
   row.workload = point.workload;
   row.connections = point.connections;
   row.rate = point.rate;
-  row.server_threads = config.server_threads;
+  row.server_threads = parse_model_spec(point.model, config.server_threads).threads;
   row.repetition = point.repetition;
   return row;
 }
@@ -473,9 +486,11 @@ int run_sweep(SweepConfig config) {
     }
     ResultRow row;
     try {
-      if (!server)
-        server = std::make_unique<ServerProcess>(ServerProcess::Options{
-            point.model, config.host, config.server_threads, config.server_cpus});
+      if (!server) {
+        const ModelSpec spec = parse_model_spec(point.model, config.server_threads);
+        server = std::make_unique<ServerProcess>(
+            ServerProcess::Options{spec.name, config.host, spec.threads, config.server_cpus});
+      }
       row = sweep.measure(*server, point);
     } catch (const std::exception& e) {
       row = row_for(config, point);

@@ -54,6 +54,9 @@ FONTS = {"paper": 11, "talk": 20}
 def model_colour(model, _spare={}):
     if model in MODEL_COLOURS:
         return MODEL_COLOURS[model]
+    base = model.split(":")[0]  # "thread-pool:32" keeps thread-pool's colour
+    if base in MODEL_COLOURS:
+        return MODEL_COLOURS[base]
     if model not in _spare:
         _spare[model] = SPARE_COLOURS[len(_spare) % len(SPARE_COLOURS)]
     return _spare[model]
@@ -139,6 +142,14 @@ def log2_connections_axis(ax, values):
 def plain_log_y(ax):
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+
+    # Within less than a decade only minor ticks fall in range: label them
+    # plainly then, and leave them bare otherwise.
+    def minor(value, _):
+        low, high = ax.get_ylim()
+        return f"{value:g}" if low > 0 and high / low < 10 else ""
+
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(minor))
 
 
 def mark_errors(ax, points, x, y):
@@ -373,9 +384,11 @@ def plot(csv_path, out_dir, style="paper", slo_ms=10.0):
             ax.set_xticks(range(len(models)))
             ax.set_xticklabels(models, rotation=30, ha="right", fontsize="small")
             ax.set_title("peak RSS (MiB) at the largest connection count")
+            heights = list(busiest["server_rss_max_kb"] / 1024)
             for i, threads in enumerate(busiest["server_threads_max"]):
-                ax.annotate(f"{int(threads)} thr", (i, 0), textcoords="offset points", xytext=(0, 3),
-                            ha="center", fontsize="x-small")
+                ax.annotate(f"{int(threads)} threads", (i, heights[i]), textcoords="offset points",
+                            xytext=(0, 3), ha="center", fontsize="x-small")
+            ax.set_ylim(top=max(heights) * 1.15 if heights else 1)
         written += story.save(stem("story"), label + (f" — {machine}" if machine else ""))
     return written
 

@@ -59,6 +59,9 @@ class FaultServer {
     while (!stopping_) {
       const int fd = ::accept(listener_.get(), nullptr, nullptr);
       if (fd < 0) return;
+      // Like every real server: without it Nagle holds each small response
+      // back until the client's delayed ACK, and pipelined runs time out.
+      net::set_nodelay(fd);
       std::lock_guard lock(mutex_);
       workers_.emplace_back([this, fd] { serve(net::Fd(fd)); });
     }
