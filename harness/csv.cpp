@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -125,16 +126,29 @@ std::string format_csv_row(const ResultRow& row) {
   return line + "\n";
 }
 
-std::vector<std::vector<std::string>> read_csv_rows(const std::string& path) {
+CsvTable read_csv_table(const std::string& path) {
   std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("cannot read {}", path));
+  CsvTable table;
   std::string line;
-  std::vector<std::vector<std::string>> rows;
-  if (!std::getline(in, line)) return rows;
-  if (line + "\n" != header_line())
-    throw std::runtime_error(fmt::format("{} holds results with other columns", path));
+  if (!std::getline(in, line)) throw std::runtime_error(fmt::format("{} is empty", path));
+  table.header = split_csv_line(line);
   while (std::getline(in, line))
-    if (!line.empty()) rows.push_back(split_csv_line(line));
-  return rows;
+    if (!line.empty()) table.rows.push_back(split_csv_line(line));
+  return table;
+}
+
+int CsvTable::column(std::string_view name) const {
+  const auto it = std::find(header.begin(), header.end(), name);
+  return it == header.end() ? -1 : static_cast<int>(it - header.begin());
+}
+
+std::vector<std::vector<std::string>> read_csv_rows(const std::string& path) {
+  if (!std::filesystem::exists(path)) return {};
+  CsvTable table = read_csv_table(path);
+  if (fmt::format("{}\n", fmt::join(table.header, ",")) != header_line())
+    throw std::runtime_error(fmt::format("{} holds results with other columns", path));
+  return std::move(table.rows);
 }
 
 CsvWriter::CsvWriter(const std::string& path) : path_(path) {

@@ -60,9 +60,19 @@ std::span<const std::string_view> csv_columns();
 // One CSV line (with its newline) for a row.
 std::string format_csv_row(const ResultRow& row);
 
-// The rows of a results CSV as column -> field maps (for --resume).
+// The rows of a results CSV with this build's columns (for --resume).
 // Throws std::runtime_error when the file has other columns.
 std::vector<std::vector<std::string>> read_csv_rows(const std::string& path);
+
+// Any CSV: its header and rows, quotes honoured. Throws std::runtime_error
+// when the file cannot be read or is empty.
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  // The index of a column, or -1.
+  int column(std::string_view name) const;
+};
+CsvTable read_csv_table(const std::string& path);
 
 class CsvWriter {
  public:

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "harness/commands.hpp"
+#include "harness/compare.hpp"
 #include "harness/runner.hpp"
 #include "loadgen/units.hpp"
 #include "loadgen/url.hpp"
@@ -129,6 +130,27 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   merge->add_option("-o,--out", hist_output, "write the merged file here (default: stdout)");
 
+  auto* compare =
+      app.add_subcommand("compare", "is NEW worse than BASE beyond noise? (exit 1 if so)");
+  std::string compare_base, compare_new, compare_format = "text";
+  cmb::harness::CompareOptions compare_options;
+  double threshold_percent = 10;
+  compare->add_option("base", compare_base, "the baseline results CSV")->required();
+  compare->add_option("new", compare_new, "the results CSV to judge")->required();
+  compare
+      ->add_option("--threshold", threshold_percent,
+                   "relative change in % that counts (default 10)")
+      ->check(CLI::PositiveNumber);
+  compare
+      ->add_option("--alpha", compare_options.alpha, "significance level of the Mann-Whitney test")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0001, 0.5));
+  compare->add_option("--normalize-by", compare_options.normalize_by,
+                      "divide by this model's figures from the same run (machine-independent)");
+  compare->add_option("--format", compare_format, "text, markdown or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "markdown", "json"}));
+
   auto* run = app.add_subcommand("run", "sweep models x connections x workloads x rates into CSV");
   cmb::harness::SweepConfig sweep;
   std::string run_duration = "5s", run_warmup = "1s", run_timeout = "2s";
@@ -237,6 +259,14 @@ int main(int argc, char** argv) {
                                                       : cmb::loadgen::Arrival::kUniform;
       load_config.keep_alive = !no_keepalive;
       return cmb::harness::load_command(load_config, load_outputs);
+    }
+    if (app.got_subcommand("compare")) {
+      compare_options.threshold = threshold_percent / 100.0;
+      compare_options.format =
+          compare_format == "json"       ? cmb::harness::CompareOptions::Format::kJson
+          : compare_format == "markdown" ? cmb::harness::CompareOptions::Format::kMarkdown
+                                         : cmb::harness::CompareOptions::Format::kText;
+      return cmb::harness::compare_command(compare_base, compare_new, compare_options);
     }
     if (app.got_subcommand("merge-hist"))
       return cmb::harness::merge_hist_command(hist_inputs, hist_output);

@@ -1,0 +1,180 @@
+// cmbench compare on small CSVs written here: matching, verdicts, noise,
+// normalisation, formats, and unusable input.
+#include "harness/compare.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "support/process.hpp"
+
+namespace cmb::harness {
+namespace {
+
+struct Sample {
+  std::string model;
+  std::string workload;
+  int connections;
+  double rps;
+  double p99;
+};
+
+std::string write_csv(const std::string& name, const std::vector<Sample>& samples,
+                      bool with_errors_row = false) {
+  const auto path = std::filesystem::temp_directory_path() / ("cmbench-compare-" + name + ".csv");
+  std::ofstream out(path);
+  out << "timestamp,model,workload,connections,rate,repetition,rps,latency_p99_us,error\n";
+  int rep = 0;
+  for (const auto& s : samples)
+    out << "t," << s.model << "," << s.workload << "," << s.connections << ",0," << ++rep << ","
+        << s.rps << "," << s.p99 << ",\n";
+  if (with_errors_row) out << "t,epoll,cpu_us=100,16,0,9,0,0,\"server 'epoll' did not start\"\n";
+  return path.string();
+}
+
+std::vector<Sample> series(const std::string& model, std::vector<double> rps,
+                           std::vector<double> p99, const std::string& workload = "cpu_us=100") {
+  std::vector<Sample> samples;
+  for (size_t i = 0; i < rps.size(); ++i) samples.push_back({model, workload, 16, rps[i], p99[i]});
+  return samples;
+}
+
+const MetricComparison& metric(const Comparison& c, const std::string& model,
+                               const std::string& name) {
+  for (const auto& m : c.metrics)
+    if (m.model == model && m.metric == name) return m;
+  throw std::runtime_error("no such metric");
+}
+
+TEST(Compare, IdenticalRunsAreTheSame) {
+  const auto base = write_csv(
+      "same-a", series("epoll", {100, 101, 99, 100, 102}, {900, 910, 905, 890, 900}), true);
+  const Comparison c = compare_results(base, base, {});
+  EXPECT_FALSE(c.regressed());
+  EXPECT_EQ(metric(c, "epoll", "rps").verdict, "same");
+  EXPECT_EQ(metric(c, "epoll", "rps").base.size(), 5u);  // the error row is not a sample
+}
+
+TEST(Compare, AClearDropIsWorse) {
+  const auto base =
+      write_csv("drop-a", series("epoll", {100, 101, 99, 98, 102}, {900, 910, 905, 890, 900}));
+  const auto fresh =
+      write_csv("drop-b", series("epoll", {75, 76, 74, 73, 77}, {900, 905, 895, 900, 910}));
+  const Comparison c = compare_results(base, fresh, {});
+  EXPECT_TRUE(c.regressed());
+  const auto& rps = metric(c, "epoll", "rps");
+  EXPECT_EQ(rps.verdict, "worse");
+  EXPECT_NEAR(rps.change, -0.25, 0.01);
+  EXPECT_NEAR(rps.p, 2.0 / 252, 1e-9);
+  EXPECT_EQ(metric(c, "epoll", "p99_us").verdict, "same");
+}
+
+TEST(Compare, HigherTailLatencyIsWorse) {
+  const auto base =
+      write_csv("tail-a", series("epoll", {100, 100, 100, 100, 100}, {900, 910, 905, 890, 900}));
+  const auto fresh = write_csv(
+      "tail-b", series("epoll", {100, 100, 100, 100, 100}, {1300, 1250, 1400, 1280, 1310}));
+  EXPECT_EQ(metric(compare_results(base, fresh, {}), "epoll", "p99_us").verdict, "worse");
+}
+
+TEST(Compare, AnOverlappingMoveIsNoise) {
+  const auto base = write_csv("noise-a", series("epoll", {100, 130, 70, 120, 80}, {1, 1, 1, 1, 1}));
+  const auto fresh = write_csv("noise-b", series("epoll", {75, 140, 60, 110, 65}, {1, 1, 1, 1, 1}));
+  const Comparison c = compare_results(base, fresh, {});
+  EXPECT_EQ(metric(c, "epoll", "rps").verdict, "noise");
+  EXPECT_FALSE(c.regressed());
+}
+
+TEST(Compare, SaysWhenTooFewRepetitionsCanNeverBeSignificant) {
+  const auto base = write_csv("few-a", series("epoll", {100, 100, 100}, {1, 1, 1}));
+  const auto fresh = write_csv("few-b", series("epoll", {50, 51, 52}, {1, 1, 1}));
+  const Comparison c = compare_results(base, fresh, {});
+  EXPECT_FALSE(c.regressed());
+  ASSERT_FALSE(c.notes.empty());
+  EXPECT_NE(c.notes.front().find("--repeat 5"), std::string::npos);
+}
+
+TEST(Compare, WithoutRepetitionsTheThresholdDecides) {
+  const auto base = write_csv("single-a", series("epoll", {100}, {1}));
+  const auto fresh = write_csv("single-b", series("epoll", {80}, {1}));
+  EXPECT_TRUE(compare_results(base, fresh, {}).regressed());
+  const auto close = write_csv("single-c", series("epoll", {95}, {1}));
+  EXPECT_FALSE(compare_results(base, close, {}).regressed());
+}
+
+// A baseline from a machine twice as fast still compares once both are
+// divided by a reference model measured in the same run.
+TEST(Compare, NormalizingByAReferenceModelMakesMachinesComparable) {
+  auto base_samples = series("epoll", {500, 505, 495, 500, 502}, {10, 10, 10, 10, 10});
+  auto ref_base = series("iterative", {1000, 1000, 1000, 1000, 1000}, {5, 5, 5, 5, 5});
+  base_samples.insert(base_samples.end(), ref_base.begin(), ref_base.end());
+  auto fast_samples = series("epoll", {1000, 1010, 990, 1000, 1004}, {5, 5, 5, 5, 5});
+  auto ref_fast = series("iterative", {2000, 2000, 2000, 2000, 2000}, {2.5, 2.5, 2.5, 2.5, 2.5});
+  fast_samples.insert(fast_samples.end(), ref_fast.begin(), ref_fast.end());
+  const auto base = write_csv("norm-a", base_samples);
+  const auto fast = write_csv("norm-b", fast_samples);
+
+  EXPECT_EQ(metric(compare_results(base, fast, {}), "epoll", "rps").verdict, "better");  // raw: 2x
+  CompareOptions options;
+  options.normalize_by = "iterative";
+  const Comparison normalized = compare_results(base, fast, options);
+  EXPECT_FALSE(normalized.regressed());
+  EXPECT_EQ(metric(normalized, "epoll", "rps").verdict, "same");
+  EXPECT_NEAR(metric(normalized, "epoll", "rps").base_median, 0.502, 0.01);
+  for (const auto& m : normalized.metrics) EXPECT_NE(m.model, "iterative");
+
+  auto slow_samples =
+      series("epoll", {700, 705, 695, 700, 702}, {5, 5, 5, 5, 5});  // 0.35 of the reference
+  slow_samples.insert(slow_samples.end(), ref_fast.begin(), ref_fast.end());
+  EXPECT_TRUE(compare_results(base, write_csv("norm-c", slow_samples), options).regressed());
+}
+
+TEST(Compare, PointsMatchOnModelWorkloadConnectionsAndRate) {
+  auto base_samples = series("epoll", {100, 100}, {1, 1});
+  auto other = series("poll", {100, 100}, {1, 1});
+  base_samples.insert(base_samples.end(), other.begin(), other.end());
+  const auto base = write_csv("match-a", base_samples);
+  const auto fresh = write_csv("match-b", series("epoll", {100, 100}, {1, 1}, "cpu_us=100"));
+  const Comparison c = compare_results(base, fresh, {});
+  EXPECT_EQ(c.metrics.size(), 2u);  // epoll's rps and p99; poll has no partner
+  const auto unrelated = write_csv("match-c", series("epoll", {100, 100}, {1, 1}, "cpu_us=999"));
+  EXPECT_THROW(compare_results(base, unrelated, {}), UnusableInput);
+}
+
+TEST(Compare, RejectsUnusableInput) {
+  const auto good = write_csv("unusable-a", series("epoll", {100}, {1}));
+  const auto bad = std::filesystem::temp_directory_path() / "cmbench-compare-bad.csv";
+  std::ofstream(bad) << "model,rps\nepoll,100\n";
+  EXPECT_THROW(compare_results(good, bad.string(), {}), UnusableInput);
+  EXPECT_THROW(compare_results(good, "/nonexistent/file.csv", {}), UnusableInput);
+  CompareOptions options;
+  options.normalize_by = "no-such-model";
+  EXPECT_THROW(compare_results(good, good, options), UnusableInput);
+}
+
+TEST(Compare, CommandExitCodesAndFormats) {
+  const auto base =
+      write_csv("cli-a", series("epoll", {100, 101, 99, 100, 102}, {900, 910, 905, 890, 900}));
+  const auto fresh =
+      write_csv("cli-b", series("epoll", {75, 76, 74, 75, 77}, {900, 905, 895, 900, 910}));
+  using cmb::testing::run_cmbench;
+  EXPECT_EQ(run_cmbench({"compare", base, base}).exit_code, 0);
+  const auto worse = run_cmbench({"compare", base, fresh, "--format", "markdown"});
+  EXPECT_EQ(worse.exit_code, 1);
+  EXPECT_NE(worse.out.find("| point | metric | base | new | change | p | verdict |"),
+            std::string::npos)
+      << worse.out;
+  EXPECT_NE(worse.out.find("**worse**"), std::string::npos);
+  const auto json = run_cmbench({"compare", base, fresh, "--format", "json"});
+  EXPECT_TRUE(
+      std::regex_search(json.out, std::regex(R"(^\{"regressed": true, .*"verdict": "worse")")))
+      << json.out;
+  EXPECT_EQ(run_cmbench({"compare", base, "/nonexistent.csv"}).exit_code, 2);
+  // A 30 % threshold lets the 25 % drop pass.
+  EXPECT_EQ(run_cmbench({"compare", base, fresh, "--threshold", "30"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace cmb::harness
