@@ -108,9 +108,10 @@ MetricComparison judge(const PointKey& key, const std::string& metric,
   m.p = testable ? mann_whitney_p(base, fresh) : 1.0;
   const bool significant = !testable || m.p < options.alpha;
   const double bad = higher_is_better ? -m.change : m.change;  // > 0: moved the wrong way
-  if (bad > options.threshold) {
+  const double threshold = higher_is_better ? options.threshold : options.p99_threshold;
+  if (bad > threshold) {
     m.verdict = significant ? "worse" : "noise";
-  } else if (-bad > options.threshold) {
+  } else if (-bad > threshold) {
     m.verdict = significant ? "better" : "noise";
   } else {
     m.verdict = "same";
@@ -179,8 +180,8 @@ std::string format_comparison(const Comparison& c, const CompareOptions& options
   switch (options.format) {
     case CompareOptions::Format::kJson: {
       out = fmt::format(
-          R"({{"regressed": {}, "threshold": {:g}, "alpha": {:g}, "normalize_by": {}, "points": [)",
-          c.regressed(), options.threshold, options.alpha,
+          R"({{"regressed": {}, "threshold": {:g}, "p99_threshold": {:g}, "alpha": {:g}, "normalize_by": {}, "points": [)",
+          c.regressed(), options.threshold, options.p99_threshold, options.alpha,
           loadgen::json_quote(options.normalize_by));
       for (size_t i = 0; i < c.metrics.size(); ++i) {
         const auto& m = c.metrics[i];
@@ -205,9 +206,9 @@ std::string format_comparison(const Comparison& c, const CompareOptions& options
                            m.metric, value(m, m.base_median), value(m, m.new_median),
                            100 * m.change, m.p, m.verdict == "worse" ? "**worse**" : m.verdict);
       for (const auto& note : c.notes) out += fmt::format("\n> {}\n", note);
-      out +=
-          fmt::format("\nThreshold {:g}%, alpha {:g}{}.\n", 100 * options.threshold, options.alpha,
-                      normalized ? fmt::format(", normalized by {}", options.normalize_by) : "");
+      out += fmt::format("\nThresholds: rps {:g}%, p99 {:g}%; alpha {:g}{}.\n",
+                         100 * options.threshold, 100 * options.p99_threshold, options.alpha,
+                         normalized ? fmt::format(", normalized by {}", options.normalize_by) : "");
       return out;
     }
     case CompareOptions::Format::kText:

@@ -137,9 +137,14 @@ int main(int argc, char** argv) {
   double threshold_percent = 10;
   compare->add_option("base", compare_base, "the baseline results CSV")->required();
   compare->add_option("new", compare_new, "the results CSV to judge")->required();
+  double p99_threshold_percent = 50;
   compare
       ->add_option("--threshold", threshold_percent,
-                   "relative change in % that counts (default 10)")
+                   "change in requests/s, in %, that counts (default 10)")
+      ->check(CLI::PositiveNumber);
+  compare
+      ->add_option("--p99-threshold", p99_threshold_percent,
+                   "change in p99, in %, that counts (default 50)")
       ->check(CLI::PositiveNumber);
   compare
       ->add_option("--alpha", compare_options.alpha, "significance level of the Mann-Whitney test")
@@ -262,6 +267,7 @@ int main(int argc, char** argv) {
     }
     if (app.got_subcommand("compare")) {
       compare_options.threshold = threshold_percent / 100.0;
+      compare_options.p99_threshold = p99_threshold_percent / 100.0;
       compare_options.format =
           compare_format == "json"       ? cmb::harness::CompareOptions::Format::kJson
           : compare_format == "markdown" ? cmb::harness::CompareOptions::Format::kMarkdown
