@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "net/http_response.hpp"
 #include "servers/http_session.hpp"
 
 namespace cmb::servers {
@@ -56,6 +57,12 @@ void linger_close(int fd, bool unread_input, const StopSignal& stop) {
 }
 
 }  // namespace
+
+void refuse_unavailable(int fd) {
+  std::string response;
+  net::append_error_response(response, 503);
+  (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
 
 bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
   return wait_for(fd, POLLIN, stop, timeout_ms);

@@ -7,11 +7,6 @@
 // Breaks: a fork per connection (page tables, copy-on-write faults) makes
 // short connections expensive; thousands of clients mean thousands of
 // processes. When fork fails the client gets 503, not a crash.
-#include <sys/socket.h>
-
-#include <string>
-
-#include "net/http_response.hpp"
 #include "servers/blocking_connection.hpp"
 #include "servers/child_processes.hpp"
 #include "servers/server.hpp"
@@ -36,12 +31,7 @@ class ForkPerConnectionServer final : public Server {
       net::Fd& connection = accepted.fd;
       const pid_t pid = children.spawn(
           [&] { serve_blocking(std::move(connection), stop_signal(), config().limits); });
-      if (pid < 0) {
-        std::string response;
-        net::append_error_response(response, 503);
-        (void)::send(connection.get(), response.data(), response.size(),
-                     MSG_NOSIGNAL | MSG_DONTWAIT);
-      }
+      if (pid < 0) refuse_unavailable(connection.get());
       // The parent's copy of the connection closes here; the child has its own.
     }
     children.stop_all(std::chrono::milliseconds(2000));

@@ -5,16 +5,12 @@
 // simple code. Breaks: every connection costs a thread (stack, scheduler
 // work, context switches); thousands of connections mean thousands of
 // threads. When no thread can be created the client gets 503, not a crash.
-#include <sys/socket.h>
-
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <system_error>
 #include <thread>
 
-#include "net/http_response.hpp"
 #include "servers/blocking_connection.hpp"
 #include "servers/server.hpp"
 
@@ -56,18 +52,11 @@ class ThreadPerConnectionServer final : public Server {
       } catch (const std::system_error&) {
         std::lock_guard lock(active->mutex);
         --active->count;
-        refuse(fd);
+        refuse_unavailable(fd);
       }
     }
     std::unique_lock lock(active->mutex);
     active->all_done.wait(lock, [&] { return active->count == 0; });
-  }
-
- private:
-  static void refuse(int fd) {
-    std::string response;
-    net::append_error_response(response, 503);
-    (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
 };
 

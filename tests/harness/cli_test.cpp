@@ -12,15 +12,8 @@
 namespace {
 
 using cmb::testing::Child;
+using cmb::testing::read_listening_port;
 using cmb::testing::run_cmbench;
-
-// Starts `cmbench serve` on a free port; returns the port, 0 on failure.
-uint16_t start_server(Child& child) {
-  const std::string line = child.read_line();
-  std::smatch match;
-  if (!std::regex_match(line, match, std::regex(R"(listening on 127\.0\.0\.1:(\d+))"))) return 0;
-  return static_cast<uint16_t>(std::stoi(match[1]));
-}
 
 double json_number(const std::string& json, const std::string& key) {
   std::smatch match;
@@ -38,7 +31,7 @@ TEST(Cli, ModelsListsOneModelPerLine) {
 TEST(Cli, ServePrintsOneLineAndExitsZeroOnSigterm) {
   for (int signal : {SIGTERM, SIGINT}) {
     Child server({CMBENCH_BIN, "serve", "--model", "thread-per-connection", "--port", "0"});
-    ASSERT_NE(start_server(server), 0);
+    ASSERT_NE(read_listening_port(server), 0);
     ::kill(server.pid(), signal);
     const auto finished = server.wait(std::chrono::seconds(5));
     EXPECT_EQ(finished.exit_code, 0) << "signal " << signal;
@@ -54,7 +47,7 @@ TEST(Cli, ServeRejectsUnknownModel) {
 
 TEST(Cli, ServeReportsABusyPort) {
   Child first({CMBENCH_BIN, "serve", "--model", "iterative", "--port", "0"});
-  const uint16_t port = start_server(first);
+  const uint16_t port = read_listening_port(first);
   ASSERT_NE(port, 0);
   const auto second =
       run_cmbench({"serve", "--model", "iterative", "--port", std::to_string(port)});
@@ -66,7 +59,7 @@ TEST(Cli, ServeReportsABusyPort) {
 TEST(Cli, LoadAgainstEachModelCountsRequestsAndNoErrors) {
   for (const char* model : {"iterative", "thread-per-connection"}) {
     Child server({CMBENCH_BIN, "serve", "--model", model, "--port", "0"});
-    const uint16_t port = start_server(server);
+    const uint16_t port = read_listening_port(server);
     ASSERT_NE(port, 0);
     // One connection: the iterative server serves exactly one at a time.
     const auto result = run_cmbench({"load", "http://127.0.0.1:" + std::to_string(port) + "/", "-c",
@@ -82,7 +75,7 @@ TEST(Cli, LoadAgainstEachModelCountsRequestsAndNoErrors) {
 
 TEST(Cli, LoadPrintsAWrkLikeSummary) {
   Child server({CMBENCH_BIN, "serve", "--model", "thread-per-connection", "--port", "0"});
-  const uint16_t port = start_server(server);
+  const uint16_t port = read_listening_port(server);
   const auto result = run_cmbench({"load", "http://127.0.0.1:" + std::to_string(port) + "/", "-c",
                                    "4", "-t", "2", "-d", "500ms", "--latency"});
   ASSERT_EQ(result.exit_code, 0);
@@ -93,7 +86,7 @@ TEST(Cli, LoadPrintsAWrkLikeSummary) {
 
 TEST(Cli, LoadCountsServerErrorsAndTimeoutsByCause) {
   Child server({CMBENCH_BIN, "serve", "--model", "thread-per-connection", "--port", "0"});
-  const std::string base = "http://127.0.0.1:" + std::to_string(start_server(server));
+  const std::string base = "http://127.0.0.1:" + std::to_string(read_listening_port(server));
   const auto bad = run_cmbench({"load", base + "/?cpu_us=x", "-c", "2", "-d", "300ms", "--json"});
   EXPECT_GT(json_number(bad.out, "status"), 0) << bad.out;
   const auto slow = run_cmbench(
@@ -107,7 +100,7 @@ TEST(Cli, LoadCountsServerErrorsAndTimeoutsByCause) {
 
 TEST(Cli, LoadWritesTimelineAndMergeableHistograms) {
   Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
-  const std::string url = "http://127.0.0.1:" + std::to_string(start_server(server)) + "/";
+  const std::string url = "http://127.0.0.1:" + std::to_string(read_listening_port(server)) + "/";
   const auto dir = std::filesystem::temp_directory_path() / "cmbench-cli-test";
   std::filesystem::create_directories(dir);
   const std::string timeline = (dir / "timeline.csv").string();
@@ -136,7 +129,7 @@ TEST(Cli, LoadWritesTimelineAndMergeableHistograms) {
 
 TEST(Cli, LoadOpenLoopReportsBothLatencies) {
   Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
-  const std::string url = "http://127.0.0.1:" + std::to_string(start_server(server)) + "/";
+  const std::string url = "http://127.0.0.1:" + std::to_string(read_listening_port(server)) + "/";
   const auto result =
       run_cmbench({"load", url, "-c", "4", "-t", "2", "-d", "1s", "-R", "200", "--json"});
   ASSERT_EQ(result.exit_code, 0) << result.err;

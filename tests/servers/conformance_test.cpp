@@ -7,11 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
-#include <regex>
 #include <thread>
 #include <vector>
 
 #include "servers/registry.hpp"
+#include "support/model_names.hpp"
 #include "support/process.hpp"
 #include "support/test_client.hpp"
 
@@ -30,11 +30,8 @@ class ModelConformance : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     server_ = std::make_unique<Child>(
         std::vector<std::string>{CMBENCH_BIN, "serve", "--model", GetParam(), "--port", "0"});
-    std::smatch match;
-    const std::string line = server_->read_line();
-    ASSERT_TRUE(std::regex_match(line, match, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")))
-        << line;
-    port_ = static_cast<uint16_t>(std::stoi(match[1]));
+    port_ = cmb::testing::read_listening_port(*server_);
+    ASSERT_NE(port_, 0) << GetParam() << " did not print its readiness line";
   }
   void TearDown() override {
     if (server_ && !stopped_) {
@@ -249,15 +246,8 @@ TEST_P(ModelConformance, PipelinedWaitKeepsOrder) {
   EXPECT_EQ(second->body_bytes, 2u);
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  for (char& c : name)
-    if (c == '-') c = '_';
-  return name;
-}
-
 INSTANTIATE_TEST_SUITE_P(AllModels, ModelConformance, ::testing::ValuesIn(available_model_names()),
-                         test_name);
+                         cmb::testing::model_test_name);
 
 }  // namespace
 }  // namespace cmb::servers

@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -16,21 +15,15 @@
 namespace {
 
 using cmb::testing::Child;
+using cmb::testing::read_listening_port;
 using cmb::testing::TestClient;
 using namespace std::chrono_literals;
-
-uint16_t serve(Child& child) {
-  std::smatch match;
-  const std::string line = child.read_line();
-  if (!std::regex_match(line, match, std::regex(R"(listening on 127\.0\.0\.1:(\d+))"))) return 0;
-  return static_cast<uint16_t>(std::stoi(match[1]));
-}
 
 // Connections beyond the pool wait, unserved, until a worker frees up:
 // shown, not hidden.
 TEST(ThreadPool, ConnectionsBeyondThePoolWaitForAWorker) {
   Child server({CMBENCH_BIN, "serve", "--model", "thread-pool", "--threads", "2", "--port", "0"});
-  const uint16_t port = serve(server);
+  const uint16_t port = read_listening_port(server);
   ASSERT_NE(port, 0);
   auto first = std::make_unique<TestClient>(port);
   TestClient second(port);
@@ -67,7 +60,7 @@ std::string child_states(pid_t parent) {
 // The parent reaps every child: no zombies pile up.
 TEST(ForkPerConnection, ReapsItsChildren) {
   Child server({CMBENCH_BIN, "serve", "--model", "fork-per-connection", "--port", "0"});
-  const uint16_t port = serve(server);
+  const uint16_t port = read_listening_port(server);
   ASSERT_NE(port, 0);
   {
     // First show that a child serving a connection is visible at all.

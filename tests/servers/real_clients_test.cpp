@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "servers/registry.hpp"
+#include "support/model_names.hpp"
 #include "support/process.hpp"
 
 namespace {
@@ -21,10 +22,9 @@ class RealClients : public ::testing::TestWithParam<std::string> {
       GTEST_SKIP() << GetParam() << " serves one connection at a time";
     server_ = std::make_unique<Child>(
         std::vector<std::string>{CMBENCH_BIN, "serve", "--model", GetParam(), "--port", "0"});
-    std::smatch match;
-    const std::string line = server_->read_line();
-    ASSERT_TRUE(std::regex_match(line, match, std::regex(R"(listening on (\S+))"))) << line;
-    address_ = match[1];
+    const uint16_t port = cmb::testing::read_listening_port(*server_);
+    ASSERT_NE(port, 0) << GetParam() << " did not print its readiness line";
+    address_ = "127.0.0.1:" + std::to_string(port);
   }
   std::unique_ptr<Child> server_;
   std::string address_;
@@ -53,14 +53,8 @@ TEST_P(RealClients, WrkWithKeepAlive) {
   EXPECT_EQ(result.out.find("Non-2xx"), std::string::npos) << result.out;
 }
 
-std::string test_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string name = info.param;
-  for (char& c : name)
-    if (c == '-') c = '_';
-  return name;
-}
-
 INSTANTIATE_TEST_SUITE_P(AllModels, RealClients,
-                         ::testing::ValuesIn(cmb::servers::available_model_names()), test_name);
+                         ::testing::ValuesIn(cmb::servers::available_model_names()),
+                         cmb::testing::model_test_name);
 
 }  // namespace

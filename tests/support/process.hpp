@@ -108,6 +108,19 @@ class Child {
   bool reaped_ = false;
 };
 
+// The port of a `cmbench serve` child's `listening on 127.0.0.1:PORT` line;
+// 0 when the line does not come or says something else.
+inline uint16_t read_listening_port(Child& server) {
+  const std::string line = server.read_line();
+  const std::string prefix = "listening on 127.0.0.1:";
+  if (line.rfind(prefix, 0) != 0) return 0;
+  try {
+    return static_cast<uint16_t>(std::stoi(line.substr(prefix.size())));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 inline Finished run_cmbench(std::vector<std::string> args,
                             std::chrono::milliseconds timeout = std::chrono::seconds(120)) {
   args.insert(args.begin(), CMBENCH_BIN);
