@@ -448,12 +448,15 @@ int run_sweep(SweepConfig config) {
   const std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
   write_manifest(config, started, "");
 
+  // Repetitions are the outer loop: each round measures every model once, so
+  // a disturbance of a few seconds touches one sample of each model instead
+  // of every sample of one (which a significance test would call real).
   std::vector<Point> points;
-  for (const auto& model : config.models)
-    for (const auto& workload : config.workloads)
-      for (double rate : config.rates)
-        for (int connections : config.connections)
-          for (int rep = 1; rep <= config.repeat; ++rep) {
+  for (int rep = 1; rep <= config.repeat; ++rep)
+    for (const auto& model : config.models)
+      for (const auto& workload : config.workloads)
+        for (double rate : config.rates)
+          for (int connections : config.connections) {
             Point point{model, workload, connections, rate, rep};
             if (!done.count(point.key())) points.push_back(point);
           }

@@ -234,6 +234,24 @@ TEST(Run, InterruptKeepsFinishedRowsAndStopsTheServer) {
   for (const auto& row : rows) EXPECT_EQ(row.at("error"), "");
 }
 
+// Repetitions interleave: every model once per round, so a passing
+// disturbance cannot hit all of one model's samples.
+TEST(Run, RepetitionsInterleaveAcrossModels) {
+  const std::string csv = temp_csv("interleave");
+  const auto result =
+      run_cmbench({"run", "--models", "epoll,poll", "--connections", "1", "--workload", "",
+                   "--repeat", "2", "-d", "100ms", "--warmup", "0s", "--no-plots", "--out", csv});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto rows = read_csv(csv);
+  ASSERT_EQ(rows.size(), 4u);
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"epoll", "1"}, {"poll", "1"}, {"epoll", "2"}, {"poll", "2"}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("model"), expected[i].first) << i;
+    EXPECT_EQ(rows[i].at("repetition"), expected[i].second) << i;
+  }
+}
+
 TEST(Run, ResumeSkipsMeasuredPoints) {
   const std::string csv = temp_csv("resume");
   const std::vector<std::string> common = {"run", "--models",   "epoll", "--workload",
