@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "harness/files.hpp"
 #include "loadgen/hist_file.hpp"
 #include "loadgen/report.hpp"
 #include "net/socket.hpp"
@@ -62,19 +63,6 @@ int serve_command(const std::string& model, const servers::ServerConfig& config)
 }
 
 namespace {
-
-// Writes `text` to `path` through a temporary file and a rename, so a
-// reader never sees half a file.
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(fmt::format("cannot write {}", temporary));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0)
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-}
 
 // One blocking connect with a timeout; empty when it worked, else why not.
 std::string probe(const net::Address& address) {

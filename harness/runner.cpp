@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "harness/csv.hpp"
+#include "harness/files.hpp"
 #include "harness/proc_stats.hpp"
 #include "harness/server_process.hpp"
 #include "loadgen/engine.hpp"
@@ -328,9 +329,7 @@ void write_manifest(const SweepConfig& config, const std::string& started,
       loadgen::json_quote(read_first_line("/proc/sys/net/ipv4/tcp_tw_reuse")),
       loadgen::json_quote(read_first_line("/proc/sys/net/ipv4/ip_local_port_range")), models);
   const fs::path path = fs::path(config.out).replace_extension(".json");
-  const std::string temporary = path.string() + ".tmp";
-  std::ofstream(temporary) << json;
-  fs::rename(temporary, path);
+  write_file_atomically(path.string(), json);
 }
 
 // Draws the charts with the Debian interpreter when it has matplotlib.

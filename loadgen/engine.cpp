@@ -357,9 +357,11 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
     ++result_.requests;
     result_.latency.record(latency);
     if (c.schedule) result_.uncorrected_latency.record(nanos(now - request.sent));
-    TargetResult& target = result_.targets[request.target];
-    ++target.requests;
-    target.latency.record(latency);
+    if (result_.targets.size() > 1) {  // with one URL the totals say it all
+      TargetResult& target = result_.targets[request.target];
+      ++target.requests;
+      target.latency.record(latency);
+    }
     TimelineSecond* s = second(now);
     ++s->requests;
     s->latency.record(latency);
@@ -398,7 +400,8 @@ void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::strin
       for (const auto& request : c.in_flight) {
         result_.latency.record(nanos(now - request.intended));
         if (c.schedule) result_.uncorrected_latency.record(nanos(now - request.sent));
-        result_.targets[request.target].latency.record(nanos(now - request.intended));
+        if (result_.targets.size() > 1)
+          result_.targets[request.target].latency.record(nanos(now - request.intended));
       }
     }
   }

@@ -87,8 +87,10 @@ struct LoadResult {
   LatencyHistogram uncorrected_latency;
   // Open loop only: how late sends ran behind their intended times.
   LatencyHistogram schedule_lag;
-  LatencyHistogram connect_latency;      // connect() -> connected
-  std::vector<TargetResult> targets;     // in LoadConfig::targets order
+  LatencyHistogram connect_latency;  // connect() -> connected
+  // Per URL, in LoadConfig::targets order; filled only with several URLs
+  // (with one, `requests` and `latency` are its figures).
+  std::vector<TargetResult> targets;
   std::vector<TimelineSecond> timeline;  // second i of the measured window
   std::vector<ThreadUsage> threads;
   double cpu_user_s = 0;  // the generator's own threads

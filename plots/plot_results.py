@@ -126,6 +126,10 @@ class Figure:
         self.context.__exit__(None, None, None)
         return written
 
+    def discard(self):
+        plt.close(self.fig)
+        self.context.__exit__(None, None, None)
+
 
 def line_width(style):
     return 2.5 if style == "talk" else 1.8
@@ -275,22 +279,40 @@ def draw_timeline(ax, part, csv_path, style):
     return True
 
 
+def bar_panel(ax, busiest, values, title):
+    """One bar per model (at its busiest point), in the model's colour."""
+    models = list(busiest["model"])
+    ax.bar(range(len(models)), values, color=[model_colour(m) for m in models])
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels(models, rotation=30, ha="right", fontsize="small")
+    ax.set_title(title)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
 def draw_resources(axes, part):
     busiest = busiest_points(part)
     if "server_rss_max_kb" not in busiest.columns:
         return False
-    models = list(busiest["model"])
-    colours = [model_colour(m) for m in models]
     panels = [("server_cpu_us_per_request", "CPU per request (µs)", 1),
               ("server_rss_max_kb", "peak RSS (MiB)", 1 / 1024),
               ("server_threads_max", "threads (peak)", 1)]
     for ax, (column, label, scale) in zip(axes, panels):
-        values = busiest[column] * scale if column in busiest.columns else [0] * len(models)
-        ax.bar(range(len(models)), values, color=colours)
-        ax.set_xticks(range(len(models)))
-        ax.set_xticklabels(models, rotation=30, ha="right", fontsize="small")
-        ax.set_title(label)
-        ax.grid(True, axis="y", alpha=0.3)
+        values = busiest[column] * scale if column in busiest.columns else [0] * len(busiest)
+        bar_panel(ax, busiest, values, label)
+    return True
+
+
+def draw_memory_and_threads(ax, part):
+    """Peak RSS per model with its thread count written above the bar."""
+    busiest = busiest_points(part)
+    if "server_rss_max_kb" not in busiest.columns or "server_threads_max" not in busiest.columns:
+        return False
+    heights = list(busiest["server_rss_max_kb"] / 1024)
+    bar_panel(ax, busiest, heights, "peak RSS (MiB) at the largest connection count")
+    for i, threads in enumerate(busiest["server_threads_max"]):
+        ax.annotate(f"{int(threads)} threads", (i, heights[i]), textcoords="offset points",
+                    xytext=(0, 3), ha="center", fontsize="x-small")
+    ax.set_ylim(top=max(heights) * 1.15 if heights else 1)
     return True
 
 
@@ -334,61 +356,38 @@ def plot(csv_path, out_dir, style="paper", slo_ms=10.0):
         def stem(name):
             return out_dir / f"{name}{suffix}"
 
+        def chart(name, title, draw, rows=1, cols=1):
+            """Draws one figure; a draw that returns False (no data) saves nothing."""
+            fig = Figure(style, rows, cols)
+            if draw(fig.axes) is False:
+                fig.discard()
+                return []
+            return fig.save(stem(name), title + title_tail)
+
         rate_sweep = part["rate"].nunique() > 1
         if rate_sweep:
-            fig = Figure(style)
-            draw_rate(fig.axes[0], part, slo_ms, style)
-            written += fig.save(stem("p99_vs_rate"), "Knee" + title_tail)
+            written += chart("p99_vs_rate", "Knee", lambda axes: draw_rate(axes[0], part, slo_ms, style))
         else:
-            fig = Figure(style)
-            draw_throughput(fig.axes[0], part, style)
-            written += fig.save(stem("throughput_vs_connections"), "Throughput" + title_tail)
-            fig = Figure(style)
-            draw_latency(fig.axes[0], part, style)
-            written += fig.save(stem("latency_vs_connections"), "Latency" + title_tail)
-        fig = Figure(style)
-        if draw_percentiles(fig.axes[0], part, csv_path, style):
-            written += fig.save(stem("latency_percentiles"), "Latency by percentile" + title_tail)
-        else:
-            plt.close(fig.fig)
-            fig.context.__exit__(None, None, None)
-        fig = Figure(style)
-        if draw_timeline(fig.axes[0], part, csv_path, style):
-            written += fig.save(stem("timeline"), "Timeline" + title_tail)
-        else:
-            plt.close(fig.fig)
-            fig.context.__exit__(None, None, None)
-        fig = Figure(style, 1, 3)
-        if draw_resources(fig.axes, part):
-            written += fig.save(stem("resources"), "Server resources at the largest connection count" + title_tail)
-        else:
-            plt.close(fig.fig)
-            fig.context.__exit__(None, None, None)
+            written += chart("throughput_vs_connections", "Throughput",
+                             lambda axes: draw_throughput(axes[0], part, style))
+            written += chart("latency_vs_connections", "Latency", lambda axes: draw_latency(axes[0], part, style))
+        written += chart("latency_percentiles", "Latency by percentile",
+                         lambda axes: draw_percentiles(axes[0], part, csv_path, style))
+        written += chart("timeline", "Timeline", lambda axes: draw_timeline(axes[0], part, csv_path, style))
+        written += chart("resources", "Server resources at the largest connection count",
+                         lambda axes: draw_resources(axes, part), 1, 3)
 
         story = Figure(style, 2, 2)
         if rate_sweep:
             draw_rate(story.axes[0], part, slo_ms, style)
+            story.axes[1].axis("off")
         else:
             draw_throughput(story.axes[0], part, style)
-        if not rate_sweep:
             draw_latency(story.axes[1], part, style)
-        else:
-            story.axes[1].axis("off")
-        if not draw_percentiles(story.axes[2], part, csv_path, style):
-            story.axes[2].axis("off")
-        busiest = busiest_points(part)
-        if "server_threads_max" in busiest.columns:
-            ax = story.axes[3]
-            models = list(busiest["model"])
-            ax.bar(range(len(models)), busiest["server_rss_max_kb"] / 1024, color=[model_colour(m) for m in models])
-            ax.set_xticks(range(len(models)))
-            ax.set_xticklabels(models, rotation=30, ha="right", fontsize="small")
-            ax.set_title("peak RSS (MiB) at the largest connection count")
-            heights = list(busiest["server_rss_max_kb"] / 1024)
-            for i, threads in enumerate(busiest["server_threads_max"]):
-                ax.annotate(f"{int(threads)} threads", (i, heights[i]), textcoords="offset points",
-                            xytext=(0, 3), ha="center", fontsize="x-small")
-            ax.set_ylim(top=max(heights) * 1.15 if heights else 1)
+        for ax, drawn in ((story.axes[2], draw_percentiles(story.axes[2], part, csv_path, style)),
+                          (story.axes[3], draw_memory_and_threads(story.axes[3], part))):
+            if not drawn:
+                ax.axis("off")
         written += story.save(stem("story"), label + (f" — {machine}" if machine else ""))
     return written
 

@@ -15,6 +15,7 @@
 
 #include "harness/csv.hpp"
 #include "support/process.hpp"
+#include "support/results_csv.hpp"
 
 namespace {
 
@@ -22,28 +23,13 @@ using cmb::testing::Child;
 using cmb::testing::run_cmbench;
 using namespace std::chrono_literals;
 
-// A CSV table as rows of name -> field. Fields with quotes are not used by
-// these tests' points, so a plain split is enough (asserted).
-std::vector<std::map<std::string, std::string>> read_csv(const std::string& path) {
+// The rows of a results CSV, checking every row is whole; these points'
+// fields never need quoting, so a quote would mean a mangled row.
+std::vector<cmb::testing::ResultRowMap> read_csv(const std::string& path) {
   std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::string> header;
-  std::stringstream head(line);
-  for (std::string name; std::getline(head, name, ',');) header.push_back(name);
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
+  for (std::string line; std::getline(in, line);)
     EXPECT_EQ(line.find('"'), std::string::npos) << line;
-    std::vector<std::string> fields;
-    std::stringstream cells(line);
-    for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(cell);
-    if (!line.empty() && line.back() == ',') fields.emplace_back();
-    EXPECT_EQ(fields.size(), header.size()) << line;
-    std::map<std::string, std::string> row;
-    for (size_t i = 0; i < header.size() && i < fields.size(); ++i) row[header[i]] = fields[i];
-    rows.push_back(row);
-  }
-  return rows;
+  return cmb::testing::read_result_rows(path);
 }
 
 std::string temp_csv(const std::string& name) {

@@ -10,11 +10,12 @@
 
 #include "harness/csv.hpp"
 #include "support/process.hpp"
+#include "support/results_csv.hpp"
 
 namespace {
 
 using cmb::testing::run_cmbench;
-using Row = std::map<std::string, std::string>;
+using Row = cmb::testing::ResultRowMap;
 
 std::vector<Row> run_scenario(const std::string& name, std::vector<std::string> flags) {
   const auto csv = std::filesystem::temp_directory_path() / ("cmbench-scenario-" + name + ".csv");
@@ -23,15 +24,10 @@ std::vector<Row> run_scenario(const std::string& name, std::vector<std::string> 
   args.insert(args.end(), flags.begin(), flags.end());
   const auto result = run_cmbench(args);
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
-  std::vector<Row> rows;
-  for (const auto& fields : cmb::harness::read_csv_rows(csv.string())) {
-    Row row;
-    const auto columns = cmb::harness::csv_columns();
-    for (size_t i = 0; i < columns.size() && i < fields.size(); ++i)
-      row[std::string(columns[i])] = fields[i];
-    EXPECT_EQ(row["error"], "") << row["model"];
-    rows.push_back(row);
-  }
+  EXPECT_EQ(cmb::harness::read_csv_table(csv.string()).header.size(),
+            cmb::harness::csv_columns().size());
+  std::vector<Row> rows = cmb::testing::read_result_rows(csv.string());
+  for (const auto& row : rows) EXPECT_EQ(row.at("error"), "") << row.at("model");
   return rows;
 }
 
