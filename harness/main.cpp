@@ -69,6 +69,29 @@ int main(int argc, char** argv) {
   serve->add_option("--backlog", server_config.backlog, "listen backlog")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  // The limits a client meets (servers/limits.hpp; README "Limits and defaults").
+  std::string header_timeout_text = "10s";
+  serve
+      ->add_option("--header-timeout", header_timeout_text,
+                   "close a connection that completes no request (or reads no response) for this "
+                   "long; 408 if it sent part of one")
+      ->capture_default_str()
+      ->check(kDuration);
+  serve
+      ->add_option("--max-header-size", server_config.limits.max_header_bytes,
+                   "bytes of request line and headers; more is answered 431")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-body-size", server_config.limits.max_body_bytes,
+                   "bytes of request body; more is answered 413")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--max-connections", server_config.limits.max_connections,
+                   "open connections per server process; one more is answered 503 and closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
 
   auto* load =
       app.add_subcommand("load", "drive a server with HTTP requests (wrk and wrk2's flags)");
@@ -245,7 +268,15 @@ int main(int argc, char** argv) {
 
   try {
     if (app.got_subcommand("models")) return cmb::harness::models_command();
-    if (app.got_subcommand("serve")) return cmb::harness::serve_command(serve_model, server_config);
+    if (app.got_subcommand("serve")) {
+      server_config.limits.header_timeout = std::chrono::ceil<std::chrono::milliseconds>(
+          cmb::loadgen::parse_duration(header_timeout_text));
+      if (server_config.limits.header_timeout.count() <= 0) {
+        fmt::print(stderr, "cmbench serve: --header-timeout must be positive\n");
+        return kExitUsage;
+      }
+      return cmb::harness::serve_command(serve_model, server_config);
+    }
     if (app.got_subcommand("load")) {
       try {
         for (const auto& text : url_texts)

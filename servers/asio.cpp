@@ -8,6 +8,9 @@
 // Breaks: like every event loop, blocking or CPU-heavy handlers stall the
 // io_context (and all its connections); the abstraction costs a little per
 // operation compared with a hand-written loop.
+#include <algorithm>
+#include <chrono>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include <boost/asio.hpp>
 // clang-format on
 
+#include "servers/blocking_connection.hpp"
 #include "servers/http_session.hpp"
 #include "servers/server.hpp"
 
@@ -28,49 +32,105 @@ using asio::ip::tcp;
 
 constexpr size_t kReadChunk = 64 * 1024;
 
-asio::awaitable<void> serve_connection(tcp::socket socket, net::RequestLimits limits) {
-  HttpSession session(limits);
-  asio::steady_timer timer(socket.get_executor());
+// What a connection's coroutine and its deadline watcher share.
+struct Connection {
+  Connection(tcp::socket s, const Limits& limits)
+      : socket(std::move(s)), session(limits), watch(socket.get_executor()) {}
+  tcp::socket socket;
+  HttpSession session;
+  asio::steady_timer watch;
+  bool timed_out = false;
+  bool done = false;
+};
+
+// Limits::header_timeout: wakes a few times per timeout and, once the
+// session's deadline has passed, cancels the connection's pending read or
+// write so that serve_connection answers 408 or closes.
+asio::awaitable<void> watch_deadline(std::shared_ptr<Connection> c,
+                                     std::chrono::milliseconds timeout) {
+  const auto period =
+      std::max<std::chrono::milliseconds>(timeout / 4, std::chrono::milliseconds(10));
   boost::system::error_code ec;
-  // Errors come back in `ec` instead of as exceptions: EOF is routine here.
-  const auto on_error = [&ec] { return asio::redirect_error(asio::use_awaitable, ec); };
-  socket.set_option(tcp::no_delay(true), ec);
-  for (;;) {
-    char* space = session.input().prepare(kReadChunk);
-    const size_t n = co_await socket.async_read_some(
-        asio::buffer(space, session.input().writable()), on_error());
-    if (ec) co_return;  // EOF, reset or shutdown
-    session.input().commit(n);
-    for (;;) {
-      const auto wait = session.process(HttpSession::WaitPolicy::kDefer);
-      if (wait.count() == 0) break;
-      timer.expires_after(wait);
-      co_await timer.async_wait(on_error());
-      if (ec) co_return;
-      session.finish_wait();
-    }
-    if (session.has_output()) {
-      const std::string_view out = session.pending_output();
-      co_await asio::async_write(socket, asio::buffer(out.data(), out.size()), on_error());
-      if (ec) co_return;
-      session.consume_output(out.size());
-    }
-    if (session.closing()) {
-      socket.shutdown(tcp::socket::shutdown_send, ec);
+  while (!c->done) {
+    c->watch.expires_after(period);
+    co_await c->watch.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (c->done) co_return;
+    if (c->session.expired(HttpSession::Clock::now())) {
+      c->timed_out = true;
+      c->socket.cancel(ec);
       co_return;
     }
   }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, net::RequestLimits limits) {
+asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits,
+                                       [[maybe_unused]] ConnectionGate::Ticket ticket) {
+  auto c = std::make_shared<Connection>(std::move(socket), limits);
+  HttpSession& session = c->session;
+  asio::steady_timer timer(c->socket.get_executor());
+  boost::system::error_code ec;
+  // Errors come back in `ec` instead of as exceptions: EOF is routine here.
+  const auto on_error = [&ec] { return asio::redirect_error(asio::use_awaitable, ec); };
+  c->socket.set_option(tcp::no_delay(true), ec);
+  asio::co_spawn(c->socket.get_executor(), watch_deadline(c, limits.header_timeout),
+                 asio::detached);
+  struct StopWatching {
+    Connection& c;
+    ~StopWatching() {
+      c.done = true;
+      c.watch.cancel();
+    }
+  } stop_watching{*c};
+  for (;;) {
+    char* space = session.input().prepare(kReadChunk);
+    const size_t n = co_await c->socket.async_read_some(
+        asio::buffer(space, session.input().writable()), on_error());
+    if (ec) {
+      if (!c->timed_out) co_return;  // EOF, reset or shutdown
+      session.time_out();            // slowloris or idle: a 408 if it sent part of a request
+      const std::string_view out = session.pending_output();
+      if (!out.empty()) (void)c->socket.send(asio::buffer(out.data(), out.size()), 0, ec);
+      c->socket.shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+    session.input().commit(n);
+    do {  // a long pipeline is handled a bounded batch of responses at a time
+      for (;;) {
+        const auto wait = session.process(HttpSession::WaitPolicy::kDefer);
+        if (wait.count() == 0) break;
+        timer.expires_after(wait);
+        co_await timer.async_wait(on_error());
+        if (ec) co_return;
+        session.finish_wait();
+      }
+      if (session.has_output()) {
+        const std::string_view out = session.pending_output();
+        co_await asio::async_write(c->socket, asio::buffer(out.data(), out.size()), on_error());
+        if (ec) co_return;  // gone, or not reading its responses (timed out)
+        session.consume_output(out.size());
+      }
+    } while (session.backlogged());
+    if (session.closing()) {
+      c->socket.shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Limits limits, ConnectionGate& gate) {
   boost::system::error_code ec;
   for (;;) {
     tcp::socket socket =
         co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) continue;  // EMFILE, ECONNABORTED: this connection is lost, the acceptor is fine
-    asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), limits),
-                   asio::detached);
+    auto ticket = gate.enter();
+    if (!ticket) {
+      refuse_unavailable(socket.native_handle());
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(),
+                   serve_connection(std::move(socket), limits, std::move(ticket)), asio::detached);
   }
 }
 
@@ -93,7 +153,8 @@ class AsioServer final : public Server {
         return sibling.release();
       }();
       acceptors.push_back(std::make_unique<tcp::acceptor>(context, protocol, listener));
-      asio::co_spawn(context, accept_loop(*acceptors.back(), config().limits), asio::detached);
+      asio::co_spawn(context, accept_loop(*acceptors.back(), config().limits, connection_gate()),
+                     asio::detached);
       auto& watcher = *stop_watchers.emplace_back(
           std::make_unique<asio::posix::stream_descriptor>(context, ::dup(stop_signal().fd())));
       watcher.async_wait(asio::posix::stream_descriptor::wait_read,

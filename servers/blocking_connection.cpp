@@ -3,7 +3,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include "net/http_response.hpp"
 #include "servers/http_session.hpp"
@@ -23,7 +25,17 @@ bool wait_for(int fd, short events, const StopSignal& stop, int timeout_ms = -1)
   return n > 0 && fds[1].revents == 0 && fds[0].revents != 0;
 }
 
-// Writes all pending output; false when the peer is gone or stop was asked.
+// Milliseconds until the session's deadline (at least 0), -1 when it has none.
+int millis_left(const HttpSession& session) {
+  const auto deadline = session.deadline();
+  if (!deadline) return -1;
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(*deadline - HttpSession::Clock::now());
+  return static_cast<int>(std::clamp<int64_t>(left.count(), 0, INT32_MAX));
+}
+
+// Writes all pending output; false when the peer is gone, stops reading for
+// longer than the header timeout, or stop was asked.
 bool flush(int fd, HttpSession& session, const StopSignal& stop) {
   while (session.has_output()) {
     const std::string_view out = session.pending_output();
@@ -32,7 +44,7 @@ bool flush(int fd, HttpSession& session, const StopSignal& stop) {
     if (n > 0) {
       session.consume_output(static_cast<size_t>(n));
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait_for(fd, POLLOUT, stop)) return false;
+      if (!wait_for(fd, POLLOUT, stop, millis_left(session))) return false;
     } else {
       return false;
     }
@@ -68,11 +80,16 @@ bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
   return wait_for(fd, POLLIN, stop, timeout_ms);
 }
 
-void serve_blocking(net::Fd connection, const StopSignal& stop, const net::RequestLimits& limits) {
+void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& limits) {
   const int fd = connection.get();
   HttpSession session(limits);
   for (;;) {
-    if (!wait_for(fd, POLLIN, stop)) return;
+    if (!wait_for(fd, POLLIN, stop, millis_left(session))) {
+      if (stop.notified() || !session.expired(HttpSession::Clock::now())) return;
+      session.time_out();  // slowloris or idle: a 408 if it sent part of a request
+      if (flush(fd, session, stop)) linger_close(fd, true, stop);
+      return;
+    }
     char* space = session.input().prepare(kReadChunk);
     const ssize_t n = net::retry_on_eintr(
         [&] { return ::recv(fd, space, session.input().writable(), MSG_DONTWAIT); });
@@ -82,8 +99,10 @@ void serve_blocking(net::Fd connection, const StopSignal& stop, const net::Reque
       return;  // reset or other error: this connection is over
     }
     session.input().commit(static_cast<size_t>(n));
-    session.process(HttpSession::WaitPolicy::kBlock);
-    if (!flush(fd, session, stop)) return;
+    do {  // a long pipeline is handled a bounded batch of responses at a time
+      session.process(HttpSession::WaitPolicy::kBlock);
+      if (!flush(fd, session, stop)) return;
+    } while (session.backlogged());
     if (session.closing()) {
       linger_close(fd, !session.input().empty(), stop);
       return;

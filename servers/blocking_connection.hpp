@@ -5,15 +5,17 @@
 
 #include "net/fd.hpp"
 #include "net/http_request.hpp"
+#include "servers/limits.hpp"
 #include "servers/server.hpp"
 
 namespace cmb::servers {
 
 // Reads requests, runs the handler inline (sleeps and waits block this
 // thread), writes responses. Returns when the client closes, a response
-// closes the connection, an I/O error occurs, or `stop` is notified; the
-// connection is closed on return.
-void serve_blocking(net::Fd connection, const StopSignal& stop, const net::RequestLimits& limits);
+// closes the connection, an I/O error occurs, the client makes no progress
+// for limits.header_timeout, or `stop` is notified; the connection is
+// closed on return.
+void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& limits);
 
 // Answers 503 Service Unavailable without blocking, for a connection that no
 // thread or process can be found to serve; the caller then closes it.

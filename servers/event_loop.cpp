@@ -4,8 +4,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <system_error>
 #include <thread>
+
+#include "servers/blocking_connection.hpp"
 
 namespace cmb::servers {
 namespace {
@@ -15,15 +18,24 @@ constexpr size_t kReadChunk = 64 * 1024;
 // loop (the rest is read on the next turn).
 constexpr size_t kMaxReadPerTurn = 256 * 1024;
 // Stop reading a client that does not read its responses.
-constexpr size_t kMaxPendingOutput = 1024 * 1024;
+constexpr size_t kMaxPendingOutput = HttpSession::kMaxPendingOutput;
+
+// How often connections are checked against the header timeout: a few times
+// per timeout, so one is closed within about a quarter of it past its
+// deadline, and never more often than every 10 ms.
+TimerQueue::Clock::duration sweep_interval(std::chrono::milliseconds timeout) {
+  return std::clamp<TimerQueue::Clock::duration>(timeout / 4, std::chrono::milliseconds(10),
+                                                 std::chrono::seconds(1));
+}
 
 }  // namespace
 
 struct EventLoop::Connection {
-  Connection(net::Fd socket, uint64_t gen, const net::RequestLimits& limits)
-      : fd(std::move(socket)), generation(gen), session(limits) {}
+  Connection(net::Fd socket, ConnectionGate::Ticket place, uint64_t gen, const Limits& limits)
+      : fd(std::move(socket)), ticket(std::move(place)), generation(gen), session(limits) {}
 
   net::Fd fd;
+  ConnectionGate::Ticket ticket;
   uint64_t generation;
   HttpSession session;
   bool busy = false;           // a pool thread owns the session
@@ -49,8 +61,9 @@ void EventLoop::run() {
   poller_->add(options_.stop->fd());
   poller_->add(wake_.get());
   std::vector<Poller::Ready> ready;
+  next_sweep_ = TimerQueue::Clock::now() + sweep_interval(options_.limits.header_timeout);
   for (;;) {
-    poller_->wait(timers_.next_timeout_ms(TimerQueue::Clock::now(), -1), ready);
+    poller_->wait(next_timeout_ms(), ready);
     for (const auto& r : ready) {
       // The control descriptors count only when readable: an eventfd is
       // always writable, and edge-triggered epoll says so.
@@ -65,6 +78,35 @@ void EventLoop::run() {
       }
     }
     fire_timers();
+    expire_idle();
+  }
+}
+
+int EventLoop::next_timeout_ms() {
+  const auto now = TimerQueue::Clock::now();
+  const auto to_sweep = std::chrono::ceil<std::chrono::milliseconds>(next_sweep_ - now);
+  return timers_.next_timeout_ms(now, static_cast<int>(std::max<int64_t>(to_sweep.count(), 0)));
+}
+
+// Closes the connections that made no progress within the header timeout
+// (a 408 first when they sent part of a request). A walk over every
+// connection a few times per timeout costs far less than a timer per request.
+void EventLoop::expire_idle() {
+  const auto now = TimerQueue::Clock::now();
+  if (now < next_sweep_) return;
+  next_sweep_ = now + sweep_interval(options_.limits.header_timeout);
+  for (auto& slot : connections_) {
+    if (!slot || slot->busy || !slot->session.expired(now)) continue;
+    Connection& c = *slot;
+    if (c.session.closing()) {  // timed out before and still stuck: give up on it
+      close(c);
+      continue;
+    }
+    c.session.time_out();
+    if (c.session.has_output())
+      drive(c);  // sends the 408, then closes
+    else
+      close(c);
   }
 }
 
@@ -74,14 +116,19 @@ void EventLoop::accept_all() {
     if (accepted.outcome == net::Acceptor::Outcome::kNone) return;
     if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
     const int fd = accepted.fd.get();
+    auto ticket = options_.gate->enter();
+    if (!ticket) {
+      refuse_unavailable(fd);
+      continue;
+    }
     if (!poller_->add(fd)) {
       ++refused_;  // closed by accepted.fd's destructor
       continue;
     }
     if (connections_.size() <= static_cast<size_t>(fd))
       connections_.resize(static_cast<size_t>(fd) + 1);
-    connections_[static_cast<size_t>(fd)] =
-        std::make_unique<Connection>(std::move(accepted.fd), next_generation_++, options_.limits);
+    connections_[static_cast<size_t>(fd)] = std::make_unique<Connection>(
+        std::move(accepted.fd), std::move(ticket), next_generation_++, options_.limits);
     drive(*connections_[static_cast<size_t>(fd)]);
   }
 }
@@ -98,6 +145,11 @@ void EventLoop::on_ready(const Poller::Ready& ready) {
   drive(*c);
 }
 
+bool EventLoop::can_process(const Connection& c) const {
+  return c.unprocessed && !c.busy && !c.session.waiting() && !c.session.closing() &&
+         !c.session.output_full();
+}
+
 bool EventLoop::can_read(const Connection& c) const {
   return !c.peer_closed && !c.busy && !c.session.waiting() && !c.session.closing() &&
          c.session.pending_output().size() < kMaxPendingOutput;
@@ -110,7 +162,7 @@ void EventLoop::drive(Connection& c) {
   for (;;) {
     if (c.busy) break;
     if (can_read(c) && c.may_have_input && !read_input(c)) return;
-    if (c.unprocessed && !c.session.waiting() && !c.session.closing()) {
+    if (can_process(c)) {
       if (options_.pool != nullptr) {
         hand_to_pool(c);
         break;
@@ -118,6 +170,7 @@ void EventLoop::drive(Connection& c) {
       c.unprocessed = false;
       const auto wait = c.session.process(HttpSession::WaitPolicy::kDefer);
       if (wait.count() > 0) timers_.add(TimerQueue::Clock::now() + wait, c.fd.get(), c.generation);
+      if (c.session.backlogged()) c.unprocessed = true;  // more once the output drains
     }
     if (!flush(c)) return;
     if (!c.session.has_output() &&
@@ -125,8 +178,8 @@ void EventLoop::drive(Connection& c) {
       close(c);
       return;
     }
-    // Flushing may have made room to read again, and input may be waiting.
-    if (!(can_read(c) && c.may_have_input)) break;
+    // Flushing may have made room to handle or read more.
+    if (!(can_read(c) && c.may_have_input) && !can_process(c)) break;
   }
   update_interest(c);
 }
@@ -224,6 +277,7 @@ void EventLoop::take_completions() {
     Connection* c = find(completion.fd, completion.generation);
     if (c == nullptr) continue;
     c->busy = false;
+    if (c->session.backlogged()) c->unprocessed = true;
     if (completion.wait.count() > 0)
       timers_.add(TimerQueue::Clock::now() + completion.wait, completion.fd, completion.generation);
     drive(*c);
@@ -271,7 +325,8 @@ class EventLoopServer final : public Server {
     for (int i = 0; i < loops_; ++i) {
       const int fd = i == 0 ? listen_fd() : listeners[static_cast<size_t>(i - 1)].get();
       loops.push_back(std::make_unique<EventLoop>(
-          make_poller_(), EventLoop::Options{fd, &stop_signal(), config().limits, pool.get()}));
+          make_poller_(),
+          EventLoop::Options{fd, &stop_signal(), config().limits, &connection_gate(), pool.get()}));
     }
     std::vector<std::thread> threads;
     for (size_t i = 1; i < loops.size(); ++i)

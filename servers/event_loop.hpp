@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "net/fd.hpp"
-#include "net/http_request.hpp"
 #include "net/socket.hpp"
 #include "servers/handler_pool.hpp"
 #include "servers/http_session.hpp"
+#include "servers/limits.hpp"
 #include "servers/poller.hpp"
 #include "servers/server.hpp"
 #include "servers/timer_queue.hpp"
@@ -29,8 +29,9 @@ class EventLoop {
   struct Options {
     int listen_fd = -1;
     const StopSignal* stop = nullptr;
-    net::RequestLimits limits;
-    HandlerPool* pool = nullptr;  // null: the handler runs on the loop thread
+    Limits limits;
+    ConnectionGate* gate = nullptr;  // shared by the server's loops
+    HandlerPool* pool = nullptr;     // null: the handler runs on the loop thread
   };
 
   EventLoop(std::unique_ptr<Poller> poller, const Options& options);
@@ -58,12 +59,15 @@ class EventLoop {
   bool read_input(Connection& c);
   bool flush(Connection& c);
   bool can_read(const Connection& c) const;
+  bool can_process(const Connection& c) const;
   void update_interest(Connection& c);
   void close(Connection& c);
   void hand_to_pool(Connection& c);
   void post_completion(const Completion& completion);  // any thread
   void take_completions();
   void fire_timers();
+  void expire_idle();
+  int next_timeout_ms();
   Connection* find(int fd, uint64_t generation);
 
   std::unique_ptr<Poller> poller_;
@@ -76,6 +80,7 @@ class EventLoop {
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
   uint64_t next_generation_ = 1;
   uint64_t refused_ = 0;
+  TimerQueue::Clock::time_point next_sweep_;
 };
 
 // A server of `loops` event loops on as many threads (the first on the

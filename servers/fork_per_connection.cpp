@@ -29,6 +29,11 @@ class ForkPerConnectionServer final : public Server {
       auto accepted = acceptor.accept();
       if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
       net::Fd& connection = accepted.fd;
+      // Each child serves one connection: the children are the connections.
+      if (children.running() >= static_cast<size_t>(config().limits.max_connections)) {
+        refuse_unavailable(connection.get());
+        continue;
+      }
       const pid_t pid = children.spawn(
           [&] { serve_blocking(std::move(connection), stop_signal(), config().limits); });
       if (pid < 0) refuse_unavailable(connection.get());

@@ -12,7 +12,16 @@ constexpr size_t kKeepOutputCapacity = 256 * 1024;
 }  // namespace
 
 std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
+  backlogged_ = false;
+  const size_t output_before = output_.size();
+  const auto note_progress = [&] {
+    if (output_.size() != output_before) progress_at_ = Clock::now();
+  };
   while (!closing_ && !deferred_) {
+    if (output_full()) {
+      backlogged_ = true;
+      break;
+    }
     net::Request request;
     const auto result = parser_.parse(input_.readable(), request);
     if (result.state == net::RequestParser::State::kIncomplete) break;
@@ -33,6 +42,7 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
     if (work.wait.count() > 0) {
       if (policy == WaitPolicy::kDefer) {
         deferred_ = Deferred{work, framing};
+        note_progress();
         return work.wait;
       }
       std::this_thread::sleep_for(work.wait);
@@ -40,6 +50,7 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
     append_work_response(output_, work, framing);
     closing_ = !framing.keep_alive;
   }
+  note_progress();
   return std::chrono::microseconds{0};
 }
 
@@ -48,9 +59,16 @@ void HttpSession::finish_wait() {
   append_work_response(output_, deferred_->work, deferred_->framing);
   closing_ = !deferred_->framing.keep_alive;
   deferred_.reset();
+  progress_at_ = Clock::now();
+}
+
+void HttpSession::time_out() {
+  if (!input_.empty() && !has_output()) net::append_error_response(output_, 408);
+  closing_ = true;
 }
 
 void HttpSession::consume_output(size_t n) {
+  if (n > 0) progress_at_ = Clock::now();
   output_sent_ += n;
   if (output_sent_ == output_.size()) {
     output_.clear();

@@ -11,15 +11,25 @@
 #include "net/buffer.hpp"
 #include "net/http_request.hpp"
 #include "servers/handler/handler.hpp"
+#include "servers/limits.hpp"
 
 namespace cmb::servers {
 
 class HttpSession {
  public:
-  explicit HttpSession(const net::RequestLimits& limits) : parser_(limits) {}
+  using Clock = std::chrono::steady_clock;
+
+  // process() stops handling pipelined requests while this much output
+  // waits, so a client that sends many requests and reads nothing holds at
+  // most this much of the server's memory (plus its unread input).
+  static constexpr size_t kMaxPendingOutput = 1024 * 1024;
+
+  explicit HttpSession(const Limits& limits)
+      : parser_(limits.request()), timeout_(limits.header_timeout), progress_at_(Clock::now()) {}
 
   // Receive into input().prepare(n) and commit() what arrived.
   net::Buffer& input() { return input_; }
+  const net::Buffer& input() const { return input_; }
 
   enum class WaitPolicy {
     kBlock,  // thread models: a wait_us request sleeps on this thread
@@ -35,6 +45,25 @@ class HttpSession {
   // The deferred wait has elapsed: append its response.
   void finish_wait();
   bool waiting() const { return deferred_.has_value(); }
+
+  // process() stopped at kMaxPendingOutput: once the output is flushed,
+  // call it again before reading more.
+  bool output_full() const { return pending_output().size() >= kMaxPendingOutput; }
+  bool backlogged() const { return backlogged_; }
+
+  // Limits::header_timeout: the time by which the client must make progress
+  // (complete a request, or take some output); unset during a deferred wait.
+  std::optional<Clock::time_point> deadline() const {
+    if (deferred_) return std::nullopt;
+    return progress_at_ + timeout_;
+  }
+  bool expired(Clock::time_point now) const {
+    const auto due = deadline();
+    return due && now >= *due;
+  }
+  // The deadline passed: answer 408 if a request was partly received, and
+  // close once the output is flushed.
+  void time_out();
 
   std::string_view pending_output() const { return std::string_view(output_).substr(output_sent_); }
   void consume_output(size_t n);
@@ -54,6 +83,9 @@ class HttpSession {
   std::string output_;
   size_t output_sent_ = 0;
   bool closing_ = false;
+  bool backlogged_ = false;
+  Clock::duration timeout_;
+  Clock::time_point progress_at_;
   std::optional<Deferred> deferred_;
 };
 

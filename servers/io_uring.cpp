@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -23,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "servers/blocking_connection.hpp"
 #include "servers/http_session.hpp"
 #include "servers/server.hpp"
 
@@ -33,17 +36,31 @@ constexpr unsigned kRingEntries = 4096;
 constexpr unsigned kBufferCount = 1024;  // a power of two
 constexpr unsigned kBufferSize = 16 * 1024;
 constexpr int kBufferGroup = 0;
-constexpr size_t kMaxBufferedInput = 16 * 1024 * 1024;
+// Reading pauses (the multishot recv is cancelled) while a connection holds
+// this much unhandled input, or HttpSession::kMaxPendingOutput of unsent
+// output; it resumes once they drain.
+constexpr size_t kMinPauseInput = 4 * 1024 * 1024;
 
 // user_data: a Connection pointer (8-aligned) with the operation in the low bits.
-enum Op : uint64_t { kAccept = 1, kStop = 2, kRecv = 3, kSend = 4, kTimer = 5, kCancel = 6 };
+enum Op : uint64_t {
+  kAccept = 1,
+  kStop = 2,
+  kRecv = 3,
+  kSend = 4,
+  kTimer = 5,
+  kCancel = 6,
+  kSweep = 7
+};
 
 struct alignas(8) Connection {
-  Connection(int socket, const net::RequestLimits& limits) : fd(socket), session(limits) {}
+  Connection(int socket, ConnectionGate::Ticket place, const Limits& limits)
+      : fd(socket), ticket(std::move(place)), session(limits) {}
   net::Fd fd;
+  ConnectionGate::Ticket ticket;
   HttpSession session;
   int in_flight = 0;  // operations the kernel still owns
   bool recv_armed = false;
+  bool recv_cancelled = false;
   bool sending = false;
   bool timer_armed = false;
   bool unprocessed = false;
@@ -56,8 +73,13 @@ uint64_t tag(Connection* c, Op op) { return reinterpret_cast<uint64_t>(c) | op; 
 
 class UringLoop {
  public:
-  UringLoop(int listen_fd, const StopSignal& stop, const net::RequestLimits& limits)
-      : listen_fd_(listen_fd), stop_(stop), limits_(limits), shedder_(listen_fd, true) {
+  UringLoop(int listen_fd, const StopSignal& stop, const Limits& limits, ConnectionGate& gate)
+      : listen_fd_(listen_fd),
+        stop_(stop),
+        limits_(limits),
+        gate_(gate),
+        pause_input_(std::max(kMinPauseInput, limits.max_header_bytes + limits.max_body_bytes)),
+        shedder_(listen_fd, true) {
     io_uring_params params{};
     params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     if (const int rc = io_uring_queue_init_params(kRingEntries, &ring_, &params); rc < 0)
@@ -91,6 +113,7 @@ class UringLoop {
     arm_accept();
     io_uring_prep_poll_add(sqe(), stop_.fd(), POLLIN);
     io_uring_sqe_set_data64(last_sqe_, kStop);
+    arm_sweep();
     while (!stopping_) {
       io_uring_submit_and_wait(&ring_, 1);
       unsigned head, seen = 0;
@@ -128,12 +151,50 @@ class UringLoop {
     io_uring_sqe_set_data64(last_sqe_, kAccept);
   }
 
+  // The header timeout's check, a few times per timeout as in the readiness loop.
+  void arm_sweep() {
+    const auto period = std::clamp<std::chrono::milliseconds>(
+        limits_.header_timeout / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+    sweep_every_.tv_sec = period.count() / 1000;
+    sweep_every_.tv_nsec = (period.count() % 1000) * 1'000'000;
+    io_uring_prep_timeout(sqe(), &sweep_every_, 0, 0);
+    io_uring_sqe_set_data64(last_sqe_, kSweep);
+  }
+
+  // Closes the connections that made no progress within the header timeout
+  // (a 408 first when they sent part of a request).
+  void sweep() {
+    const auto now = HttpSession::Clock::now();
+    std::vector<Connection*> expired;
+    for (auto& [key, c] : connections_)
+      if (!c->closed && c->session.expired(now)) expired.push_back(c.get());
+    for (Connection* c : expired) {
+      if (c->session.closing()) {  // timed out before and still stuck: give up on it
+        close(*c);
+        continue;
+      }
+      c->session.time_out();
+      drive(*c);  // sends the 408 and closes, or closes at once
+    }
+  }
+
+  void cancel(Connection& c, Op op) {
+    io_uring_prep_cancel64(sqe(), tag(&c, op), 0);
+    io_uring_sqe_set_data64(last_sqe_, tag(&c, kCancel));
+    ++c.in_flight;
+  }
+
+  bool input_paused(const Connection& c) const {
+    return c.session.output_full() || c.session.input().size() >= pause_input_;
+  }
+
   void arm_recv(Connection& c) {
     io_uring_prep_recv_multishot(sqe(), c.fd.get(), nullptr, 0, 0);
     last_sqe_->flags |= IOSQE_BUFFER_SELECT;
     last_sqe_->buf_group = kBufferGroup;
     io_uring_sqe_set_data64(last_sqe_, tag(&c, kRecv));
     c.recv_armed = true;
+    c.recv_cancelled = false;
     ++c.in_flight;
   }
 
@@ -163,6 +224,11 @@ class UringLoop {
     }
     if (op == kAccept) {
       on_accept(cqe);
+      return;
+    }
+    if (op == kSweep) {
+      sweep();
+      if (!stopping_) arm_sweep();
       return;
     }
     auto* c = reinterpret_cast<Connection*>(data & ~uint64_t{7});
@@ -197,8 +263,14 @@ class UringLoop {
 
   void on_accept(const io_uring_cqe& cqe) {
     if (cqe.res >= 0) {
+      auto ticket = gate_.enter();
+      if (!ticket) {
+        refuse_unavailable(cqe.res);
+        ::close(cqe.res);
+        return rearm_accept(cqe);
+      }
       net::set_nodelay(cqe.res);
-      auto connection = std::make_unique<Connection>(cqe.res, limits_);
+      auto connection = std::make_unique<Connection>(cqe.res, std::move(ticket), limits_);
       Connection& c = *connection;
       connections_.emplace(&c, std::move(connection));
       arm_recv(c);
@@ -207,6 +279,10 @@ class UringLoop {
       // descriptor instead of letting accept fail in a loop.
       shedder_.accept();
     }
+    rearm_accept(cqe);
+  }
+
+  void rearm_accept(const io_uring_cqe& cqe) {
     if ((cqe.flags & IORING_CQE_F_MORE) == 0 && !stopping_) arm_accept();
   }
 
@@ -219,11 +295,10 @@ class UringLoop {
         c.unprocessed = true;
       }
       recycle(id);
-      if (c.session.input().size() > kMaxBufferedInput) close(c);
     } else if (cqe.res == 0) {
       c.peer_closed = true;
-    } else if (cqe.res != -ENOBUFS) {
-      close(c);  // reset or other error; ENOBUFS just re-arms below
+    } else if (cqe.res != -ENOBUFS && !(cqe.res == -ECANCELED && c.recv_cancelled)) {
+      close(c);  // reset or other error; ENOBUFS or a pause just re-arms below
     }
   }
 
@@ -231,10 +306,11 @@ class UringLoop {
   // arrived, send what was produced, close when done, keep a recv armed.
   void drive(Connection& c) {
     if (c.closed) return;
-    if (c.unprocessed && !c.timer_armed && !c.session.closing()) {
+    if (c.unprocessed && !c.timer_armed && !c.session.closing() && !c.session.output_full()) {
       c.unprocessed = false;
       const auto wait = c.session.process(HttpSession::WaitPolicy::kDefer);
       if (wait.count() > 0) arm_timer(c, wait);
+      if (c.session.backlogged()) c.unprocessed = true;  // more once the output drains
     }
     if (c.session.has_output() && !c.sending) arm_send(c);
     if (!c.session.has_output() && !c.sending &&
@@ -242,17 +318,23 @@ class UringLoop {
       close(c);
       return;
     }
-    if (!c.recv_armed && !c.peer_closed && !c.session.closing()) arm_recv(c);
+    const bool want_input = !c.peer_closed && !c.session.closing() && !input_paused(c);
+    if (want_input && !c.recv_armed) {
+      arm_recv(c);
+    } else if (!want_input && c.recv_armed && !c.recv_cancelled) {
+      c.recv_cancelled = true;  // back-pressure: stop taking what it cannot hold
+      cancel(c, kRecv);
+    }
   }
 
   void close(Connection& c) {
     if (c.closed) return;
     c.closed = true;
-    if (c.recv_armed) {
-      io_uring_prep_cancel64(sqe(), tag(&c, kRecv), 0);
-      io_uring_sqe_set_data64(last_sqe_, tag(&c, kCancel));
-      ++c.in_flight;
+    if (c.recv_armed && !c.recv_cancelled) {
+      c.recv_cancelled = true;
+      cancel(c, kRecv);
     }
+    if (c.sending) cancel(c, kSend);  // a client that does not read holds it forever
     if (c.session.closing()) ::shutdown(c.fd.get(), SHUT_WR);
     // The descriptor stays open until the kernel is done with every
     // operation on it (handle() then frees the connection): closing it now
@@ -262,8 +344,11 @@ class UringLoop {
 
   int listen_fd_;
   const StopSignal& stop_;
-  net::RequestLimits limits_;
+  Limits limits_;
+  ConnectionGate& gate_;
+  size_t pause_input_;
   net::Acceptor shedder_;
+  __kernel_timespec sweep_every_{};
   io_uring ring_{};
   io_uring_sqe* last_sqe_ = nullptr;
   io_uring_buf_ring* buffers_ = nullptr;
@@ -293,7 +378,7 @@ class IoUringServer final : public Server {
     for (size_t i = 0; i < listeners.size(); ++i) {
       threads.emplace_back([this, fd = listeners[i], &failure = failures[i]] {
         try {
-          UringLoop loop(fd, stop_signal(), config().limits);
+          UringLoop loop(fd, stop_signal(), config().limits, connection_gate());
           loop.run();
         } catch (...) {
           failure = std::current_exception();

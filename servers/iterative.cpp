@@ -21,8 +21,11 @@ class IterativeServer final : public Server {
     net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
     while (wait_readable(listen_fd(), stop_signal())) {
       auto accepted = acceptor.accept();
-      if (accepted.outcome == net::Acceptor::Outcome::kAccepted)
+      if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+      if (auto ticket = connection_gate().enter())
         serve_blocking(std::move(accepted.fd), stop_signal(), config().limits);
+      else
+        refuse_unavailable(accepted.fd.get());
     }
   }
 };

@@ -33,8 +33,11 @@ class PreforkServer final : public Server {
       while (wait_readable(listen_fd(), stop_signal())) {
         // Every idle child wakes; those that lose the race get EAGAIN.
         auto accepted = acceptor.accept();
-        if (accepted.outcome == net::Acceptor::Outcome::kAccepted)
+        if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+        if (auto ticket = connection_gate().enter())
           serve_blocking(std::move(accepted.fd), stop_signal(), config().limits);
+        else
+          refuse_unavailable(accepted.fd.get());
       }
     };
     while (!stop_signal().notified()) {

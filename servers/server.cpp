@@ -25,6 +25,7 @@ bool StopSignal::notified() const {
 
 Server::Server(const ServerConfig& config, bool reuse_port)
     : config_(config),
+      gate_(std::make_unique<ConnectionGate>(config.limits.max_connections)),
       listener_(net::listen_tcp(net::resolve(config.host, config.port),
                                 {.backlog = config.backlog, .reuse_port = reuse_port})),
       address_(net::local_address(listener_.get())) {

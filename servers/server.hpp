@@ -10,8 +10,8 @@
 #include <string>
 
 #include "net/fd.hpp"
-#include "net/http_request.hpp"
 #include "net/socket.hpp"
+#include "servers/limits.hpp"
 
 namespace cmb::servers {
 
@@ -20,7 +20,7 @@ struct ServerConfig {
   uint16_t port = 8080;
   int threads = 0;  // workers, loops or processes; 0 means the model's default
   int backlog = 1024;
-  net::RequestLimits limits;
+  Limits limits;
 };
 
 // Becomes readable forever once notified, so any number of threads (and
@@ -52,9 +52,12 @@ class Server {
   const ServerConfig& config() const { return config_; }
   int listen_fd() const { return listener_.get(); }
   const StopSignal& stop_signal() const { return stop_; }
+  // Open connections against config.limits.max_connections (per process).
+  ConnectionGate& connection_gate() const { return *gate_; }
 
  private:
   ServerConfig config_;
+  std::unique_ptr<ConnectionGate> gate_;
   net::Fd listener_;
   net::Address address_;
   StopSignal stop_;

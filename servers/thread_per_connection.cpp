@@ -35,6 +35,11 @@ class ThreadPerConnectionServer final : public Server {
     while (wait_readable(listen_fd(), stop_signal())) {
       auto accepted = acceptor.accept();
       if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+      auto ticket = connection_gate().enter();
+      if (!ticket) {
+        refuse_unavailable(accepted.fd.get());
+        continue;
+      }
       {
         std::lock_guard lock(active->mutex);
         ++active->count;
@@ -43,7 +48,7 @@ class ThreadPerConnectionServer final : public Server {
       // stays here, so the client can be told.
       const int fd = accepted.fd.get();
       try {
-        std::thread([this, active, fd] {
+        std::thread([this, active, fd, ticket = std::move(ticket)] {
           serve_blocking(net::Fd(fd), stop_signal(), config().limits);
           std::lock_guard lock(active->mutex);
           if (--active->count == 0) active->all_done.notify_all();

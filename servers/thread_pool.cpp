@@ -29,12 +29,16 @@ class ThreadPoolServer final : public Server {
     const int size = config().threads > 0
                          ? config().threads
                          : 4 * static_cast<int>(std::thread::hardware_concurrency());
-    WorkQueue<net::Fd> queue(kQueueCapacity);
+    struct Admitted {
+      net::Fd fd;
+      ConnectionGate::Ticket ticket;
+    };
+    WorkQueue<Admitted> queue(kQueueCapacity);
     std::vector<std::thread> workers;
     for (int i = 0; i < size; ++i) {
       workers.emplace_back([&] {
         while (auto connection = queue.pop())
-          serve_blocking(std::move(*connection), stop_signal(), config().limits);
+          serve_blocking(std::move(connection->fd), stop_signal(), config().limits);
       });
     }
     // The acceptor may block on a full queue: closing it on stop frees it.
@@ -47,9 +51,13 @@ class ThreadPoolServer final : public Server {
     net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
     while (wait_readable(listen_fd(), stop_signal())) {
       auto accepted = acceptor.accept();
-      if (accepted.outcome == net::Acceptor::Outcome::kAccepted &&
-          !queue.push(std::move(accepted.fd)))
-        break;
+      if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+      auto ticket = connection_gate().enter();
+      if (!ticket) {
+        refuse_unavailable(accepted.fd.get());
+        continue;
+      }
+      if (!queue.push({std::move(accepted.fd), std::move(ticket)})) break;
     }
     closer.join();
     for (auto& worker : workers) worker.join();
