@@ -64,7 +64,27 @@ void apply_connection_options(std::string_view value, bool& saw_close, bool& saw
 
 RequestParser::Result RequestParser::fail(int status) {
   scanned_ = 0;
+  line_checked_ = false;
   return {State::kError, 0, status};
+}
+
+// The request line's status (0: fine) as soon as its bytes arrive, so that
+// a client that sends nothing more (HTTP/0.9, an HTTP/2 preface, TLS or other
+// non-HTTP bytes) is answered at once instead of at the header timeout.
+int RequestParser::check_request_line(std::string_view input, size_t line_end) {
+  size_t start = 0;
+  while (start + 1 < input.size() && input[start] == '\r' && input[start + 1] == '\n') start += 2;
+  if (line_end == std::string_view::npos) {
+    // Not even a line yet: its first byte must begin a method.
+    if (start < input.size() && input[start] != '\r' &&
+        !is_tchar(static_cast<unsigned char>(input[start])))
+      return 400;
+    return 0;
+  }
+  if (line_end <= start + 1) return 0;  // an empty line, allowed before the request
+  line_checked_ = true;
+  Request scratch;
+  return parse_request_line(input.substr(start, line_end - 1 - start), scratch);
 }
 
 RequestParser::Result RequestParser::parse(std::string_view input, Request& request) {
@@ -75,12 +95,17 @@ RequestParser::Result RequestParser::parse(std::string_view input, Request& requ
   while (pos < input.size()) {
     const void* lf = std::memchr(input.data() + pos, '\n', input.size() - pos);
     if (lf == nullptr) {
+      if (!line_checked_)
+        if (const int status = check_request_line(input, std::string_view::npos))
+          return fail(status);
       pos = input.size();
       break;
     }
     const size_t at = static_cast<size_t>(static_cast<const char*>(lf) - input.data());
     if (at == 0 || input[at - 1] != '\r') return fail(400);
-    if (at >= 3 && input[at - 2] == '\n' && input[at - 3] == '\r') {
+    if (!line_checked_)
+      if (const int status = check_request_line(input, at)) return fail(status);
+    if (line_checked_ && at >= 3 && input[at - 2] == '\n' && input[at - 3] == '\r') {
       head_end = at + 1;
       break;
     }
@@ -104,17 +129,12 @@ RequestParser::Result RequestParser::parse(std::string_view input, Request& requ
   if (input.size() - head_end < content_length) return {State::kIncomplete, 0, 0};
   request.body = input.substr(head_end, content_length);
   scanned_ = 0;
+  line_checked_ = false;
   return {State::kComplete, head_end + content_length, 0};
 }
 
-int RequestParser::parse_head(std::string_view head, Request& request, size_t& content_length) {
-  // Skip empty lines allowed before the request line.
-  while (head.substr(0, 2) == "\r\n") head.remove_prefix(2);
-  size_t eol = head.find("\r\n");
-  const std::string_view line = head.substr(0, eol);
-  head.remove_prefix(eol + 2);
-
-  // Request line: METHOD SP TARGET SP HTTP/1.x
+// Request line: METHOD SP TARGET SP HTTP/1.x
+int RequestParser::parse_request_line(std::string_view line, Request& request) {
   const size_t sp1 = line.find(' ');
   if (sp1 == std::string_view::npos) return 400;
   const size_t sp2 = line.find(' ', sp1 + 1);
@@ -141,6 +161,15 @@ int RequestParser::parse_head(std::string_view head, Request& request, size_t& c
       question == std::string_view::npos ? std::string_view{} : target.substr(question + 1);
   request.version_minor = version[7] - '0';
   request.body = {};
+  return 0;
+}
+
+int RequestParser::parse_head(std::string_view head, Request& request, size_t& content_length) {
+  // Skip empty lines allowed before the request line.
+  while (head.substr(0, 2) == "\r\n") head.remove_prefix(2);
+  size_t eol = head.find("\r\n");
+  if (const int status = parse_request_line(head.substr(0, eol), request)) return status;
+  head.remove_prefix(eol + 2);
 
   bool saw_close = false;
   bool saw_keep_alive = false;

@@ -47,10 +47,13 @@ class RequestParser {
 
  private:
   Result fail(int status);
+  int check_request_line(std::string_view input, size_t line_end);
+  static int parse_request_line(std::string_view line, Request& request);
   int parse_head(std::string_view head, Request& request, size_t& content_length);
 
   RequestLimits limits_;
-  size_t scanned_ = 0;  // bytes of input already searched for CRLFCRLF
+  size_t scanned_ = 0;         // bytes of input already searched for CRLFCRLF
+  bool line_checked_ = false;  // the request line has been judged
 };
 
 }  // namespace cmb::net

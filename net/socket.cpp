@@ -113,14 +113,20 @@ Acceptor::Result Acceptor::accept() {
     case EAGAIN:
       return {Outcome::kNone, Fd()};
     case EMFILE:
-    case ENFILE:
-      if (spare_) {
-        spare_.reset();
-        Fd(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));
-        spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-      }
+    case ENFILE: {
+      // The kernel reserves a descriptor before it looks for a connection,
+      // so EMFILE comes even with none pending: only the accept through the
+      // spare descriptor tells (EAGAIN then means there was none to shed).
+      if (!spare_) return {Outcome::kNone, Fd()};
+      spare_.reset();
+      Fd shed(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));
+      const int shed_errno = errno;
+      shed.reset();
+      spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      if (!shed) return {shed_errno == EAGAIN ? Outcome::kNone : Outcome::kFailed, Fd()};
       ++shed_;
       return {Outcome::kShed, Fd()};
+    }
     default:
       // ECONNABORTED, EPROTO, ENOBUFS, ...: this connection is lost, the
       // listener is fine.

@@ -31,11 +31,13 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 constexpr size_t kReadChunk = 64 * 1024;
+// How long accepting pauses when descriptors run out and none can be shed.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 
 // What a connection's coroutine and its deadline watcher share.
 struct Connection {
-  Connection(tcp::socket s, const Limits& limits)
-      : socket(std::move(s)), session(limits), watch(socket.get_executor()) {}
+  Connection(tcp::socket s, const Limits& limits, int interrupt_fd)
+      : socket(std::move(s)), session(limits, interrupt_fd), watch(socket.get_executor()) {}
   tcp::socket socket;
   HttpSession session;
   asio::steady_timer watch;
@@ -63,9 +65,9 @@ asio::awaitable<void> watch_deadline(std::shared_ptr<Connection> c,
   }
 }
 
-asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits,
+asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits, int interrupt_fd,
                                        [[maybe_unused]] ConnectionGate::Ticket ticket) {
-  auto c = std::make_shared<Connection>(std::move(socket), limits);
+  auto c = std::make_shared<Connection>(std::move(socket), limits, interrupt_fd);
   HttpSession& session = c->session;
   asio::steady_timer timer(c->socket.get_executor());
   boost::system::error_code ec;
@@ -117,20 +119,36 @@ asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits,
   }
 }
 
-asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Limits limits, ConnectionGate& gate) {
+asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Limits limits, ConnectionGate& gate,
+                                  int interrupt_fd) {
   boost::system::error_code ec;
+  net::Acceptor shedder(acceptor.native_handle(), /*nonblocking=*/true);
+  asio::steady_timer backoff(acceptor.get_executor());
   for (;;) {
     tcp::socket socket =
         co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted) co_return;
-    if (ec) continue;  // EMFILE, ECONNABORTED: this connection is lost, the acceptor is fine
+    if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
+      // Out of descriptors. Asio tries accept before waiting for a
+      // connection, and the kernel says EMFILE even with none pending: drop
+      // a pending one through the spare descriptor, and if there was none,
+      // pause instead of failing in a loop.
+      if (shedder.accept().outcome == net::Acceptor::Outcome::kNone) {
+        backoff.expires_after(kAcceptBackoff);
+        co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;
+      }
+      continue;
+    }
+    if (ec) continue;  // ECONNABORTED and the like: this connection is lost, the acceptor is fine
     auto ticket = gate.enter();
     if (!ticket) {
       refuse_unavailable(socket.native_handle());
       continue;
     }
     asio::co_spawn(acceptor.get_executor(),
-                   serve_connection(std::move(socket), limits, std::move(ticket)), asio::detached);
+                   serve_connection(std::move(socket), limits, interrupt_fd, std::move(ticket)),
+                   asio::detached);
   }
 }
 
@@ -153,8 +171,10 @@ class AsioServer final : public Server {
         return sibling.release();
       }();
       acceptors.push_back(std::make_unique<tcp::acceptor>(context, protocol, listener));
-      asio::co_spawn(context, accept_loop(*acceptors.back(), config().limits, connection_gate()),
-                     asio::detached);
+      asio::co_spawn(
+          context,
+          accept_loop(*acceptors.back(), config().limits, connection_gate(), stop_signal().fd()),
+          asio::detached);
       auto& watcher = *stop_watchers.emplace_back(
           std::make_unique<asio::posix::stream_descriptor>(context, ::dup(stop_signal().fd())));
       watcher.async_wait(asio::posix::stream_descriptor::wait_read,

@@ -74,6 +74,12 @@ void refuse_unavailable(int fd) {
   std::string response;
   net::append_error_response(response, 503);
   (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Take what the client already sent, without waiting for more: a close
+  // with unread bytes is a reset, which can destroy the 503 before it is read.
+  ::shutdown(fd, SHUT_WR);
+  char discard[4096];
+  while (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0) {
+  }
 }
 
 bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
@@ -82,7 +88,7 @@ bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
 
 void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& limits) {
   const int fd = connection.get();
-  HttpSession session(limits);
+  HttpSession session(limits, stop.fd());
   for (;;) {
     if (!wait_for(fd, POLLIN, stop, millis_left(session))) {
       if (stop.notified() || !session.expired(HttpSession::Clock::now())) return;

@@ -31,8 +31,12 @@ TimerQueue::Clock::duration sweep_interval(std::chrono::milliseconds timeout) {
 }  // namespace
 
 struct EventLoop::Connection {
-  Connection(net::Fd socket, ConnectionGate::Ticket place, uint64_t gen, const Limits& limits)
-      : fd(std::move(socket)), ticket(std::move(place)), generation(gen), session(limits) {}
+  Connection(net::Fd socket, ConnectionGate::Ticket place, uint64_t gen, const Limits& limits,
+             int interrupt_fd)
+      : fd(std::move(socket)),
+        ticket(std::move(place)),
+        generation(gen),
+        session(limits, interrupt_fd) {}
 
   net::Fd fd;
   ConnectionGate::Ticket ticket;
@@ -127,8 +131,9 @@ void EventLoop::accept_all() {
     }
     if (connections_.size() <= static_cast<size_t>(fd))
       connections_.resize(static_cast<size_t>(fd) + 1);
-    connections_[static_cast<size_t>(fd)] = std::make_unique<Connection>(
-        std::move(accepted.fd), std::move(ticket), next_generation_++, options_.limits);
+    connections_[static_cast<size_t>(fd)] =
+        std::make_unique<Connection>(std::move(accepted.fd), std::move(ticket), next_generation_++,
+                                     options_.limits, options_.stop->fd());
     drive(*connections_[static_cast<size_t>(fd)]);
   }
 }

@@ -30,7 +30,8 @@ class ForkPerConnectionServer final : public Server {
       if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
       net::Fd& connection = accepted.fd;
       // Each child serves one connection: the children are the connections.
-      if (children.running() >= static_cast<size_t>(config().limits.max_connections)) {
+      if (children.reap(),
+          children.running() >= static_cast<size_t>(config().limits.max_connections)) {
         refuse_unavailable(connection.get());
         continue;
       }

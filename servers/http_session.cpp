@@ -38,14 +38,14 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
       break;
     }
     input_.consume(result.consumed);
-    run_inline_work(work);
+    run_inline_work(work, interrupt_fd_);
     if (work.wait.count() > 0) {
       if (policy == WaitPolicy::kDefer) {
         deferred_ = Deferred{work, framing};
         note_progress();
         return work.wait;
       }
-      std::this_thread::sleep_for(work.wait);
+      interruptible_sleep(work.wait, interrupt_fd_);
     }
     append_work_response(output_, work, framing);
     closing_ = !framing.keep_alive;

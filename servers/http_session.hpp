@@ -24,8 +24,13 @@ class HttpSession {
   // most this much of the server's memory (plus its unread input).
   static constexpr size_t kMaxPendingOutput = 1024 * 1024;
 
-  explicit HttpSession(const Limits& limits)
-      : parser_(limits.request()), timeout_(limits.header_timeout), progress_at_(Clock::now()) {}
+  // `interrupt_fd`: the server's stop signal, which cuts blocking sleeps
+  // short (see run_inline_work); -1 for none.
+  explicit HttpSession(const Limits& limits, int interrupt_fd = -1)
+      : parser_(limits.request()),
+        interrupt_fd_(interrupt_fd),
+        timeout_(limits.header_timeout),
+        progress_at_(Clock::now()) {}
 
   // Receive into input().prepare(n) and commit() what arrived.
   net::Buffer& input() { return input_; }
@@ -79,6 +84,7 @@ class HttpSession {
   };
 
   net::RequestParser parser_;
+  int interrupt_fd_;
   net::Buffer input_;
   std::string output_;
   size_t output_sent_ = 0;

@@ -53,8 +53,8 @@ enum Op : uint64_t {
 };
 
 struct alignas(8) Connection {
-  Connection(int socket, ConnectionGate::Ticket place, const Limits& limits)
-      : fd(socket), ticket(std::move(place)), session(limits) {}
+  Connection(int socket, ConnectionGate::Ticket place, const Limits& limits, int interrupt_fd)
+      : fd(socket), ticket(std::move(place)), session(limits, interrupt_fd) {}
   net::Fd fd;
   ConnectionGate::Ticket ticket;
   HttpSession session;
@@ -63,6 +63,7 @@ struct alignas(8) Connection {
   bool recv_cancelled = false;
   bool sending = false;
   bool timer_armed = false;
+  bool wait_elapsed = false;  // the timer fired; finish_wait() once no send is in flight
   bool unprocessed = false;
   bool peer_closed = false;
   bool closed = false;
@@ -228,6 +229,7 @@ class UringLoop {
     }
     if (op == kSweep) {
       sweep();
+      resume_accept();
       if (!stopping_) arm_sweep();
       return;
     }
@@ -249,16 +251,16 @@ class UringLoop {
         break;
       case kTimer:
         c->timer_armed = false;
-        if (!c->closed) {
-          c->session.finish_wait();
-          c->unprocessed = true;  // pipelined requests may follow
-        }
+        c->wait_elapsed = true;  // its response is added in drive()
         break;
       default:
         break;  // kCancel
     }
     drive(*c);
-    if (c->closed && c->in_flight == 0) connections_.erase(c);
+    if (c->closed && c->in_flight == 0) {
+      connections_.erase(c);
+      resume_accept();  // a descriptor is free again
+    }
   }
 
   void on_accept(const io_uring_cqe& cqe) {
@@ -270,20 +272,33 @@ class UringLoop {
         return rearm_accept(cqe);
       }
       net::set_nodelay(cqe.res);
-      auto connection = std::make_unique<Connection>(cqe.res, std::move(ticket), limits_);
+      auto connection =
+          std::make_unique<Connection>(cqe.res, std::move(ticket), limits_, stop_.fd());
       Connection& c = *connection;
       connections_.emplace(&c, std::move(connection));
       arm_recv(c);
     } else if (cqe.res == -EMFILE || cqe.res == -ENFILE) {
-      // Out of descriptors: drop the pending connection through the spare
-      // descriptor instead of letting accept fail in a loop.
-      shedder_.accept();
+      // Out of descriptors: drop a pending connection through the spare
+      // descriptor. The kernel says EMFILE even with none pending, so when
+      // there was none, accepting pauses until a connection closes or the
+      // next sweep, instead of failing in a loop.
+      if (shedder_.accept().outcome == net::Acceptor::Outcome::kNone &&
+          (cqe.flags & IORING_CQE_F_MORE) == 0) {
+        accept_paused_ = true;
+        return;
+      }
     }
     rearm_accept(cqe);
   }
 
   void rearm_accept(const io_uring_cqe& cqe) {
     if ((cqe.flags & IORING_CQE_F_MORE) == 0 && !stopping_) arm_accept();
+  }
+
+  void resume_accept() {
+    if (!accept_paused_ || stopping_) return;
+    accept_paused_ = false;
+    arm_accept();
   }
 
   void on_recv(Connection& c, const io_uring_cqe& cqe) {
@@ -306,7 +321,15 @@ class UringLoop {
   // arrived, send what was produced, close when done, keep a recv armed.
   void drive(Connection& c) {
     if (c.closed) return;
-    if (c.unprocessed && !c.timer_armed && !c.session.closing() && !c.session.output_full()) {
+    // The output buffer must not change while a send is in flight: the
+    // kernel reads it until the completion, and new responses could move it.
+    if (c.wait_elapsed && !c.sending) {
+      c.wait_elapsed = false;
+      c.session.finish_wait();
+      c.unprocessed = true;  // pipelined requests may follow
+    }
+    if (c.unprocessed && !c.sending && !c.session.waiting() && !c.session.closing() &&
+        !c.session.output_full()) {
       c.unprocessed = false;
       const auto wait = c.session.process(HttpSession::WaitPolicy::kDefer);
       if (wait.count() > 0) arm_timer(c, wait);
@@ -355,6 +378,7 @@ class UringLoop {
   std::unique_ptr<char[]> memory_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   bool stopping_ = false;
+  bool accept_paused_ = false;
 };
 
 class IoUringServer final : public Server {

@@ -1,5 +1,6 @@
 #include "servers/handler/handler.hpp"
 
+#include <poll.h>
 #include <time.h>
 
 #include <atomic>
@@ -72,9 +73,29 @@ void burn_cpu(std::chrono::microseconds amount) {
   sink.fetch_add(x, std::memory_order_relaxed);
 }
 
-void run_inline_work(const Work& work) {
+void interruptible_sleep(std::chrono::microseconds amount, int interrupt_fd) {
+  if (amount.count() <= 0) return;
+  if (interrupt_fd < 0) {
+    std::this_thread::sleep_for(amount);
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + amount;
+  pollfd p{interrupt_fd, POLLIN, 0};
+  for (;;) {
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return;
+    // ppoll for sub-millisecond precision: sleep_us=100 must not become 1 ms.
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    const timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                           static_cast<long>(ns % 1'000'000'000)};
+    const int n = ::ppoll(&p, 1, &timeout, nullptr);
+    if (n > 0) return;  // interrupted
+  }
+}
+
+void run_inline_work(const Work& work, int interrupt_fd) {
   burn_cpu(work.cpu);
-  if (work.sleep.count() > 0) std::this_thread::sleep_for(work.sleep);
+  interruptible_sleep(work.sleep, interrupt_fd);
 }
 
 void append_work_response(std::string& out, const Work& work, const ReplyFraming& framing) {

@@ -33,7 +33,12 @@ int parse_work(std::string_view query, Work& work);
 void burn_cpu(std::chrono::microseconds amount);
 
 // Runs the blocking part of the work on the calling thread: CPU, then sleep.
-void run_inline_work(const Work& work);
+// The sleep ends early when `interrupt_fd` (if not -1) becomes readable: a
+// server's stop signal, so that shutdown does not wait out blocked requests.
+void run_inline_work(const Work& work, int interrupt_fd = -1);
+
+// Sleeps for `amount`, or until `interrupt_fd` (if not -1) is readable.
+void interruptible_sleep(std::chrono::microseconds amount, int interrupt_fd);
 
 // How a response must be framed, kept apart from the Request (whose views die
 // with the input buffer) so that a deferred reply can be written later.

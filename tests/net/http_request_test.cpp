@@ -131,6 +131,30 @@ TEST(RequestParser, OtherVersionsAre505) {
   EXPECT_EQ(error_status("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505);
 }
 
+// A client that sends a bad request line and then waits (HTTP/0.9, HTTP/2
+// with prior knowledge, TLS, other protocols) is answered at once, not at the
+// header timeout.
+TEST(RequestParser, BadRequestLineIsAnsweredBeforeTheHeadersEnd) {
+  EXPECT_EQ(error_status("GET /\r\n"), 400);                             // HTTP/0.9
+  EXPECT_EQ(error_status("PRI * HTTP/2.0\r\n"), 505);                    // h2 preface, first line
+  EXPECT_EQ(error_status(std::string("\x16\x03\x01\x02\x00", 5)), 400);  // TLS ClientHello
+  EXPECT_EQ(error_status(std::string("\0\0", 2)), 400);
+  EXPECT_EQ(error_status("\r\nGET /\xff HTTP/1.1\r\n"), 400);  // non-ASCII target
+  // A good line alone is only incomplete, also after the empty lines RFC 9112 allows first.
+  EXPECT_EQ(parse_once("GET / HTTP/1.1\r\n").result.state, State::kIncomplete);
+  EXPECT_EQ(parse_once("\r\n\r\nGET / HTTP/1.1\r\nHo").result.state, State::kIncomplete);
+  EXPECT_EQ(parse_once("GE").result.state, State::kIncomplete);
+  // The next pipelined request's line is judged afresh.
+  RequestParser parser;
+  Request request;
+  const std::string two = "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /\r\n";
+  const auto first = parser.parse(two, request);
+  ASSERT_EQ(first.state, State::kComplete);
+  const auto second = parser.parse(std::string_view(two).substr(first.consumed), request);
+  EXPECT_EQ(second.state, State::kError);
+  EXPECT_EQ(second.error_status, 400);
+}
+
 TEST(RequestParser, OversizedHeaderBlockIs431EvenBeforeItEnds) {
   const std::string big = "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(9000, 'a');
   EXPECT_EQ(error_status(big), 431);

@@ -12,51 +12,31 @@
 
 #include "servers/registry.hpp"
 #include "support/model_names.hpp"
-#include "support/process.hpp"
+#include "support/model_server.hpp"
 #include "support/test_client.hpp"
 
 namespace cmb::servers {
 namespace {
 
-using cmb::testing::Child;
+using cmb::testing::ModelServer;
 using cmb::testing::TestClient;
 using namespace std::chrono_literals;
 
-// Each model runs as users run it: a `cmbench serve` child process, stopped
-// with SIGTERM. (In-process servers would fork from a test process full of
-// client threads, which real prefork and fork servers never do.)
 class ModelConformance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<Child>(
-        std::vector<std::string>{CMBENCH_BIN, "serve", "--model", GetParam(), "--port", "0"});
-    port_ = cmb::testing::read_listening_port(*server_);
-    ASSERT_NE(port_, 0) << GetParam() << " did not print its readiness line";
+    server_ = std::make_unique<ModelServer>(GetParam());
+    ASSERT_NE(server_->port(), 0) << GetParam() << " did not print its readiness line";
   }
   void TearDown() override {
-    if (server_ && !stopped_) {
-      EXPECT_EQ(stop().exit_code, 0);
+    if (server_ && !server_->stopped()) {
+      EXPECT_EQ(server_->stop().exit_code, 0);
     }
   }
+  ModelServer::Stopped stop() { return server_->stop(); }
+  uint16_t port() const { return server_->port(); }
 
-  struct Stopped {
-    int exit_code;
-    std::chrono::milliseconds took;
-  };
-  // SIGTERM; returns the exit code and how long the server took to exit.
-  Stopped stop() {
-    stopped_ = true;
-    const auto start = std::chrono::steady_clock::now();
-    ::kill(server_->pid(), SIGTERM);
-    const auto finished = server_->wait(std::chrono::seconds(10));
-    return {finished.exit_code, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    std::chrono::steady_clock::now() - start)};
-  }
-  uint16_t port() const { return port_; }
-
-  std::unique_ptr<Child> server_;
-  uint16_t port_ = 0;
-  bool stopped_ = false;
+  std::unique_ptr<ModelServer> server_;
 };
 
 TEST_P(ModelConformance, ServesHelloWorld) {
@@ -205,7 +185,7 @@ TEST_P(ModelConformance, StopsWithinOneSecondWithIdleConnectionsOpen) {
   std::vector<std::unique_ptr<TestClient>> idle;
   for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<TestClient>(port()));
   ASSERT_TRUE(idle.front()->get("/"));  // at least one is being served
-  const Stopped stopped = stop();
+  const auto stopped = stop();
   EXPECT_EQ(stopped.exit_code, 0);
   EXPECT_LT(stopped.took.count(), 1000);
 }

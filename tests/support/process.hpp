@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,7 +24,9 @@ struct Finished {
 
 class Child {
  public:
-  explicit Child(const std::vector<std::string>& args) {
+  // `in_child` runs in the child between fork and exec (to set an rlimit, say).
+  explicit Child(const std::vector<std::string>& args,
+                 const std::function<void()>& in_child = nullptr) {
     int out[2], err[2];
     if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) return;
     std::vector<std::string> copy = args;
@@ -34,6 +37,7 @@ class Child {
     if (pid_ == 0) {
       ::dup2(out[1], STDOUT_FILENO);
       ::dup2(err[1], STDERR_FILENO);
+      if (in_child) in_child();
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
