@@ -80,6 +80,15 @@ std::string probe(const net::Address& address) {
 
 }  // namespace
 
+// The first response-parse error of a run that parsed no response at all;
+// empty otherwise.
+std::string non_http_reply(const loadgen::LoadResult& result) {
+  if (result.requests > 0 || result.errors.status > 0) return {};
+  for (const auto& [detail, count] : result.error_details)
+    if (detail.rfind(loadgen::kNotHttp, 0) == 0) return detail.substr(loadgen::kNotHttp.size());
+  return {};
+}
+
 int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) {
   const loadgen::Url& url = config.targets.front().url;
   if (const std::string why = probe(net::resolve(url.host, url.port)); !why.empty()) {
@@ -98,6 +107,13 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
     write_file_atomically(outputs.timeline_path, loadgen::format_timeline_csv(result));
   if (!outputs.hist_path.empty())
     write_file_atomically(outputs.hist_path, loadgen::format_histogram_file(result.latency));
+  // Not one response could be parsed, and what came back was not HTTP: the
+  // URL points at some other service. Its figures above mean nothing.
+  if (const std::string garbage = non_http_reply(result); !garbage.empty()) {
+    fmt::print(stderr, "cmbench load: {}:{} does not answer HTTP/1.x ({})\n", url.host, url.port,
+               garbage);
+    return kExitUsage;
+  }
   return kExitOk;
 }
 

@@ -327,7 +327,8 @@ void Worker::read_some(uint32_t index) {
     std::string_view data(buffer_.get(), static_cast<size_t>(n));
     while (!data.empty() && c.state == State::kOpen) {
       if (c.in_flight.empty()) {
-        fail(index, &ErrorCounts::read, "read: bytes arrived with no request outstanding", now);
+        fail(index, &ErrorCounts::read,
+             std::string(kNotHttp) + "bytes arrived with no request outstanding", now);
         return;
       }
       if (!c.parsing) {
@@ -336,7 +337,7 @@ void Worker::read_some(uint32_t index) {
       }
       data.remove_prefix(c.parser.feed(data));
       if (c.parser.state() == net::ResponseParser::State::kError) {
-        fail(index, &ErrorCounts::read, fmt::format("read: {}", c.parser.error()), now);
+        fail(index, &ErrorCounts::read, fmt::format("{}{}", kNotHttp, c.parser.error()), now);
         return;
       }
       if (c.parser.state() == net::ResponseParser::State::kComplete) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loadgen/histogram.hpp"
@@ -43,6 +44,9 @@ struct LoadConfig {
 
 // Errors by cause, as wrk counts them. A response with status >= 400 is a
 // completed request and a status error.
+// The error_details prefix of replies that are not HTTP/1.x at all.
+inline constexpr std::string_view kNotHttp = "read: not HTTP: ";
+
 struct ErrorCounts {
   uint64_t connect = 0;
   uint64_t read = 0;
@@ -78,7 +82,8 @@ struct LoadResult {
   double duration_s = 0;   // the measured window
   uint64_t bytes_read = 0;
   ErrorCounts errors;
-  // "connect: Connection refused", "status 5xx", ... -> how many.
+  // "connect: Connection refused", "status 5xx", ... -> how many. Replies
+  // that are not HTTP start with kNotHttp.
   std::map<std::string, uint64_t> error_details;
   // Open loop: from the intended send time (corrected). Closed loop: from the
   // actual send. A request that timed out counts with its age when abandoned.

@@ -6,7 +6,9 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <thread>
 
+#include "support/fault_server.hpp"
 #include "support/process.hpp"
 
 namespace {
@@ -153,6 +155,31 @@ TEST(Cli, LoadRejectsBadInputWithExitTwo) {
     EXPECT_EQ(result.exit_code, 2) << args.back();
     EXPECT_FALSE(result.err.empty());
   }
+}
+
+// A peer that answers something other than HTTP: a clear error, exit 2.
+TEST(Cli, LoadAgainstANonHttpPeerExitsTwo) {
+  cmb::testing::FaultServer garbage(cmb::testing::FaultServer::Mode::kGarbage);
+  const auto result = run_cmbench({"load", garbage.url(), "-c", "2", "-d", "300ms"});
+  EXPECT_EQ(result.exit_code, 2) << result.out;
+  EXPECT_NE(result.err.find("does not answer HTTP/1.x"), std::string::npos) << result.err;
+}
+
+// The server dies mid-run: the run still ends on time, counts the errors
+// and prints its JSON.
+TEST(Cli, LoadSurvivesTheServerDisappearingMidRun) {
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  const std::string url = "http://127.0.0.1:" + std::to_string(read_listening_port(server)) + "/";
+  Child load({CMBENCH_BIN, "load", url, "-c", "4", "-d", "2s", "--timeout", "500ms", "--json"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  ::kill(server.pid(), SIGKILL);
+  const auto start = std::chrono::steady_clock::now();
+  const auto finished = load.wait(std::chrono::seconds(20));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  EXPECT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_GT(json_number(finished.out, "requests"), 0) << finished.out;
+  EXPECT_GT(json_number(finished.out, "connect") + json_number(finished.out, "read"), 0)
+      << finished.out;
 }
 
 }  // namespace
