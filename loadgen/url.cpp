@@ -52,6 +52,17 @@ Url parse_url(std::string_view text) {
   }
   if (url.host.empty())
     throw std::invalid_argument(fmt::format("invalid URL '{}': no host", original));
+  // RFC 3986 host characters (and ':' inside brackets): nothing that could
+  // end the Host header or the request (the fuzzer found a control byte).
+  for (unsigned char c : url.host) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+        std::string_view("-._~%!$&'()*+,;=").find(static_cast<char>(c)) != std::string_view::npos ||
+        (c == ':' && authority.front() == '[');
+    if (!ok)
+      throw std::invalid_argument(
+          fmt::format("invalid URL '{}': a host cannot contain byte 0x{:02x}", original, c));
+  }
   if (!port_text.empty()) {
     unsigned port = 0;
     const auto [end, ec] =

@@ -232,8 +232,9 @@ bool EventLoop::flush(Connection& c) {
 }
 
 void EventLoop::update_interest(Connection& c) {
+  // A busy session belongs to a pool thread: not even a look at it here.
   const bool read = can_read(c);
-  const bool write = c.session.has_output();
+  const bool write = !c.busy && c.session.has_output();
   if (read == c.watching_read && write == c.watching_write) return;
   c.watching_read = read;
   c.watching_write = write;
@@ -254,11 +255,11 @@ void EventLoop::hand_to_pool(Connection& c) {
   Completion done{c.fd.get(), c.generation, {}};
   // The session stays put while busy: the loop neither reads nor closes a
   // busy connection, and the pool is stopped before the loop is destroyed.
+  update_interest(c);  // before the hand-over: from then on the session is the pool's
   options_.pool->submit([this, session, done]() mutable {
     done.wait = session->process(HttpSession::WaitPolicy::kDefer);
     post_completion(done);
   });
-  update_interest(c);
 }
 
 void EventLoop::post_completion(const Completion& completion) {

@@ -48,8 +48,11 @@ class ThreadPerConnectionServer final : public Server {
       // stays here, so the client can be told.
       const int fd = accepted.fd.get();
       try {
-        std::thread([this, active, fd, ticket = std::move(ticket)] {
+        std::thread([this, active, fd, ticket = std::move(ticket)]() mutable {
           serve_blocking(net::Fd(fd), stop_signal(), config().limits);
+          // Give the place back while the server (which owns the gate) is
+          // certainly alive: run() may return once the count below is zero.
+          ticket = ConnectionGate::Ticket();
           std::lock_guard lock(active->mutex);
           if (--active->count == 0) active->all_done.notify_all();
         }).detach();

@@ -30,7 +30,8 @@ class ModelConformance : public ::testing::TestWithParam<std::string> {
   }
   void TearDown() override {
     if (server_ && !server_->stopped()) {
-      EXPECT_EQ(server_->stop().exit_code, 0);
+      const auto stopped = server_->stop();
+      EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
     }
   }
   ModelServer::Stopped stop() { return server_->stop(); }
