@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "net/socket.hpp"
 #include "support/fault_server.hpp"
 #include "support/process.hpp"
 
@@ -38,6 +39,33 @@ TEST(Cli, ServePrintsOneLineAndExitsZeroOnSigterm) {
     const auto finished = server.wait(std::chrono::seconds(5));
     EXPECT_EQ(finished.exit_code, 0) << "signal " << signal;
     EXPECT_EQ(finished.out, "");  // nothing after the readiness line
+  }
+}
+
+// Security default: loopback unless told otherwise, and no warning then.
+// (A wildcard bind's warning hangs on net::is_wildcard, checked here without
+// binding one: tests stay on loopback.)
+TEST(Cli, ServeBindsLoopbackByDefaultAndKnowsWildcards) {
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  ASSERT_NE(read_listening_port(server), 0);  // "listening on 127.0.0.1:PORT"
+  ::kill(server.pid(), SIGTERM);
+  const auto finished = server.wait(std::chrono::seconds(5));
+  EXPECT_EQ(finished.err, "");
+  EXPECT_TRUE(cmb::net::is_wildcard(cmb::net::resolve("0.0.0.0", 0)));
+  EXPECT_TRUE(cmb::net::is_wildcard(cmb::net::resolve("::", 0)));
+  EXPECT_FALSE(cmb::net::is_wildcard(cmb::net::resolve("127.0.0.1", 0)));
+  EXPECT_FALSE(cmb::net::is_wildcard(cmb::net::resolve("::1", 0)));
+}
+
+TEST(Cli, ServeRejectsBadLimits) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"serve", "--model", "epoll", "--header-timeout", "0s"},
+           {"serve", "--model", "epoll", "--header-timeout", "soon"},
+           {"serve", "--model", "epoll", "--max-connections", "0"},
+           {"serve", "--model", "epoll", "--max-header-size", "0"}}) {
+    const auto result = run_cmbench(args, std::chrono::seconds(10));
+    EXPECT_EQ(result.exit_code, 2) << args.back();
+    EXPECT_FALSE(result.err.empty()) << args.back();
   }
 }
 
