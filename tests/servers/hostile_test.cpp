@@ -192,6 +192,21 @@ TEST_P(Hostile, HalfClosedClientGetsItsResponses) {
   EXPECT_TRUE(client.closed_by_peer());
 }
 
+// A body over --max-body-size is refused at its headers while the client is
+// still sending it, and the client reads only once its send has failed on
+// the reset that the server's close with unread bytes provokes: the 413 must
+// still be there to read.
+TEST_P(Hostile, OversizedBodyGets413WhileTheClientIsStillSending) {
+  for (int i = 0; i < 5; ++i) {
+    TestClient client(port(), 5s);
+    ASSERT_TRUE(client.send_all("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 8388608\r\n\r\n"));
+    client.send_all(std::string(8 * 1024 * 1024, 'x'));  // fails part-way: the server is gone
+    const auto response = client.read_response();
+    ASSERT_TRUE(response) << "attempt " << i << ": the 413 was lost";
+    EXPECT_EQ(response->status, 413);
+  }
+}
+
 struct BadInput {
   std::string name;
   std::string bytes;
