@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -414,6 +415,19 @@ std::string find_scenario(const std::string& name) {
       fmt::format("no scenario '{}' (known: {})", name, fmt::join(known, ", ")));
 }
 
+std::chrono::milliseconds server_header_timeout(const SweepConfig& config) {
+  std::chrono::milliseconds longest{0};
+  for (double rate : config.rates) {
+    if (rate <= 0) continue;
+    for (int connections : config.connections) {
+      const auto gap =
+          std::chrono::milliseconds(static_cast<int64_t>(2000.0 * connections / rate) + 1);
+      if (gap > std::chrono::seconds(10)) longest = std::max(longest, gap);
+    }
+  }
+  return longest;
+}
+
 int run_sweep(SweepConfig config) {
   if (config.models.empty()) throw std::invalid_argument("no models to run");
   if (config.rates.empty()) config.rates = {0};
@@ -478,6 +492,7 @@ int run_sweep(SweepConfig config) {
   Sweep sweep(config);
   std::vector<ResultRow> rows;
   const auto sweep_start = Clock::now();
+  const std::chrono::milliseconds header_timeout = server_header_timeout(config);
   std::unique_ptr<ServerProcess> server;
   std::string current_model;
   for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
@@ -491,7 +506,11 @@ int run_sweep(SweepConfig config) {
       if (!server) {
         const ModelSpec spec = parse_model_spec(point.model, config.server_threads);
         server = std::make_unique<ServerProcess>(
-            ServerProcess::Options{spec.name, config.host, spec.threads, config.server_cpus});
+            ServerProcess::Options{.model = spec.name,
+                                   .host = config.host,
+                                   .threads = spec.threads,
+                                   .cpus = config.server_cpus,
+                                   .header_timeout = header_timeout});
       }
       row = sweep.measure(*server, point);
     } catch (const std::exception& e) {

@@ -43,6 +43,12 @@ struct SweepConfig {
 // Points that fail become rows with an `error`; the sweep goes on.
 int run_sweep(SweepConfig config);
 
+// The --header-timeout the sweep's servers get: 0 (their 10 s default)
+// unless an open-loop point spaces a connection's requests further apart,
+// then twice the longest gap, so that no connection is closed for idling
+// between its own requests.
+std::chrono::milliseconds server_header_timeout(const SweepConfig& config);
+
 // The scenario file for a name: NAME.toml as given, else scenarios/NAME.toml
 // here or in the source tree. Throws std::invalid_argument listing the known
 // scenarios.

@@ -59,6 +59,10 @@ ServerProcess::ServerProcess(const Options& options) {
     args.push_back("--threads");
     args.push_back(std::to_string(options.threads));
   }
+  if (options.header_timeout.count() > 0) {
+    args.push_back("--header-timeout");
+    args.push_back(std::to_string(options.header_timeout.count()) + "ms");
+  }
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

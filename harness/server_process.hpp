@@ -18,7 +18,8 @@ class ServerProcess {
     std::string model;
     std::string host = "127.0.0.1";
     int threads = 0;
-    std::vector<int> cpus;  // empty: not pinned
+    std::vector<int> cpus;                        // empty: not pinned
+    std::chrono::milliseconds header_timeout{0};  // 0: the server's default
     std::chrono::milliseconds ready_timeout{10'000};
   };
 

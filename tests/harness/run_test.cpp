@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "harness/csv.hpp"
+#include "harness/runner.hpp"
 #include "support/process.hpp"
 #include "support/results_csv.hpp"
 
@@ -278,6 +279,19 @@ TEST(Run, ScenarioFilesSetTheSweepAndFlagsOverrideThem) {
   const auto unknown = run_cmbench({"run", "no-such-scenario"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("known: "), std::string::npos);
+}
+
+// Servers under a slow open loop must not close connections for idling
+// between their own requests: 1 000 connections at 20 req/s space each
+// connection's requests 50 s apart.
+TEST(Run, SlowOpenLoopsRaiseTheServersHeaderTimeout) {
+  cmb::harness::SweepConfig config;
+  config.connections = {16, 64};
+  config.rates = {0, 1000};
+  EXPECT_EQ(cmb::harness::server_header_timeout(config).count(), 0);  // the 10 s default holds
+  config.connections = {1000};
+  config.rates = {0, 20, 2000};
+  EXPECT_EQ(cmb::harness::server_header_timeout(config), 100001ms);
 }
 
 }  // namespace
