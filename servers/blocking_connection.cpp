@@ -91,7 +91,9 @@ void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& li
   HttpSession session(limits, stop.fd());
   for (;;) {
     if (!wait_for(fd, POLLIN, stop, millis_left(session))) {
-      if (stop.notified() || !session.expired(HttpSession::Clock::now())) return;
+      if (stop.notified()) return;
+      // The coarse clock may not have reached the deadline the poll did.
+      if (!session.expired(HttpSession::Clock::now())) continue;
       session.time_out();  // slowloris or idle: a 408 if it sent part of a request
       if (flush(fd, session, stop)) linger_close(fd, true, stop);
       return;

@@ -23,9 +23,9 @@ constexpr size_t kMaxPendingOutput = HttpSession::kMaxPendingOutput;
 // How often connections are checked against the header timeout: a few times
 // per timeout, so one is closed within about a quarter of it past its
 // deadline, and never more often than every 10 ms.
-TimerQueue::Clock::duration sweep_interval(std::chrono::milliseconds timeout) {
-  return std::clamp<TimerQueue::Clock::duration>(timeout / 4, std::chrono::milliseconds(10),
-                                                 std::chrono::seconds(1));
+HttpSession::Clock::duration sweep_interval(std::chrono::milliseconds timeout) {
+  return std::clamp<HttpSession::Clock::duration>(timeout / 4, std::chrono::milliseconds(10),
+                                                  std::chrono::seconds(1));
 }
 
 }  // namespace
@@ -65,7 +65,7 @@ void EventLoop::run() {
   poller_->add(options_.stop->fd());
   poller_->add(wake_.get());
   std::vector<Poller::Ready> ready;
-  next_sweep_ = TimerQueue::Clock::now() + sweep_interval(options_.limits.header_timeout);
+  next_sweep_ = HttpSession::Clock::now() + sweep_interval(options_.limits.header_timeout);
   for (;;) {
     poller_->wait(next_timeout_ms(), ready);
     for (const auto& r : ready) {
@@ -87,16 +87,17 @@ void EventLoop::run() {
 }
 
 int EventLoop::next_timeout_ms() {
-  const auto now = TimerQueue::Clock::now();
-  const auto to_sweep = std::chrono::ceil<std::chrono::milliseconds>(next_sweep_ - now);
-  return timers_.next_timeout_ms(now, static_cast<int>(std::max<int64_t>(to_sweep.count(), 0)));
+  const auto to_sweep =
+      std::chrono::ceil<std::chrono::milliseconds>(next_sweep_ - HttpSession::Clock::now());
+  return timers_.next_timeout_ms(TimerQueue::Clock::now(),
+                                 static_cast<int>(std::max<int64_t>(to_sweep.count(), 0)));
 }
 
 // Closes the connections that made no progress within the header timeout
 // (a 408 first when they sent part of a request). A walk over every
 // connection a few times per timeout costs far less than a timer per request.
 void EventLoop::expire_idle() {
-  const auto now = TimerQueue::Clock::now();
+  const auto now = HttpSession::Clock::now();
   if (now < next_sweep_) return;
   next_sweep_ = now + sweep_interval(options_.limits.header_timeout);
   for (auto& slot : connections_) {

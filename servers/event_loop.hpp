@@ -80,7 +80,7 @@ class EventLoop {
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
   uint64_t next_generation_ = 1;
   uint64_t refused_ = 0;
-  TimerQueue::Clock::time_point next_sweep_;
+  HttpSession::Clock::time_point next_sweep_;
 };
 
 // A server of `loops` event loops on as many threads (the first on the

@@ -10,6 +10,7 @@
 
 #include "net/buffer.hpp"
 #include "net/http_request.hpp"
+#include "servers/coarse_clock.hpp"
 #include "servers/handler/handler.hpp"
 #include "servers/limits.hpp"
 
@@ -17,7 +18,7 @@ namespace cmb::servers {
 
 class HttpSession {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = CoarseClock;  // see coarse_clock.hpp
 
   // process() stops handling pipelined requests while this much output
   // waits, so a client that sends many requests and reads nothing holds at
