@@ -20,7 +20,6 @@
 #include <boost/asio.hpp>
 // clang-format on
 
-#include "servers/blocking_connection.hpp"
 #include "servers/http_session.hpp"
 #include "servers/server.hpp"
 
@@ -141,11 +140,8 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Limits limits, Connec
       continue;
     }
     if (ec) continue;  // ECONNABORTED and the like: this connection is lost, the acceptor is fine
-    auto ticket = gate.enter();
-    if (!ticket) {
-      refuse_unavailable(socket.native_handle());
-      continue;
-    }
+    auto ticket = gate.admit(socket.native_handle());
+    if (!ticket) continue;
     asio::co_spawn(acceptor.get_executor(),
                    serve_connection(std::move(socket), limits, interrupt_fd, std::move(ticket)),
                    asio::detached);

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 
-#include "net/http_response.hpp"
 #include "servers/http_session.hpp"
 
 namespace cmb::servers {
@@ -69,18 +68,6 @@ void linger_close(int fd, bool unread_input, const StopSignal& stop) {
 }
 
 }  // namespace
-
-void refuse_unavailable(int fd) {
-  std::string response;
-  net::append_error_response(response, 503);
-  (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  // Take what the client already sent, without waiting for more: a close
-  // with unread bytes is a reset, which can destroy the 503 before it is read.
-  ::shutdown(fd, SHUT_WR);
-  char discard[4096];
-  while (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) > 0) {
-  }
-}
 
 bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
   return wait_for(fd, POLLIN, stop, timeout_ms);

@@ -17,10 +17,6 @@ namespace cmb::servers {
 // closed on return.
 void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& limits);
 
-// Answers 503 Service Unavailable without blocking, for a connection that no
-// thread or process can be found to serve; the caller then closes it.
-void refuse_unavailable(int fd);
-
 // Blocks until `fd` is readable, `stop` is notified, or `timeout_ms` passes
 // (-1: no limit); true only when readable.
 bool wait_readable(int fd, const StopSignal& stop, int timeout_ms = -1);

@@ -8,8 +8,6 @@
 #include <system_error>
 #include <thread>
 
-#include "servers/blocking_connection.hpp"
-
 namespace cmb::servers {
 namespace {
 
@@ -121,11 +119,8 @@ void EventLoop::accept_all() {
     if (accepted.outcome == net::Acceptor::Outcome::kNone) return;
     if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
     const int fd = accepted.fd.get();
-    auto ticket = options_.gate->enter();
-    if (!ticket) {
-      refuse_unavailable(fd);
-      continue;
-    }
+    auto ticket = options_.gate->admit(fd);
+    if (!ticket) continue;
     if (!poller_->add(fd)) {
       ++refused_;  // closed by accepted.fd's destructor
       continue;

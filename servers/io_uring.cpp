@@ -25,7 +25,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "servers/blocking_connection.hpp"
 #include "servers/http_session.hpp"
 #include "servers/server.hpp"
 
@@ -265,9 +264,8 @@ class UringLoop {
 
   void on_accept(const io_uring_cqe& cqe) {
     if (cqe.res >= 0) {
-      auto ticket = gate_.enter();
+      auto ticket = gate_.admit(cqe.res);
       if (!ticket) {
-        refuse_unavailable(cqe.res);
         ::close(cqe.res);
         return rearm_accept(cqe);
       }

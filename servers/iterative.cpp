@@ -22,10 +22,8 @@ class IterativeServer final : public Server {
     while (wait_readable(listen_fd(), stop_signal())) {
       auto accepted = acceptor.accept();
       if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-      if (auto ticket = connection_gate().enter())
+      if (auto ticket = connection_gate().admit(accepted.fd.get()))
         serve_blocking(std::move(accepted.fd), stop_signal(), config().limits);
-      else
-        refuse_unavailable(accepted.fd.get());
     }
   }
 };

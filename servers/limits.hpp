@@ -27,6 +27,11 @@ struct Limits {
   net::RequestLimits request() const { return {max_header_bytes, max_body_bytes}; }
 };
 
+// Answers 503 Service Unavailable without blocking, for a connection that no
+// thread or process can be found to serve (or that is over
+// max_connections); the caller then closes it.
+void refuse_unavailable(int fd);
+
 // Counts a process's open connections against Limits::max_connections.
 // Thread-safe; a Ticket holds one place until it is destroyed.
 class ConnectionGate {
@@ -58,6 +63,14 @@ class ConnectionGate {
     }
     ConnectionGate* gate_ = nullptr;
   };
+
+  // A place for the connection on `fd`; when all are taken, an empty ticket
+  // and a 503 sent on `fd` (the caller closes it).
+  Ticket admit(int fd) {
+    Ticket ticket = enter();
+    if (!ticket) refuse_unavailable(fd);
+    return ticket;
+  }
 
   // A place for one more connection, or an empty ticket when all are taken.
   Ticket enter() {

@@ -34,10 +34,8 @@ class PreforkServer final : public Server {
         // Every idle child wakes; those that lose the race get EAGAIN.
         auto accepted = acceptor.accept();
         if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-        if (auto ticket = connection_gate().enter())
+        if (auto ticket = connection_gate().admit(accepted.fd.get()))
           serve_blocking(std::move(accepted.fd), stop_signal(), config().limits);
-        else
-          refuse_unavailable(accepted.fd.get());
       }
     };
     while (!stop_signal().notified()) {

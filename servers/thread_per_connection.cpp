@@ -35,11 +35,8 @@ class ThreadPerConnectionServer final : public Server {
     while (wait_readable(listen_fd(), stop_signal())) {
       auto accepted = acceptor.accept();
       if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-      auto ticket = connection_gate().enter();
-      if (!ticket) {
-        refuse_unavailable(accepted.fd.get());
-        continue;
-      }
+      auto ticket = connection_gate().admit(accepted.fd.get());
+      if (!ticket) continue;
       {
         std::lock_guard lock(active->mutex);
         ++active->count;

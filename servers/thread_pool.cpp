@@ -52,11 +52,8 @@ class ThreadPoolServer final : public Server {
     while (wait_readable(listen_fd(), stop_signal())) {
       auto accepted = acceptor.accept();
       if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-      auto ticket = connection_gate().enter();
-      if (!ticket) {
-        refuse_unavailable(accepted.fd.get());
-        continue;
-      }
+      auto ticket = connection_gate().admit(accepted.fd.get());
+      if (!ticket) continue;
       if (!queue.push({std::move(accepted.fd), std::move(ticket)})) break;
     }
     closer.join();
