@@ -86,10 +86,13 @@ asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits, int in
     char* space = session.input().prepare(kReadChunk);
     const size_t n = co_await c->socket.async_read_some(
         asio::buffer(space, session.input().writable()), on_error());
-    if (ec) {
+    // (A read that completed as the watcher cancelled it counts as timed out:
+    // the watcher has gone.)
+    if (ec || c->timed_out) {
       if (!c->timed_out) co_return;  // EOF, reset or shutdown
       session.time_out();            // slowloris or idle: a 408 if it sent part of a request
       const std::string_view out = session.pending_output();
+      c->socket.non_blocking(true, ec);  // never wait on a client that does not read
       if (!out.empty()) (void)c->socket.send(asio::buffer(out.data(), out.size()), 0, ec);
       c->socket.shutdown(tcp::socket::shutdown_send, ec);
       co_return;

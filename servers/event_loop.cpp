@@ -15,9 +15,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Read at most this much per turn, so one client's flood cannot hold the
 // loop (the rest is read on the next turn).
 constexpr size_t kMaxReadPerTurn = 256 * 1024;
-// Stop reading a client that does not read its responses.
-constexpr size_t kMaxPendingOutput = HttpSession::kMaxPendingOutput;
-
 // How often connections are checked against the header timeout: a few times
 // per timeout, so one is closed within about a quarter of it past its
 // deadline, and never more often than every 10 ms.
@@ -152,8 +149,9 @@ bool EventLoop::can_process(const Connection& c) const {
 }
 
 bool EventLoop::can_read(const Connection& c) const {
+  // Not while its responses pile up unread (output_full): back-pressure.
   return !c.peer_closed && !c.busy && !c.session.waiting() && !c.session.closing() &&
-         c.session.pending_output().size() < kMaxPendingOutput;
+         !c.session.output_full();
 }
 
 // The one state machine of a connection: read what may be read, handle what

@@ -1,7 +1,5 @@
 #include "servers/http_session.hpp"
 
-#include <thread>
-
 #include "net/http_response.hpp"
 
 namespace cmb::servers {
