@@ -63,28 +63,34 @@ void apply_connection_options(std::string_view value, bool& saw_close, bool& saw
 }  // namespace
 
 RequestParser::Result RequestParser::fail(int status) {
-  scanned_ = 0;
-  line_checked_ = false;
+  reset_head_state();
   return {State::kError, 0, status};
 }
 
-// The request line's status (0: fine) as soon as its bytes arrive, so that
-// a client that sends nothing more (HTTP/0.9, an HTTP/2 preface, TLS or other
-// non-HTTP bytes) is answered at once instead of at the header timeout.
-int RequestParser::check_request_line(std::string_view input, size_t line_end) {
+void RequestParser::reset_head_state() {
+  scanned_ = 0;
+  request_line_end_ = 0;
+  line_checked_ = false;
+}
+
+// Judges the request line of a header block that has not ended yet (0:
+// fine), so that a client that sends nothing more (HTTP/0.9, an HTTP/2
+// preface, TLS or other non-HTTP bytes) is answered at once instead of at
+// the header timeout. A block that ends in the same call is judged once,
+// by parse_head.
+int RequestParser::check_request_line(std::string_view input) {
   size_t start = 0;
   while (start + 1 < input.size() && input[start] == '\r' && input[start + 1] == '\n') start += 2;
-  if (line_end == std::string_view::npos) {
+  if (request_line_end_ == 0) {
     // Not even a line yet: its first byte must begin a method.
     if (start < input.size() && input[start] != '\r' &&
         !is_tchar(static_cast<unsigned char>(input[start])))
       return 400;
     return 0;
   }
-  if (line_end <= start + 1) return 0;  // an empty line, allowed before the request
   line_checked_ = true;
   Request scratch;
-  return parse_request_line(input.substr(start, line_end - 1 - start), scratch);
+  return parse_request_line(input.substr(start, request_line_end_ - 1 - start), scratch);
 }
 
 RequestParser::Result RequestParser::parse(std::string_view input, Request& request) {
@@ -92,33 +98,40 @@ RequestParser::Result RequestParser::parse(std::string_view input, Request& requ
   // (no CR before it) is rejected: HTTP/0.9 and hand-typed requests end here.
   size_t head_end = std::string_view::npos;
   size_t pos = scanned_;
+  // However the bytes arrive, a bad request line is the error reported: it
+  // is judged before any later fault (a bare LF, an oversized block).
+  const auto fail_after_line = [&](int status) {
+    if (request_line_end_ != 0 && !line_checked_)
+      if (const int line_status = check_request_line(input)) return fail(line_status);
+    return fail(status);
+  };
   while (pos < input.size()) {
     const void* lf = std::memchr(input.data() + pos, '\n', input.size() - pos);
     if (lf == nullptr) {
-      if (!line_checked_)
-        if (const int status = check_request_line(input, std::string_view::npos))
-          return fail(status);
       pos = input.size();
       break;
     }
     const size_t at = static_cast<size_t>(static_cast<const char*>(lf) - input.data());
-    if (at == 0 || input[at - 1] != '\r') return fail(400);
-    if (!line_checked_)
-      if (const int status = check_request_line(input, at)) return fail(status);
-    if (line_checked_ && at >= 3 && input[at - 2] == '\n' && input[at - 3] == '\r') {
+    if (at == 0 || input[at - 1] != '\r') return fail_after_line(400);
+    // RFC 9112 2.2: empty lines before the request line are ignored; the
+    // first empty line after it ends the block.
+    const bool empty_line = at == 1 || input[at - 2] == '\n';
+    if (!empty_line && request_line_end_ == 0) request_line_end_ = at;
+    if (empty_line && request_line_end_ != 0) {
       head_end = at + 1;
       break;
     }
-    // RFC 9112 2.2: ignore empty lines before the request line.
     pos = at + 1;
   }
   if (head_end == std::string_view::npos) {
+    if (!line_checked_)
+      if (const int status = check_request_line(input)) return fail(status);
     // Keep the last three bytes unsearched: they may start the terminator.
     scanned_ = pos >= 3 ? pos - 3 : 0;
     if (input.size() > limits_.max_header_bytes) return fail(431);
     return {State::kIncomplete, 0, 0};
   }
-  if (head_end > limits_.max_header_bytes) return fail(431);
+  if (head_end > limits_.max_header_bytes) return fail_after_line(431);
 
   size_t content_length = 0;
   if (const int status = parse_head(input.substr(0, head_end), request, content_length))
@@ -128,8 +141,7 @@ RequestParser::Result RequestParser::parse(std::string_view input, Request& requ
   scanned_ = head_end >= 3 ? head_end - 3 : 0;
   if (input.size() - head_end < content_length) return {State::kIncomplete, 0, 0};
   request.body = input.substr(head_end, content_length);
-  scanned_ = 0;
-  line_checked_ = false;
+  reset_head_state();
   return {State::kComplete, head_end + content_length, 0};
 }
 

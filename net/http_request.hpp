@@ -47,13 +47,15 @@ class RequestParser {
 
  private:
   Result fail(int status);
-  int check_request_line(std::string_view input, size_t line_end);
+  void reset_head_state();
+  int check_request_line(std::string_view input);
   static int parse_request_line(std::string_view line, Request& request);
   int parse_head(std::string_view head, Request& request, size_t& content_length);
 
   RequestLimits limits_;
-  size_t scanned_ = 0;         // bytes of input already searched for CRLFCRLF
-  bool line_checked_ = false;  // the request line has been judged
+  size_t scanned_ = 0;           // bytes of input already searched for the block's end
+  size_t request_line_end_ = 0;  // the LF ending the request line; 0 until seen
+  bool line_checked_ = false;    // the request line of an unfinished block has been judged
 };
 
 }  // namespace cmb::net
