@@ -69,6 +69,17 @@ void linger_close(int fd, bool unread_input, const StopSignal& stop) {
 
 }  // namespace
 
+std::optional<Admitted> accept_next(net::Acceptor& acceptor, int listen_fd, const StopSignal& stop,
+                                    ConnectionGate& gate) {
+  while (wait_readable(listen_fd, stop)) {
+    auto accepted = acceptor.accept();
+    if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+    if (auto ticket = gate.admit(accepted.fd.get()))
+      return Admitted{std::move(accepted.fd), std::move(ticket)};
+  }
+  return std::nullopt;
+}
+
 bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
   return wait_for(fd, POLLIN, stop, timeout_ms);
 }

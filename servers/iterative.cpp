@@ -19,12 +19,8 @@ class IterativeServer final : public Server {
 
   void run() override {
     net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
-    while (wait_readable(listen_fd(), stop_signal())) {
-      auto accepted = acceptor.accept();
-      if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-      if (auto ticket = connection_gate().admit(accepted.fd.get()))
-        serve_blocking(std::move(accepted.fd), stop_signal(), config().limits);
-    }
+    while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate()))
+      serve_blocking(std::move(next->fd), stop_signal(), config().limits);
   }
 };
 

@@ -30,13 +30,9 @@ class PreforkServer final : public Server {
     ChildProcesses children;
     const auto serve = [this] {
       net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
-      while (wait_readable(listen_fd(), stop_signal())) {
-        // Every idle child wakes; those that lose the race get EAGAIN.
-        auto accepted = acceptor.accept();
-        if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-        if (auto ticket = connection_gate().admit(accepted.fd.get()))
-          serve_blocking(std::move(accepted.fd), stop_signal(), config().limits);
-      }
+      // Every idle child wakes; those that lose the race wait again.
+      while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate()))
+        serve_blocking(std::move(next->fd), stop_signal(), config().limits);
     };
     while (!stop_signal().notified()) {
       children.reap();

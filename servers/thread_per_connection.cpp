@@ -32,20 +32,16 @@ class ThreadPerConnectionServer final : public Server {
   void run() override {
     auto active = std::make_shared<ActiveThreads>();
     net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
-    while (wait_readable(listen_fd(), stop_signal())) {
-      auto accepted = acceptor.accept();
-      if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-      auto ticket = connection_gate().admit(accepted.fd.get());
-      if (!ticket) continue;
+    while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate())) {
       {
         std::lock_guard lock(active->mutex);
         ++active->count;
       }
       // The new thread takes the descriptor; if no thread can be created it
       // stays here, so the client can be told.
-      const int fd = accepted.fd.get();
+      const int fd = next->fd.get();
       try {
-        std::thread([this, active, fd, ticket = std::move(ticket)]() mutable {
+        std::thread([this, active, fd, ticket = std::move(next->ticket)]() mutable {
           serve_blocking(net::Fd(fd), stop_signal(), config().limits);
           // Give the place back while the server (which owns the gate) is
           // certainly alive: run() may return once the count below is zero.
@@ -53,7 +49,7 @@ class ThreadPerConnectionServer final : public Server {
           std::lock_guard lock(active->mutex);
           if (--active->count == 0) active->all_done.notify_all();
         }).detach();
-        accepted.fd.release();
+        next->fd.release();
       } catch (const std::system_error&) {
         std::lock_guard lock(active->mutex);
         --active->count;

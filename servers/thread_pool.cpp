@@ -29,10 +29,6 @@ class ThreadPoolServer final : public Server {
     const int size = config().threads > 0
                          ? config().threads
                          : 4 * static_cast<int>(std::thread::hardware_concurrency());
-    struct Admitted {
-      net::Fd fd;
-      ConnectionGate::Ticket ticket;
-    };
     WorkQueue<Admitted> queue(kQueueCapacity);
     std::vector<std::thread> workers;
     for (int i = 0; i < size; ++i) {
@@ -49,13 +45,8 @@ class ThreadPoolServer final : public Server {
       queue.close();
     });
     net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
-    while (wait_readable(listen_fd(), stop_signal())) {
-      auto accepted = acceptor.accept();
-      if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-      auto ticket = connection_gate().admit(accepted.fd.get());
-      if (!ticket) continue;
-      if (!queue.push({std::move(accepted.fd), std::move(ticket)})) break;
-    }
+    while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate()))
+      if (!queue.push(std::move(*next))) break;
     closer.join();
     for (auto& worker : workers) worker.join();
   }
