@@ -30,10 +30,11 @@ int parse_work(std::string_view query, Work& work);
 
 // Burns `amount` of the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID)
 // doing arithmetic whose result is kept, so the compiler cannot drop it.
-void burn_cpu(std::chrono::microseconds amount);
+// Ends early when `interrupt_fd` (if not -1) becomes readable.
+void burn_cpu(std::chrono::microseconds amount, int interrupt_fd = -1);
 
 // Runs the blocking part of the work on the calling thread: CPU, then sleep.
-// The sleep ends early when `interrupt_fd` (if not -1) becomes readable: a
+// Both end early when `interrupt_fd` (if not -1) becomes readable: a
 // server's stop signal, so that shutdown does not wait out blocked requests.
 void run_inline_work(const Work& work, int interrupt_fd = -1);
 

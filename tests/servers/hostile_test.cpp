@@ -390,6 +390,20 @@ TEST_P(Hostile, SigtermWithAThousandRequestsInFlight) {
   EXPECT_LT(stopped.took.count(), 2000);
 }
 
+// SIGTERM while handlers burn CPU for 5 s each: the burns end at the stop
+// signal, so the server exits within 2 s.
+TEST_P(Hostile, SigtermCutsLongCpuBurnsShort) {
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<TestClient>(port()));
+    clients.back()->send_all("GET /?cpu_us=5000000 HTTP/1.1\r\nHost: t\r\n\r\n");
+  }
+  std::this_thread::sleep_for(300ms);  // let the burns start
+  const auto stopped = server_->stop(10s);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_LT(stopped.took.count(), 2000);
+}
+
 INSTANTIATE_TEST_SUITE_P(AllModels, Hostile, ::testing::ValuesIn(available_model_names()),
                          cmb::testing::model_test_name);
 
