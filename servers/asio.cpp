@@ -90,7 +90,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits, int in
     // the watcher has gone.)
     if (ec || c->timed_out) {
       if (!c->timed_out) co_return;  // EOF, reset or shutdown
-      session.time_out();            // slowloris or idle: a 408 if it sent part of a request
+      (void)session.time_out();      // slowloris or idle: a 408 if it sent part of a request
       const std::string_view out = session.pending_output();
       c->socket.non_blocking(true, ec);  // never wait on a client that does not read
       if (!out.empty()) (void)c->socket.send(asio::buffer(out.data(), out.size()), 0, ec);

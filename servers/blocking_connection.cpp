@@ -92,7 +92,7 @@ void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& li
       if (stop.notified()) return;
       // The coarse clock may not have reached the deadline the poll did.
       if (!session.expired(HttpSession::Clock::now())) continue;
-      session.time_out();  // slowloris or idle: a 408 if it sent part of a request
+      (void)session.time_out();  // slowloris or idle: a 408 if it sent part of a request
       if (flush(fd, session, stop)) linger_close(fd, true, stop);
       return;
     }

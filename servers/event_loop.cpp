@@ -98,13 +98,8 @@ void EventLoop::expire_idle() {
   for (auto& slot : connections_) {
     if (!slot || slot->busy || !slot->session.expired(now)) continue;
     Connection& c = *slot;
-    if (c.session.closing()) {  // timed out before and still stuck: give up on it
-      close(c);
-      continue;
-    }
-    c.session.time_out();
-    if (c.session.has_output())
-      drive(c);  // sends the 408, then closes
+    if (c.session.time_out())
+      drive(c);  // sends the 408 (or what is left), then closes
     else
       close(c);
   }

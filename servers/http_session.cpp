@@ -60,9 +60,11 @@ void HttpSession::finish_wait() {
   progress_at_ = Clock::now();
 }
 
-void HttpSession::time_out() {
+bool HttpSession::time_out() {
+  if (closing_) return false;
   if (!input_.empty() && !has_output()) net::append_error_response(output_, 408);
   closing_ = true;
+  return has_output();
 }
 
 void HttpSession::consume_output(size_t n) {

@@ -68,8 +68,10 @@ class HttpSession {
     return due && now >= *due;
   }
   // The deadline passed: answer 408 if a request was partly received, and
-  // close once the output is flushed.
-  void time_out();
+  // close once the output is flushed. True when there is output to send
+  // first; false when the connection should be closed now (nothing to send,
+  // or it was closing already — timed out before and still stuck).
+  bool time_out();
 
   std::string_view pending_output() const { return std::string_view(output_).substr(output_sent_); }
   void consume_output(size_t n);

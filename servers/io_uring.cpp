@@ -169,12 +169,10 @@ class UringLoop {
     for (auto& [key, c] : connections_)
       if (!c->closed && c->session.expired(now)) expired.push_back(c.get());
     for (Connection* c : expired) {
-      if (c->session.closing()) {  // timed out before and still stuck: give up on it
+      if (c->session.time_out())
+        drive(*c);  // sends the 408 (or what is left), then closes
+      else
         close(*c);
-        continue;
-      }
-      c->session.time_out();
-      drive(*c);  // sends the 408 and closes, or closes at once
     }
   }
 

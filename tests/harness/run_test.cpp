@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -39,13 +40,28 @@ std::string temp_csv(const std::string& name) {
   return path.string();
 }
 
+// `cmbench run ARGS --no-plots --out CSV` into a fresh temporary CSV named
+// after `name`: the run's output and the CSV's rows.
+struct Sweep {
+  cmb::testing::Finished result;
+  std::string csv;
+  std::vector<cmb::testing::ResultRowMap> rows;
+};
+Sweep run_sweep(const std::string& name, std::vector<std::string> args) {
+  Sweep sweep;
+  sweep.csv = temp_csv(name);
+  args.insert(args.begin(), "run");
+  args.insert(args.end(), {"--no-plots", "--out", sweep.csv});
+  sweep.result = run_cmbench(args);
+  sweep.rows = read_csv(sweep.csv);
+  return sweep;
+}
+
 TEST(Run, TwoModelsTwoConnectionCountsWriteWholeRows) {
-  const std::string csv = temp_csv("two-by-two");
-  const auto result = run_cmbench({"run", "--models", "iterative,thread-per-connection",
-                                   "--connections", "1,2", "--workload", "", "-d", "500ms",
-                                   "--warmup", "100ms", "--no-plots", "--out", csv});
+  const auto [result, csv, rows] =
+      run_sweep("two-by-two", {"--models", "iterative,thread-per-connection", "--connections",
+                               "1,2", "--workload", "", "-d", "500ms", "--warmup", "100ms"});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
-  const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& row : rows) {
     EXPECT_EQ(row.at("error"), "");
@@ -84,12 +100,10 @@ TEST(Run, AServerThatCannotStartBecomesAnErrorRow) {
 // 10 ms, 16 connections get ~16x from thread-per-connection and ~1x from the
 // iterative server, which starves all but one connection.
 TEST(Run, ThreadPerConnectionServesEightTimesIterativeWhenRequestsBlock) {
-  const std::string csv = temp_csv("shape");
-  const auto result = run_cmbench({"run", "--models", "iterative,thread-per-connection",
-                                   "--connections", "16", "--workload", "sleep_us=10000", "-d",
-                                   "2s", "--warmup", "500ms", "--no-plots", "--out", csv});
+  const auto [result, csv, rows] =
+      run_sweep("shape", {"--models", "iterative,thread-per-connection", "--connections", "16",
+                          "--workload", "sleep_us=10000", "-d", "2s", "--warmup", "500ms"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 2u);
   const double iterative = std::stod(rows[0].at("rps"));
   const double threaded = std::stod(rows[1].at("rps"));
@@ -104,12 +118,10 @@ TEST(Run, ThreadPerConnectionServesEightTimesIterativeWhenRequestsBlock) {
 
 // Blocking work stalls a single event loop; handing it to workers does not.
 TEST(Run, EpollWorkersServesFourTimesEpollWhenRequestsBlock) {
-  const std::string csv = temp_csv("workers");
-  const auto result =
-      run_cmbench({"run", "--models", "epoll,epoll-workers", "--connections", "16", "--workload",
-                   "sleep_us=10000", "-d", "2s", "--warmup", "500ms", "--no-plots", "--out", csv});
+  const auto [result, csv, rows] =
+      run_sweep("workers", {"--models", "epoll,epoll-workers", "--connections", "16", "--workload",
+                            "sleep_us=10000", "-d", "2s", "--warmup", "500ms"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 2u);
   const double epoll = std::stod(rows[0].at("rps")), workers = std::stod(rows[1].at("rps"));
   EXPECT_LE(epoll, 110.0);
@@ -119,12 +131,10 @@ TEST(Run, EpollWorkersServesFourTimesEpollWhenRequestsBlock) {
 // A non-blocking wait does not stall an event loop: 64 connections each
 // waiting 100 ms get about 640 req/s from one thread.
 TEST(Run, EpollOverlapsNonBlockingWaits) {
-  const std::string csv = temp_csv("waits");
-  const auto result =
-      run_cmbench({"run", "--models", "epoll", "--connections", "64", "--workload",
-                   "wait_us=100000", "-d", "2s", "--warmup", "500ms", "--no-plots", "--out", csv});
+  const auto [result, csv, rows] =
+      run_sweep("waits", {"--models", "epoll", "--connections", "64", "--workload",
+                          "wait_us=100000", "-d", "2s", "--warmup", "500ms"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_GE(std::stod(rows[0].at("rps")), 300.0);
   EXPECT_LE(std::stod(rows[0].at("server_threads_max")), 3.0);
@@ -158,17 +168,33 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
   return condition();
 }
 
+// `cmbench run` over epoll at `connections` as a child, once its CSV has
+// `lines` lines (header included); `server` is the pid of its one server, 0
+// when the lines did not come or there was not exactly one server.
+struct BackgroundSweep {
+  std::unique_ptr<Child> harness;
+  pid_t server = 0;
+};
+BackgroundSweep start_sweep(const std::string& csv, const std::string& connections,
+                            const std::string& duration, size_t lines) {
+  BackgroundSweep sweep;
+  sweep.harness = std::make_unique<Child>(std::vector<std::string>{
+      CMBENCH_BIN, "run", "--models", "epoll", "--connections", connections, "-d", duration,
+      "--warmup", "0s", "--no-plots", "--out", csv});
+  if (!wait_until([&] { return line_count(csv) >= lines; }, 20s)) return sweep;
+  const std::vector<pid_t> servers = children_of(sweep.harness->pid());
+  if (servers.size() == 1) sweep.server = servers[0];
+  return sweep;
+}
+
 // kill -9 of the harness mid-sweep: whole rows only, and no server left behind.
 TEST(Run, KillNineMidSweepLeavesWholeRowsAndNoServer) {
   const std::string csv = temp_csv("kill9");
-  Child harness({CMBENCH_BIN, "run", "--models", "epoll", "--connections", "1,2,3,4,5,6,7,8", "-d",
-                 "400ms", "--warmup", "0s", "--no-plots", "--out", csv});
-  ASSERT_TRUE(wait_until([&] { return line_count(csv) >= 3; }, 20s));
-  const std::vector<pid_t> servers = children_of(harness.pid());
-  ASSERT_EQ(servers.size(), 1u);
-  ::kill(harness.pid(), SIGKILL);
-  harness.wait(5s);
-  EXPECT_TRUE(wait_until([&] { return ::kill(servers[0], 0) != 0; }, 3s))
+  auto sweep = start_sweep(csv, "1,2,3,4,5,6,7,8", "400ms", 3);
+  ASSERT_NE(sweep.server, 0) << "no rows, or not one server";
+  ::kill(sweep.harness->pid(), SIGKILL);
+  sweep.harness->wait(5s);
+  EXPECT_TRUE(wait_until([&] { return ::kill(sweep.server, 0) != 0; }, 3s))
       << "the server outlived the harness";
 
   std::ifstream in(csv);
@@ -184,14 +210,11 @@ TEST(Run, KillNineMidSweepLeavesWholeRowsAndNoServer) {
 // and completes.
 TEST(Run, AServerKilledMidSweepBecomesAnErrorRow) {
   const std::string csv = temp_csv("server-killed");
-  Child harness({CMBENCH_BIN, "run", "--models", "epoll", "--connections", "1,2,3,4", "-d", "800ms",
-                 "--warmup", "0s", "--no-plots", "--out", csv});
-  ASSERT_TRUE(wait_until([&] { return line_count(csv) >= 2; }, 20s));
+  auto sweep = start_sweep(csv, "1,2,3,4", "800ms", 2);
+  ASSERT_NE(sweep.server, 0) << "no rows, or not one server";
   std::this_thread::sleep_for(300ms);  // into the second point
-  const std::vector<pid_t> servers = children_of(harness.pid());
-  ASSERT_EQ(servers.size(), 1u);
-  ::kill(servers[0], SIGKILL);
-  const auto finished = harness.wait(60s);
+  ::kill(sweep.server, SIGKILL);
+  const auto finished = sweep.harness->wait(60s);
   EXPECT_EQ(finished.exit_code, 0) << finished.err;
   const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 4u);
@@ -205,16 +228,13 @@ TEST(Run, AServerKilledMidSweepBecomesAnErrorRow) {
 // Ctrl-C: the current point is dropped, finished rows stay, the server stops.
 TEST(Run, InterruptKeepsFinishedRowsAndStopsTheServer) {
   const std::string csv = temp_csv("interrupt");
-  Child harness({CMBENCH_BIN, "run", "--models", "epoll", "--connections", "1,2,3,4,5,6", "-d",
-                 "500ms", "--warmup", "0s", "--no-plots", "--out", csv});
-  ASSERT_TRUE(wait_until([&] { return line_count(csv) >= 2; }, 20s));
-  const std::vector<pid_t> servers = children_of(harness.pid());
-  ASSERT_EQ(servers.size(), 1u);
-  ::kill(harness.pid(), SIGINT);
-  const auto finished = harness.wait(10s);
+  auto sweep = start_sweep(csv, "1,2,3,4,5,6", "500ms", 2);
+  ASSERT_NE(sweep.server, 0) << "no rows, or not one server";
+  ::kill(sweep.harness->pid(), SIGINT);
+  const auto finished = sweep.harness->wait(10s);
   EXPECT_EQ(finished.exit_code, 130);
   EXPECT_NE(finished.out.find("interrupted"), std::string::npos) << finished.out;
-  EXPECT_NE(::kill(servers[0], 0), 0) << "the server is still running";
+  EXPECT_NE(::kill(sweep.server, 0), 0) << "the server is still running";
   const auto rows = read_csv(csv);
   EXPECT_GE(rows.size(), 1u);
   EXPECT_LT(rows.size(), 6u);
@@ -224,12 +244,10 @@ TEST(Run, InterruptKeepsFinishedRowsAndStopsTheServer) {
 // Repetitions interleave: every model once per round, so a passing
 // disturbance cannot hit all of one model's samples.
 TEST(Run, RepetitionsInterleaveAcrossModels) {
-  const std::string csv = temp_csv("interleave");
-  const auto result =
-      run_cmbench({"run", "--models", "epoll,poll", "--connections", "1", "--workload", "",
-                   "--repeat", "2", "-d", "100ms", "--warmup", "0s", "--no-plots", "--out", csv});
+  const auto [result, csv, rows] =
+      run_sweep("interleave", {"--models", "epoll,poll", "--connections", "1", "--workload", "",
+                               "--repeat", "2", "-d", "100ms", "--warmup", "0s"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 4u);
   const std::vector<std::pair<std::string, std::string>> expected = {
       {"epoll", "1"}, {"poll", "1"}, {"epoll", "2"}, {"poll", "2"}};
@@ -258,12 +276,10 @@ TEST(Run, ResumeSkipsMeasuredPoints) {
 }
 
 TEST(Run, ScenarioFilesSetTheSweepAndFlagsOverrideThem) {
-  const std::string csv = temp_csv("scenario");
-  const auto result = run_cmbench({"run", "tutorial", "--models", "thread-per-connection",
-                                   "--connections", "3", "--no-plots", "--out", csv});
+  const auto [result, csv, rows] = run_sweep(
+      "scenario", {"tutorial", "--models", "thread-per-connection", "--connections", "3"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("Sequential vs concurrent"), std::string::npos) << result.out;
-  const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].at("workload"), "sleep_us=100000");  // from the file
   EXPECT_EQ(rows[0].at("requests"), "3");                // connections x requests-per-connection
