@@ -1,8 +1,9 @@
 // `cmbench compare BASE.csv NEW.csv`: is NEW worse than BASE beyond noise?
 // Points match by model, workload, connections and rate; repetitions are
 // the samples. A point is worse when its median moved the wrong way by more
-// than the threshold AND (with repetitions on both sides) a Mann-Whitney U
-// test finds the difference significant.
+// than the threshold AND (with repetitions on both sides) Welch's t-test on
+// the logarithms finds the difference significant (README: "Comparing runs"
+// says why this test).
 #pragma once
 
 #include <stdexcept>
@@ -34,7 +35,7 @@ struct MetricComparison {
   double base_median = 0;
   double new_median = 0;
   double change = 0;    // (new - base) / base
-  double p = 1;         // Mann-Whitney two-sided; 1 without repetitions
+  double p = 1;         // Welch's t-test on logs, two-sided; 1 without repetitions
   std::string verdict;  // same, better, worse, noise
 };
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <system_error>
 
@@ -84,33 +85,53 @@ std::vector<std::string_view> column_names() {
 
 std::string header_line() { return fmt::format("{}\n", fmt::join(column_names(), ",")); }
 
-// Splits one CSV line, honouring quotes.
-std::vector<std::string> split_csv_line(const std::string& line) {
-  std::vector<std::string> fields(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
+}  // namespace
+
+std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
+  std::vector<std::vector<std::string>> records;
+  std::vector<std::string> record;
+  std::string field;
+  bool quoted = false;      // inside a quoted field
+  bool field_seen = false;  // the current record has begun
+  const auto end_record = [&] {
+    if (field_seen || !field.empty()) {  // a blank line is no record
+      record.push_back(std::move(field));
+      records.push_back(std::move(record));
+    }
+    record.clear();
+    field.clear();
+    field_seen = false;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        fields.back() += '"';
+      if (c != '"') {
+        field += c;  // commas, CR and LF included
+      } else if (i + 1 < text.size() && text[i + 1] == '"') {
+        field += '"';
         ++i;
-      } else if (c == '"') {
-        quoted = false;
       } else {
-        fields.back() += c;
+        quoted = false;
       }
     } else if (c == '"') {
       quoted = true;
+      field_seen = true;
     } else if (c == ',') {
-      fields.emplace_back();
+      record.push_back(std::move(field));
+      field.clear();
+      field_seen = true;
+    } else if (c == '\n') {
+      end_record();
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      // CRLF: the LF ends the record.
     } else {
-      fields.back() += c;
+      field += c;
+      field_seen = true;
     }
   }
-  return fields;
+  end_record();  // a last line without its line break
+  return records;
 }
-
-}  // namespace
 
 std::span<const std::string_view> csv_columns() {
   static const std::vector<std::string_view> names = column_names();
@@ -120,21 +141,22 @@ std::span<const std::string_view> csv_columns() {
 std::string format_csv_row(const ResultRow& row) {
   std::string line;
   for (const auto& column : kColumns) {
-    if (!line.empty()) line += ',';
+    if (&column != &kColumns[0]) line += ',';
     line += column.format(row);
   }
   return line + "\n";
 }
 
 CsvTable read_csv_table(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("cannot read {}", path));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::vector<std::string>> records = parse_csv(text);
+  if (records.empty()) throw std::runtime_error(fmt::format("{} is empty", path));
   CsvTable table;
-  std::string line;
-  if (!std::getline(in, line)) throw std::runtime_error(fmt::format("{} is empty", path));
-  table.header = split_csv_line(line);
-  while (std::getline(in, line))
-    if (!line.empty()) table.rows.push_back(split_csv_line(line));
+  table.header = std::move(records.front());
+  table.rows.assign(std::make_move_iterator(records.begin() + 1),
+                    std::make_move_iterator(records.end()));
   return table;
 }
 
@@ -158,6 +180,7 @@ CsvWriter::CsvWriter(const std::string& path) : path_(path) {
   {
     std::ifstream in(path);
     std::getline(in, existing_header);
+    if (!existing_header.empty() && existing_header.back() == '\r') existing_header.pop_back();
   }
   fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
   if (!fd_) throw std::system_error(errno, std::generic_category(), "open " + path);

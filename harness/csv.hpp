@@ -64,7 +64,13 @@ std::string format_csv_row(const ResultRow& row);
 // Throws std::runtime_error when the file has other columns.
 std::vector<std::vector<std::string>> read_csv_rows(const std::string& path);
 
-// Any CSV: its header and rows, quotes honoured. Throws std::runtime_error
+// RFC 4180 records: fields split at commas, quoted fields may hold commas,
+// doubled quotes and line breaks; records end at LF or CRLF; blank lines are
+// skipped. A last record cut short (no line break) is returned as it is:
+// callers compare its field count with the header's.
+std::vector<std::vector<std::string>> parse_csv(std::string_view text);
+
+// Any CSV (RFC 4180, as parse_csv): its header and rows. Throws std::runtime_error
 // when the file cannot be read or is empty.
 struct CsvTable {
   std::vector<std::string> header;

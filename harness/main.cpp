@@ -170,7 +170,8 @@ int main(int argc, char** argv) {
                    "change in p99, in %, that counts (default 50)")
       ->check(CLI::PositiveNumber);
   compare
-      ->add_option("--alpha", compare_options.alpha, "significance level of the Mann-Whitney test")
+      ->add_option("--alpha", compare_options.alpha,
+                   "significance level of the t-test on the repetitions")
       ->capture_default_str()
       ->check(CLI::Range(0.0001, 0.5));
   compare->add_option("--normalize-by", compare_options.normalize_by,

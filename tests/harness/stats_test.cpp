@@ -6,34 +6,30 @@ namespace cmb::harness {
 namespace {
 
 TEST(Stats, Median) {
+  EXPECT_EQ(median({}), 0);
   EXPECT_EQ(median({3, 1, 2}), 2);
   EXPECT_EQ(median({4, 1, 3, 2}), 2.5);
-  EXPECT_EQ(median({}), 0);
 }
 
-// Known answers, checked by enumerating every arrangement of the samples.
-TEST(Stats, MannWhitneyExactKnownAnswers) {
-  EXPECT_NEAR(mann_whitney_p({1, 2, 3}, {4, 5, 6}), 0.1, 1e-12);                     // 2/20
-  EXPECT_NEAR(mann_whitney_p({1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}), 2.0 / 252, 1e-12);  // 0.0079365
-  EXPECT_NEAR(mann_whitney_p({6, 7, 8, 9, 10}, {1, 2, 3, 4, 5}), 2.0 / 252, 1e-12);  // symmetric
-  // Interleaved samples are no evidence of a difference.
-  EXPECT_NEAR(mann_whitney_p({1, 3, 5, 7, 9}, {2, 4, 6, 8, 10}), 0.6904761904761905, 1e-12);
-  // U = 1 of 25: 4 of 252 arrangements are as extreme.
-  EXPECT_NEAR(mann_whitney_p({1, 2, 3, 4, 6}, {5, 7, 8, 9, 10}), 0.015873015873015872, 1e-12);
+// Known answers from SciPy: scipy.stats.ttest_ind(numpy.log(a),
+// numpy.log(b), equal_var=False).pvalue (raw values for the last case).
+TEST(Stats, WelchKnownAnswers) {
+  EXPECT_NEAR(welch_p({100, 101, 99}, {83, 84, 82}), 4.2328058517911286e-05, 1e-9);
+  EXPECT_NEAR(welch_p({100, 101, 99, 98, 102}, {75, 76, 74, 73, 77}), 2.3386021098439534e-08,
+              1e-12);
+  EXPECT_NEAR(welch_p({100, 130, 70, 120, 80}, {75, 140, 60, 110, 65}), 0.5280509986206919, 1e-9);
+  EXPECT_NEAR(welch_p({1, 2, 3}, {4, 5, 6}), 0.07559735281707744, 1e-9);
+  EXPECT_NEAR(welch_p({10, 12, 11, 13}, {10.5, 12.5, 9.8}), 0.6065981006942232, 1e-9);
+  // A zero among the samples: raw values (ttest_ind([0, 2, 3], [4, 5, 7], equal_var=False)).
+  EXPECT_NEAR(welch_p({0, 2, 3}, {4, 5, 7}), 0.042394467148938346, 1e-9);
+  EXPECT_NEAR(welch_p({4, 5, 7}, {1, 2, 3}), welch_p({1, 2, 3}, {4, 5, 7}), 1e-15);  // symmetric
 }
 
-TEST(Stats, MannWhitneyNormalApproximationWithTies) {
-  // U = 1, tie term 42, variance 21.944, z = 2.348 with continuity
-  // correction: p = erfc(z / sqrt 2) = 0.018866.
-  EXPECT_NEAR(mann_whitney_p({1, 2, 2, 3, 3}, {3, 4, 4, 5, 5}), 0.018866, 1e-5);
-  EXPECT_EQ(mann_whitney_p({1, 1, 1}, {1, 1, 1}), 1.0);
-  EXPECT_EQ(mann_whitney_p({}, {1}), 1.0);
-}
-
-TEST(Stats, SmallestPossibleP) {
-  EXPECT_NEAR(smallest_possible_p(3, 3), 0.1, 1e-12);
-  EXPECT_NEAR(smallest_possible_p(5, 5), 2.0 / 252, 1e-12);
-  EXPECT_EQ(smallest_possible_p(1, 1), 1.0);
+TEST(Stats, WelchEdgeCases) {
+  EXPECT_EQ(welch_p({1, 1, 1}, {1, 1, 1}), 1.0);
+  EXPECT_EQ(welch_p({1, 1, 1}, {2, 2, 2}), 0.0);  // no scatter, different means
+  EXPECT_EQ(welch_p({}, {1}), 1.0);
+  EXPECT_EQ(welch_p({1}, {2, 3}), 1.0);  // one sample: no scatter to judge by
 }
 
 }  // namespace

@@ -102,7 +102,8 @@ TEST_P(Hostile, SlowlorisIsTimedOutWhileOthersAreServed) {
         const auto start = Clock::now();
         const auto response = other.get("/");
         if (response && response->status == 200) ++served;
-        if (Clock::now() - start > 500ms) ++slow_answers;
+        // Served between the drips, not after the slow client's timeout.
+        if (Clock::now() - start >= kHeaderTimeout) ++slow_answers;
         std::this_thread::sleep_for(100ms);
       }
     });
@@ -137,24 +138,32 @@ TEST_P(Hostile, SlowlorisIsTimedOutWhileOthersAreServed) {
 // Connections that never send, or go quiet after a response, are closed at
 // the timeout without a response; meanwhile a concurrent model serves others.
 TEST_P(Hostile, IdleConnectionsAreClosedAtTheTimeout) {
-  if (fixed_workers(GetParam())) start({"--threads", "64"});
+  // Longer than the suite's 1 s, so that "served meanwhile" is told apart
+  // from "served once the idle ones were closed" on a slow build (TSan) too.
+  constexpr auto kTimeout = 2s;
+  std::vector<std::string> args{"--header-timeout", "2s"};
+  if (fixed_workers(GetParam())) args.insert(args.end(), {"--threads", "64"});
+  start(args);
   const int count = concurrent(GetParam()) ? 50 : 1;
   std::vector<std::unique_ptr<TestClient>> idle;
-  for (int i = 0; i < count; ++i) idle.push_back(std::make_unique<TestClient>(port(), 4s));
-  TestClient kept(port(), 4s);
+  for (int i = 0; i < count; ++i) idle.push_back(std::make_unique<TestClient>(port(), 6s));
+  TestClient kept(port(), 6s);
   const auto start = Clock::now();
   if (concurrent(GetParam())) {
     const auto response = kept.get("/");
     ASSERT_TRUE(response);
     EXPECT_EQ(response->status, 200);
-    EXPECT_LT(Clock::now() - start, 500ms);
+    // Served meanwhile: every idle connection is still open when the answer comes.
+    int closed_before = 0;
+    for (auto& client : idle) closed_before += readable_within(client->fd(), 0ms) ? 1 : 0;
+    EXPECT_EQ(closed_before, 0) << "served only after idle connections were closed";
   }
   for (auto& client : idle) {
     char byte;
-    EXPECT_TRUE(readable_within(client->fd(), 4s));
+    EXPECT_TRUE(readable_within(client->fd(), 6s));
     EXPECT_EQ(::recv(client->fd(), &byte, 1, 0), 0) << "expected a plain close";
   }
-  EXPECT_GE(Clock::now() - start, kHeaderTimeout - 100ms);
+  EXPECT_GE(Clock::now() - start, kTimeout - 100ms);
   if (!concurrent(GetParam())) {
     ASSERT_TRUE(kept.get("/"));  // served once the idle one left
   }
@@ -301,8 +310,9 @@ TEST_P(Hostile, HundredThousandPipelinedRequestsInOneWrite) {
 // serves again once clients leave.
 TEST_P(Hostile, OutOfDescriptorsKeepsServingWithoutSpinning) {
   ASSERT_TRUE(kDescriptorsRaised);
-  // Long enough that the connections it holds stay open through the test.
-  start({"--header-timeout", "10s"}, [] {
+  // Long enough that the connections it holds stay open through the test
+  // (fork-per-connection's children would otherwise exit together mid-test).
+  start({"--header-timeout", "60s"}, [] {
     const rlimit limit{256, 256};
     ::setrlimit(RLIMIT_NOFILE, &limit);
   });
@@ -321,27 +331,38 @@ TEST_P(Hostile, OutOfDescriptorsKeepsServingWithoutSpinning) {
       held.push_back(client.get());
   }
   RecordProperty("served_while_out_of_descriptors", static_cast<int>(held.size()));
-  EXPECT_GE(held.size(), 1u);
-  // Saturated: new connections keep arriving and are shed or queued. CPU
-  // over that second must stay far below one core.
-  const auto cpu_before = harness::read_tree_cpu(server_->pid());
-  ASSERT_TRUE(cpu_before);
+  ASSERT_GE(held.size(), 1u);
+  // More connections arrive while it is saturated: they are shed or queued.
   // (Non-blocking connects: a model that queues them fills its backlog.)
   std::vector<net::Fd> pressure;
   const net::Address address = net::resolve("127.0.0.1", port());
-  const auto window_start = Clock::now();
   for (int i = 0; i < 100; ++i) {
     pressure.emplace_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     (void)::connect(pressure.back().get(), address.get(), address.length);
     std::this_thread::sleep_for(10ms);
   }
-  const auto cpu_after = harness::read_tree_cpu(server_->pid());
-  ASSERT_TRUE(cpu_after);
-  const double wall = std::chrono::duration<double>(Clock::now() - window_start).count();
-  const double cpu =
-      (cpu_after->user_s + cpu_after->system_s) - (cpu_before->user_s + cpu_before->system_s);
-  RecordProperty("saturated_cpu_fraction", std::to_string(cpu / wall));
-  EXPECT_LT(cpu / wall, 0.3) << "the server spins while out of descriptors";
+  // Spinning is CPU with no work to do. Once nothing new arrives, a server
+  // that handles descriptor exhaustion settles to near-idle, however long
+  // the work it had queued took (fork-per-connection forks 1 100 children,
+  // and a fork costs more the more children live); a spinning accept loop
+  // burns a core in every window.
+  double quietest = 1e9;
+  const auto give_up = Clock::now() + 30s;
+  while (Clock::now() < give_up) {
+    const auto cpu_before = harness::read_tree_cpu(server_->pid());
+    const auto window_start = Clock::now();
+    std::this_thread::sleep_for(1s);
+    const auto cpu_after = harness::read_tree_cpu(server_->pid());
+    ASSERT_TRUE(cpu_before && cpu_after);
+    const double wall = std::chrono::duration<double>(Clock::now() - window_start).count();
+    quietest = std::min(quietest, ((cpu_after->user_s + cpu_after->system_s) -
+                                   (cpu_before->user_s + cpu_before->system_s)) /
+                                      wall);
+    if (quietest < 0.3) break;
+  }
+  RecordProperty("quiet_cpu_fraction", std::to_string(quietest));
+  EXPECT_LT(quietest, 0.3) << "no second in 30 s without new connections left the server "
+                              "below 30 % of a core: it spins while out of descriptors";
   // The connections it holds still work (a concurrent model holds many).
   if (concurrent(GetParam())) {
     held.front()->set_timeout(2s);
