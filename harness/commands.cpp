@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "harness/files.hpp"
+#include "harness/results.hpp"
+#include "harness/server_report.hpp"
 #include "loadgen/hist_file.hpp"
 #include "loadgen/report.hpp"
 #include "net/socket.hpp"
@@ -38,11 +40,12 @@ int models_command() {
 int serve_command(const std::string& model, const servers::ServerConfig& config) {
   // Signals are taken by one thread with sigwait, so every other thread
   // (including the model's) runs with them blocked and is never interrupted.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Shared with the signal thread, which may outlive this function.
   std::shared_ptr<servers::Server> server = servers::make_server(model, config);
@@ -51,14 +54,20 @@ int serve_command(const std::string& model, const servers::ServerConfig& config)
                "warning: listening on every interface ({}); use --host 127.0.0.1 to keep "
                "the server local\n",
                server->address().to_string());
-  std::thread([server, stop_signals] {
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
+  // SIGUSR1: one line with the counters so far, so a harness can difference
+  // them at the edges of its measured window. SIGINT, SIGTERM: stop.
+  std::thread([server, signals] {
+    for (int signal = 0; sigwait(&signals, &signal) == 0 && signal == SIGUSR1;) {
+      fmt::print("{}\n", format_server_report({"snapshot", servers::read_counters(), {}}));
+      std::fflush(stdout);
+    }
     server->stop();
   }).detach();
   fmt::print("listening on {}\n", server->address().to_string());
   std::fflush(stdout);
   server->run();
+  fmt::print("{}\n", format_server_report({"exit", servers::read_counters(), read_own_usage()}));
+  std::fflush(stdout);
   return kExitOk;
 }
 
@@ -97,7 +106,7 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   }
   const loadgen::LoadResult result = loadgen::run_load(config);
   if (outputs.json) {
-    fmt::print("{}\n", loadgen::to_json(config, result));
+    fmt::print("{}\n", load_json(config, result));
   } else {
     loadgen::print_summary(stdout, config, result, outputs.latency_distribution);
   }

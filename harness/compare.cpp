@@ -2,64 +2,49 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "harness/csv.hpp"
 #include "harness/stats.hpp"
-#include "loadgen/report.hpp"
 
 namespace cmb::harness {
 namespace {
 
-struct PointKey {
-  std::string model;
-  std::string workload;
-  int connections;
-  double rate;
-  auto tie() const { return std::tie(model, workload, connections, rate); }
-  bool operator<(const PointKey& other) const { return tie() < other.tie(); }
-};
+// A point (PointId::point(), owned), whose repetitions are the samples.
+using PointKeyValue = std::tuple<std::string, int, std::string, int, double>;
 
 struct Samples {
   std::vector<double> rps;
   std::vector<double> p99;
 };
 
-using Points = std::map<PointKey, Samples>;
+using Points = std::map<PointKeyValue, Samples>;
 
 Points read_points(const std::string& path) {
-  CsvTable table;
   try {
-    table = read_csv_table(path);
-  } catch (const std::runtime_error& e) {
-    throw UnusableInput(e.what());
-  }
-  std::vector<int> at;
-  for (const char* name :
-       {"model", "workload", "connections", "rate", "rps", "latency_p99_us", "error"}) {
-    const int index = table.column(name);
-    if (index < 0)
-      throw UnusableInput(
-          fmt::format("{} has no '{}' column: not a cmbench results CSV", path, name));
-    at.push_back(index);
-  }
-  Points points;
-  for (const auto& row : table.rows) {
-    if (row.size() != table.header.size()) continue;         // a torn line: skip it
-    if (!row[static_cast<size_t>(at[6])].empty()) continue;  // a failed point has no figures
-    try {
-      const PointKey key{row[static_cast<size_t>(at[0])], row[static_cast<size_t>(at[1])],
-                         std::stoi(row[static_cast<size_t>(at[2])]),
-                         std::stod(row[static_cast<size_t>(at[3])])};
-      Samples& samples = points[key];
-      samples.rps.push_back(std::stod(row[static_cast<size_t>(at[4])]));
-      samples.p99.push_back(std::stod(row[static_cast<size_t>(at[5])]));
-    } catch (const std::exception&) {
-      throw UnusableInput(fmt::format("{}: a row has a number that does not parse", path));
+    const CsvTable table = read_csv_table(path);
+    const PointReader identity(table);
+    const int rps = table.column("rps"), p99 = table.column("latency_p99_us"),
+              error = table.column("error");
+    if (rps < 0 || p99 < 0 || error < 0)
+      throw std::runtime_error("no 'rps', 'latency_p99_us' or 'error' column");
+    Points points;
+    for (const auto& row : table.rows) {
+      if (row.size() != table.header.size()) continue;         // a torn line: skip it
+      if (!row[static_cast<size_t>(error)].empty()) continue;  // a failed point has no figures
+      Samples& samples = points[PointKeyValue(identity.read(row).point())];
+      samples.rps.push_back(std::stod(row[static_cast<size_t>(rps)]));
+      samples.p99.push_back(std::stod(row[static_cast<size_t>(p99)]));
     }
+    return points;
+  } catch (const std::logic_error&) {
+    throw UnusableInput(fmt::format("{}: a row has a number that does not parse", path));
+  } catch (const std::runtime_error& e) {
+    throw UnusableInput(fmt::format("{}: {}", path, e.what()));
   }
-  return points;
 }
 
 // Every sample divided by the reference model's median at the same point;
@@ -69,14 +54,19 @@ Points normalize(const Points& points, const std::string& reference,
   Points out;
   bool any_reference = false;
   for (const auto& [key, samples] : points) {
-    if (key.model == reference) {
+    const auto& [model, threads, workload, connections, rate] = key;
+    if (model == reference) {
       any_reference = true;
       continue;
     }
-    const auto ref = points.find({reference, key.workload, key.connections, key.rate});
+    // The reference at the same workload, connections and rate (its own threads).
+    const auto ref = std::find_if(points.begin(), points.end(), [&](const auto& entry) {
+      const auto& [m, t, w, c, r] = entry.first;
+      return m == reference && w == workload && c == connections && r == rate;
+    });
     if (ref == points.end()) {
       notes.push_back(fmt::format("{}: no {} point to normalize {} {} c={} by; left out", path,
-                                  reference, key.model, key.workload, key.connections));
+                                  reference, model, workload, connections));
       continue;
     }
     const double ref_rps = median(ref->second.rps), ref_p99 = median(ref->second.p99);
@@ -90,14 +80,11 @@ Points normalize(const Points& points, const std::string& reference,
   return out;
 }
 
-MetricComparison judge(const PointKey& key, const std::string& metric,
+MetricComparison judge(const PointKeyValue& key, const std::string& metric,
                        const std::vector<double>& base, const std::vector<double>& fresh,
                        bool higher_is_better, const CompareOptions& options) {
   MetricComparison m;
-  m.model = key.model;
-  m.workload = key.workload;
-  m.connections = key.connections;
-  m.rate = key.rate;
+  std::tie(m.model, std::ignore, m.workload, m.connections, m.rate) = key;
   m.metric = metric;
   m.base = base;
   m.fresh = fresh;
@@ -169,21 +156,26 @@ std::string format_comparison(const Comparison& c, const CompareOptions& options
   std::string out;
   switch (options.format) {
     case CompareOptions::Format::kJson: {
-      out = fmt::format(
-          R"({{"regressed": {}, "threshold": {:g}, "p99_threshold": {:g}, "alpha": {:g}, "normalize_by": {}, "points": [)",
-          c.regressed(), options.threshold, options.p99_threshold, options.alpha,
-          loadgen::json_quote(options.normalize_by));
-      for (size_t i = 0; i < c.metrics.size(); ++i) {
-        const auto& m = c.metrics[i];
-        out += fmt::format(
-            R"({}{{"model": {}, "workload": {}, "connections": {}, "rate": {:g}, "metric": "{}", "base": {:.6g}, "new": {:.6g}, "change": {:.4f}, "p": {:.4g}, "verdict": "{}"}})",
-            i ? ", " : "", loadgen::json_quote(m.model), loadgen::json_quote(m.workload),
-            m.connections, m.rate, m.metric, m.base_median, m.new_median, m.change, m.p, m.verdict);
-      }
-      out += R"(], "notes": [)";
-      for (size_t i = 0; i < c.notes.size(); ++i)
-        out += (i ? ", " : "") + loadgen::json_quote(c.notes[i]);
-      return out + "]}\n";
+      nlohmann::ordered_json points = nlohmann::ordered_json::array();
+      for (const auto& m : c.metrics)
+        points.push_back({{"model", m.model},
+                          {"workload", m.workload},
+                          {"connections", m.connections},
+                          {"rate", m.rate},
+                          {"metric", m.metric},
+                          {"base", m.base_median},
+                          {"new", m.new_median},
+                          {"change", m.change},
+                          {"p", m.p},
+                          {"verdict", m.verdict}});
+      const nlohmann::ordered_json json = {{"regressed", c.regressed()},
+                                           {"threshold", options.threshold},
+                                           {"p99_threshold", options.p99_threshold},
+                                           {"alpha", options.alpha},
+                                           {"normalize_by", options.normalize_by},
+                                           {"points", points},
+                                           {"notes", c.notes}};
+      return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
     }
     case CompareOptions::Format::kMarkdown: {
       out = fmt::format("### cmbench compare: {}\n\n",

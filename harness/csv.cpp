@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <stdexcept>
 #include <system_error>
@@ -34,6 +35,8 @@ struct Column {
 // documents each (a test checks).
 #define CMB_TEXT(field) [](const ResultRow& r) { return quote(r.field); }
 #define CMB_NUMBER(field, spec) [](const ResultRow& r) { return fmt::format(spec, r.field); }
+#define CMB_OPTIONAL(field) \
+  [](const ResultRow& r) { return r.field ? fmt::format("{}", *r.field) : std::string(); }
 const Column kColumns[] = {
     {"timestamp", CMB_TEXT(timestamp)},
     {"model", CMB_TEXT(model)},
@@ -71,11 +74,16 @@ const Column kColumns[] = {
     {"listen_drops", CMB_NUMBER(listen_drops, "{}")},
     {"tcp_retransmits", CMB_NUMBER(tcp_retransmits, "{}")},
     {"tcp_resets", CMB_NUMBER(tcp_resets, "{}")},
+    {"server_requests", CMB_OPTIONAL(server_requests)},
+    {"server_refused", CMB_OPTIONAL(server_refused)},
+    {"server_timed_out", CMB_OPTIONAL(server_timed_out)},
+    {"server_rejected", CMB_OPTIONAL(server_rejected)},
     {"artifacts", CMB_TEXT(artifacts)},
     {"error", CMB_TEXT(error)},
 };
 #undef CMB_TEXT
 #undef CMB_NUMBER
+#undef CMB_OPTIONAL
 
 std::vector<std::string_view> column_names() {
   std::vector<std::string_view> names;
@@ -165,12 +173,51 @@ int CsvTable::column(std::string_view name) const {
   return it == header.end() ? -1 : static_cast<int>(it - header.begin());
 }
 
-std::vector<std::vector<std::string>> read_csv_rows(const std::string& path) {
-  if (!std::filesystem::exists(path)) return {};
-  CsvTable table = read_csv_table(path);
-  if (fmt::format("{}\n", fmt::join(table.header, ",")) != header_line())
-    throw std::runtime_error(fmt::format("{} holds results with other columns", path));
-  return std::move(table.rows);
+std::vector<ResultRow> read_result_rows(const std::string& path) {
+  const CsvTable table = read_csv_table(path);
+  const PointReader identity(table);
+  struct Figure {
+    const char* name;
+    std::function<void(ResultRow&, const std::string&)> set;
+  };
+  const auto u64 = [](uint64_t ResultRow::*field) {
+    return [field](ResultRow& row, const std::string& text) { row.*field = std::stoull(text); };
+  };
+  const auto f64 = [](double ResultRow::*field) {
+    return [field](ResultRow& row, const std::string& text) { row.*field = std::stod(text); };
+  };
+  const Figure figures[] = {
+      {"rps", f64(&ResultRow::rps)},
+      {"requests", u64(&ResultRow::requests)},
+      {"errors_connect", u64(&ResultRow::errors_connect)},
+      {"errors_read", u64(&ResultRow::errors_read)},
+      {"errors_write", u64(&ResultRow::errors_write)},
+      {"errors_timeout", u64(&ResultRow::errors_timeout)},
+      {"errors_status", u64(&ResultRow::errors_status)},
+      {"latency_p50_us", f64(&ResultRow::latency_p50_us)},
+      {"latency_p99_us", f64(&ResultRow::latency_p99_us)},
+      {"error", [](ResultRow& row, const std::string& text) { row.error = text; }},
+  };
+  std::vector<int> at;
+  for (const auto& figure : figures) {
+    at.push_back(table.column(figure.name));
+    if (at.back() < 0)
+      throw std::runtime_error(fmt::format("{} has no '{}' column", path, figure.name));
+  }
+  std::vector<ResultRow> rows;
+  for (const auto& fields : table.rows) {
+    if (fields.size() != table.header.size()) continue;  // a torn last line
+    ResultRow row;
+    static_cast<PointId&>(row) = identity.read(fields);
+    try {
+      for (size_t i = 0; i < at.size(); ++i)
+        figures[i].set(row, fields[static_cast<size_t>(at[i])]);
+    } catch (const std::logic_error&) {
+      throw std::runtime_error(fmt::format("{}: a row has a figure that does not parse", path));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
 }
 
 CsvWriter::CsvWriter(const std::string& path) : path_(path) {

@@ -88,6 +88,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   serve
+      ->add_option("--counters-fd", server_config.counters_fd,
+                   "keep the server's counters in this inherited memfd (for a harness that maps "
+                   "it)")
+      ->group("");  // for `cmbench run`, not for people
+  serve
       ->add_option("--max-connections", server_config.limits.max_connections,
                    "open connections per server process; one more is answered 503 and closed")
       ->capture_default_str()

@@ -4,7 +4,6 @@
 #include <fmt/ranges.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,13 +61,6 @@ std::string utc_now(const char* format) {
   char text[64];
   std::strftime(text, sizeof text, format, &utc);
   return text;
-}
-
-std::string read_first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
 }
 
 std::string slug(std::string_view text) {
@@ -129,18 +121,6 @@ class ServerSampler {
   std::thread thread_;  // last: starts after the members it uses exist
 };
 
-struct Point {
-  std::string model;
-  std::string workload;
-  int connections;
-  double rate;
-  int repetition;
-
-  std::string key() const {
-    return fmt::format("{}|{}|{}|{:g}|{}", model, workload, connections, rate, repetition);
-  }
-};
-
 // "thread-pool:32": a model with its own --threads, so one sweep can give a
 // pool as many workers as it has connections while other models keep theirs.
 struct ModelSpec {
@@ -154,15 +134,10 @@ ModelSpec parse_model_spec(const std::string& model, int default_threads) {
   return {model.substr(0, colon), std::stoi(model.substr(colon + 1))};
 }
 
-ResultRow row_for(const SweepConfig& config, const Point& point) {
+ResultRow row_for(const PointId& point) {
   ResultRow row;
+  static_cast<PointId&>(row) = point;
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
-  row.model = point.model;
-  row.workload = point.workload;
-  row.connections = point.connections;
-  row.rate = point.rate;
-  row.server_threads = parse_model_spec(point.model, config.server_threads).threads;
-  row.repetition = point.repetition;
   return row;
 }
 
@@ -211,8 +186,8 @@ class Sweep {
  public:
   explicit Sweep(const SweepConfig& config) : config_(config) {}
 
-  ResultRow measure(ServerProcess& server, const Point& point) {
-    ResultRow row = row_for(config_, point);
+  ResultRow measure(ServerProcess& server, const PointId& point) {
+    ResultRow row = row_for(point);
     loadgen::LoadConfig load;
     load.targets = targets_for(config_, server.port(), point.workload);
     load.connections = point.connections;
@@ -231,8 +206,14 @@ class Sweep {
       load.duration = std::chrono::minutes(10);
     }
 
+    // The server's counters as the window opens (no request of the window
+    // is sent before) and after it closes: between them, every request the
+    // client counts, and those in flight at either edge.
+    std::optional<servers::CounterValues> counters_start;
+    load.on_window_open = [&] { counters_start = server.snapshot(); };
     ServerSampler sampler(server.pid(), Clock::now() + load.warmup);
     const loadgen::LoadResult result = loadgen::run_load(load, &g_interrupted);
+    const std::optional<servers::CounterValues> counters_end = server.snapshot();
     const std::optional<TreeCpu> cpu_end = read_tree_cpu(server.pid());
     const TcpCounters tcp_end = read_tcp_counters();
     sampler.finish();
@@ -244,6 +225,12 @@ class Sweep {
       if (result.requests > 0)
         row.server_cpu_us_per_request =
             (row.server_user_s + row.server_system_s) * 1e6 / static_cast<double>(result.requests);
+    }
+    if (counters_start && counters_end) {
+      row.server_requests = counters_end->requests - counters_start->requests;
+      row.server_refused = counters_end->refused - counters_start->refused;
+      row.server_timed_out = counters_end->timed_out - counters_start->timed_out;
+      row.server_rejected = counters_end->rejected - counters_start->rejected;
     }
     row.server_rss_max_kb = sampler.peak().rss_kb;
     row.server_threads_max = sampler.peak().threads;
@@ -265,7 +252,7 @@ class Sweep {
  private:
   // The point's latency histogram and timeline beside the CSV; returns their
   // path prefix relative to the CSV's folder.
-  std::string write_artifacts(const Point& point, const loadgen::LoadResult& result) {
+  std::string write_artifacts(const PointId& point, const loadgen::LoadResult& result) {
     const fs::path csv(config_.out);
     const std::string folder = csv.stem().string();
     const std::string name = fmt::format("{}_c{}_r{:g}_{}_{}", point.model, point.connections,
@@ -279,59 +266,6 @@ class Sweep {
 
   const SweepConfig& config_;
 };
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
-}
-
-std::string git_commit() {
-  const std::string command =
-      fmt::format("git -C '{}' rev-parse --short HEAD 2>/dev/null", CMB_SOURCE_DIR);
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return "unknown";
-  char text[64] = {};
-  const bool got = std::fgets(text, sizeof text, pipe) != nullptr;
-  ::pclose(pipe);
-  std::string commit = got ? text : "unknown";
-  while (!commit.empty() && (commit.back() == '\n' || commit.back() == '\r')) commit.pop_back();
-  return commit;
-}
-
-// The machine and the run, beside the CSV (same name, .json), so a result
-// says where it came from. Written through a rename: never half a file.
-void write_manifest(const SweepConfig& config, const std::string& started,
-                    const std::string& finished) {
-  utsname name{};
-  ::uname(&name);
-  std::string models;
-  for (const auto& model : config.models) {
-    const auto info = servers::find_model(model);
-    models +=
-        fmt::format("{}{{\"name\": {}, \"summary\": {}}}", models.empty() ? "" : ", ",
-                    loadgen::json_quote(model), loadgen::json_quote(info ? info->summary : ""));
-  }
-  const std::string json = fmt::format(
-      "{{\n  \"scenario\": {},\n  \"question\": {},\n  \"expect\": {},\n  \"command\": {},\n"
-      "  \"git_commit\": {},\n  \"started\": {},\n  \"finished\": {},\n  \"kernel\": {},\n"
-      "  \"cpu_model\": {},\n  \"cores\": {},\n  \"server_cpus\": [{}],\n  \"load_cpus\": [{}],\n"
-      "  \"somaxconn\": {},\n  \"tcp_tw_reuse\": {},\n  \"ip_local_port_range\": {},\n  "
-      "\"models\": [{}]\n}}\n",
-      loadgen::json_quote(config.scenario), loadgen::json_quote(config.question),
-      loadgen::json_quote(config.expect), loadgen::json_quote(config.command_line),
-      loadgen::json_quote(git_commit()), loadgen::json_quote(started),
-      loadgen::json_quote(finished),
-      loadgen::json_quote(fmt::format("{} {} {}", name.sysname, name.release, name.version)),
-      loadgen::json_quote(cpu_model()), std::thread::hardware_concurrency(),
-      fmt::join(config.server_cpus, ", "), fmt::join(config.load_cpus, ", "),
-      loadgen::json_quote(read_first_line("/proc/sys/net/core/somaxconn")),
-      loadgen::json_quote(read_first_line("/proc/sys/net/ipv4/tcp_tw_reuse")),
-      loadgen::json_quote(read_first_line("/proc/sys/net/ipv4/ip_local_port_range")), models);
-  const fs::path path = fs::path(config.out).replace_extension(".json");
-  write_file_atomically(path.string(), json);
-}
 
 // Draws the charts with the Debian interpreter when it has matplotlib.
 std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir) {
@@ -361,38 +295,23 @@ std::vector<std::string> draw_plots(const std::string& csv, const std::string& o
   return written;
 }
 
-uint64_t error_total(const ResultRow& row) {
-  return row.errors_connect + row.errors_read + row.errors_write + row.errors_timeout +
-         row.errors_status;
-}
-
 // Per model: the best throughput and the p99 there; for rate sweeps, the
-// knee — the highest offered rate whose p99 stays under the SLO with at most
-// 0.1 % errors.
-void print_summary(const SweepConfig& config, const std::vector<ResultRow>& rows) {
-  fmt::print("\n{:<22} {:>12} {:>12} {:>14}\n", "model", "best req/s", "p99 there", "knee");
+// knee under the SLO (harness/results.hpp has the rule).
+void print_summary(const SweepConfig& config, const SweepSummary& summary) {
+  fmt::print("\n{:<22} {:>12} {:>12} {:>14}\n", "model", "best req/s", "p99 there",
+             fmt::format("knee (p99 {:g} ms)", config.slo_p99_ms));
   for (const auto& model : config.models) {
-    const ResultRow* best = nullptr;
-    double knee = -1;
-    for (const auto& row : rows) {
-      if (row.model != model || !row.error.empty()) continue;
-      if (best == nullptr || row.rps > best->rps) best = &row;
-      const double attempts = static_cast<double>(row.requests + error_total(row));
-      if (row.rate > 0 && row.latency_p99_us <= config.slo_p99_ms * 1000 &&
-          static_cast<double>(error_total(row)) <= 0.001 * attempts)
-        knee = std::max(knee, row.rate);
-    }
-    if (best == nullptr) {
+    const auto it = std::find_if(summary.models.begin(), summary.models.end(),
+                                 [&](const ModelSummary& m) { return m.model == model; });
+    if (it == summary.models.end()) {
       fmt::print("{:<22} {:>12}\n", model, "no data");
       continue;
     }
-    const bool rate_sweep =
-        std::any_of(config.rates.begin(), config.rates.end(), [](double r) { return r > 0; });
-    fmt::print("{:<22} {:>12.1f} {:>12} {:>14}\n", model, best->rps,
-               loadgen::format_nanos(best->latency_p99_us * 1000),
-               !rate_sweep ? "-"
-               : knee < 0  ? "none"
-                           : fmt::format("{:g} req/s", knee));
+    fmt::print("{:<22} {:>12.1f} {:>12} {:>14}\n", model, it->best_rps,
+               loadgen::format_nanos(it->p99_at_best_us * 1000),
+               !summary.rate_sweep ? "-"
+               : it->knee_rate     ? fmt::format("{:g} req/s", *it->knee_rate)
+                                   : "none");
   }
 }
 
@@ -448,29 +367,32 @@ int run_sweep(SweepConfig config) {
   if (config.out.empty())
     config.out = fmt::format("results/{}-{}.csv", config.scenario.empty() ? "run" : config.scenario,
                              utc_now("%Y%m%d-%H%M%S"));
-  std::set<std::string> done;
+  std::set<std::string> done;  // PointId::key() of the points --resume skips
   if (config.resume && fs::exists(config.out)) {
-    for (const auto& fields : read_csv_rows(config.out)) {
-      // model, workload, connections, rate, repetition are columns 1, 2, 3, 4, 6; error is last.
-      if (fields.size() == csv_columns().size() && fields.back().empty())
-        done.insert(
-            fmt::format("{}|{}|{}|{}|{}", fields[1], fields[2], fields[3], fields[4], fields[6]));
-    }
+    const CsvTable table = read_csv_table(config.out);
+    const PointReader reader(table);
+    const int error = table.column("error");
+    for (const auto& row : table.rows)
+      if (row.size() == table.header.size() && error >= 0 &&
+          row[static_cast<size_t>(error)].empty())
+        done.insert(reader.read(row).key());
   }
   CsvWriter csv(config.out);
   const std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
-  write_manifest(config, started, "");
+  write_manifest(config, started, "", nullptr);
 
   // Repetitions are the outer loop: each round measures every model once, so
   // a disturbance of a few seconds touches one sample of each model instead
   // of every sample of one (which a significance test would call real).
-  std::vector<Point> points;
+  std::vector<PointId> points;
   for (int rep = 1; rep <= config.repeat; ++rep)
     for (const auto& model : config.models)
       for (const auto& workload : config.workloads)
         for (double rate : config.rates)
           for (int connections : config.connections) {
-            Point point{model, workload, connections, rate, rep};
+            const PointId point{model,    parse_model_spec(model, config.server_threads).threads,
+                                workload, connections,
+                                rate,     rep};
             if (!done.count(point.key())) points.push_back(point);
           }
 
@@ -496,7 +418,7 @@ int run_sweep(SweepConfig config) {
   std::unique_ptr<ServerProcess> server;
   std::string current_model;
   for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
-    const Point& point = points[i];
+    const PointId& point = points[i];
     if (point.model != current_model || (server && !server->poll_exit().empty())) {
       server.reset();  // a new model, or the old one died: start afresh
       current_model = point.model;
@@ -514,7 +436,7 @@ int run_sweep(SweepConfig config) {
       }
       row = sweep.measure(*server, point);
     } catch (const std::exception& e) {
-      row = row_for(config, point);
+      row = row_for(point);
       row.error = e.what();
       server.reset();
     }
@@ -530,19 +452,22 @@ int run_sweep(SweepConfig config) {
                     point.rate > 0 ? fmt::format(" R={:<7g}", point.rate) : "");
     if (row.error.empty()) {
       fmt::print("{} {:>10.1f} req/s  p99 {:>9}  errors {}  (ETA {:.0f}s)\n", label, row.rps,
-                 loadgen::format_nanos(row.latency_p99_us * 1000), error_total(row), eta);
+                 loadgen::format_nanos(row.latency_p99_us * 1000), row.errors(), eta);
     } else {
       fmt::print("{} FAILED: {}\n", label, row.error);
     }
     std::fflush(stdout);
   }
   server.reset();
-  write_manifest(config, started, utc_now("%Y-%m-%dT%H:%M:%SZ"));
+  // Over the whole CSV: with --resume it holds earlier runs' points too.
+  const SweepSummary summary =
+      summarize(read_result_rows(config.out), config.models, config.slo_p99_ms);
+  write_manifest(config, started, utc_now("%Y-%m-%dT%H:%M:%SZ"), &summary);
   if (g_interrupted) {
     fmt::print("interrupted: {} points kept in {}; --resume continues\n", rows.size(), config.out);
     return 130;
   }
-  print_summary(config, rows);
+  print_summary(config, summary);
   fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
              fs::path(config.out).replace_extension(".json").string());
   if (config.plots)

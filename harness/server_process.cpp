@@ -59,6 +59,8 @@ ServerProcess::ServerProcess(const Options& options) {
     args.push_back("--threads");
     args.push_back(std::to_string(options.threads));
   }
+  args.push_back("--counters-fd");
+  args.push_back(std::to_string(counters_.fd()));
   if (options.header_timeout.count() > 0) {
     args.push_back("--header-timeout");
     args.push_back(std::to_string(options.header_timeout.count()) + "ms");
@@ -81,12 +83,14 @@ ServerProcess::ServerProcess(const Options& options) {
       ::sched_setaffinity(0, sizeof set, &set);
     }
     ::dup2(write_end.get(), STDOUT_FILENO);
+    ::fcntl(counters_.fd(), F_SETFD, 0);  // the server maps it: keep it across exec
     ::execv("/proc/self/exe", argv.data());
     ::_exit(127);
   }
   write_end.reset();
+  out_ = std::move(read_end);
 
-  const std::string line = read_line(read_end.get(), options.ready_timeout);
+  const std::string line = read_line(out_.get(), options.ready_timeout);
   const std::string_view prefix = "listening on ";
   const size_t colon = line.rfind(':');
   if (line.rfind(prefix, 0) != 0 || colon == std::string::npos) {
@@ -113,12 +117,24 @@ std::string ServerProcess::poll_exit() {
   return ended_;
 }
 
+std::optional<servers::CounterValues> ServerProcess::snapshot() {
+  if (!poll_exit().empty()) return std::nullopt;
+  return counters_.read();
+}
+
 std::string ServerProcess::stop(std::chrono::milliseconds grace) {
   if (!poll_exit().empty()) return ended_;
   ::kill(pid_, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (!poll_exit().empty()) return ended_;
+    if (!poll_exit().empty()) {
+      // Its last line is the exit report (the pipe is at EOF after it).
+      for (std::string line;
+           !(line = read_line(out_.get(), std::chrono::milliseconds(100))).empty();)
+        if (auto report = parse_server_report(line); report && report->event == "exit")
+          exit_report_ = std::move(report);
+      return ended_;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ::kill(pid_, SIGKILL);

@@ -1,14 +1,19 @@
 // A server model running in a child process (`/proc/self/exe serve ...`),
 // pinned to its own CPUs and killed by the kernel if the harness dies.
-// Used from the harness's main thread only.
+// Used from the harness's main thread, except snapshot(), which any thread
+// may call (it reads shared memory).
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "harness/server_report.hpp"
+#include "net/fd.hpp"
 
 namespace cmb::harness {
 
@@ -36,6 +41,14 @@ class ServerProcess {
   // Empty while the child runs; once it has ended, how it ended.
   std::string poll_exit();
 
+  // The server's counters now, read from the memory it counts in;
+  // std::nullopt once it has exited.
+  std::optional<servers::CounterValues> snapshot();
+
+  // What the server reported as it exited after stop(): its counters and
+  // its process tree's usage. std::nullopt before, or when it died.
+  const std::optional<ServerReport>& exit_report() const { return exit_report_; }
+
   // SIGTERM, then SIGKILL after `grace`. Returns how the child ended
   // ("exited with status 0", "killed by signal 9").
   std::string stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
@@ -44,6 +57,9 @@ class ServerProcess {
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string ended_;
+  net::Fd out_;  // the child's stdout: its readiness line, then its exit report
+  servers::CounterFile counters_;
+  std::optional<ServerReport> exit_report_;
 };
 
 }  // namespace cmb::harness

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <barrier>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -64,6 +65,15 @@ struct Plan {
   Clock::time_point end;
   const std::atomic<bool>* cancel;
   std::atomic<uint64_t> issued{0};  // with max_requests: requests taken from the budget
+  // Every load thread arrives here as the measured window opens; the last
+  // to arrive runs LoadConfig::on_window_open, then all go on.
+  struct OpenWindow {
+    const std::function<void()>* hook;
+    void operator()() noexcept {
+      if (*hook) (*hook)();
+    }
+  };
+  std::unique_ptr<std::barrier<OpenWindow>> window_edge;
   bool open_loop() const { return config->rate > 0; }
 };
 
@@ -106,9 +116,17 @@ class Worker {
   void fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
             Clock::time_point now, Clock::duration retry_after = {});
   void scan(Clock::time_point now);
+  // A request that timed out took at least its age: it stays in the
+  // latency figures as that lower bound (wrk drops it, which hides
+  // starvation).
+  void record_unanswered(const Connection& c, const InFlight& request, Clock::time_point now);
   void run_due(Clock::time_point now);
   uint16_t pick_target();
   bool measuring(Clock::time_point now) const { return now >= plan_.measure_start; }
+  // Once the measured window is due, waits at its edge for the other load
+  // threads (see Plan::window_edge); from then on it counts what it sends,
+  // reads and loses.
+  void open_window_when_due(Clock::time_point now);
   TimelineSecond* second(Clock::time_point now);
   bool budget_spent() const {
     return plan_.config->max_requests > 0 &&
@@ -123,6 +141,7 @@ class Worker {
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
   std::mt19937_64 random_;
   uint64_t in_flight_ = 0;
+  bool window_open_ = false;
   LoadResult result_;
   Clock::time_point finished_;
 };
@@ -159,11 +178,14 @@ void Worker::run(int cpu) {
     Clock::time_point now = Clock::now();
     if (now >= plan_.end || (plan_.cancel && plan_.cancel->load(std::memory_order_relaxed))) break;
     if (budget_spent() && in_flight_ == 0) break;
+    open_window_when_due(now);
     Clock::duration wait = std::min<Clock::duration>(plan_.end - now, kScanInterval);
+    if (!window_open_) wait = std::min<Clock::duration>(wait, plan_.measure_start - now);
     if (!due_.empty())
       wait = std::min<Clock::duration>(wait, std::max<Clock::duration>(due_.top().first - now, {}));
     const auto timeout_ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
     const int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(timeout_ms));
+    open_window_when_due(Clock::now());
     for (int i = 0; i < n; ++i) on_event(events[i].data.u32, events[i].events);
     now = Clock::now();
     run_due(now);
@@ -172,6 +194,8 @@ void Worker::run(int cpu) {
       last_scan = now;
     }
   }
+  // Ended before the window opened (cancelled): the others must not wait.
+  if (!window_open_) plan_.window_edge->arrive_and_drop();
   finished_ = Clock::now();
   rusage usage{};
   ::getrusage(RUSAGE_THREAD, &usage);
@@ -181,6 +205,13 @@ void Worker::run(int cpu) {
                              std::chrono::duration<double>(finished_ - begin).count()});
   result_.abandoned = in_flight_;
   for (auto& c : connections_) c.fd.reset();
+}
+
+void Worker::open_window_when_due(Clock::time_point now) {
+  if (window_open_ || !measuring(now)) return;
+  plan_.window_edge->arrive_and_wait();
+  window_open_ = true;
+  result_.in_flight_at_open = in_flight_;
 }
 
 void Worker::open(uint32_t index, Clock::time_point now) {
@@ -219,7 +250,7 @@ void Worker::on_event(uint32_t index, uint32_t events) {
     }
     if ((events & EPOLLOUT) == 0) return;
     c.state = State::kOpen;
-    if (measuring(now)) result_.connect_latency.record(nanos(now - c.connect_started));
+    if (window_open_) result_.connect_latency.record(nanos(now - c.connect_started));
     try_send(index, now);
     // Fall through: this edge may also say the peer already wrote or closed.
   } else if (c.state == State::kOpen && !c.out.empty() &&
@@ -265,7 +296,7 @@ void Worker::try_send(uint32_t index, Clock::time_point now) {
     c.out += plan_.requests[target];
     c.in_flight.push_back({intended, now, target});
     ++in_flight_;
-    if (measuring(now)) {
+    if (window_open_) {
       ++result_.sent;
       if (c.schedule) result_.schedule_lag.record(nanos(now - intended));
     }
@@ -323,7 +354,7 @@ void Worker::read_some(uint32_t index) {
       }
       return;
     }
-    if (measuring(now)) result_.bytes_read += static_cast<uint64_t>(n);
+    if (window_open_) result_.bytes_read += static_cast<uint64_t>(n);
     std::string_view data(buffer_.get(), static_cast<size_t>(n));
     while (!data.empty() && c.state == State::kOpen) {
       if (c.in_flight.empty()) {
@@ -353,7 +384,7 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
   const InFlight request = c.in_flight.front();
   c.in_flight.pop_front();
   --in_flight_;
-  if (measuring(now)) {
+  if (window_open_) {
     const uint64_t latency = nanos(now - request.intended);
     ++result_.requests;
     result_.latency.record(latency);
@@ -386,25 +417,25 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
   try_send(index, now);
 }
 
+void Worker::record_unanswered(const Connection& c, const InFlight& request,
+                               Clock::time_point now) {
+  result_.latency.record(nanos(now - request.intended));
+  if (c.schedule) result_.uncorrected_latency.record(nanos(now - request.sent));
+  if (result_.targets.size() > 1)
+    result_.targets[request.target].latency.record(nanos(now - request.intended));
+}
+
 void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
                   Clock::time_point now, Clock::duration retry_after) {
   Connection& c = connections_[index];
   // Every request lost with the connection is one error; a connect error is one.
   const uint64_t lost = std::max<uint64_t>(1, c.in_flight.size());
-  if (measuring(now)) {
+  if (window_open_) {
     result_.errors.*cause += lost;
     result_.error_details[what] += lost;
     second(now)->errors += lost;
-    if (cause == &ErrorCounts::timeout) {
-      // A request abandoned at the timeout took at least that long: keep it
-      // in the latency figures (wrk drops it, which hides starvation).
-      for (const auto& request : c.in_flight) {
-        result_.latency.record(nanos(now - request.intended));
-        if (c.schedule) result_.uncorrected_latency.record(nanos(now - request.sent));
-        if (result_.targets.size() > 1)
-          result_.targets[request.target].latency.record(nanos(now - request.intended));
-      }
-    }
+    if (cause == &ErrorCounts::timeout)
+      for (const auto& request : c.in_flight) record_unanswered(c, request, now);
   }
   in_flight_ -= c.in_flight.size();
   c.in_flight.clear();
@@ -500,6 +531,8 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   plan.end = plan.measure_start + config.duration;
 
   const int threads = std::min(config.threads, config.connections);
+  plan.window_edge = std::make_unique<std::barrier<Plan::OpenWindow>>(
+      threads, Plan::OpenWindow{&config.on_window_open});
   std::vector<std::unique_ptr<Worker>> workers;
   int first_connection = 0;
   for (int i = 0; i < threads; ++i) {
@@ -524,6 +557,7 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
     total_result.requests += part.requests;
     total_result.sent += part.sent;
     total_result.abandoned += part.abandoned;
+    total_result.in_flight_at_open += part.in_flight_at_open;
     total_result.bytes_read += part.bytes_read;
     total_result.errors += part.errors;
     for (const auto& [what, count] : part.error_details) total_result.error_details[what] += count;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -40,6 +41,12 @@ struct LoadConfig {
   int pipeline = 1;                   // requests in flight per connection
   uint64_t max_requests = 0;          // stop after sending this many; 0: run for `duration`
   std::vector<int> cpus;              // pin thread i to cpus[i % size]; empty: no pinning
+  // Called once as the measured window opens, while every load thread
+  // waits at its edge: nothing is sent or read while it runs, and only what
+  // happens after it returns is counted. The harness snapshots the server's
+  // counters here: the responses the client then counts were all answered
+  // after it, but for the `in_flight_at_open` requests. Must not throw.
+  std::function<void()> on_window_open;
 };
 
 // Errors by cause, as wrk counts them. A response with status >= 400 is a
@@ -76,10 +83,11 @@ struct ThreadUsage {
 };
 
 struct LoadResult {
-  uint64_t requests = 0;   // responses completed in the measured window
-  uint64_t sent = 0;       // requests written in the measured window
-  uint64_t abandoned = 0;  // still in flight when the run ended (counted nowhere else)
-  double duration_s = 0;   // the measured window
+  uint64_t requests = 0;           // responses completed in the measured window
+  uint64_t sent = 0;               // requests written in the measured window
+  uint64_t abandoned = 0;          // still in flight when the run ended (counted nowhere else)
+  uint64_t in_flight_at_open = 0;  // sent before the window opened, unanswered then
+  double duration_s = 0;           // the measured window
   uint64_t bytes_read = 0;
   ErrorCounts errors;
   // "connect: Connection refused", "status 5xx", ... -> how many. Replies

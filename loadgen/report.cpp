@@ -15,15 +15,6 @@ constexpr double kBusyThreadWarning = 0.9;
 // Below this share of the target rate, an open-loop run says so.
 constexpr double kRateShortfallWarning = 0.95;
 
-std::string latency_json(const LatencyHistogram& h) {
-  const auto us = [](double nanos) { return nanos / 1000.0; };
-  const auto p = [&](double pct) { return us(static_cast<double>(h.percentile(pct))); };
-  return fmt::format(
-      R"({{"min": {:.1f}, "mean": {:.1f}, "p50": {:.1f}, "p90": {:.1f}, "p99": {:.1f}, "p999": {:.1f}, "p9999": {:.1f}, "max": {:.1f}}})",
-      us(static_cast<double>(h.min())), us(h.mean()), p(50), p(90), p(99), p(99.9), p(99.99),
-      us(static_cast<double>(h.max())));
-}
-
 void print_latency_row(std::FILE* out, std::string_view label, const LatencyHistogram& h) {
   const auto f = [](uint64_t nanos) { return format_nanos(static_cast<double>(nanos)); };
   fmt::print(out, "  {:<12}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", label, format_nanos(h.mean()),
@@ -36,19 +27,6 @@ int effective_threads(const LoadConfig& config) {
 }
 
 }  // namespace
-
-std::string json_quote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<int>(c));
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
 
 void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& result,
                    bool latency_distribution) {
@@ -101,50 +79,6 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
              config.rate > 0 ? fmt::format("  (target {:g})", config.rate) : "");
   fmt::print(out, "Generator CPU: {:.2f}s user, {:.2f}s system; busiest thread {:.0f}%\n",
              result.cpu_user_s, result.cpu_system_s, 100 * result.max_thread_busy());
-}
-
-std::string to_json(const LoadConfig& config, const LoadResult& result) {
-  const ErrorCounts& e = result.errors;
-  std::string json = fmt::format(
-      R"({{"url": {}, "connections": {}, "threads": {}, "keep_alive": {}, "pipeline": {}, )"
-      R"("requests": {}, "sent": {}, "abandoned": {}, "duration_s": {:.3f}, "rps": {:.2f}, "bytes_read": {}, )"
-      R"("errors": {{"connect": {}, "read": {}, "write": {}, "timeout": {}, "status": {}}}, )"
-      R"("latency_us": {}, )",
-      json_quote(config.targets.front().url.to_string()), config.connections,
-      effective_threads(config), config.keep_alive, config.pipeline, result.requests, result.sent,
-      result.abandoned, result.duration_s, result.rps(), result.bytes_read, e.connect, e.read,
-      e.write, e.timeout, e.status, latency_json(result.latency));
-  if (config.rate > 0) {
-    json += fmt::format(R"("rate": {{"target": {:g}, "achieved": {:.2f}, "arrival": {}}}, )",
-                        config.rate, result.rps(),
-                        json_quote(config.arrival == Arrival::kPoisson ? "poisson" : "uniform"));
-    json +=
-        fmt::format(R"("uncorrected_latency_us": {}, "schedule_lag_us": {}, )",
-                    latency_json(result.uncorrected_latency), latency_json(result.schedule_lag));
-  }
-  if (!config.keep_alive)
-    json += fmt::format(R"("connect_latency_us": {}, )", latency_json(result.connect_latency));
-  json += R"("error_details": {)";
-  bool first = true;
-  for (const auto& [what, count] : result.error_details) {
-    json += fmt::format(R"({}{}: {})", first ? "" : ", ", json_quote(what), count);
-    first = false;
-  }
-  json += "}, ";
-  if (config.targets.size() > 1) {
-    json += R"("targets": [)";
-    for (size_t i = 0; i < config.targets.size(); ++i) {
-      json += fmt::format(R"({}{{"url": {}, "weight": {}, "requests": {}, "latency_us": {}}})",
-                          i == 0 ? "" : ", ", json_quote(config.targets[i].url.to_string()),
-                          config.targets[i].weight, result.targets[i].requests,
-                          latency_json(result.targets[i].latency));
-    }
-    json += "], ";
-  }
-  json += fmt::format(
-      R"("loadgen_cpu_s": {{"user": {:.3f}, "system": {:.3f}}}, "loadgen_max_thread_busy": {:.3f}}})",
-      result.cpu_user_s, result.cpu_system_s, result.max_thread_busy());
-  return json;
 }
 
 std::string format_timeline_csv(const LoadResult& result) {

@@ -1,5 +1,5 @@
-// How a load run is shown: a wrk-like summary for people, one JSON object
-// (DESIGN.md's keys and more) for programs, and the per-second timeline.
+// How a load run is shown: a wrk-like summary for people and the
+// per-second timeline (its JSON is harness/results.hpp's load_json).
 #pragma once
 
 #include <cstdio>
@@ -11,14 +11,8 @@
 
 namespace cmb::loadgen {
 
-// `text` as a JSON string literal, quotes included (for every JSON this
-// project writes: the load report and the run manifest).
-std::string json_quote(std::string_view text);
-
 void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& result,
                    bool latency_distribution);
-
-std::string to_json(const LoadConfig& config, const LoadResult& result);
 
 // One CSV line per second of the measured window: second, requests, rps,
 // p50_us, p99_us, errors.

@@ -97,9 +97,10 @@ bool is_wildcard(const Address& address) {
   return reinterpret_cast<const sockaddr_in*>(&address.storage)->sin_addr.s_addr == INADDR_ANY;
 }
 
-Acceptor::Acceptor(int listen_fd, bool nonblocking)
+Acceptor::Acceptor(int listen_fd, bool nonblocking, void (*on_shed)())
     : listen_fd_(listen_fd),
       nonblocking_(nonblocking),
+      on_shed_(on_shed),
       spare_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
 Acceptor::Result Acceptor::accept() {
@@ -119,12 +120,13 @@ Acceptor::Result Acceptor::accept() {
       // spare descriptor tells (EAGAIN then means there was none to shed).
       if (!spare_) return {Outcome::kNone, Fd()};
       spare_.reset();
-      Fd shed(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));
+      Fd pending(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));
       const int shed_errno = errno;
-      shed.reset();
+      const bool shed = static_cast<bool>(pending);
+      pending.reset();  // closed at once: that is the shedding
       spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
       if (!shed) return {shed_errno == EAGAIN ? Outcome::kNone : Outcome::kFailed, Fd()};
-      ++shed_;
+      if (on_shed_ != nullptr) on_shed_();
       return {Outcome::kShed, Fd()};
     }
     default:

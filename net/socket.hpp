@@ -54,7 +54,8 @@ bool is_wildcard(const Address& address);
 class Acceptor {
  public:
   // Accepted sockets get TCP_NODELAY, and O_NONBLOCK when `nonblocking`.
-  Acceptor(int listen_fd, bool nonblocking);
+  // `on_shed`, when given, is called for every connection shed.
+  Acceptor(int listen_fd, bool nonblocking, void (*on_shed)() = nullptr);
 
   enum class Outcome { kAccepted, kNone, kShed, kFailed };
   struct Result {
@@ -66,13 +67,11 @@ class Acceptor {
   // kFailed: the pending connection failed (ECONNABORTED and the like).
   Result accept();
 
-  uint64_t shed_count() const { return shed_; }
-
  private:
   int listen_fd_;
   bool nonblocking_;
+  void (*on_shed_)();
   Fd spare_;
-  uint64_t shed_ = 0;
 };
 
 }  // namespace cmb::net

@@ -88,11 +88,26 @@ def load(csv_path):
     return frame.groupby(keys, sort=False).agg(agg).reset_index()
 
 
-def machine_label(csv_path):
-    manifest = Path(csv_path).with_suffix(".json")
+def manifest(csv_path):
+    """The manifest beside a results CSV, or {} when there is none."""
     try:
-        m = json.loads(manifest.read_text())
+        return json.loads(Path(csv_path).with_suffix(".json").read_text())
     except (OSError, ValueError):
+        return {}
+
+
+def knees(csv_path, workload):
+    """(SLO in ms, {model: knee rate or None}) for one workload, as the
+    manifest's summary gives them; (None, {}) without one. cmbench computes
+    the knee (harness/results.cpp); this script only draws it."""
+    summary = manifest(csv_path).get("summary") or {}
+    models = (summary.get("workloads") or {}).get(workload, {})
+    return summary.get("slo_p99_ms"), {m: f.get("knee_rate") for m, f in models.items()}
+
+
+def machine_label(csv_path):
+    m = manifest(csv_path)
+    if not m:
         return ""
     kernel = m.get("kernel", "").split()
     return f"{m.get('cores', '?')} cores, {m.get('cpu_model', '').strip()}, Linux {kernel[1] if len(kernel) > 1 else '?'}"
@@ -316,7 +331,9 @@ def draw_memory_and_threads(ax, part):
     return True
 
 
-def draw_rate(ax, part, slo_ms, style):
+def draw_rate(ax, part, slo_ms, knee_rates, style):
+    """p99 against offered rate; the SLO line and each model's knee circled,
+    both from the manifest (knee_rates: {model: rate or None})."""
     errors = False
     for model, points in part.groupby("model", sort=False):
         points = points.sort_values("rate")
@@ -324,13 +341,12 @@ def draw_rate(ax, part, slo_ms, style):
         ax.plot(points["rate"], p99, marker="o", label=model, color=model_colour(model),
                 linewidth=line_width(style))
         errors |= mark_errors(ax, points.assign(p99=p99), "rate", "p99")
-        attempts = points["requests"] + points["errors"] if "requests" in points.columns else points["errors"] + 1
-        good = points[(p99 <= slo_ms) & (points["errors"] <= 0.001 * attempts)]
-        if not good.empty:
-            knee = good.sort_values("rate").iloc[-1]
-            ax.scatter([knee["rate"]], [knee["latency_p99_us"] / 1000], s=250, facecolors="none",
+        knee = points[points["rate"] == knee_rates.get(model)]
+        if not knee.empty:
+            ax.scatter(knee["rate"], knee["latency_p99_us"] / 1000, s=250, facecolors="none",
                        edgecolors=model_colour(model), linewidths=2.5, zorder=6)
-    ax.axhline(slo_ms, color="grey", linestyle=":", label=f"SLO {slo_ms:g} ms")
+    if slo_ms is not None:
+        ax.axhline(slo_ms, color="grey", linestyle=":", label=f"SLO {slo_ms:g} ms")
     plain_log_y(ax)
     ax.set_xlabel("offered rate (requests/s, open loop)")
     ax.set_ylabel("p99 latency (ms, log scale, corrected)")
@@ -339,7 +355,7 @@ def draw_rate(ax, part, slo_ms, style):
     finish_legend(ax, errors)
 
 
-def plot(csv_path, out_dir, style="paper", slo_ms=10.0):
+def plot(csv_path, out_dir, style="paper"):
     """Draws every chart for a results CSV; returns the written paths."""
     frame = load(csv_path)
     out_dir = Path(out_dir)
@@ -365,8 +381,10 @@ def plot(csv_path, out_dir, style="paper", slo_ms=10.0):
             return fig.save(stem(name), title + title_tail)
 
         rate_sweep = part["rate"].nunique() > 1
+        slo_ms, knee_rates = knees(csv_path, workload)
         if rate_sweep:
-            written += chart("p99_vs_rate", "Knee", lambda axes: draw_rate(axes[0], part, slo_ms, style))
+            written += chart("p99_vs_rate", "Knee",
+                             lambda axes: draw_rate(axes[0], part, slo_ms, knee_rates, style))
         else:
             written += chart("throughput_vs_connections", "Throughput",
                              lambda axes: draw_throughput(axes[0], part, style))
@@ -379,7 +397,7 @@ def plot(csv_path, out_dir, style="paper", slo_ms=10.0):
 
         story = Figure(style, 2, 2)
         if rate_sweep:
-            draw_rate(story.axes[0], part, slo_ms, style)
+            draw_rate(story.axes[0], part, slo_ms, knee_rates, style)
             story.axes[1].axis("off")
         else:
             draw_throughput(story.axes[0], part, style)
@@ -398,10 +416,9 @@ def main(argv=None):
     parser.add_argument("--out-dir", default="plots/out", help="where charts go (default plots/out)")
     parser.add_argument("--style", choices=["paper", "talk"], default="paper",
                         help="talk: large type for slides")
-    parser.add_argument("--slo-p99", type=float, default=10.0, help="p99 SLO in ms for the knee (default 10)")
     args = parser.parse_args(argv)
     try:
-        paths = plot(args.csv, args.out_dir, args.style, args.slo_p99)
+        paths = plot(args.csv, args.out_dir, args.style)
     except (OSError, ValueError) as error:
         print(f"plot_results: {error}", file=sys.stderr)
         return 2

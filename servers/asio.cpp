@@ -20,6 +20,7 @@
 #include <boost/asio.hpp>
 // clang-format on
 
+#include "servers/counters.hpp"
 #include "servers/http_session.hpp"
 #include "servers/server.hpp"
 
@@ -124,7 +125,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits, int in
 asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Limits limits, ConnectionGate& gate,
                                   int interrupt_fd) {
   boost::system::error_code ec;
-  net::Acceptor shedder(acceptor.native_handle(), /*nonblocking=*/true);
+  net::Acceptor shedder = make_acceptor(acceptor.native_handle(), /*nonblocking=*/true);
   asio::steady_timer backoff(acceptor.get_executor());
   for (;;) {
     tcp::socket socket =

@@ -8,6 +8,8 @@
 #include <system_error>
 #include <thread>
 
+#include "servers/counters.hpp"
+
 namespace cmb::servers {
 namespace {
 
@@ -48,7 +50,7 @@ struct EventLoop::Connection {
 EventLoop::EventLoop(std::unique_ptr<Poller> poller, const Options& options)
     : poller_(std::move(poller)),
       options_(options),
-      acceptor_(options.listen_fd, /*nonblocking=*/true),
+      acceptor_(make_acceptor(options.listen_fd, /*nonblocking=*/true)),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!wake_) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
@@ -114,7 +116,7 @@ void EventLoop::accept_all() {
     auto ticket = options_.gate->admit(fd);
     if (!ticket) continue;
     if (!poller_->add(fd)) {
-      ++refused_;  // closed by accepted.fd's destructor
+      count(Counter::kRefused);  // closed by accepted.fd's destructor
       continue;
     }
     if (connections_.size() <= static_cast<size_t>(fd))

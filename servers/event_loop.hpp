@@ -42,9 +42,6 @@ class EventLoop {
   // Serves until the stop signal; connections close when the loop is destroyed.
   void run();
 
-  // Connections closed at once because the poller could not watch them.
-  uint64_t refused() const { return refused_; }
-
  private:
   struct Connection;
   struct Completion {
@@ -79,7 +76,6 @@ class EventLoop {
   TimerQueue timers_;
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
   uint64_t next_generation_ = 1;
-  uint64_t refused_ = 0;
   HttpSession::Clock::time_point next_sweep_;
 };
 

@@ -9,6 +9,7 @@
 // processes. When fork fails the client gets 503, not a crash.
 #include "servers/blocking_connection.hpp"
 #include "servers/child_processes.hpp"
+#include "servers/counters.hpp"
 #include "servers/server.hpp"
 
 namespace cmb::servers {
@@ -22,7 +23,7 @@ class ForkPerConnectionServer final : public Server {
 
   void run() override {
     ChildProcesses children;
-    net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
+    net::Acceptor acceptor = make_acceptor(listen_fd(), /*nonblocking=*/false);
     while (!stop_signal().notified()) {
       children.reap();
       if (!wait_readable(listen_fd(), stop_signal(), kReapIntervalMs)) continue;

@@ -1,6 +1,7 @@
 #include "servers/http_session.hpp"
 
 #include "net/http_response.hpp"
+#include "servers/counters.hpp"
 
 namespace cmb::servers {
 namespace {
@@ -25,6 +26,7 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
     if (result.state == net::RequestParser::State::kIncomplete) break;
     if (result.state == net::RequestParser::State::kError) {
       net::append_error_response(output_, result.error_status);
+      count(Counter::kRejected);
       closing_ = true;
       break;
     }
@@ -32,6 +34,7 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
     const ReplyFraming framing = ReplyFraming::of(request);
     if (const int status = parse_work(request.query, work)) {
       net::append_error_response(output_, status, request.version_minor);
+      count(Counter::kRejected);
       closing_ = true;
       break;
     }
@@ -46,6 +49,7 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
       interruptible_sleep(work.wait, interrupt_fd_);
     }
     append_work_response(output_, work, framing);
+    count(Counter::kRequests);
     closing_ = !framing.keep_alive;
   }
   note_progress();
@@ -55,12 +59,15 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
 void HttpSession::finish_wait() {
   if (!deferred_) return;
   append_work_response(output_, deferred_->work, deferred_->framing);
+  count(Counter::kRequests);
   closing_ = !deferred_->framing.keep_alive;
   deferred_.reset();
   progress_at_ = Clock::now();
 }
 
 bool HttpSession::time_out() {
+  if (!timed_out_) count(Counter::kTimedOut);  // once, however often it is asked
+  timed_out_ = true;
   if (closing_) return false;
   if (!input_.empty() && !has_output()) net::append_error_response(output_, 408);
   closing_ = true;

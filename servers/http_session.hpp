@@ -93,6 +93,7 @@ class HttpSession {
   size_t output_sent_ = 0;
   bool closing_ = false;
   bool backlogged_ = false;
+  bool timed_out_ = false;
   Clock::duration timeout_;
   Clock::time_point progress_at_;
   std::optional<Deferred> deferred_;

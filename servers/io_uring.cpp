@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "servers/counters.hpp"
 #include "servers/http_session.hpp"
 #include "servers/server.hpp"
 
@@ -79,7 +80,7 @@ class UringLoop {
         limits_(limits),
         gate_(gate),
         pause_input_(std::max(kMinPauseInput, limits.max_header_bytes + limits.max_body_bytes)),
-        shedder_(listen_fd, true) {
+        shedder_(make_acceptor(listen_fd, /*nonblocking=*/true)) {
     io_uring_params params{};
     params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
     if (const int rc = io_uring_queue_init_params(kRingEntries, &ring_, &params); rc < 0)

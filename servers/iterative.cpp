@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "servers/blocking_connection.hpp"
+#include "servers/counters.hpp"
 #include "servers/server.hpp"
 
 namespace cmb::servers {
@@ -18,7 +19,7 @@ class IterativeServer final : public Server {
   explicit IterativeServer(const ServerConfig& config) : Server(config) {}
 
   void run() override {
-    net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
+    net::Acceptor acceptor = make_acceptor(listen_fd(), /*nonblocking=*/false);
     while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate()))
       serve_blocking(std::move(next->fd), stop_signal(), config().limits);
   }

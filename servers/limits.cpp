@@ -5,10 +5,12 @@
 #include <string>
 
 #include "net/http_response.hpp"
+#include "servers/counters.hpp"
 
 namespace cmb::servers {
 
 void refuse_unavailable(int fd) {
+  count(Counter::kRefused);
   std::string response;
   net::append_error_response(response, 503);
   (void)::send(fd, response.data(), response.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

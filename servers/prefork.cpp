@@ -12,6 +12,7 @@
 
 #include "servers/blocking_connection.hpp"
 #include "servers/child_processes.hpp"
+#include "servers/counters.hpp"
 #include "servers/server.hpp"
 
 namespace cmb::servers {
@@ -29,7 +30,7 @@ class PreforkServer final : public Server {
                              : 4 * static_cast<int>(std::thread::hardware_concurrency()));
     ChildProcesses children;
     const auto serve = [this] {
-      net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
+      net::Acceptor acceptor = make_acceptor(listen_fd(), /*nonblocking=*/false);
       // Every idle child wakes; those that lose the race wait again.
       while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate()))
         serve_blocking(std::move(next->fd), stop_signal(), config().limits);

@@ -6,6 +6,8 @@
 
 #include <system_error>
 
+#include "servers/counters.hpp"
+
 namespace cmb::servers {
 
 StopSignal::StopSignal() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
@@ -32,6 +34,7 @@ Server::Server(const ServerConfig& config, bool reuse_port)
   // Every model waits for readiness before accepting; a connection that
   // vanishes in between must give EAGAIN, not block the accepting thread.
   net::set_nonblocking(listener_.get());
+  init_counters(config.counters_fd);  // before any model forks: children count into the same set
 }
 
 }  // namespace cmb::servers

@@ -21,6 +21,7 @@ struct ServerConfig {
   int threads = 0;  // workers, loops or processes; 0 means the model's default
   int backlog = 1024;
   Limits limits;
+  int counters_fd = -1;  // servers/counters.hpp: -1 keeps them in anonymous memory
 };
 
 // Becomes readable forever once notified, so any number of threads (and

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "servers/blocking_connection.hpp"
+#include "servers/counters.hpp"
 #include "servers/server.hpp"
 
 namespace cmb::servers {
@@ -31,7 +32,7 @@ class ThreadPerConnectionServer final : public Server {
 
   void run() override {
     auto active = std::make_shared<ActiveThreads>();
-    net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
+    net::Acceptor acceptor = make_acceptor(listen_fd(), /*nonblocking=*/false);
     while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate())) {
       {
         std::lock_guard lock(active->mutex);

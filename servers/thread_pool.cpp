@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "servers/blocking_connection.hpp"
+#include "servers/counters.hpp"
 #include "servers/server.hpp"
 #include "servers/work_queue.hpp"
 
@@ -44,7 +45,7 @@ class ThreadPoolServer final : public Server {
       }
       queue.close();
     });
-    net::Acceptor acceptor(listen_fd(), /*nonblocking=*/false);
+    net::Acceptor acceptor = make_acceptor(listen_fd(), /*nonblocking=*/false);
     while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate()))
       if (!queue.push(std::move(*next))) break;
     closer.join();

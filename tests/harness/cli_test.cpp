@@ -11,6 +11,7 @@
 #include "net/socket.hpp"
 #include "support/fault_server.hpp"
 #include "support/process.hpp"
+#include "support/test_client.hpp"
 
 namespace {
 
@@ -20,7 +21,7 @@ using cmb::testing::run_cmbench;
 
 double json_number(const std::string& json, const std::string& key) {
   std::smatch match;
-  if (!std::regex_search(json, match, std::regex("\"" + key + R"(": ([0-9.]+))"))) return -1;
+  if (!std::regex_search(json, match, std::regex("\"" + key + R"(": ?([0-9.]+))"))) return -1;
   return std::stod(match[1]);
 }
 
@@ -31,15 +32,43 @@ TEST(Cli, ModelsListsOneModelPerLine) {
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"((^|\n)thread-per-connection +\S.*\n)")));
 }
 
-TEST(Cli, ServePrintsOneLineAndExitsZeroOnSigterm) {
+// The exit report: one JSON line with the counters and the process tree's usage.
+const std::regex kExitReport(
+    R"(^\{"event":"exit","counters":\{"requests":\d+,"refused":\d+,"timed_out":\d+,)"
+    R"("rejected":\d+\},"usage":\{"user_s":[0-9.e-]+,"system_s":[0-9.e-]+,"max_rss_kb":\d+,)"
+    R"("voluntary_switches":\d+,"involuntary_switches":\d+\}\}\n$)");
+
+TEST(Cli, ServePrintsOneLineAndItsReportAndExitsZeroOnSigterm) {
   for (int signal : {SIGTERM, SIGINT}) {
     Child server({CMBENCH_BIN, "serve", "--model", "thread-per-connection", "--port", "0"});
     ASSERT_NE(read_listening_port(server), 0);
     ::kill(server.pid(), signal);
     const auto finished = server.wait(std::chrono::seconds(5));
     EXPECT_EQ(finished.exit_code, 0) << "signal " << signal;
-    EXPECT_EQ(finished.out, "");  // nothing after the readiness line
+    EXPECT_TRUE(std::regex_search(finished.out, kExitReport)) << finished.out;
   }
+}
+
+// SIGUSR1: a snapshot of the counters while it runs, one JSON line each time.
+TEST(Cli, ServeAnswersSigusr1WithItsCounters) {
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  const uint16_t port = read_listening_port(server);
+  ASSERT_NE(port, 0);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(cmb::testing::TestClient(port).get("/"));
+  ASSERT_TRUE(cmb::testing::TestClient(port).get("/?bytes=-1"));  // rejected: 400
+  ::kill(server.pid(), SIGUSR1);
+  EXPECT_EQ(
+      server.read_line(),
+      R"({"event":"snapshot","counters":{"requests":3,"refused":0,"timed_out":0,"rejected":1}})");
+  ASSERT_TRUE(cmb::testing::TestClient(port).get("/"));
+  ::kill(server.pid(), SIGUSR1);
+  EXPECT_EQ(
+      server.read_line(),
+      R"({"event":"snapshot","counters":{"requests":4,"refused":0,"timed_out":0,"rejected":1}})");
+  ::kill(server.pid(), SIGTERM);
+  const auto finished = server.wait(std::chrono::seconds(5));
+  EXPECT_EQ(finished.exit_code, 0);
+  EXPECT_NE(finished.out.find(R"("requests":4,)"), std::string::npos) << finished.out;
 }
 
 // Security default: loopback unless told otherwise, and no warning then.

@@ -180,8 +180,7 @@ TEST(Compare, CommandExitCodesAndFormats) {
       << worse.out;
   EXPECT_NE(worse.out.find("**worse**"), std::string::npos);
   const auto json = run_cmbench({"compare", base, fresh, "--format", "json"});
-  EXPECT_TRUE(
-      std::regex_search(json.out, std::regex(R"(^\{"regressed": true, .*"verdict": "worse")")))
+  EXPECT_TRUE(std::regex_search(json.out, std::regex(R"(^\{"regressed":true,.*"verdict":"worse")")))
       << json.out;
   EXPECT_EQ(run_cmbench({"compare", base, "/nonexistent.csv"}).exit_code, 2);
   // A 30 % threshold lets the 25 % drop pass.

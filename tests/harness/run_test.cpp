@@ -128,6 +128,44 @@ TEST(Run, EpollWorkersServesFourTimesEpollWhenRequestsBlock) {
   EXPECT_GE(workers, 4 * epoll) << "epoll " << epoll << " epoll-workers " << workers;
 }
 
+// The server's own count agrees with the client's within the requests in
+// flight at the window's edges: a response the client counts may have been
+// answered just before the opening snapshot, and the server may answer
+// requests still in flight at the close. Two models: one thread, and
+// threads in one process.
+TEST(Run, ServerCountsAgreeWithTheClientWithinTheRequestsInFlight) {
+  const auto [result, csv, rows] = run_sweep(
+      "server-counters", {"--models", "epoll,thread-per-connection", "--workload", "",
+                          "--connections", "16", "-d", "1s", "--warmup", "300ms", "--repeat", "2"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) {
+    ASSERT_EQ(row.at("error"), "");
+    ASSERT_NE(row.at("server_requests"), "") << "no server counters in the row";
+    const uint64_t client = std::stoull(row.at("requests"));
+    const uint64_t server = std::stoull(row.at("server_requests"));
+    EXPECT_GT(client, 1000u) << row.at("model");
+    EXPECT_GE(server + 16, client) << row.at("model");
+    EXPECT_LE(server, client + 16) << row.at("model");
+    EXPECT_EQ(row.at("server_refused"), "0");
+    EXPECT_EQ(row.at("server_timed_out"), "0");
+    EXPECT_EQ(row.at("server_rejected"), "0");
+  }
+}
+
+// select() cannot watch a descriptor past FD_SETSIZE (1024): at 1100
+// connections it refuses the rest, and says so in its own column.
+TEST(Run, SelectPastFdSetSizeCountsItsRefusals) {
+  const auto [result, csv, rows] =
+      run_sweep("select-refusals", {"--models", "select", "--workload", "", "--connections", "1100",
+                                    "-d", "1s", "--warmup", "300ms"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_GT(std::stoull(rows[0].at("server_refused")), 0u);
+  // The client saw those connections closed before their responses.
+  EXPECT_GT(std::stoull(rows[0].at("errors_read")) + std::stoull(rows[0].at("errors_write")), 0u);
+}
+
 // A non-blocking wait does not stall an event loop: 64 connections each
 // waiting 100 ms get about 640 req/s from one thread.
 TEST(Run, EpollOverlapsNonBlockingWaits) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "support/fault_server.hpp"
 
 namespace cmb::loadgen {
@@ -38,6 +40,30 @@ TEST(Engine, CountsResetsAsReadErrorsWithTheSystemText) {
   EXPECT_EQ(r.requests, 0u);
   EXPECT_GT(r.errors.read, 0u);
   EXPECT_TRUE(has_detail(r, "read: Connection reset by peer")) << r.error_details.begin()->first;
+}
+
+// The window opens at one instant for every thread: what the server saw
+// after it and what the client counted differ by at most the requests in
+// flight at either edge, and the client says how many those were.
+TEST(Engine, OpensTheMeasuredWindowOnceBeforeItsFirstRequest) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 8);
+  config.threads = 4;
+  config.warmup = 200ms;
+  std::atomic<int> calls{0};
+  uint64_t seen_at_open = 0;
+  config.on_window_open = [&] {
+    ++calls;
+    seen_at_open = server.requests_seen();
+  };
+  const LoadResult r = run_load(config);
+  EXPECT_EQ(calls.load(), 1);
+  const uint64_t seen = server.requests_seen() - seen_at_open;
+  EXPECT_GT(r.requests, 100u);
+  EXPECT_LE(r.in_flight_at_open, 8u);
+  EXPECT_LE(r.abandoned, 8u);
+  EXPECT_GE(seen + r.in_flight_at_open, r.requests);
+  EXPECT_LE(seen, r.requests + r.abandoned);
 }
 
 TEST(Engine, CountsEofMidResponseAsAReadError) {

@@ -2,6 +2,7 @@
 real why-multithreaded run (with its .hist and .timeline.csv files and its
 manifest) and a short real rate sweep."""
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -71,6 +72,37 @@ def test_rate_sweep_draws_the_knee_chart(tmp_path):
     paths = names(plot_results.plot(KNEE, tmp_path))
     assert "p99_vs_rate.png" in paths
     assert "throughput_vs_connections.png" not in paths  # one connection count: nothing to sweep
+
+
+def circled_rates(csv_path):
+    """The rates draw_rate circles, per model, and its SLO lines."""
+    frame = plot_results.load(csv_path)
+    slo, knee_rates = plot_results.knees(csv_path, "cpu_us=200")
+    figure = plot_results.Figure("paper")
+    ax = figure.axes[0]
+    plot_results.draw_rate(ax, frame, slo, knee_rates, "paper")
+    circles = sorted(float(x) for c in ax.collections for x, _ in c.get_offsets())
+    slo_lines = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
+    figure.discard()
+    return circles, slo_lines
+
+
+def test_the_knee_and_slo_come_from_the_manifest(tmp_path):
+    # The fixture's manifest, written by `cmbench run ... --slo-p99 25`.
+    assert plot_results.knees(KNEE, "cpu_us=200") == (25.0, {"epoll": 3000.0, "epoll-workers": 3000.0})
+    assert circled_rates(KNEE) == ([3000.0, 3000.0], [25.0])
+    # Whatever the manifest says is drawn: the script has no knee rule of its own.
+    csv = tmp_path / "knee.csv"
+    shutil.copy(KNEE, csv)
+    manifest = json.loads(KNEE.with_suffix(".json").read_text())
+    manifest["summary"]["slo_p99_ms"] = 500
+    manifest["summary"]["workloads"]["cpu_us=200"]["epoll"]["knee_rate"] = 6000
+    manifest["summary"]["workloads"]["cpu_us=200"]["epoll-workers"]["knee_rate"] = None
+    csv.with_suffix(".json").write_text(json.dumps(manifest))
+    assert circled_rates(csv) == ([6000.0], [500.0])
+    # No manifest: no knee and no SLO line, rather than a guess.
+    csv.with_suffix(".json").unlink()
+    assert circled_rates(csv) == ([], [])
 
 
 def test_missing_artifacts_skip_only_their_charts(tmp_path):

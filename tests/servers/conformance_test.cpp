@@ -50,6 +50,28 @@ TEST_P(ModelConformance, ServesHelloWorld) {
   EXPECT_TRUE(response->keep_alive);
 }
 
+// The server's own view: requests answered and requests rejected, counted
+// in whichever thread or process served them, reported as it exits.
+TEST_P(ModelConformance, CountsItsOwnSide) {
+  for (int i = 0; i < 3; ++i) {
+    TestClient client(port());
+    for (int j = 0; j < 4; ++j) ASSERT_TRUE(client.get("/?bytes=" + std::to_string(j)));
+  }
+  TestClient bad(port());
+  const auto rejected = bad.get("/?cpu_us=lots");
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->status, 400);
+  const auto stopped = stop();
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  ASSERT_TRUE(stopped.report) << "no exit report";
+  EXPECT_EQ(stopped.report->counters.requests, 12u);
+  EXPECT_EQ(stopped.report->counters.rejected, 1u);
+  EXPECT_EQ(stopped.report->counters.refused, 0u);
+  EXPECT_EQ(stopped.report->counters.timed_out, 0u);
+  ASSERT_TRUE(stopped.report->usage);
+  EXPECT_GT(stopped.report->usage->max_rss_kb, 0u);
+}
+
 TEST_P(ModelConformance, SequentialRequestsOnOneConnection) {
   TestClient client(port());
   for (int i = 1; i <= 20; ++i) {

@@ -66,14 +66,19 @@ class Hostile : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override { start({}); }
   void TearDown() override {
-    if (server_ && !server_->stopped()) {
-      // Whatever the test did, the server still serves and then exits cleanly.
-      TestClient after(port(), 20s);
-      const auto response = after.get("/");
-      EXPECT_TRUE(response && response->status == 200) << GetParam() << " stopped serving";
-      const auto stopped = server_->stop();
-      EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
-    }
+    if (server_ && !server_->stopped()) (void)serve_once_and_stop();
+  }
+
+  // Whatever the test did, the server still serves and then exits cleanly;
+  // its counters as it exited (zeros when it printed none, which fails).
+  servers::CounterValues serve_once_and_stop() {
+    TestClient after(port(), 20s);
+    const auto response = after.get("/");
+    EXPECT_TRUE(response && response->status == 200) << GetParam() << " stopped serving";
+    const auto stopped = server_->stop();
+    EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+    EXPECT_TRUE(stopped.report) << "no exit report";
+    return stopped.report ? stopped.report->counters : servers::CounterValues{};
   }
 
   void start(const std::vector<std::string>& extra, const std::function<void()>& in_child = {}) {
@@ -133,6 +138,9 @@ TEST_P(Hostile, SlowlorisIsTimedOutWhileOthersAreServed) {
     EXPECT_GE(served.load(), 3);
     EXPECT_EQ(slow_answers.load(), 0);
   }
+  const auto counters = serve_once_and_stop();
+  EXPECT_EQ(counters.timed_out, 1u);
+  EXPECT_EQ(counters.requests, static_cast<uint64_t>(served.load()) + 1);  // + the last check's
 }
 
 // Connections that never send, or go quiet after a response, are closed at
@@ -371,7 +379,15 @@ TEST_P(Hostile, OutOfDescriptorsKeepsServingWithoutSpinning) {
   }
   clients.clear();
   pressure.clear();
-  // Recovers: TearDown's request must be served.
+  // Recovers, and counted what it shed: the models that accept until their
+  // descriptors run out shed the rest (the others leave them queued, and
+  // fork-per-connection's parent never runs out).
+  const auto counters = serve_once_and_stop();
+  RecordProperty("refused", std::to_string(counters.refused));
+  if (GetParam() != "iterative" && GetParam() != "thread-pool" && GetParam() != "prefork" &&
+      GetParam() != "fork-per-connection") {
+    EXPECT_GT(counters.refused, 0u);
+  }
 }
 
 // Past --max-connections a client is told 503 and closed; the ones admitted
@@ -395,6 +411,7 @@ TEST_P(Hostile, ConnectionLimitAnswers503) {
   EXPECT_TRUE(admitted.front()->get("/"));
   admitted.clear();  // places free up as the server sees them close
   std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(serve_once_and_stop().refused, 1u);
 }
 
 // SIGTERM with 1 000 requests in flight (each waiting 5 s): exits within 2 s.

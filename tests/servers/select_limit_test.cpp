@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "servers/counters.hpp"
 #include "servers/registry.hpp"
 #include "support/test_client.hpp"
 
@@ -28,6 +29,7 @@ TEST(SelectModel, RefusesDescriptorsAboveFdSetSize) {
   config.port = 0;
   auto server = make_server("select", config);
   std::thread thread([&] { server->run(); });
+  const CounterValues before = read_counters();
 
   // Fill every descriptor below FD_SETSIZE, so the next accept gets a higher one.
   std::vector<int> fillers;
@@ -43,6 +45,7 @@ TEST(SelectModel, RefusesDescriptorsAboveFdSetSize) {
     EXPECT_FALSE(refused.read_response());
     EXPECT_TRUE(refused.closed_by_peer());
   }
+  EXPECT_EQ(read_counters().refused - before.refused, 1u) << "the refusal was not counted";
   for (int fd : fillers) ::close(fd);
 
   cmb::testing::TestClient served(server->address().port());

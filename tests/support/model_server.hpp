@@ -8,9 +8,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "harness/server_report.hpp"
 #include "support/process.hpp"
 
 namespace cmb::testing {
@@ -34,6 +37,7 @@ class ModelServer {
     int exit_code;
     std::chrono::milliseconds took;
     std::string err;
+    std::optional<harness::ServerReport> report;  // its exit line: counters and usage
   };
   // SIGTERM; the exit code (-1: killed after `timeout`) and how long it took.
   Stopped stop(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
@@ -41,10 +45,15 @@ class ModelServer {
     const auto start = std::chrono::steady_clock::now();
     ::kill(child_->pid(), SIGTERM);
     const auto finished = child_->wait(timeout);
+    std::optional<harness::ServerReport> report;
+    std::istringstream lines(finished.out);
+    for (std::string line; std::getline(lines, line);)
+      if (auto parsed = harness::parse_server_report(line); parsed && parsed->event == "exit")
+        report = parsed;
     return {finished.exit_code,
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                   start),
-            finished.err};
+            finished.err, report};
   }
 
  private:

@@ -1,0 +1,70 @@
+#include "harness/server_report.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace cmb::harness {
+namespace {
+
+double seconds(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+ProcessUsage read_own_usage() {
+  rusage self{}, children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  ProcessUsage usage;
+  usage.user_s = seconds(self.ru_utime) + seconds(children.ru_utime);
+  usage.system_s = seconds(self.ru_stime) + seconds(children.ru_stime);
+  usage.max_rss_kb = static_cast<uint64_t>(std::max(self.ru_maxrss, children.ru_maxrss));
+  usage.voluntary_switches = static_cast<uint64_t>(self.ru_nvcsw + children.ru_nvcsw);
+  usage.involuntary_switches = static_cast<uint64_t>(self.ru_nivcsw + children.ru_nivcsw);
+  return usage;
+}
+
+std::string format_server_report(const ServerReport& report) {
+  nlohmann::ordered_json json;
+  json["event"] = report.event;
+  json["counters"] = {{"requests", report.counters.requests},
+                      {"refused", report.counters.refused},
+                      {"timed_out", report.counters.timed_out},
+                      {"rejected", report.counters.rejected}};
+  if (report.usage) {
+    const ProcessUsage& u = *report.usage;
+    json["usage"] = {{"user_s", u.user_s},
+                     {"system_s", u.system_s},
+                     {"max_rss_kb", u.max_rss_kb},
+                     {"voluntary_switches", u.voluntary_switches},
+                     {"involuntary_switches", u.involuntary_switches}};
+  }
+  return json.dump();
+}
+
+std::optional<ServerReport> parse_server_report(std::string_view line) {
+  const nlohmann::json json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("event") || !json.contains("counters")) return {};
+  try {
+    ServerReport report;
+    report.event = json.at("event").get<std::string>();
+    const auto& c = json.at("counters");
+    report.counters = {c.at("requests").get<uint64_t>(), c.at("refused").get<uint64_t>(),
+                       c.at("timed_out").get<uint64_t>(), c.at("rejected").get<uint64_t>()};
+    if (json.contains("usage")) {
+      const auto& u = json.at("usage");
+      report.usage = ProcessUsage{u.at("user_s").get<double>(), u.at("system_s").get<double>(),
+                                  u.at("max_rss_kb").get<uint64_t>(),
+                                  u.at("voluntary_switches").get<uint64_t>(),
+                                  u.at("involuntary_switches").get<uint64_t>()};
+    }
+    return report;
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
+
+}  // namespace cmb::harness
