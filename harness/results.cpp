@@ -193,7 +193,9 @@ void write_manifest(const SweepConfig& config, const std::string& started,
   Json models = Json::array();
   for (const auto& model : config.models) {
     const auto info = servers::find_model(model.substr(0, model.find(':')));
-    models.push_back({{"name", model}, {"summary", info ? info->summary : ""}});
+    models.push_back({{"name", model},
+                      {"summary", info ? info->summary : ""},
+                      {"colour", info ? info->colour : ""}});
   }
   Json json = {{"scenario", config.scenario},
                {"question", config.question},

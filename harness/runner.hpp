@@ -1,7 +1,9 @@
 // Sweeps models x workloads x rates x connection counts x repetitions: one
 // server child per model, the load generator in this process on other
 // CPUs, one CSV row per point written as soon as the point completes, a
-// manifest beside the CSV, and charts at the end.
+// manifest beside the CSV, and charts at the end. run_sweep() ties together
+// plan.hpp (which points, where), measure.hpp (one point) and report.hpp
+// (what people see); results.hpp owns the rows, the summary and the JSON.
 #pragma once
 
 #include <chrono>

@@ -308,12 +308,11 @@ void Worker::try_send(uint32_t index, Clock::time_point now) {
 bool Worker::write_some(uint32_t index) {
   Connection& c = connections_[index];
   while (c.out_sent < c.out.size()) {
-    const ssize_t n =
-        ::send(c.fd.get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    const ssize_t n = net::retry_on_eintr([&] {
+      return ::send(c.fd.get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    });
     if (n > 0) {
       c.out_sent += static_cast<size_t>(n);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       return true;  // the next EPOLLOUT edge continues
     } else {
@@ -329,9 +328,9 @@ bool Worker::write_some(uint32_t index) {
 void Worker::read_some(uint32_t index) {
   Connection& c = connections_[index];
   while (c.state == State::kOpen) {
-    const ssize_t n = ::recv(c.fd.get(), buffer_.get(), kReadChunk, 0);
+    const ssize_t n =
+        net::retry_on_eintr([&] { return ::recv(c.fd.get(), buffer_.get(), kReadChunk, 0); });
     if (n < 0) {
-      if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK)
         fail(index, &ErrorCounts::read, "read: " + error_text(errno), Clock::now());
       return;
@@ -496,6 +495,35 @@ ErrorCounts& ErrorCounts::operator+=(const ErrorCounts& other) {
   return *this;
 }
 
+LoadResult& LoadResult::operator+=(const LoadResult& other) {
+  requests += other.requests;
+  sent += other.sent;
+  abandoned += other.abandoned;
+  in_flight_at_open += other.in_flight_at_open;
+  bytes_read += other.bytes_read;
+  errors += other.errors;
+  for (const auto& [what, count] : other.error_details) error_details[what] += count;
+  latency.merge(other.latency);
+  uncorrected_latency.merge(other.uncorrected_latency);
+  schedule_lag.merge(other.schedule_lag);
+  connect_latency.merge(other.connect_latency);
+  if (targets.size() < other.targets.size()) targets.resize(other.targets.size());
+  for (size_t t = 0; t < other.targets.size(); ++t) {
+    targets[t].requests += other.targets[t].requests;
+    targets[t].latency.merge(other.targets[t].latency);
+  }
+  if (timeline.size() < other.timeline.size()) timeline.resize(other.timeline.size());
+  for (size_t s = 0; s < other.timeline.size(); ++s) {
+    timeline[s].requests += other.timeline[s].requests;
+    timeline[s].errors += other.timeline[s].errors;
+    timeline[s].latency.merge(other.timeline[s].latency);
+  }
+  threads.insert(threads.end(), other.threads.begin(), other.threads.end());
+  cpu_user_s += other.cpu_user_s;
+  cpu_system_s += other.cpu_system_s;
+  return *this;
+}
+
 double LoadResult::max_thread_busy() const {
   double busiest = 0;
   for (const auto& thread : threads) busiest = std::max(busiest, thread.busy());
@@ -553,33 +581,7 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   total_result.targets.resize(config.targets.size());
   Clock::time_point finished = plan.measure_start;
   for (auto& worker : workers) {
-    LoadResult& part = worker->result();
-    total_result.requests += part.requests;
-    total_result.sent += part.sent;
-    total_result.abandoned += part.abandoned;
-    total_result.in_flight_at_open += part.in_flight_at_open;
-    total_result.bytes_read += part.bytes_read;
-    total_result.errors += part.errors;
-    for (const auto& [what, count] : part.error_details) total_result.error_details[what] += count;
-    total_result.latency.merge(part.latency);
-    total_result.uncorrected_latency.merge(part.uncorrected_latency);
-    total_result.schedule_lag.merge(part.schedule_lag);
-    total_result.connect_latency.merge(part.connect_latency);
-    for (size_t t = 0; t < part.targets.size(); ++t) {
-      total_result.targets[t].requests += part.targets[t].requests;
-      total_result.targets[t].latency.merge(part.targets[t].latency);
-    }
-    if (total_result.timeline.size() < part.timeline.size())
-      total_result.timeline.resize(part.timeline.size());
-    for (size_t s = 0; s < part.timeline.size(); ++s) {
-      total_result.timeline[s].requests += part.timeline[s].requests;
-      total_result.timeline[s].errors += part.timeline[s].errors;
-      total_result.timeline[s].latency.merge(part.timeline[s].latency);
-    }
-    total_result.threads.insert(total_result.threads.end(), part.threads.begin(),
-                                part.threads.end());
-    total_result.cpu_user_s += part.cpu_user_s;
-    total_result.cpu_system_s += part.cpu_system_s;
+    total_result += worker->result();
     finished = std::max(finished, worker->finished());
   }
   total_result.duration_s = std::chrono::duration<double>(finished - plan.measure_start).count();

@@ -110,6 +110,10 @@ struct LoadResult {
   double cpu_system_s = 0;
 
   double rps() const { return duration_s > 0 ? static_cast<double>(requests) / duration_s : 0; }
+  // Adds another thread's (or generator's) figures over the same window:
+  // counts add, histograms merge exactly, timelines add second by second,
+  // threads are listed together. duration_s is left as it is.
+  LoadResult& operator+=(const LoadResult& other);
   // The busiest generator thread's CPU share: near 1 means the client, not
   // the server, set the pace.
   double max_thread_busy() const;

@@ -18,6 +18,7 @@ repetitions are reduced to their median.
 import argparse
 import json
 import re
+import zlib
 import sys
 from pathlib import Path
 
@@ -29,37 +30,33 @@ import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
 # One fixed colour per model across every chart, so a model is recognisable
-# from slide to slide. Unknown models take the remaining colours in order.
-MODEL_COLOURS = {
-    "iterative": "#7f7f7f",
-    "thread-per-connection": "#d62728",
-    "thread-pool": "#ff7f0e",
-    "prefork": "#8c564b",
-    "fork-per-connection": "#e377c2",
-    "select": "#bcbd22",
-    "poll": "#17becf",
-    "epoll": "#1f77b4",
-    "epoll-workers": "#2ca02c",
-    "reuseport": "#9467bd",
-    "io-uring": "#000000",
-    "asio": "#aec7e8",
-}
-SPARE_COLOURS = ["#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d"]
+# from slide to slide. The colours are cmbench's (servers/registry.cpp), given
+# by the manifest, so a new model has its own without an edit here; a model
+# the manifest does not name (an older run, no manifest) gets one from its
+# name: the same name, the same colour.
+FALLBACK_COLOURS = ["#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+                    "#ffbb78"]
+_manifest_colours = {}
 
 REQUIRED_COLUMNS = ["model", "workload", "connections", "rps", "latency_p50_us", "latency_p99_us", "error"]
 SIZES = {"paper": (7, 4.5), "talk": (12, 7)}
 FONTS = {"paper": 11, "talk": 20}
 
 
-def model_colour(model, _spare={}):
-    if model in MODEL_COLOURS:
-        return MODEL_COLOURS[model]
-    base = model.split(":")[0]  # "thread-pool:32" keeps thread-pool's colour
-    if base in MODEL_COLOURS:
-        return MODEL_COLOURS[base]
-    if model not in _spare:
-        _spare[model] = SPARE_COLOURS[len(_spare) % len(SPARE_COLOURS)]
-    return _spare[model]
+def model_colour(model):
+    for name in (model, model.split(":")[0]):  # "thread-pool:32" keeps thread-pool's colour
+        if name in _manifest_colours:
+            return _manifest_colours[name]
+    return FALLBACK_COLOURS[zlib.crc32(model.encode()) % len(FALLBACK_COLOURS)]
+
+
+def use_colours_of(csv_path):
+    """Takes each model's colour from the manifest beside csv_path."""
+    _manifest_colours.clear()
+    for m in manifest(csv_path).get("models", []):
+        if m.get("colour"):
+            _manifest_colours[m["name"]] = m["colour"]
+            _manifest_colours.setdefault(m["name"].split(":")[0], m["colour"])
 
 
 def load(csv_path):
@@ -358,6 +355,7 @@ def draw_rate(ax, part, slo_ms, knee_rates, style):
 def plot(csv_path, out_dir, style="paper"):
     """Draws every chart for a results CSV; returns the written paths."""
     frame = load(csv_path)
+    use_colours_of(csv_path)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = machine_label(csv_path)

@@ -22,6 +22,7 @@
 
 #include "servers/counters.hpp"
 #include "servers/http_session.hpp"
+#include "servers/loops.hpp"
 #include "servers/server.hpp"
 
 namespace cmb::servers {
@@ -50,8 +51,7 @@ struct Connection {
 // write so that serve_connection answers 408 or closes.
 asio::awaitable<void> watch_deadline(std::shared_ptr<Connection> c,
                                      std::chrono::milliseconds timeout) {
-  const auto period =
-      std::max<std::chrono::milliseconds>(timeout / 4, std::chrono::milliseconds(10));
+  const auto period = sweep_period(timeout);
   boost::system::error_code ec;
   while (!c->done) {
     c->watch.expires_after(period);
@@ -162,14 +162,13 @@ class AsioServer final : public Server {
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     std::vector<std::unique_ptr<asio::posix::stream_descriptor>> stop_watchers;
     const tcp protocol = address().storage.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
+    std::vector<net::Fd> siblings = reuseport_siblings(address(), config().backlog, threads_);
     for (int i = 0; i < threads_; ++i) {
       auto& context = *contexts.emplace_back(std::make_unique<asio::io_context>(1));
-      // Asio owns what it is given: hand it duplicates of our descriptors.
-      const int listener = i == 0 ? ::dup(listen_fd()) : [&] {
-        net::Fd sibling =
-            net::listen_tcp(address(), {.backlog = config().backlog, .reuse_port = true});
-        return sibling.release();
-      }();
+      // Asio owns what it is given: hand it our descriptors (a duplicate of
+      // the server's own listener).
+      const int listener =
+          i == 0 ? ::dup(listen_fd()) : siblings[static_cast<size_t>(i - 1)].release();
       acceptors.push_back(std::make_unique<tcp::acceptor>(context, protocol, listener));
       asio::co_spawn(
           context,
@@ -180,11 +179,8 @@ class AsioServer final : public Server {
       watcher.async_wait(asio::posix::stream_descriptor::wait_read,
                          [&context](boost::system::error_code) { context.stop(); });
     }
-    std::vector<std::thread> threads;
-    for (size_t i = 1; i < contexts.size(); ++i)
-      threads.emplace_back([&context = *contexts[i]] { context.run(); });
-    contexts[0]->run();
-    for (auto& thread : threads) thread.join();
+    run_loops(
+        threads_, [&](int i) { contexts[static_cast<size_t>(i)]->run(); }, *this);
     // Destroying the contexts destroys the suspended coroutines and closes their sockets.
     stop_watchers.clear();
     acceptors.clear();
@@ -198,7 +194,7 @@ class AsioServer final : public Server {
 }  // namespace
 
 std::unique_ptr<Server> make_asio_server(const ServerConfig& config) {
-  return std::make_unique<AsioServer>(config, std::max(config.threads, 1));
+  return std::make_unique<AsioServer>(config, thread_count(config, DefaultThreads::kOneLoop));
 }
 
 }  // namespace cmb::servers

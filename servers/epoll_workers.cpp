@@ -7,7 +7,6 @@
 // Breaks: hand-overs cost two context switches and a lock per request, so
 // on cheap requests it loses to a plain loop; the pool size caps blocking
 // concurrency.
-#include <thread>
 
 #include "servers/epoll_poller.hpp"
 #include "servers/event_loop.hpp"
@@ -15,11 +14,9 @@
 namespace cmb::servers {
 
 std::unique_ptr<Server> make_epoll_workers_server(const ServerConfig& config) {
-  const int workers = config.threads > 0
-                          ? config.threads
-                          : 4 * static_cast<int>(std::thread::hardware_concurrency());
   return make_event_loop_server(
-      config, [] { return std::make_unique<EpollPoller>(); }, /*loops=*/1, workers);
+      config, [] { return std::make_unique<EpollPoller>(); }, /*loops=*/1,
+      thread_count(config, DefaultThreads::kBlockingWorkers));
 }
 
 }  // namespace cmb::servers

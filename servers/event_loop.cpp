@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "servers/counters.hpp"
+#include "servers/loops.hpp"
 
 namespace cmb::servers {
 namespace {
@@ -17,13 +18,6 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Read at most this much per turn, so one client's flood cannot hold the
 // loop (the rest is read on the next turn).
 constexpr size_t kMaxReadPerTurn = 256 * 1024;
-// How often connections are checked against the header timeout: a few times
-// per timeout, so one is closed within about a quarter of it past its
-// deadline, and never more often than every 10 ms.
-HttpSession::Clock::duration sweep_interval(std::chrono::milliseconds timeout) {
-  return std::clamp<HttpSession::Clock::duration>(timeout / 4, std::chrono::milliseconds(10),
-                                                  std::chrono::seconds(1));
-}
 
 }  // namespace
 
@@ -62,7 +56,7 @@ void EventLoop::run() {
   poller_->add(options_.stop->fd());
   poller_->add(wake_.get());
   std::vector<Poller::Ready> ready;
-  next_sweep_ = HttpSession::Clock::now() + sweep_interval(options_.limits.header_timeout);
+  next_sweep_ = HttpSession::Clock::now() + sweep_period(options_.limits.header_timeout);
   for (;;) {
     poller_->wait(next_timeout_ms(), ready);
     for (const auto& r : ready) {
@@ -96,7 +90,7 @@ int EventLoop::next_timeout_ms() {
 void EventLoop::expire_idle() {
   const auto now = HttpSession::Clock::now();
   if (now < next_sweep_) return;
-  next_sweep_ = now + sweep_interval(options_.limits.header_timeout);
+  next_sweep_ = now + sweep_period(options_.limits.header_timeout);
   for (auto& slot : connections_) {
     if (!slot || slot->busy || !slot->session.expired(now)) continue;
     Connection& c = *slot;
@@ -311,27 +305,24 @@ class EventLoopServer final : public Server {
   void run() override {
     std::unique_ptr<HandlerPool> pool;
     if (workers_ > 0) pool = std::make_unique<HandlerPool>(workers_);
-    // One listener per loop: the base's, plus SO_REUSEPORT siblings.
-    std::vector<net::Fd> listeners;
-    for (int i = 1; i < loops_; ++i) {
-      listeners.push_back(
-          net::listen_tcp(address(), {.backlog = config().backlog, .reuse_port = true}));
-      net::set_nonblocking(listeners.back().get());
-    }
+    const std::vector<net::Fd> siblings = reuseport_siblings(address(), config().backlog, loops_);
     std::vector<std::unique_ptr<EventLoop>> loops;
     for (int i = 0; i < loops_; ++i) {
-      const int fd = i == 0 ? listen_fd() : listeners[static_cast<size_t>(i - 1)].get();
+      const int fd = i == 0 ? listen_fd() : siblings[static_cast<size_t>(i - 1)].get();
       loops.push_back(std::make_unique<EventLoop>(
           make_poller_(),
           EventLoop::Options{fd, &stop_signal(), config().limits, &connection_gate(), pool.get()}));
     }
-    std::vector<std::thread> threads;
-    for (size_t i = 1; i < loops.size(); ++i)
-      threads.emplace_back([&loop = *loops[i]] { loop.run(); });
-    loops[0]->run();
-    for (auto& thread : threads) thread.join();
-    // Workers may still hold sessions: finish them before the loops go.
-    if (pool) pool->stop();
+    // Workers may still hold sessions: finish them before the loops go,
+    // however the loops ended.
+    struct StopPool {
+      HandlerPool* pool;
+      ~StopPool() {
+        if (pool) pool->stop();
+      }
+    } stop_pool{pool.get()};
+    run_loops(
+        loops_, [&](int i) { loops[static_cast<size_t>(i)]->run(); }, *this);
   }
 
  private:

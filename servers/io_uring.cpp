@@ -27,6 +27,7 @@
 
 #include "servers/counters.hpp"
 #include "servers/http_session.hpp"
+#include "servers/loops.hpp"
 #include "servers/server.hpp"
 
 namespace cmb::servers {
@@ -154,8 +155,7 @@ class UringLoop {
 
   // The header timeout's check, a few times per timeout as in the readiness loop.
   void arm_sweep() {
-    const auto period = std::clamp<std::chrono::milliseconds>(
-        limits_.header_timeout / 4, std::chrono::milliseconds(10), std::chrono::seconds(1));
+    const auto period = sweep_period(limits_.header_timeout);
     sweep_every_.tv_sec = period.count() / 1000;
     sweep_every_.tv_nsec = (period.count() % 1000) * 1'000'000;
     io_uring_prep_timeout(sqe(), &sweep_every_, 0, 0);
@@ -384,32 +384,17 @@ class IoUringServer final : public Server {
       : Server(config, /*reuse_port=*/threads > 1), threads_(threads) {}
 
   void run() override {
-    std::vector<net::Fd> siblings;
-    std::vector<int> listeners = {listen_fd()};
-    for (int i = 1; i < threads_; ++i) {
-      siblings.push_back(
-          net::listen_tcp(address(), {.backlog = config().backlog, .reuse_port = true}));
-      net::set_nonblocking(siblings.back().get());
-      listeners.push_back(siblings.back().get());
-    }
+    const std::vector<net::Fd> siblings = reuseport_siblings(address(), config().backlog, threads_);
     // A single-issuer ring belongs to the thread that created it, so each
-    // thread sets up its own ring and runs it.
-    std::vector<std::exception_ptr> failures(listeners.size());
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < listeners.size(); ++i) {
-      threads.emplace_back([this, fd = listeners[i], &failure = failures[i]] {
-        try {
+    // loop sets up its own ring on its own thread.
+    run_loops(
+        threads_,
+        [&](int i) {
+          const int fd = i == 0 ? listen_fd() : siblings[static_cast<size_t>(i - 1)].get();
           UringLoop loop(fd, stop_signal(), config().limits, connection_gate());
           loop.run();
-        } catch (...) {
-          failure = std::current_exception();
-          stop();  // the other rings must not serve on alone
-        }
-      });
-    }
-    for (auto& thread : threads) thread.join();
-    for (auto& failure : failures)
-      if (failure) std::rethrow_exception(failure);
+        },
+        *this);
   }
 
  private:
@@ -450,7 +435,7 @@ std::string io_uring_unavailable_reason() {
 }
 
 std::unique_ptr<Server> make_io_uring_server(const ServerConfig& config) {
-  return std::make_unique<IoUringServer>(config, std::max(config.threads, 1));
+  return std::make_unique<IoUringServer>(config, thread_count(config, DefaultThreads::kOneLoop));
 }
 
 }  // namespace cmb::servers

@@ -80,7 +80,6 @@ class ConnectionGate {
     }
     return Ticket(this);
   }
-  int open() const { return open_.load(std::memory_order_relaxed); }
 
  private:
   const int max_;

@@ -25,9 +25,8 @@ class PreforkServer final : public Server {
   explicit PreforkServer(const ServerConfig& config) : Server(config) {}
 
   void run() override {
-    const size_t size = static_cast<size_t>(
-        config().threads > 0 ? config().threads
-                             : 4 * static_cast<int>(std::thread::hardware_concurrency()));
+    const size_t size =
+        static_cast<size_t>(thread_count(config(), DefaultThreads::kBlockingWorkers));
     ChildProcesses children;
     const auto serve = [this] {
       net::Acceptor acceptor = make_acceptor(listen_fd(), /*nonblocking=*/false);

@@ -32,6 +32,7 @@ using Probe = std::string (*)();
 struct Entry {
   std::string_view name;
   std::string_view summary;
+  std::string_view colour;  // matplotlib's tab10/tab20 shades
   Factory factory;
   bool concurrent = true;
   bool timer_waits = false;
@@ -41,43 +42,45 @@ struct Entry {
 const std::vector<Entry>& entries() {
   static const std::vector<Entry> kEntries = {
       {"iterative", "one thread, one connection at a time: accept, serve until close, repeat",
-       make_iterative_server, /*concurrent=*/false},
-      {"thread-per-connection", "a new thread per accepted connection, blocking I/O",
+       "#7f7f7f", make_iterative_server, /*concurrent=*/false},
+      {"thread-per-connection", "a new thread per accepted connection, blocking I/O", "#d62728",
        make_thread_per_connection_server},
       {"thread-pool", "a fixed pool of threads (--threads), each owning one connection at a time",
-       make_thread_pool_server},
+       "#ff7f0e", make_thread_pool_server},
       {"prefork",
        "N processes (--threads) forked up front, each accepting one connection at a time",
-       make_prefork_server},
-      {"fork-per-connection", "the parent accepts and forks a child per connection",
+       "#8c564b", make_prefork_server},
+      {"fork-per-connection", "the parent accepts and forks a child per connection", "#e377c2",
        make_fork_per_connection_server},
       {"select", "one thread, select() readiness loop; refuses descriptors >= FD_SETSIZE",
-       make_select_server, true, /*timer_waits=*/true},
-      {"poll", "one thread, poll() readiness loop", make_poll_server, true, /*timer_waits=*/true},
-      {"epoll", "one thread, edge-triggered epoll loop; wait_us becomes a timer", make_epoll_server,
-       true, /*timer_waits=*/true},
+       "#bcbd22", make_select_server, true, /*timer_waits=*/true},
+      {"poll", "one thread, poll() readiness loop", "#17becf", make_poll_server, true,
+       /*timer_waits=*/true},
+      {"epoll", "one thread, edge-triggered epoll loop; wait_us becomes a timer", "#1f77b4",
+       make_epoll_server, true, /*timer_waits=*/true},
       {"epoll-workers", "one epoll I/O thread + a worker pool running the handler (--threads)",
-       make_epoll_workers_server, true, /*timer_waits=*/true},
-      {"reuseport", "N epoll loops, each with its own SO_REUSEPORT listener (--threads)",
+       "#2ca02c", make_epoll_workers_server, true, /*timer_waits=*/true},
+      {"reuseport", "N epoll loops, each with its own SO_REUSEPORT listener (--threads)", "#9467bd",
        make_reuseport_server, true, /*timer_waits=*/true},
-      {"asio", "Boost.Asio, C++20 coroutines, one io_context per thread (--threads)",
+      {"asio", "Boost.Asio, C++20 coroutines, one io_context per thread (--threads)", "#aec7e8",
        make_asio_server, true, /*timer_waits=*/true},
       {"io-uring", "liburing: multishot accept and recv, provided buffers, one ring per thread",
-       make_io_uring_server, true, /*timer_waits=*/true, io_uring_unavailable_reason},
+       "#000000", make_io_uring_server, true, /*timer_waits=*/true, io_uring_unavailable_reason},
   };
   return kEntries;
 }
 
-std::string unavailable_reason(const Entry& entry) { return entry.probe ? entry.probe() : ""; }
-
 }  // namespace
 
-std::vector<ModelInfo> registered_models() {
-  std::vector<ModelInfo> models;
-  for (const auto& entry : entries())
-    models.push_back({entry.name, entry.summary, entry.concurrent, entry.timer_waits,
-                      unavailable_reason(entry)});
-  return models;
+const std::vector<ModelInfo>& registered_models() {
+  static const std::vector<ModelInfo> kModels = [] {
+    std::vector<ModelInfo> models;
+    for (const auto& entry : entries())
+      models.push_back({entry.name, entry.summary, entry.concurrent, entry.timer_waits,
+                        entry.colour, entry.probe ? entry.probe() : ""});
+    return models;
+  }();
+  return kModels;
 }
 
 std::optional<ModelInfo> find_model(std::string_view name) {
@@ -94,12 +97,12 @@ std::vector<std::string> available_model_names() {
 }
 
 std::unique_ptr<Server> make_server(std::string_view model, const ServerConfig& config) {
-  for (const auto& entry : entries()) {
-    if (entry.name != model) continue;
-    if (std::string reason = unavailable_reason(entry); !reason.empty())
+  for (size_t i = 0; i < entries().size(); ++i) {
+    if (entries()[i].name != model) continue;
+    if (const std::string& reason = registered_models()[i].unavailable_reason; !reason.empty())
       throw std::invalid_argument(
           fmt::format("model '{}' is not available here: {}", model, reason));
-    return entry.factory(config);
+    return entries()[i].factory(config);
   }
   throw std::invalid_argument(fmt::format("unknown model '{}' (known: {})", model,
                                           fmt::join(available_model_names(), ", ")));

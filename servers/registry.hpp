@@ -20,6 +20,9 @@ struct ModelInfo {
   // wait_us arms a timer instead of blocking a thread, so one thread
   // overlaps any number of waits (event-driven models).
   bool timer_waits = false;
+  // Its fixed colour in every chart ("#rrggbb"), so a model is recognisable
+  // from slide to slide; the manifest carries it to the plot script.
+  std::string_view colour;
   // Empty when the model works here; otherwise why not (kernel, build).
   std::string unavailable_reason;
 };
@@ -27,8 +30,9 @@ struct ModelInfo {
 // The registered model of that name, available or not; std::nullopt if none.
 std::optional<ModelInfo> find_model(std::string_view name);
 
-// Every registered model, in presentation order, available or not.
-std::vector<ModelInfo> registered_models();
+// Every registered model, in presentation order, available or not. The
+// probes run once per process (io-uring's sets up a ring).
+const std::vector<ModelInfo>& registered_models();
 
 // The names of the models that work on this machine.
 std::vector<std::string> available_model_names();

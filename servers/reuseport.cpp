@@ -7,7 +7,6 @@
 // loops.
 // Breaks: blocking work still stalls a loop (and every connection on it); a
 // connection never moves, so an unlucky loop can be hot while others idle.
-#include <thread>
 
 #include "servers/epoll_poller.hpp"
 #include "servers/event_loop.hpp"
@@ -15,10 +14,9 @@
 namespace cmb::servers {
 
 std::unique_ptr<Server> make_reuseport_server(const ServerConfig& config) {
-  const int loops =
-      config.threads > 0 ? config.threads : static_cast<int>(std::thread::hardware_concurrency());
   return make_event_loop_server(
-      config, [] { return std::make_unique<EpollPoller>(); }, std::max(loops, 1));
+      config, [] { return std::make_unique<EpollPoller>(); },
+      thread_count(config, DefaultThreads::kLoopPerCore));
 }
 
 }  // namespace cmb::servers

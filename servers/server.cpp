@@ -4,7 +4,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <system_error>
+#include <thread>
 
 #include "servers/counters.hpp"
 
@@ -23,6 +25,20 @@ void StopSignal::notify() const noexcept {
 bool StopSignal::notified() const {
   pollfd p{fd_.get(), POLLIN, 0};
   return ::poll(&p, 1, 0) > 0;
+}
+
+int thread_count(const ServerConfig& config, DefaultThreads fallback) {
+  if (config.threads > 0) return config.threads;
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  switch (fallback) {
+    case DefaultThreads::kBlockingWorkers:
+      return 4 * cores;
+    case DefaultThreads::kLoopPerCore:
+      return cores;
+    case DefaultThreads::kOneLoop:
+      break;
+  }
+  return 1;
 }
 
 Server::Server(const ServerConfig& config, bool reuse_port)

@@ -24,6 +24,13 @@ struct ServerConfig {
   int counters_fd = -1;  // servers/counters.hpp: -1 keeps them in anonymous memory
 };
 
+// What --threads 0 means, in one place. Blocking workers (thread-pool,
+// prefork, epoll-workers' pool): four per core, so that the cores stay busy
+// while some workers wait. Shared-nothing loops (reuseport): one per core.
+// A single loop unless told (io-uring, asio).
+enum class DefaultThreads { kBlockingWorkers, kLoopPerCore, kOneLoop };
+int thread_count(const ServerConfig& config, DefaultThreads fallback);
+
 // Becomes readable forever once notified, so any number of threads (and
 // forked children, which inherit it) can poll it next to their sockets.
 class StopSignal {

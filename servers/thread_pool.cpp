@@ -27,9 +27,7 @@ class ThreadPoolServer final : public Server {
   explicit ThreadPoolServer(const ServerConfig& config) : Server(config) {}
 
   void run() override {
-    const int size = config().threads > 0
-                         ? config().threads
-                         : 4 * static_cast<int>(std::thread::hardware_concurrency());
+    const int size = thread_count(config(), DefaultThreads::kBlockingWorkers);
     WorkQueue<Admitted> queue(kQueueCapacity);
     std::vector<std::thread> workers;
     for (int i = 0; i < size; ++i) {

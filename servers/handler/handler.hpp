@@ -1,5 +1,5 @@
 // The workload every model serves: any path; the query string picks the work
-// (DESIGN.md, "The workload"). Pure functions, safe from any thread.
+// (README, "The workload"). Pure functions, safe from any thread.
 #pragma once
 
 #include <chrono>

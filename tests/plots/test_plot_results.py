@@ -122,11 +122,24 @@ def test_talk_style_draws_larger_images(tmp_path):
     assert talk_png.stat().st_size > paper_png.stat().st_size
 
 
-def test_colours_are_fixed_per_model():
-    assert plot_results.model_colour("iterative") == plot_results.MODEL_COLOURS["iterative"]
+def test_colours_come_from_the_manifest_and_are_fixed_per_model(tmp_path):
+    # The knee fixture's manifest was written by this cmbench: its registry's colours.
+    plot_results.use_colours_of(KNEE)
+    assert plot_results.model_colour("epoll") == "#1f77b4"
+    assert plot_results.model_colour("epoll-workers") == "#2ca02c"
+    assert plot_results.model_colour("epoll:4") == "#1f77b4"  # its own --threads, same model
+    # A model the manifest does not name still gets one colour, always the same.
     first = plot_results.model_colour("some-new-model")
     assert plot_results.model_colour("some-new-model") == first
-    assert first not in plot_results.MODEL_COLOURS.values()
+    assert first in plot_results.FALLBACK_COLOURS
+    # A new model in a manifest is drawn in the colour cmbench gave it.
+    csv = tmp_path / "new.csv"
+    shutil.copy(KNEE, csv)
+    manifest = json.loads(KNEE.with_suffix(".json").read_text())
+    manifest["models"].append({"name": "fiber", "summary": "", "colour": "#123456"})
+    csv.with_suffix(".json").write_text(json.dumps(manifest))
+    plot_results.use_colours_of(csv)
+    assert plot_results.model_colour("fiber") == "#123456"
 
 
 def test_main_prints_paths_and_rejects_other_csv(tmp_path, capsys):

@@ -1,0 +1,222 @@
+#include "harness/measure.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "harness/proc_stats.hpp"
+#include "loadgen/hist_file.hpp"
+#include "loadgen/report.hpp"
+#include "loadgen/url.hpp"
+
+namespace cmb::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+std::string slug(std::string_view text) {
+  std::string out;
+  for (char c : text)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '=' || c == '.' ? c : '_';
+  return out.empty() ? "hello" : out;
+}
+
+// Samples the server's process tree while a point runs: memory, threads,
+// processes and context switches every 50 ms, CPU and TCP counters when the
+// measured window opens (warm-up is not charged).
+class ServerSampler {
+ public:
+  ServerSampler(pid_t pid, Clock::time_point measure_start)
+      : pid_(pid), thread_([this, measure_start] { loop(measure_start); }) {}
+  ~ServerSampler() { finish(); }
+
+  void finish() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::optional<TreeCpu> cpu_at_start() const { return cpu_at_start_; }
+  TcpCounters tcp_at_start() const { return tcp_at_start_; }
+  const TreeMemory& peak() const { return peak_; }
+  const SwitchCounter& switches() const { return switches_; }
+
+ private:
+  void loop(Clock::time_point measure_start) {
+    std::unique_lock lock(mutex_);
+    if (wake_.wait_until(lock, measure_start, [&] { return done_; })) return;
+    cpu_at_start_ = read_tree_cpu(pid_);
+    tcp_at_start_ = read_tcp_counters();
+    switches_.start(read_tree_switches(pid_));
+    do {
+      if (auto memory = read_tree_memory(pid_)) {
+        peak_.rss_kb = std::max(peak_.rss_kb, memory->rss_kb);
+        peak_.threads = std::max(peak_.threads, memory->threads);
+        peak_.processes = std::max(peak_.processes, memory->processes);
+      }
+      switches_.sample(read_tree_switches(pid_));
+    } while (!wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return done_; }));
+    switches_.sample(read_tree_switches(pid_));
+  }
+
+  pid_t pid_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::optional<TreeCpu> cpu_at_start_;
+  TcpCounters tcp_at_start_;
+  TreeMemory peak_;
+  SwitchCounter switches_;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// "bytes=13@95|sleep_us=20000@5" -> two weighted targets on one server.
+std::vector<loadgen::Target> targets_for(const SweepConfig& config, uint16_t port,
+                                         const std::string& workload) {
+  const std::string host =
+      config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;
+  std::vector<loadgen::Target> targets;
+  std::stringstream parts(workload);
+  for (std::string part; std::getline(parts, part, '|');) {
+    const size_t at = part.rfind('@');
+    const std::string query = at == std::string::npos ? part : part.substr(0, at);
+    loadgen::Target target = loadgen::parse_target(
+        fmt::format("http://{}:{}/{}{}{}", host, port, query.empty() ? "" : "?", query,
+                    at == std::string::npos ? "" : part.substr(at)));
+    targets.push_back(target);
+  }
+  if (targets.empty())
+    targets.push_back(loadgen::parse_target(fmt::format("http://{}:{}/", host, port)));
+  return targets;
+}
+
+void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
+  const auto us = [](uint64_t nanos) { return static_cast<double>(nanos) / 1000.0; };
+  row.duration_s = result.duration_s;
+  row.requests = result.requests;
+  row.rps = result.rps();
+  row.errors_connect = result.errors.connect;
+  row.errors_read = result.errors.read;
+  row.errors_write = result.errors.write;
+  row.errors_timeout = result.errors.timeout;
+  row.errors_status = result.errors.status;
+  row.latency_mean_us = result.latency.mean() / 1000.0;
+  row.latency_p50_us = us(result.latency.percentile(50));
+  row.latency_p90_us = us(result.latency.percentile(90));
+  row.latency_p99_us = us(result.latency.percentile(99));
+  row.latency_p999_us = us(result.latency.percentile(99.9));
+  row.latency_max_us = us(result.latency.max());
+  row.uncorrected_p99_us = us(result.uncorrected_latency.percentile(99));
+  row.loadgen_cpu_s = result.cpu_user_s + result.cpu_system_s;
+  row.loadgen_max_thread_busy = result.max_thread_busy();
+}
+
+}  // namespace
+
+ResultRow row_for(const PointId& point) {
+  ResultRow row;
+  static_cast<PointId&>(row) = point;
+  row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  return row;
+}
+
+std::string utc_now(const char* format) {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc;
+  ::gmtime_r(&now, &utc);
+  char text[64];
+  std::strftime(text, sizeof text, format, &utc);
+  return text;
+}
+
+PointMeasurer::PointMeasurer(const SweepConfig& config, const std::atomic<bool>* cancel)
+    : config_(config), cancel_(cancel) {}
+
+ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
+  ResultRow row = row_for(point);
+  loadgen::LoadConfig load;
+  load.targets = targets_for(config_, server.port(), point.workload);
+  load.connections = point.connections;
+  load.threads = config_.load_threads;
+  load.duration = config_.duration;
+  load.warmup = config_.warmup;
+  load.timeout = config_.timeout;
+  load.rate = point.rate;
+  load.keep_alive = config_.keep_alive;
+  load.cpus = config_.load_cpus;
+  if (config_.requests_per_connection > 0) {
+    // Bendersky's clients: a fixed amount of work, timed to its end.
+    load.max_requests = static_cast<uint64_t>(point.connections) *
+                        static_cast<uint64_t>(config_.requests_per_connection);
+    load.warmup = {};
+    load.duration = std::chrono::minutes(10);
+  }
+
+  // The server's counters as the window opens (no request of the window
+  // is sent before) and after it closes: between them, every request the
+  // client counts, and those in flight at either edge.
+  std::optional<servers::CounterValues> counters_start;
+  load.on_window_open = [&] { counters_start = server.snapshot(); };
+  ServerSampler sampler(server.pid(), Clock::now() + load.warmup);
+  const loadgen::LoadResult result = loadgen::run_load(load, cancel_);
+  const std::optional<servers::CounterValues> counters_end = server.snapshot();
+  const std::optional<TreeCpu> cpu_end = read_tree_cpu(server.pid());
+  const TcpCounters tcp_end = read_tcp_counters();
+  sampler.finish();
+
+  fill_load_figures(row, result);
+  if (const auto cpu_start = sampler.cpu_at_start(); cpu_start && cpu_end) {
+    row.server_user_s = cpu_end->user_s - cpu_start->user_s;
+    row.server_system_s = cpu_end->system_s - cpu_start->system_s;
+    if (result.requests > 0)
+      row.server_cpu_us_per_request =
+          (row.server_user_s + row.server_system_s) * 1e6 / static_cast<double>(result.requests);
+  }
+  if (counters_start && counters_end) {
+    row.server_requests = counters_end->requests - counters_start->requests;
+    row.server_refused = counters_end->refused - counters_start->refused;
+    row.server_timed_out = counters_end->timed_out - counters_start->timed_out;
+    row.server_rejected = counters_end->rejected - counters_start->rejected;
+  }
+  row.server_rss_max_kb = sampler.peak().rss_kb;
+  row.server_threads_max = sampler.peak().threads;
+  row.server_processes_max = sampler.peak().processes;
+  row.server_ctx_voluntary = sampler.switches().voluntary();
+  row.server_ctx_involuntary = sampler.switches().involuntary();
+  const TcpCounters start = sampler.tcp_at_start();
+  row.listen_overflows = tcp_end.listen_overflows - start.listen_overflows;
+  row.listen_drops = tcp_end.listen_drops - start.listen_drops;
+  row.tcp_retransmits = tcp_end.retransmits - start.retransmits;
+  row.tcp_resets = tcp_end.resets - start.resets;
+  row.artifacts = write_artifacts(point, result);
+  if (const std::string ended = server.poll_exit(); !ended.empty())
+    row.error = "server " + ended + " during the point";
+  row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  return row;
+}
+
+std::string PointMeasurer::write_artifacts(const PointId& point,
+                                           const loadgen::LoadResult& result) {
+  const fs::path csv(config_.out);
+  const std::string folder = csv.stem().string();
+  const std::string name = fmt::format("{}_c{}_r{:g}_{}_{}", point.model, point.connections,
+                                       point.rate, point.repetition, slug(point.workload));
+  const fs::path prefix = csv.parent_path() / folder / name;
+  fs::create_directories(prefix.parent_path());
+  std::ofstream(prefix.string() + ".hist") << loadgen::format_histogram_file(result.latency);
+  std::ofstream(prefix.string() + ".timeline.csv") << loadgen::format_timeline_csv(result);
+  return folder + "/" + name;
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,40 @@
+// Measuring one point: the load generator in this process against a server
+// child, the server's process tree sampled meanwhile, its own counters read
+// at the window's edges, and the point's histogram and timeline written
+// beside the CSV.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "harness/results.hpp"
+#include "harness/runner.hpp"
+#include "harness/server_process.hpp"
+#include "loadgen/engine.hpp"
+
+namespace cmb::harness {
+
+// Now, UTC, in strftime's `format`.
+std::string utc_now(const char* format);
+
+// A row with the point's identity, stamped now, and no figures yet.
+ResultRow row_for(const PointId& point);
+
+class PointMeasurer {
+ public:
+  // `cancel`, when it turns true, ends the point early.
+  PointMeasurer(const SweepConfig& config, const std::atomic<bool>* cancel);
+
+  // The point's row; its `error` says so when the server ended meanwhile.
+  ResultRow measure(ServerProcess& server, const PointId& point);
+
+ private:
+  // The point's latency histogram and timeline beside the CSV; returns their
+  // path prefix relative to the CSV's folder.
+  std::string write_artifacts(const PointId& point, const loadgen::LoadResult& result);
+
+  const SweepConfig& config_;
+  const std::atomic<bool>* cancel_;
+};
+
+}  // namespace cmb::harness

@@ -1,0 +1,114 @@
+#include "harness/plan.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+#include "harness/csv.hpp"
+
+#ifndef CMB_SOURCE_DIR
+#define CMB_SOURCE_DIR "."
+#endif
+
+namespace cmb::harness {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  return cpus;
+}
+
+}  // namespace
+
+ModelSpec parse_model_spec(const std::string& model, int default_threads) {
+  const size_t colon = model.find(':');
+  if (colon == std::string::npos) return {model, default_threads};
+  return {model.substr(0, colon), std::stoi(model.substr(colon + 1))};
+}
+
+std::set<std::string> measured_points(const std::string& csv) {
+  std::set<std::string> done;
+  if (!fs::exists(csv)) return done;
+  const CsvTable table = read_csv_table(csv);
+  const PointReader reader(table);
+  const int error = table.column("error");
+  for (const auto& row : table.rows)
+    if (row.size() == table.header.size() && error >= 0 && row[static_cast<size_t>(error)].empty())
+      done.insert(reader.read(row).key());
+  return done;
+}
+
+std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::string>& done) {
+  std::vector<PointId> points;
+  for (int rep = 1; rep <= config.repeat; ++rep)
+    for (const auto& model : config.models)
+      for (const auto& workload : config.workloads)
+        for (double rate : config.rates)
+          for (int connections : config.connections) {
+            const PointId point{model,    parse_model_spec(model, config.server_threads).threads,
+                                workload, connections,
+                                rate,     rep};
+            if (!done.count(point.key())) points.push_back(point);
+          }
+  return points;
+}
+
+void choose_cpus(SweepConfig& config) {
+  if (!config.pin) {
+    config.server_cpus.clear();
+    config.load_cpus.clear();
+    return;
+  }
+  if (!config.server_cpus.empty() || !config.load_cpus.empty()) return;
+  const std::vector<int> cpus = allowed_cpus();
+  if (cpus.size() < 2) {
+    fmt::print(stderr, "warning: one CPU only: server and load generator share it\n");
+    return;
+  }
+  const auto half = static_cast<std::ptrdiff_t>(cpus.size() / 2);
+  config.server_cpus.assign(cpus.begin(), cpus.begin() + half);
+  config.load_cpus.assign(cpus.begin() + half, cpus.end());
+}
+
+std::string find_scenario(const std::string& name) {
+  std::vector<fs::path> candidates;
+  if (name.ends_with(".toml")) candidates.push_back(name);
+  for (const fs::path& dir : {fs::path("scenarios"), fs::path(CMB_SOURCE_DIR) / "scenarios"})
+    candidates.push_back(dir / (name + ".toml"));
+  for (const auto& candidate : candidates)
+    if (fs::is_regular_file(candidate)) return candidate.string();
+  std::set<std::string> known;
+  for (const fs::path& dir : {fs::path("scenarios"), fs::path(CMB_SOURCE_DIR) / "scenarios"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().extension() == ".toml") known.insert(entry.path().stem().string());
+  }
+  throw std::invalid_argument(
+      fmt::format("no scenario '{}' (known: {})", name, fmt::join(known, ", ")));
+}
+
+std::chrono::milliseconds server_header_timeout(const SweepConfig& config) {
+  std::chrono::milliseconds longest{0};
+  for (double rate : config.rates) {
+    if (rate <= 0) continue;
+    for (int connections : config.connections) {
+      const auto gap =
+          std::chrono::milliseconds(static_cast<int64_t>(2000.0 * connections / rate) + 1);
+      if (gap > std::chrono::seconds(10)) longest = std::max(longest, gap);
+    }
+  }
+  return longest;
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,39 @@
+// Planning a sweep: which points, in which order, which of them an earlier
+// run already measured, which CPUs server and load generator get, and what
+// a scenario file and a model spec name.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/results.hpp"
+#include "harness/runner.hpp"
+
+namespace cmb::harness {
+
+// "thread-pool:32": a model with its own --threads, so one sweep can give a
+// pool as many workers as it has connections while other models keep theirs.
+struct ModelSpec {
+  std::string name;
+  int threads;
+};
+ModelSpec parse_model_spec(const std::string& model, int default_threads);
+
+// The PointId::key() of every point `csv` already holds a measured row of
+// (for --resume); none when the file does not exist.
+std::set<std::string> measured_points(const std::string& csv);
+
+// The points still to measure. Repetitions are the outer loop: each round
+// measures every model once, so a disturbance of a few seconds touches one
+// sample of each model instead of every sample of one (which a
+// significance test would call real).
+std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::string>& done);
+
+// With pinning and no CPUs named: the first half of the CPUs this process
+// may use for the server, the rest for the load generator (a warning with
+// one CPU). Without pinning: none.
+void choose_cpus(SweepConfig& config);
+
+}  // namespace cmb::harness
