@@ -13,15 +13,12 @@
 namespace cmb::harness {
 namespace {
 
-// A point (PointId::point(), owned), whose repetitions are the samples.
-using PointKeyValue = std::tuple<std::string, int, std::string, int, double>;
-
 struct Samples {
   std::vector<double> rps;
   std::vector<double> p99;
 };
 
-using Points = std::map<PointKeyValue, Samples>;
+using Points = std::map<PointKey, Samples>;
 
 Points read_points(const std::string& path) {
   try {
@@ -35,7 +32,7 @@ Points read_points(const std::string& path) {
     for (const auto& row : table.rows) {
       if (row.size() != table.header.size()) continue;         // a torn line: skip it
       if (!row[static_cast<size_t>(error)].empty()) continue;  // a failed point has no figures
-      Samples& samples = points[PointKeyValue(identity.read(row).point())];
+      Samples& samples = points[identity.read(row).point()];
       samples.rps.push_back(std::stod(row[static_cast<size_t>(rps)]));
       samples.p99.push_back(std::stod(row[static_cast<size_t>(p99)]));
     }
@@ -80,7 +77,7 @@ Points normalize(const Points& points, const std::string& reference,
   return out;
 }
 
-MetricComparison judge(const PointKeyValue& key, const std::string& metric,
+MetricComparison judge(const PointKey& key, const std::string& metric,
                        const std::vector<double>& base, const std::vector<double>& fresh,
                        bool higher_is_better, const CompareOptions& options) {
   MetricComparison m;

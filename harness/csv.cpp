@@ -60,6 +60,7 @@ const Column kColumns[] = {
     {"latency_p999_us", CMB_NUMBER(latency_p999_us, "{:.1f}")},
     {"latency_max_us", CMB_NUMBER(latency_max_us, "{:.1f}")},
     {"uncorrected_p99_us", CMB_NUMBER(uncorrected_p99_us, "{:.1f}")},
+    {"schedule_lag_p99_us", CMB_NUMBER(schedule_lag_p99_us, "{:.1f}")},
     {"server_user_s", CMB_NUMBER(server_user_s, "{:.3f}")},
     {"server_system_s", CMB_NUMBER(server_system_s, "{:.3f}")},
     {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},

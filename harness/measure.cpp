@@ -118,6 +118,7 @@ void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
   row.latency_p999_us = us(result.latency.percentile(99.9));
   row.latency_max_us = us(result.latency.max());
   row.uncorrected_p99_us = us(result.uncorrected_latency.percentile(99));
+  row.schedule_lag_p99_us = us(result.schedule_lag.percentile(99));
   row.loadgen_cpu_s = result.cpu_user_s + result.cpu_system_s;
   row.loadgen_max_thread_busy = result.max_thread_busy();
 }
@@ -163,9 +164,10 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     load.duration = std::chrono::minutes(10);
   }
 
-  // The server's counters as the window opens (no request of the window
-  // is sent before) and after it closes: between them, every request the
-  // client counts, and those in flight at either edge.
+  // The server's counters as the window opens (every load thread waits at
+  // its edge while they are read) and after it closes: the server's count
+  // and the client's then differ only by the requests in flight at either
+  // edge.
   std::optional<servers::CounterValues> counters_start;
   load.on_window_open = [&] { counters_start = server.snapshot(); };
   ServerSampler sampler(server.pid(), Clock::now() + load.warmup);

@@ -96,7 +96,7 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
   for (const auto& model : models) {
     ModelSummary summary{model, 0, 0, std::nullopt};
     const ResultRow* best = nullptr;
-    std::map<decltype(std::declval<PointId>().point()), PointFigures> points;
+    std::map<PointKey, PointFigures> points;
     for (const ResultRow* row : rows) {
       if (row->model != model || !row->error.empty()) continue;
       if (best == nullptr || row->rps > best->rps) best = row;

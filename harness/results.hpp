@@ -19,6 +19,10 @@ namespace cmb::harness {
 struct CsvTable;
 struct SweepConfig;
 
+// A point without its repetition: model, server_threads, workload,
+// connections, rate. Repetitions are samples of one PointKey.
+using PointKey = std::tuple<std::string, int, std::string, int, double>;
+
 // What makes a point a point. Repetitions of one point share all but
 // `repetition`.
 struct PointId {
@@ -30,7 +34,7 @@ struct PointId {
   int repetition = 1;
 
   // The point whose samples the repetitions are (what compare matches).
-  auto point() const { return std::tie(model, server_threads, workload, connections, rate); }
+  PointKey point() const { return {model, server_threads, workload, connections, rate}; }
   // The whole identity as one string (what --resume skips).
   std::string key() const;
 };
@@ -66,7 +70,8 @@ struct ResultRow : PointId {
   double latency_p99_us = 0;
   double latency_p999_us = 0;
   double latency_max_us = 0;
-  double uncorrected_p99_us = 0;  // open loop only
+  double uncorrected_p99_us = 0;   // open loop only
+  double schedule_lag_p99_us = 0;  // open loop only: how late the generator sent
   double server_user_s = 0;
   double server_system_s = 0;
   double server_cpu_us_per_request = 0;

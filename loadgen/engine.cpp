@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -123,6 +124,10 @@ class Worker {
   void run_due(Clock::time_point now);
   uint16_t pick_target();
   bool measuring(Clock::time_point now) const { return now >= plan_.measure_start; }
+  // Waits for socket events until `wait` has passed: to the nanosecond with
+  // epoll_pwait2 (Linux 5.11), else in whole milliseconds (rounded up, so
+  // an open loop's sends would run up to a millisecond late).
+  int wait_for_events(epoll_event* events, Clock::duration wait);
   // Once the measured window is due, waits at its edge for the other load
   // threads (see Plan::window_edge); from then on it counts what it sends,
   // reads and loses.
@@ -142,6 +147,7 @@ class Worker {
   std::mt19937_64 random_;
   uint64_t in_flight_ = 0;
   bool window_open_ = false;
+  bool precise_wait_ = true;  // epoll_pwait2 works here (until it says ENOSYS)
   LoadResult result_;
   Clock::time_point finished_;
 };
@@ -169,6 +175,9 @@ void Worker::run(int cpu) {
   }
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  // The kernel may let a timer fire this much late to batch wake-ups (50 us
+  // by default); an open loop's sends are due to the microsecond.
+  if (plan_.open_loop()) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   const Clock::time_point begin = Clock::now();
   for (uint32_t i = 0; i < connections_.size(); ++i) open(i, begin);
 
@@ -183,8 +192,7 @@ void Worker::run(int cpu) {
     if (!window_open_) wait = std::min<Clock::duration>(wait, plan_.measure_start - now);
     if (!due_.empty())
       wait = std::min<Clock::duration>(wait, std::max<Clock::duration>(due_.top().first - now, {}));
-    const auto timeout_ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
-    const int n = ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(timeout_ms));
+    const int n = wait_for_events(events, wait);
     open_window_when_due(Clock::now());
     for (int i = 0; i < n; ++i) on_event(events[i].data.u32, events[i].events);
     now = Clock::now();
@@ -205,6 +213,19 @@ void Worker::run(int cpu) {
                              std::chrono::duration<double>(finished_ - begin).count()});
   result_.abandoned = in_flight_;
   for (auto& c : connections_) c.fd.reset();
+}
+
+int Worker::wait_for_events(epoll_event* events, Clock::duration wait) {
+  if (precise_wait_) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    const timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                           static_cast<long>(ns % 1'000'000'000)};
+    const int n = ::epoll_pwait2(epoll_.get(), events, kMaxEvents, &timeout, nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    precise_wait_ = false;  // a kernel before 5.11: milliseconds it is
+  }
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  return ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(ms));
 }
 
 void Worker::open_window_when_due(Clock::time_point now) {

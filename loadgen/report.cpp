@@ -14,6 +14,11 @@ constexpr double kDistribution[] = {50, 75, 90, 99, 99.9, 99.99, 99.999};
 constexpr double kBusyThreadWarning = 0.9;
 // Below this share of the target rate, an open-loop run says so.
 constexpr double kRateShortfallWarning = 0.95;
+// An open loop whose p99 send lag exceeds this share of the uncorrected
+// p50 (and this many nanoseconds) charges its own lateness to the server
+// visibly: say so.
+constexpr double kScheduleLagShare = 0.1;
+constexpr uint64_t kScheduleLagFloorNs = 20'000;
 
 void print_latency_row(std::FILE* out, std::string_view label, const LatencyHistogram& h) {
   const auto f = [](uint64_t nanos) { return format_nanos(static_cast<double>(nanos)); };
@@ -103,6 +108,16 @@ std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& re
         "the target rate was not reached: {:.1f} req/s achieved of {:g} (the server, or the "
         "connections available, could not keep up; latencies include the backlog)",
         result.rps(), config.rate));
+  if (config.rate > 0 && result.schedule_lag.count() > 0) {
+    const uint64_t lag = result.schedule_lag.percentile(99);
+    const double p50 = static_cast<double>(result.uncorrected_latency.percentile(50));
+    if (lag > kScheduleLagFloorNs && static_cast<double>(lag) > kScheduleLagShare * p50)
+      out.push_back(fmt::format(
+          "the generator sent late: send lag p99 {} against an uncorrected p50 of {}; corrected "
+          "latencies include that lateness (fewer connections per thread, more threads, or a "
+          "quieter CPU for the generator)",
+          format_nanos(static_cast<double>(lag)), format_nanos(p50)));
+  }
   for (size_t i = 0; i < result.threads.size(); ++i) {
     if (result.threads[i].busy() > kBusyThreadWarning)
       out.push_back(fmt::format(

@@ -7,6 +7,7 @@
 
 #include <atomic>
 
+#include "loadgen/report.hpp"
 #include "support/fault_server.hpp"
 
 namespace cmb::loadgen {
@@ -226,6 +227,32 @@ TEST(Engine, ReportsItsOwnCpu) {
   EXPECT_GT(r.threads[0].wall_s, 0.3);
   EXPECT_GE(r.max_thread_busy(), 0.0);
   EXPECT_LE(r.max_thread_busy(), 1.5);
+}
+
+// An open loop that sends late charges its lateness to the server: the
+// run says so once the lag is large against the latency itself.
+TEST(Report, WarnsWhenTheGeneratorSendsLate) {
+  LoadConfig config;
+  config.rate = 5000;
+  LoadResult late;
+  for (int i = 0; i < 100; ++i) {
+    late.uncorrected_latency.record(200'000);  // 200 us
+    late.schedule_lag.record(i < 95 ? 5'000 : 500'000);
+  }
+  const auto says_late = [](const std::vector<std::string>& warnings) {
+    for (const auto& w : warnings)
+      if (w.find("the generator sent late") != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(says_late(warnings(config, late)));
+  LoadResult on_time;
+  for (int i = 0; i < 100; ++i) {
+    on_time.uncorrected_latency.record(200'000);
+    on_time.schedule_lag.record(5'000);  // 5 us: below the floor and the share
+  }
+  EXPECT_FALSE(says_late(warnings(config, on_time)));
+  config.rate = 0;  // a closed loop has no schedule to be late for
+  EXPECT_FALSE(says_late(warnings(config, late)));
 }
 
 }  // namespace
