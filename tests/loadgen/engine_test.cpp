@@ -46,7 +46,7 @@ TEST(Engine, CountsResetsAsReadErrorsWithTheSystemText) {
 // The window opens at one instant for every thread: what the server saw
 // after it and what the client counted differ by at most the requests in
 // flight at either edge, and the client says how many those were.
-TEST(Engine, OpensTheMeasuredWindowOnceBeforeItsFirstRequest) {
+TEST(Engine, OpensTheMeasuredWindowAtOneInstantForEveryThread) {
   FaultServer server(FaultServer::Mode::kOk);
   LoadConfig config = config_for(server, 8);
   config.threads = 4;
