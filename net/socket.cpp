@@ -118,14 +118,20 @@ Acceptor::Result Acceptor::accept() {
       // The kernel reserves a descriptor before it looks for a connection,
       // so EMFILE comes even with none pending: only the accept through the
       // spare descriptor tells (EAGAIN then means there was none to shed).
-      if (!spare_) return {Outcome::kNone, Fd()};
+      if (!spare_) spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      if (!spare_) return {Outcome::kExhausted, Fd()};
       spare_.reset();
       Fd pending(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));
       const int shed_errno = errno;
       const bool shed = static_cast<bool>(pending);
       pending.reset();  // closed at once: that is the shedding
       spare_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-      if (!shed) return {shed_errno == EAGAIN ? Outcome::kNone : Outcome::kFailed, Fd()};
+      if (!shed) {
+        if (shed_errno == EAGAIN) return {Outcome::kNone, Fd()};
+        // Another thread took the freed slot first.
+        if (shed_errno == EMFILE || shed_errno == ENFILE) return {Outcome::kExhausted, Fd()};
+        return {Outcome::kFailed, Fd()};
+      }
       if (on_shed_ != nullptr) on_shed_();
       return {Outcome::kShed, Fd()};
     }

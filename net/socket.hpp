@@ -57,7 +57,7 @@ class Acceptor {
   // `on_shed`, when given, is called for every connection shed.
   Acceptor(int listen_fd, bool nonblocking, void (*on_shed)() = nullptr);
 
-  enum class Outcome { kAccepted, kNone, kShed, kFailed };
+  enum class Outcome { kAccepted, kNone, kShed, kFailed, kExhausted };
   struct Result {
     Outcome outcome;
     Fd fd;
@@ -65,6 +65,9 @@ class Acceptor {
   // kNone: nothing pending (EAGAIN on a non-blocking listener).
   // kShed: a connection was dropped for lack of descriptors.
   // kFailed: the pending connection failed (ECONNABORTED and the like).
+  // kExhausted: out of descriptors with no spare to shed through (another
+  // thread took its slot): connections may be pending; retry once a
+  // descriptor has been freed, not in a loop.
   Result accept();
 
  private:

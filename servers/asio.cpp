@@ -136,7 +136,9 @@ asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Limits limits, Connec
       // connection, and the kernel says EMFILE even with none pending: drop
       // a pending one through the spare descriptor, and if there was none,
       // pause instead of failing in a loop.
-      if (shedder.accept().outcome == net::Acceptor::Outcome::kNone) {
+      if (const auto outcome = shedder.accept().outcome;
+          outcome == net::Acceptor::Outcome::kNone ||
+          outcome == net::Acceptor::Outcome::kExhausted) {
         backoff.expires_after(kAcceptBackoff);
         co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) co_return;

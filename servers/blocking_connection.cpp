@@ -24,6 +24,8 @@ bool wait_for(int fd, short events, const StopSignal& stop, int timeout_ms = -1)
   return n > 0 && fds[1].revents == 0 && fds[0].revents != 0;
 }
 
+constexpr std::chrono::milliseconds kExhaustedPause{100};
+
 // Milliseconds until the session's deadline (at least 0), -1 when it has none.
 int millis_left(const HttpSession& session) {
   const auto deadline = session.deadline();
@@ -73,6 +75,12 @@ std::optional<Admitted> accept_next(net::Acceptor& acceptor, int listen_fd, cons
                                     ConnectionGate& gate) {
   while (wait_readable(listen_fd, stop)) {
     auto accepted = acceptor.accept();
+    if (accepted.outcome == net::Acceptor::Outcome::kExhausted) {
+      // The listener stays readable while no descriptor is free: pause
+      // (or stop) instead of failing in a loop.
+      (void)wait_for(listen_fd, 0, stop, static_cast<int>(kExhaustedPause.count()));
+      continue;
+    }
     if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
     if (auto ticket = gate.admit(accepted.fd.get()))
       return Admitted{std::move(accepted.fd), std::move(ticket)};

@@ -27,7 +27,7 @@ void EpollPoller::wait(int timeout_ms, std::vector<Ready>& ready) {
     const uint32_t e = events[i].events;
     const bool error = (e & (EPOLLERR | EPOLLHUP)) != 0;
     ready.push_back({events[i].data.fd, (e & (EPOLLIN | EPOLLRDHUP)) != 0 || error,
-                     (e & EPOLLOUT) != 0 || error, error});
+                     (e & EPOLLOUT) != 0 || error, error, (e & EPOLLRDHUP) != 0 || error});
   }
 }
 

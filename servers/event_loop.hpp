@@ -77,6 +77,12 @@ class EventLoop {
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
   uint64_t next_generation_ = 1;
   HttpSession::Clock::time_point next_sweep_;
+  // Accepting stopped for lack of descriptors with connections maybe still
+  // queued. An edge-triggered listener gives no new edge for them (and none
+  // at all once its queue is full), so the loop retries after it closes a
+  // connection and at every sweep (another loop may free descriptors).
+  bool accept_backlogged_ = false;
+  bool retry_accept_ = false;  // a descriptor may have been freed since
 };
 
 // A server of `loops` event loops on as many threads (the first on the

@@ -279,7 +279,9 @@ class UringLoop {
       // descriptor. The kernel says EMFILE even with none pending, so when
       // there was none, accepting pauses until a connection closes or the
       // next sweep, instead of failing in a loop.
-      if (shedder_.accept().outcome == net::Acceptor::Outcome::kNone &&
+      const auto outcome = shedder_.accept().outcome;
+      if ((outcome == net::Acceptor::Outcome::kNone ||
+           outcome == net::Acceptor::Outcome::kExhausted) &&
           (cqe.flags & IORING_CQE_F_MORE) == 0) {
         accept_paused_ = true;
         return;

@@ -17,6 +17,9 @@ class Poller {
     // The peer is gone both ways (POLLHUP, EPOLLHUP, an error): level-triggered
     // pollers report it whatever the interest, so the loop closes at once.
     bool hangup = false;
+    // The peer shut down its side (EPOLLRDHUP), so a short read is not the
+    // end: the loop must read on to see the EOF, which no new edge announces.
+    bool peer_shutdown = false;
   };
 
   virtual ~Poller() = default;
