@@ -113,7 +113,7 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
     std::vector<std::string> urls;
     cmb::loadgen::LoadConfig config;
     cmb::harness::LoadOutputs outputs;
-    std::string duration = "10s", warmup = "0s", timeout = "2s", think = "0s";
+    std::string duration = "10s", warmup = "0s", timeout = "2s", think = "0s", max_spin = "200us";
     std::string arrival = "uniform";
     bool no_keepalive = false;
   };
@@ -149,6 +149,11 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
   load->add_option("--arrival", o->arrival, "open-loop spacing: uniform or poisson")
       ->capture_default_str()
       ->check(CLI::IsMember({"uniform", "poisson"}));
+  load->add_option("--max-spin", o->max_spin,
+                   "open loop: poll at most this long before a due send instead of sleeping, to "
+                   "send on time (0: never)")
+      ->capture_default_str()
+      ->check(kDuration);
   load->add_option("--think", o->think, "closed loop: pause before each request")->check(kDuration);
   load->add_option("--pipeline", o->config.pipeline, "requests in flight per connection")
       ->capture_default_str()
@@ -174,6 +179,7 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
     o->config.warmup = cmb::loadgen::parse_duration(o->warmup);
     o->config.timeout = cmb::loadgen::parse_duration(o->timeout);
     o->config.think = cmb::loadgen::parse_duration(o->think);
+    o->config.max_spin = cmb::loadgen::parse_duration(o->max_spin);
     o->config.arrival =
         o->arrival == "poisson" ? cmb::loadgen::Arrival::kPoisson : cmb::loadgen::Arrival::kUniform;
     o->config.keep_alive = !o->no_keepalive;

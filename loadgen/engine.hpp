@@ -41,6 +41,11 @@ struct LoadConfig {
   int pipeline = 1;                   // requests in flight per connection
   uint64_t max_requests = 0;          // stop after sending this many; 0: run for `duration`
   std::vector<int> cpus;              // pin thread i to cpus[i % size]; empty: no pinning
+  // Open loop: the timer wakes the thread late (tens of microseconds on a
+  // VM), so each thread learns how late and wakes that much early, then
+  // polls without sleeping until the send is due -- at most this long per
+  // wait. Zero: never spin (less generator CPU, later sends).
+  std::chrono::nanoseconds max_spin = std::chrono::microseconds(200);
   // Called once as the measured window opens, while every load thread
   // waits at its edge: nothing is sent or read while it runs, and only what
   // happens after it returns is counted. The harness snapshots the server's
