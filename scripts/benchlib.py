@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CMBENCH = ROOT / "build" / "release" / "harness" / "cmbench"
+# CMBENCH_BIN: a private copy, so that rebuilding the tree mid-run changes nothing.
+CMBENCH = Path(os.environ.get("CMBENCH_BIN", ROOT / "build" / "release" / "harness" / "cmbench"))
 
 NGINX_CONF = """\
 worker_processes 1;
@@ -141,3 +142,68 @@ def alternate(pairs, first, second):
 
 def have(program):
     return shutil.which(program) is not None
+
+
+def process_tree(pid):
+    """`pid` and its live descendants."""
+    tree, pending = [], [pid]
+    while pending:
+        p = pending.pop()
+        tree.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return tree
+
+
+def strace_counts(pid, run):
+    """Attaches `strace -c -f` to every process and thread of `pid`'s tree,
+    calls run(), detaches; returns {syscall: calls} for what they (and the
+    children they fork meanwhile) made while run() ran."""
+    out = Path(f"/tmp/cmbench-strace-{pid}.txt")
+    processes = process_tree(pid)
+    for _ in range(20):  # a server may still be forking its workers
+        time.sleep(0.1)
+        settled, processes = processes, process_tree(pid)
+        if sorted(settled) == sorted(processes):
+            break
+    tracer = subprocess.Popen(["strace", "-c", "-f", "-q", "-o", str(out)]
+                              + [arg for p in processes for arg in ("-p", str(p))],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    threads = [(p, int(t)) for p in processes for t in os.listdir(f"/proc/{p}/task")]
+    deadline = time.time() + 5
+    while time.time() < deadline:  # attached once every thread names its tracer
+        if all(_tracer_of(p, tid) == tracer.pid for p, tid in threads):
+            break
+        time.sleep(0.02)
+    try:
+        run()
+    finally:
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(timeout=30)
+    counts = parse_strace_summary(out.read_text())
+    out.unlink()
+    return counts
+
+
+def parse_strace_summary(text):
+    """`strace -c` output -> {syscall: calls}."""
+    counts = {}
+    for line in text.splitlines():
+        fields = line.split()
+        # % time, seconds, usecs/call, calls, [errors], syscall
+        if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
+            counts[fields[-1]] = int(fields[3])
+    return counts
+
+
+def _tracer_of(pid, tid):
+    try:
+        for line in Path(f"/proc/{pid}/task/{tid}/status").read_text().splitlines():
+            if line.startswith("TracerPid:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
