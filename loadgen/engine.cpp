@@ -112,7 +112,10 @@ class Worker {
   void on_event(uint32_t index, uint32_t events);
   void try_send(uint32_t index, Clock::time_point now);
   bool write_some(uint32_t index);
-  void read_some(uint32_t index);
+  // Reads until the socket is drained: EAGAIN, or a short read unless the
+  // peer has shut down (`peer_shut`), whose EOF no later edge announces
+  // (the server's rule too; see EventLoop::read_input).
+  void read_some(uint32_t index, bool peer_shut);
   void on_response(uint32_t index, Clock::time_point now);
   void fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
             Clock::time_point now, Clock::duration retry_after = {});
@@ -299,7 +302,7 @@ void Worker::on_event(uint32_t index, uint32_t events) {
     if (!write_some(index)) return;
   }
   if (c.state == State::kOpen && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
-    read_some(index);
+    read_some(index, (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
 }
 
 uint16_t Worker::pick_target() {
@@ -366,7 +369,7 @@ bool Worker::write_some(uint32_t index) {
   return true;
 }
 
-void Worker::read_some(uint32_t index) {
+void Worker::read_some(uint32_t index, bool peer_shut) {
   Connection& c = connections_[index];
   while (c.state == State::kOpen) {
     const ssize_t n =
@@ -416,6 +419,7 @@ void Worker::read_some(uint32_t index) {
         on_response(index, now);
       }
     }
+    if (static_cast<size_t>(n) < kReadChunk && !peer_shut) return;
   }
 }
 

@@ -158,52 +158,53 @@ def process_tree(pid):
     return tree
 
 
-def strace_counts(pid, run):
-    """Attaches `strace -c -f` to every process and thread of `pid`'s tree,
-    calls run(), detaches; returns {syscall: calls} for what they (and the
-    children they fork meanwhile) made while run() ran."""
-    out = Path(f"/tmp/cmbench-strace-{pid}.txt")
+# What moves bytes or waits for them; the rest (futex, mmap, ...) is "other".
+IO_SYSCALLS = (
+    "read", "readv", "recvfrom", "recvmsg", "write", "writev", "sendto", "sendmsg", "epoll_wait",
+    "epoll_pwait", "epoll_pwait2", "epoll_ctl", "poll", "ppoll", "select", "pselect6", "accept",
+    "accept4", "io_uring_enter", "close", "shutdown",
+)
+
+
+def syscall_counts(run, pids=None, command=None):
+    """Counts syscalls with `perf stat` on the kernel's syscall tracepoints
+    (strace would slow the traced process and change how its calls batch):
+    either the processes `pids` (and what they fork meanwhile) while run()
+    runs, or `command`, which it runs. Returns ({I/O syscall: calls},
+    every syscall, run()'s or the command's stdout)."""
+    events = ["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{name}" for name in IO_SYSCALLS]
+    perf = ["perf", "stat", "-x", ",", "-e", ",".join(events)]
+    if command is not None:
+        done = subprocess.run(perf + ["--"] + command, capture_output=True, text=True, check=True)
+        stderr, result = done.stderr, done.stdout
+    else:
+        counter = subprocess.Popen(perf + ["-p", ",".join(str(p) for p in pids)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.3)  # perf attaches
+        try:
+            result = run()
+        finally:
+            counter.send_signal(signal.SIGINT)
+            stderr = counter.communicate(timeout=30)[1]
+    counts, total = {}, 0
+    for line in stderr.splitlines():
+        fields = line.split(",")
+        if len(fields) < 3 or not fields[0].strip().isdigit():
+            continue
+        if fields[2] == "raw_syscalls:sys_enter":
+            total = int(fields[0])
+        elif int(fields[0]) > 0:
+            counts[fields[2].removeprefix("syscalls:sys_enter_")] = int(fields[0])
+    return counts, total, result
+
+
+def settled_tree(pid):
+    """`pid`'s process tree once it stops growing (a server may still be
+    forking its workers)."""
     processes = process_tree(pid)
-    for _ in range(20):  # a server may still be forking its workers
+    for _ in range(20):
         time.sleep(0.1)
         settled, processes = processes, process_tree(pid)
         if sorted(settled) == sorted(processes):
             break
-    tracer = subprocess.Popen(["strace", "-c", "-f", "-q", "-o", str(out)]
-                              + [arg for p in processes for arg in ("-p", str(p))],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    threads = [(p, int(t)) for p in processes for t in os.listdir(f"/proc/{p}/task")]
-    deadline = time.time() + 5
-    while time.time() < deadline:  # attached once every thread names its tracer
-        if all(_tracer_of(p, tid) == tracer.pid for p, tid in threads):
-            break
-        time.sleep(0.02)
-    try:
-        run()
-    finally:
-        tracer.send_signal(signal.SIGINT)
-        tracer.wait(timeout=30)
-    counts = parse_strace_summary(out.read_text())
-    out.unlink()
-    return counts
-
-
-def parse_strace_summary(text):
-    """`strace -c` output -> {syscall: calls}."""
-    counts = {}
-    for line in text.splitlines():
-        fields = line.split()
-        # % time, seconds, usecs/call, calls, [errors], syscall
-        if len(fields) >= 5 and fields[0][0].isdigit() and fields[-1] != "total":
-            counts[fields[-1]] = int(fields[3])
-    return counts
-
-
-def _tracer_of(pid, tid):
-    try:
-        for line in Path(f"/proc/{pid}/task/{tid}/status").read_text().splitlines():
-            if line.startswith("TracerPid:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return processes

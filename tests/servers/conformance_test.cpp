@@ -3,6 +3,7 @@
 // concurrent clients in turn, within the generous timeouts here.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "net/socket.hpp"
 #include "servers/registry.hpp"
 #include "support/model_names.hpp"
 #include "support/model_server.hpp"
@@ -92,6 +94,33 @@ TEST_P(ModelConformance, PipelinedRequestsAnsweredInOrder) {
     ASSERT_TRUE(response) << i;
     EXPECT_EQ(response->body_bytes, static_cast<uint64_t>(i));
   }
+}
+
+// Bytes in any chunks over the wire (the parser is tested at every split
+// point on its own): each piece is a short read the loop stops at, so the
+// next one must arrive as a new readiness edge. The last request's tail
+// comes with the client's FIN, whose EOF must still be seen.
+TEST_P(ModelConformance, RequestsArrivingInPiecesAreAnswered) {
+  TestClient client(port());
+  net::set_nodelay(client.fd());  // each piece its own segment
+  const std::string request = "GET /?bytes=7 HTTP/1.1\r\nHost: t\r\n\r\n";
+  for (size_t step : {1u, 5u, 16u}) {
+    for (size_t at = 0; at < request.size(); at += step) {
+      ASSERT_TRUE(client.send_all(request.substr(at, step)));
+      std::this_thread::sleep_for(2ms);
+    }
+    const auto response = client.read_response();
+    ASSERT_TRUE(response) << "in pieces of " << step;
+    EXPECT_EQ(response->body_bytes, 7u);
+  }
+  ASSERT_TRUE(client.send_all(request.substr(0, 10)));
+  std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(client.send_all(request.substr(10)));
+  ::shutdown(client.fd(), SHUT_WR);
+  const auto last = client.read_response();
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->body_bytes, 7u);
+  EXPECT_TRUE(client.closed_by_peer()) << "the server closes after the client's FIN";
 }
 
 TEST_P(ModelConformance, Http10ClosesUnlessAskedToKeepAlive) {
