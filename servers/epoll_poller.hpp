@@ -14,6 +14,7 @@ class EpollPoller final : public Poller {
   bool add(int fd) override;
   void update(int, bool, bool) override {}  // edge-triggered: interest is fixed
   void remove(int fd) override;
+  bool edge_triggered() const override { return true; }
   void wait(int timeout_ms, std::vector<Ready>& ready) override;
 
  private:

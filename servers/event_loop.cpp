@@ -265,9 +265,9 @@ void EventLoop::hand_to_pool(Connection& c) {
 }
 
 // Only the completion that finds the list empty wakes the loop: the ones
-// queued behind it ride on the same wake-up, because the loop reads the
-// eventfd before it takes the list (a completion queued after the take
-// finds the list empty again and writes).
+// queued behind it ride on the same wake-up, because the loop takes the
+// list after the wake-up (a completion queued after the take finds the list
+// empty again and writes).
 void EventLoop::post_completion(const Completion& completion) {
   bool first;
   {
@@ -281,8 +281,12 @@ void EventLoop::post_completion(const Completion& completion) {
 }
 
 void EventLoop::take_completions() {
-  uint64_t count;
-  [[maybe_unused]] const ssize_t n = ::read(wake_.get(), &count, sizeof count);
+  // Each write is a new edge for epoll, so the counter need not be reset:
+  // a read per wake-up saved (it would take 2^64 wake-ups to fill it).
+  if (!poller_->edge_triggered()) {
+    uint64_t count;
+    [[maybe_unused]] const ssize_t n = ::read(wake_.get(), &count, sizeof count);
+  }
   std::vector<Completion> done;
   {
     std::lock_guard lock(completions_mutex_);

@@ -32,6 +32,9 @@ class Poller {
   // resumes reading, so edges are never lost.
   virtual void update(int fd, bool want_read, bool want_write) = 0;
   virtual void remove(int fd) = 0;
+  // Edge-triggered pollers report every new write to an eventfd, read or
+  // not; level-triggered ones report it until it is read.
+  virtual bool edge_triggered() const { return false; }
   // Waits up to `timeout_ms` (-1: no limit) and replaces `ready`.
   virtual void wait(int timeout_ms, std::vector<Ready>& ready) = 0;
 };
