@@ -11,8 +11,6 @@
 // 6.0), so it is listed only where the probe at start succeeds.
 #include <liburing.h>
 #include <poll.h>
-#include <sys/mman.h>
-#include <sys/utsname.h>
 
 #include <algorithm>
 #include <chrono>
@@ -25,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/uring.hpp"
 #include "servers/counters.hpp"
 #include "servers/http_session.hpp"
 #include "servers/loops.hpp"
@@ -36,7 +35,6 @@ namespace {
 constexpr unsigned kRingEntries = 4096;
 constexpr unsigned kBufferCount = 1024;  // a power of two
 constexpr unsigned kBufferSize = 16 * 1024;
-constexpr int kBufferGroup = 0;
 // Reading pauses (the multishot recv is cancelled) while a connection holds
 // this much unhandled input, or HttpSession::kMaxPendingOutput of unsent
 // output; it resumes once they drain.
@@ -81,35 +79,7 @@ class UringLoop {
         limits_(limits),
         gate_(gate),
         pause_input_(std::max(kMinPauseInput, limits.max_header_bytes + limits.max_body_bytes)),
-        shedder_(make_acceptor(listen_fd, /*nonblocking=*/true)) {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-    if (const int rc = io_uring_queue_init_params(kRingEntries, &ring_, &params); rc < 0)
-      throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
-    const size_t ring_bytes = kBufferCount * sizeof(io_uring_buf);
-    void* ring_memory =
-        ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (ring_memory == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
-    buffers_ = static_cast<io_uring_buf_ring*>(ring_memory);
-    io_uring_buf_ring_init(buffers_);
-    io_uring_buf_reg reg{};
-    reg.ring_addr = reinterpret_cast<uint64_t>(ring_memory);
-    reg.ring_entries = kBufferCount;
-    reg.bgid = kBufferGroup;
-    if (const int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc < 0)
-      throw std::system_error(-rc, std::generic_category(), "io_uring_register_buf_ring");
-    memory_ = std::make_unique<char[]>(size_t{kBufferCount} * kBufferSize);
-    for (unsigned i = 0; i < kBufferCount; ++i)  // slot i past the tail, then publish all
-      io_uring_buf_ring_add(buffers_, buffer(static_cast<uint16_t>(i)), kBufferSize,
-                            static_cast<uint16_t>(i), io_uring_buf_ring_mask(kBufferCount),
-                            static_cast<int>(i));
-    io_uring_buf_ring_advance(buffers_, kBufferCount);
-  }
-
-  ~UringLoop() {
-    io_uring_queue_exit(&ring_);  // cancels whatever the kernel still holds
-    ::munmap(buffers_, kBufferCount * sizeof(io_uring_buf));
-  }
+        shedder_(make_acceptor(listen_fd, /*nonblocking=*/true)) {}
 
   void run() {
     arm_accept();
@@ -117,36 +87,19 @@ class UringLoop {
     io_uring_sqe_set_data64(last_sqe_, kStop);
     arm_sweep();
     while (!stopping_) {
-      io_uring_submit_and_wait(&ring_, 1);
+      io_uring_submit_and_wait(ring_.get(), 1);
       unsigned head, seen = 0;
       io_uring_cqe* cqe;
-      io_uring_for_each_cqe(&ring_, head, cqe) {
+      io_uring_for_each_cqe(ring_.get(), head, cqe) {
         handle(*cqe);
         ++seen;
       }
-      io_uring_cq_advance(&ring_, seen);
+      io_uring_cq_advance(ring_.get(), seen);
     }
   }
 
  private:
-  io_uring_sqe* sqe() {
-    io_uring_sqe* entry = io_uring_get_sqe(&ring_);
-    while (entry == nullptr) {  // the submission queue is full: flush it
-      io_uring_submit(&ring_);
-      entry = io_uring_get_sqe(&ring_);
-    }
-    last_sqe_ = entry;
-    return entry;
-  }
-
-  char* buffer(uint16_t id) { return memory_.get() + size_t{id} * kBufferSize; }
-
-  // Gives a buffer back to the kernel once its bytes are copied out.
-  void recycle(uint16_t id) {
-    io_uring_buf_ring_add(buffers_, buffer(id), kBufferSize, id,
-                          io_uring_buf_ring_mask(kBufferCount), 0);
-    io_uring_buf_ring_advance(buffers_, 1);
-  }
+  io_uring_sqe* sqe() { return last_sqe_ = ring_.sqe(); }
 
   void arm_accept() {
     io_uring_prep_multishot_accept(sqe(), listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
@@ -189,8 +142,7 @@ class UringLoop {
 
   void arm_recv(Connection& c) {
     io_uring_prep_recv_multishot(sqe(), c.fd.get(), nullptr, 0, 0);
-    last_sqe_->flags |= IOSQE_BUFFER_SELECT;
-    last_sqe_->buf_group = kBufferGroup;
+    ring_.select_buffer(last_sqe_);
     io_uring_sqe_set_data64(last_sqe_, tag(&c, kRecv));
     c.recv_armed = true;
     c.recv_cancelled = false;
@@ -303,12 +255,12 @@ class UringLoop {
   void on_recv(Connection& c, const io_uring_cqe& cqe) {
     if ((cqe.flags & IORING_CQE_F_MORE) == 0) c.recv_armed = false;
     if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
-      const auto id = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+      const uint16_t id = net::Uring::buffer_id(cqe);
       if (!c.closed) {
-        c.session.input().append({buffer(id), static_cast<size_t>(cqe.res)});
+        c.session.input().append({ring_.buffer(id), static_cast<size_t>(cqe.res)});
         c.unprocessed = true;
       }
-      recycle(id);
+      ring_.recycle(id);
     } else if (cqe.res == 0) {
       c.peer_closed = true;
     } else if (cqe.res != -ENOBUFS && !(cqe.res == -ECANCELED && c.recv_cancelled)) {
@@ -371,10 +323,8 @@ class UringLoop {
   size_t pause_input_;
   net::Acceptor shedder_;
   __kernel_timespec sweep_every_{};
-  io_uring ring_{};
+  net::Uring ring_{kRingEntries, kBufferCount, kBufferSize};
   io_uring_sqe* last_sqe_ = nullptr;
-  io_uring_buf_ring* buffers_ = nullptr;
-  std::unique_ptr<char[]> memory_;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   bool stopping_ = false;
   bool accept_paused_ = false;
@@ -403,38 +353,9 @@ class IoUringServer final : public Server {
   int threads_;
 };
 
-int kernel_version() {
-  utsname name{};
-  ::uname(&name);
-  int major = 0, minor = 0;
-  std::sscanf(name.release, "%d.%d", &major, &minor);
-  return major * 100 + minor;
-}
-
 }  // namespace
 
-std::string io_uring_unavailable_reason() {
-  if (kernel_version() < 600)
-    return "needs Linux 6.0 or later (multishot recv and provided buffer rings)";
-  io_uring ring{};
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  if (const int rc = io_uring_queue_init_params(8, &ring, &params); rc < 0)
-    return std::string("io_uring cannot be set up here: ") + std::strerror(-rc);
-  io_uring_probe* probe = io_uring_get_probe_ring(&ring);
-  std::string reason;
-  if (probe == nullptr) {
-    reason = "io_uring cannot be probed here";
-  } else {
-    for (int op : {IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_TIMEOUT,
-                   IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL})
-      if (!io_uring_opcode_supported(probe, op))
-        reason = "the kernel's io_uring lacks an opcode it needs";
-    io_uring_free_probe(probe);
-  }
-  io_uring_queue_exit(&ring);
-  return reason;
-}
+std::string io_uring_unavailable_reason() { return net::uring_unavailable_reason(); }
 
 std::unique_ptr<Server> make_io_uring_server(const ServerConfig& config) {
   return std::make_unique<IoUringServer>(config, thread_count(config, DefaultThreads::kOneLoop));

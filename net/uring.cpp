@@ -1,0 +1,107 @@
+#include "net/uring.hpp"
+
+#include <sys/mman.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
+#include <cstring>
+#include <system_error>
+
+namespace cmb::net {
+namespace {
+
+constexpr int kBufferGroup = 0;
+
+int kernel_version() {
+  utsname name{};
+  ::uname(&name);
+  int major = 0, minor = 0;
+  std::sscanf(name.release, "%d.%d", &major, &minor);
+  return major * 100 + minor;
+}
+
+}  // namespace
+
+Uring::Uring(unsigned entries, unsigned buffer_count, unsigned buffer_size)
+    : buffer_count_(buffer_count), buffer_size_(buffer_size) {
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  if (const int rc = io_uring_queue_init_params(entries, &ring_, &params); rc < 0)
+    throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
+  const size_t ring_bytes = buffer_count_ * sizeof(io_uring_buf);
+  void* ring_memory =
+      ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (ring_memory == MAP_FAILED) {
+    const int error = errno;
+    io_uring_queue_exit(&ring_);
+    throw std::system_error(error, std::generic_category(), "mmap");
+  }
+  buffers_ = static_cast<io_uring_buf_ring*>(ring_memory);
+  io_uring_buf_ring_init(buffers_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(ring_memory);
+  reg.ring_entries = buffer_count_;
+  reg.bgid = kBufferGroup;
+  if (const int rc = io_uring_register_buf_ring(&ring_, &reg, 0); rc < 0) {
+    io_uring_queue_exit(&ring_);
+    ::munmap(buffers_, ring_bytes);
+    throw std::system_error(-rc, std::generic_category(), "io_uring_register_buf_ring");
+  }
+  // Not zeroed: a page is touched only once the kernel fills a buffer there.
+  memory_ = std::make_unique_for_overwrite<char[]>(size_t{buffer_count_} * buffer_size_);
+  for (unsigned i = 0; i < buffer_count_; ++i)  // slot i past the tail, then publish all
+    io_uring_buf_ring_add(buffers_, buffer(static_cast<uint16_t>(i)), buffer_size_,
+                          static_cast<uint16_t>(i), io_uring_buf_ring_mask(buffer_count_),
+                          static_cast<int>(i));
+  io_uring_buf_ring_advance(buffers_, static_cast<int>(buffer_count_));
+}
+
+Uring::~Uring() {
+  io_uring_queue_exit(&ring_);  // cancels whatever the kernel still holds
+  ::munmap(buffers_, buffer_count_ * sizeof(io_uring_buf));
+}
+
+io_uring_sqe* Uring::sqe() {
+  io_uring_sqe* entry = io_uring_get_sqe(&ring_);
+  while (entry == nullptr) {  // the submission queue is full: flush it
+    io_uring_submit(&ring_);
+    entry = io_uring_get_sqe(&ring_);
+  }
+  return entry;
+}
+
+void Uring::select_buffer(io_uring_sqe* entry) const {
+  entry->flags |= IOSQE_BUFFER_SELECT;
+  entry->buf_group = kBufferGroup;
+}
+
+void Uring::recycle(uint16_t id) {
+  io_uring_buf_ring_add(buffers_, buffer(id), buffer_size_, id,
+                        io_uring_buf_ring_mask(buffer_count_), 0);
+  io_uring_buf_ring_advance(buffers_, 1);
+}
+
+std::string uring_unavailable_reason() {
+  if (kernel_version() < 600)
+    return "needs Linux 6.0 or later (multishot recv and provided buffer rings)";
+  io_uring ring{};
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  if (const int rc = io_uring_queue_init_params(8, &ring, &params); rc < 0)
+    return std::string("io_uring cannot be set up here: ") + std::strerror(-rc);
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring);
+  std::string reason;
+  if (probe == nullptr) {
+    reason = "io_uring cannot be probed here";
+  } else {
+    for (int op : {IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_TIMEOUT,
+                   IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL})
+      if (!io_uring_opcode_supported(probe, op))
+        reason = "the kernel's io_uring lacks an opcode it needs";
+    io_uring_free_probe(probe);
+  }
+  io_uring_queue_exit(&ring);
+  return reason;
+}
+
+}  // namespace cmb::net

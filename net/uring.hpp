@@ -1,0 +1,50 @@
+// One io_uring ring with a ring of provided buffers, as the io-uring server
+// model and the load generator's io-uring engine both use it: single
+// issuer, completions run only when the owner waits (DEFER_TASKRUN), and
+// multishot receives fill buffers the kernel picks. Used from the thread
+// that created it only.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace cmb::net {
+
+class Uring {
+ public:
+  // Throws std::system_error when the kernel cannot set the ring up.
+  Uring(unsigned entries, unsigned buffer_count, unsigned buffer_size);
+  ~Uring();
+  Uring(const Uring&) = delete;
+  Uring& operator=(const Uring&) = delete;
+
+  io_uring* get() { return &ring_; }
+  // A free submission entry; submits the queue first when it is full.
+  io_uring_sqe* sqe();
+  // Makes `entry` a receive into a buffer of the provided group.
+  void select_buffer(io_uring_sqe* entry) const;
+  // The bytes a completion with IORING_CQE_F_BUFFER names.
+  static uint16_t buffer_id(const io_uring_cqe& cqe) {
+    return static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+  }
+  char* buffer(uint16_t id) { return memory_.get() + size_t{id} * buffer_size_; }
+  // Gives a buffer back to the kernel once its bytes are copied out.
+  void recycle(uint16_t id);
+
+ private:
+  io_uring ring_{};
+  io_uring_buf_ring* buffers_ = nullptr;
+  std::unique_ptr<char[]> memory_;
+  unsigned buffer_count_;
+  unsigned buffer_size_;
+};
+
+// Empty when this kernel can run both io_uring users (Linux 6.0: multishot
+// receive and provided-buffer rings, and the opcodes they need); otherwise
+// one sentence why not.
+std::string uring_unavailable_reason();
+
+}  // namespace cmb::net
