@@ -19,6 +19,7 @@
 #include "harness/runner.hpp"
 #include "loadgen/units.hpp"
 #include "loadgen/url.hpp"
+#include "net/uring.hpp"
 #include "servers/registry.hpp"
 
 namespace {
@@ -114,7 +115,7 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
     cmb::loadgen::LoadConfig config;
     cmb::harness::LoadOutputs outputs;
     std::string duration = "10s", warmup = "0s", timeout = "2s", think = "0s", max_spin = "200us";
-    std::string arrival = "uniform";
+    std::string arrival = "uniform", engine = "epoll";
     bool no_keepalive = false;
   };
   auto o = std::make_shared<Options>();
@@ -154,6 +155,10 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
                    "send on time (0: never)")
       ->capture_default_str()
       ->check(kDuration);
+  load->add_option("--engine", o->engine,
+                   "how each thread does I/O: epoll (readiness) or io-uring (batched completions)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"epoll", "io-uring"}));
   load->add_option("--think", o->think, "closed loop: pause before each request")->check(kDuration);
   load->add_option("--pipeline", o->config.pipeline, "requests in flight per connection")
       ->capture_default_str()
@@ -183,6 +188,14 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
     o->config.arrival =
         o->arrival == "poisson" ? cmb::loadgen::Arrival::kPoisson : cmb::loadgen::Arrival::kUniform;
     o->config.keep_alive = !o->no_keepalive;
+    if (o->engine == "io-uring") {
+      if (const std::string why = cmb::net::uring_unavailable_reason(); !why.empty()) {
+        fmt::print(stderr, "cmbench load: --engine io-uring {}\n", why);
+        *exit_code = kExitUsage;
+        return;
+      }
+      o->config.engine = cmb::loadgen::IoEngine::kIoUring;
+    }
     *exit_code = cmb::harness::load_command(o->config, o->outputs);
   });
 }

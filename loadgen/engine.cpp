@@ -1,6 +1,7 @@
 #include "loadgen/engine.hpp"
 
 #include <fmt/format.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -22,6 +23,7 @@
 #include "net/fd.hpp"
 #include "net/http_response.hpp"
 #include "net/socket.hpp"
+#include "net/uring.hpp"
 
 namespace cmb::loadgen {
 namespace {
@@ -33,6 +35,11 @@ constexpr auto kScanInterval = std::chrono::milliseconds(10);
 constexpr auto kConnectRetryDelay = std::chrono::milliseconds(100);
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kMaxEvents = 256;
+// io-uring engine: receive buffers the kernel picks, shared by a thread's
+// connections and handed back as soon as their bytes are parsed.
+constexpr unsigned kRingEntries = 4096;
+constexpr unsigned kBufferCount = 256;  // a power of two
+constexpr unsigned kBufferSize = 16 * 1024;
 
 uint64_t nanos(Clock::duration d) {
   return static_cast<uint64_t>(
@@ -105,17 +112,36 @@ class Worker {
     std::optional<OpenLoopSchedule> schedule;
     net::ResponseParser parser;
     bool parsing = false;
+    // io-uring: completions name the socket they were for, so one that
+    // arrives after the connection was replaced is recognised as stale.
+    uint32_t generation = 0;
+    std::string sending;  // bytes the kernel may still be reading (io-uring)
+    size_t sending_done = 0;
+    bool send_in_flight = false;
   };
   using Due = std::pair<Clock::time_point, uint32_t>;
+  enum class Op : uint64_t { kConnect = 1, kRecv = 2, kSend = 3 };
 
   void open(uint32_t index, Clock::time_point now);
+  // Ends a connection's socket. With io-uring, its pending receive and
+  // connect complete at once (stale) instead of holding the socket open.
+  void close_socket(Connection& c);
   void on_event(uint32_t index, uint32_t events);
+  // io-uring: submit, wait, and handle every completion.
+  int wait_for_completions(Clock::duration wait);
+  void on_completion(const io_uring_cqe& cqe, Clock::time_point now);
+  void submit(Op op, uint32_t index, io_uring_sqe* entry);
+  void arm_recv(uint32_t index);
+  void send_next(uint32_t index);
   void try_send(uint32_t index, Clock::time_point now);
   bool write_some(uint32_t index);
   // Reads until the socket is drained: EAGAIN, or a short read unless the
   // peer has shut down (`peer_shut`), whose EOF no later edge announces
   // (the server's rule too; see EventLoop::read_input).
   void read_some(uint32_t index, bool peer_shut);
+  // What either engine does with bytes read, and with the peer's EOF.
+  void consume(uint32_t index, std::string_view data, Clock::time_point now);
+  void on_eof(uint32_t index, Clock::time_point now);
   void on_response(uint32_t index, Clock::time_point now);
   void fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
             Clock::time_point now, Clock::duration retry_after = {});
@@ -152,6 +178,7 @@ class Worker {
   const LoadConfig& config_;
   std::vector<Connection> connections_;
   net::Fd epoll_;
+  std::unique_ptr<net::Uring> uring_;  // with IoEngine::kIoUring, instead of epoll_
   std::unique_ptr<char[]> buffer_ = std::make_unique<char[]>(kReadChunk);
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
   std::mt19937_64 random_;
@@ -184,8 +211,12 @@ void Worker::run(int cpu) {
     CPU_SET(cpu, &set);
     ::sched_setaffinity(0, sizeof set, &set);  // best effort
   }
-  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-  if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  if (config_.engine == IoEngine::kIoUring) {
+    uring_ = std::make_unique<net::Uring>(kRingEntries, kBufferCount, kBufferSize);
+  } else {
+    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  }
   // The kernel may let a timer fire this much late to batch wake-ups (50 us
   // by default); an open loop's sends are due to the microsecond.
   if (plan_.open_loop()) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
@@ -205,11 +236,20 @@ void Worker::run(int cpu) {
       wait = std::min<Clock::duration>(wait, std::max<Clock::duration>(due_.top().first - now, {}));
     Clock::duration sleep = wait;
     if (plan_.open_loop()) sleep = std::max<Clock::duration>(wait - wake_early_, {});
-    const int n = wait_for_events(events, sleep);
+    const int n = uring_ ? wait_for_completions(sleep) : wait_for_events(events, sleep);
     const Clock::time_point woke = Clock::now();
     if (n == 0 && sleep > Clock::duration{}) learn_wake_lateness(woke - (now + sleep));
     open_window_when_due(woke);
-    for (int i = 0; i < n; ++i) on_event(events[i].data.u32, events[i].events);
+    if (uring_) {
+      unsigned head, seen = 0;
+      io_uring_cqe* cqe;
+      io_uring_for_each_cqe(uring_->get(), head, cqe) {
+        on_completion(*cqe, woke);
+        ++seen;
+      }
+      io_uring_cq_advance(uring_->get(), seen);
+    }
+    for (int i = 0; !uring_ && i < n; ++i) on_event(events[i].data.u32, events[i].events);
     now = Clock::now();
     run_due(now);
     if (now - last_scan >= kScanInterval) {
@@ -228,6 +268,7 @@ void Worker::run(int cpu) {
                              std::chrono::duration<double>(finished_ - begin).count()});
   result_.abandoned = in_flight_;
   for (auto& c : connections_) c.fd.reset();
+  uring_.reset();  // before the buffers its sends may still point into
 }
 
 int Worker::wait_for_events(epoll_event* events, Clock::duration wait) {
@@ -273,6 +314,13 @@ void Worker::open(uint32_t index, Clock::time_point now) {
   }
   c.state = State::kConnecting;
   c.connect_started = now;
+  ++c.generation;
+  if (uring_) {  // writable once connected
+    io_uring_sqe* entry = uring_->sqe();
+    io_uring_prep_poll_add(entry, c.fd.get(), POLLOUT);
+    submit(Op::kConnect, index, entry);
+    return;
+  }
   // Edge-triggered for both directions: registered once, never modified.
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -295,6 +343,7 @@ void Worker::on_event(uint32_t index, uint32_t events) {
     if ((events & EPOLLOUT) == 0) return;
     c.state = State::kOpen;
     if (window_open_) result_.connect_latency.record(nanos(now - c.connect_started));
+    if (uring_) arm_recv(index);
     try_send(index, now);
     // Fall through: this edge may also say the peer already wrote or closed.
   } else if (c.state == State::kOpen && !c.out.empty() &&
@@ -351,6 +400,10 @@ void Worker::try_send(uint32_t index, Clock::time_point now) {
 
 bool Worker::write_some(uint32_t index) {
   Connection& c = connections_[index];
+  if (uring_) {
+    send_next(index);
+    return true;
+  }
   while (c.out_sent < c.out.size()) {
     const ssize_t n = net::retry_on_eintr([&] {
       return ::send(c.fd.get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
@@ -381,45 +434,54 @@ void Worker::read_some(uint32_t index, bool peer_shut) {
     }
     const Clock::time_point now = Clock::now();
     if (n == 0) {
-      if (c.parsing) {
-        c.parser.on_eof();
-        if (c.parser.state() == net::ResponseParser::State::kComplete) {
-          c.parsing = false;
-          on_response(index, now);
-        }
-      }
-      if (c.state != State::kOpen) return;
-      if (!c.in_flight.empty()) {
-        fail(index, &ErrorCounts::read, "read: " + error_text(0), now);
-      } else {  // the server closed an idle connection: reconnect quietly
-        c.fd.reset();
-        open(index, now);
-      }
+      on_eof(index, now);
       return;
     }
-    if (window_open_) result_.bytes_read += static_cast<uint64_t>(n);
-    std::string_view data(buffer_.get(), static_cast<size_t>(n));
-    while (!data.empty() && c.state == State::kOpen) {
-      if (c.in_flight.empty()) {
-        fail(index, &ErrorCounts::read,
-             std::string(kNotHttp) + "bytes arrived with no request outstanding", now);
-        return;
-      }
-      if (!c.parsing) {
-        c.parser.reset();
-        c.parsing = true;
-      }
-      data.remove_prefix(c.parser.feed(data));
-      if (c.parser.state() == net::ResponseParser::State::kError) {
-        fail(index, &ErrorCounts::read, fmt::format("{}{}", kNotHttp, c.parser.error()), now);
-        return;
-      }
-      if (c.parser.state() == net::ResponseParser::State::kComplete) {
-        c.parsing = false;
-        on_response(index, now);
-      }
-    }
+    consume(index, std::string_view(buffer_.get(), static_cast<size_t>(n)), now);
     if (static_cast<size_t>(n) < kReadChunk && !peer_shut) return;
+  }
+}
+
+void Worker::on_eof(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  if (c.parsing) {
+    c.parser.on_eof();
+    if (c.parser.state() == net::ResponseParser::State::kComplete) {
+      c.parsing = false;
+      on_response(index, now);
+    }
+  }
+  if (c.state != State::kOpen) return;
+  if (!c.in_flight.empty()) {
+    fail(index, &ErrorCounts::read, "read: " + error_text(0), now);
+  } else {  // the server closed an idle connection: reconnect quietly
+    close_socket(c);
+    open(index, now);
+  }
+}
+
+void Worker::consume(uint32_t index, std::string_view data, Clock::time_point now) {
+  Connection& c = connections_[index];
+  if (window_open_) result_.bytes_read += data.size();
+  while (!data.empty() && c.state == State::kOpen) {
+    if (c.in_flight.empty()) {
+      fail(index, &ErrorCounts::read,
+           std::string(kNotHttp) + "bytes arrived with no request outstanding", now);
+      return;
+    }
+    if (!c.parsing) {
+      c.parser.reset();
+      c.parsing = true;
+    }
+    data.remove_prefix(c.parser.feed(data));
+    if (c.parser.state() == net::ResponseParser::State::kError) {
+      fail(index, &ErrorCounts::read, fmt::format("{}{}", kNotHttp, c.parser.error()), now);
+      return;
+    }
+    if (c.parser.state() == net::ResponseParser::State::kComplete) {
+      c.parsing = false;
+      on_response(index, now);
+    }
   }
 }
 
@@ -453,7 +515,7 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
            "read: the server closed the connection with requests outstanding", now);
       return;
     }
-    c.fd.reset();
+    close_socket(c);
     open(index, now);
     return;
   }
@@ -486,10 +548,105 @@ void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::strin
   c.out.clear();
   c.out_sent = 0;
   c.parsing = false;
-  c.fd.reset();
+  close_socket(c);
   c.state = State::kClosed;
   c.retry_at = now + retry_after;
   if (retry_after == Clock::duration::zero()) open(index, now);
+}
+
+void Worker::close_socket(Connection& c) {
+  if (uring_ && c.fd) ::shutdown(c.fd.get(), SHUT_RDWR);
+  c.fd.reset();
+}
+
+// user_data: the operation, the connection's generation and its index.
+void Worker::submit(Op op, uint32_t index, io_uring_sqe* entry) {
+  const Connection& c = connections_[index];
+  io_uring_sqe_set_data64(entry, (static_cast<uint64_t>(op) << 56) |
+                                     (static_cast<uint64_t>(c.generation & 0xffffff) << 32) |
+                                     index);
+}
+
+void Worker::arm_recv(uint32_t index) {
+  Connection& c = connections_[index];
+  io_uring_sqe* entry = uring_->sqe();
+  io_uring_prep_recv_multishot(entry, c.fd.get(), nullptr, 0, 0);
+  uring_->select_buffer(entry);
+  submit(Op::kRecv, index, entry);
+}
+
+// One send in flight per connection: its bytes stay put in `sending` until
+// it completes, while new requests queue in `out`. That holds across a
+// reconnect too, since the kernel may read `sending` until the completion.
+void Worker::send_next(uint32_t index) {
+  Connection& c = connections_[index];
+  if (c.send_in_flight || c.state != State::kOpen) return;
+  if (c.sending_done == c.sending.size()) {
+    if (c.out.empty()) return;
+    c.sending.swap(c.out);
+    c.out.clear();
+    c.sending_done = 0;
+  }
+  io_uring_sqe* entry = uring_->sqe();
+  io_uring_prep_send(entry, c.fd.get(), c.sending.data() + c.sending_done,
+                     c.sending.size() - c.sending_done, MSG_NOSIGNAL);
+  submit(Op::kSend, index, entry);
+  c.send_in_flight = true;
+}
+
+int Worker::wait_for_completions(Clock::duration wait) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+  __kernel_timespec timeout{ns / 1'000'000'000, ns % 1'000'000'000};
+  io_uring_cqe* cqe = nullptr;
+  const int rc = io_uring_submit_and_wait_timeout(uring_->get(), &cqe, 1, &timeout, nullptr);
+  if (rc < 0 && rc != -ETIME && rc != -EINTR)
+    throw std::system_error(-rc, std::generic_category(), "io_uring_submit_and_wait_timeout");
+  return static_cast<int>(io_uring_cq_ready(uring_->get()));
+}
+
+void Worker::on_completion(const io_uring_cqe& cqe, Clock::time_point now) {
+  const auto op = static_cast<Op>(cqe.user_data >> 56);
+  const auto index = static_cast<uint32_t>(cqe.user_data);
+  const auto generation = static_cast<uint32_t>(cqe.user_data >> 32) & 0xffffff;
+  Connection& c = connections_[index];
+  const bool current = generation == (c.generation & 0xffffff) && c.state != State::kClosed;
+  if (op == Op::kRecv && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
+    const uint16_t id = net::Uring::buffer_id(cqe);
+    if (current && cqe.res > 0)
+      consume(index, std::string_view(uring_->buffer(id), static_cast<size_t>(cqe.res)), now);
+    uring_->recycle(id);
+  }
+  switch (op) {
+    case Op::kConnect:
+      if (current && c.state == State::kConnecting) on_event(index, EPOLLOUT);
+      return;
+    case Op::kSend:
+      c.send_in_flight = false;
+      if (!current) {  // an old socket's send: its bytes are no longer needed
+        c.sending.clear();
+        c.sending_done = 0;
+        send_next(index);
+        return;
+      }
+      if (cqe.res < 0) {
+        fail(index, &ErrorCounts::write, "write: " + error_text(-cqe.res), now);
+        return;
+      }
+      c.sending_done += static_cast<size_t>(cqe.res);
+      send_next(index);
+      return;
+    case Op::kRecv:
+      // Still this socket's, open, and the multishot ended: re-arm it.
+      if (cqe.res == 0 && current) {
+        on_eof(index, now);
+      } else if (cqe.res < 0 && cqe.res != -ENOBUFS && current) {
+        fail(index, &ErrorCounts::read, "read: " + error_text(-cqe.res), now);
+      } else if ((cqe.flags & IORING_CQE_F_MORE) == 0 && c.state == State::kOpen &&
+                 generation == (c.generation & 0xffffff)) {
+        arm_recv(index);
+      }
+      return;
+  }
 }
 
 void Worker::scan(Clock::time_point now) {

@@ -26,6 +26,14 @@ struct Target {
   unsigned weight = 1;  // share of requests: weight / sum of weights
 };
 
+// How each load thread does its I/O. Both run the same schedule, parser
+// and accounting.
+enum class IoEngine {
+  kEpoll,   // readiness: epoll_pwait2, then one recv and one send per call
+  kIoUring  // completions: multishot recv into provided buffers, sends and
+            // connects submitted in batches, one io_uring_enter per wake-up
+};
+
 struct LoadConfig {
   // Every target must name the same host and port: they share connections.
   std::vector<Target> targets;
@@ -46,6 +54,7 @@ struct LoadConfig {
   // polls without sleeping until the send is due -- at most this long per
   // wait. Zero: never spin (less generator CPU, later sends).
   std::chrono::nanoseconds max_spin = std::chrono::microseconds(200);
+  IoEngine engine = IoEngine::kEpoll;
   // Called once as the measured window opens, while every load thread
   // waits at its edge: nothing is sent or read while it runs, and only what
   // happens after it returns is counted. The harness snapshots the server's

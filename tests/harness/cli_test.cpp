@@ -132,6 +132,26 @@ TEST(Cli, LoadAgainstEachModelCountsRequestsAndNoErrors) {
   }
 }
 
+// Both engines count exactly: every request sent is answered and counted
+// once, and the server agrees.
+TEST(Cli, LoadCountsExactlyWithEitherEngine) {
+  for (const char* engine : {"epoll", "io-uring"}) {
+    Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+    const std::string url =
+        "http://127.0.0.1:" + std::to_string(read_listening_port(server)) + "/?bytes=100";
+    const auto result = run_cmbench({"load", url, "--engine", engine, "-c", "16", "-t", "2",
+                                     "--requests", "3000", "--pipeline", "2", "--json"});
+    ASSERT_EQ(result.exit_code, 0) << engine << ": " << result.err;
+    EXPECT_EQ(json_number(result.out, "requests"), 3000) << engine << ": " << result.out;
+    // Every response is the same size: 3000 of them, none torn or read twice.
+    const auto bytes = static_cast<uint64_t>(json_number(result.out, "bytes_read"));
+    EXPECT_EQ(bytes % 3000, 0u) << engine << ": " << bytes;
+    EXPECT_GE(bytes, 3000u * 100) << engine;
+    for (const char* key : {"connect", "read", "write", "timeout", "status"})
+      EXPECT_EQ(json_number(result.out, key), 0) << engine << ": " << key << " in " << result.out;
+  }
+}
+
 TEST(Cli, LoadPrintsAWrkLikeSummary) {
   Child server({CMBENCH_BIN, "serve", "--model", "thread-per-connection", "--port", "0"});
   const uint16_t port = read_listening_port(server);
@@ -204,6 +224,7 @@ TEST(Cli, LoadRejectsBadInputWithExitTwo) {
            {"load", "http://127.0.0.1:1/@0"},
            {"load", "http://127.0.0.1:1/a", "http://127.0.0.2:1/b"},
            {"load", "http://127.0.0.1:1/", "--arrival", "bursty"},
+           {"load", "http://127.0.0.1:1/", "--engine", "kqueue"},
            {"load", "http://127.0.0.1:1/", "-c", "0"},
            {"load", "http://127.0.0.1:1/", "-d", "soon"},
            {"load"},

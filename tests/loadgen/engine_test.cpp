@@ -1,6 +1,8 @@
 // The load engine against servers that misbehave on purpose: every error
 // cause, timeouts and reconnects, pipelining, exact accounting, open-loop
 // rates and coordinated-omission correction. Durations are short and bounded.
+// Built twice: engine_test drives the epoll engine, engine_uring_test the
+// io-uring one (CMB_TEST_IO_URING), so both pass the same suite.
 #include "loadgen/engine.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +15,19 @@
 namespace cmb::loadgen {
 namespace {
 
+#ifdef CMB_TEST_IO_URING
+constexpr IoEngine kEngine = IoEngine::kIoUring;
+#else
+constexpr IoEngine kEngine = IoEngine::kEpoll;
+#endif
+
+// A load configuration for the engine under test.
+LoadConfig engine_config() {
+  LoadConfig config;
+  config.engine = kEngine;
+  return config;
+}
+
 using cmb::testing::FaultServer;
 using namespace std::chrono_literals;
 
@@ -20,7 +35,7 @@ using namespace std::chrono_literals;
 // unscheduled for over 100 ms, which a tight timeout would count as an
 // error. Only the timeout test shortens it.
 LoadConfig config_for(const FaultServer& server, int connections = 2) {
-  LoadConfig config;
+  LoadConfig config = engine_config();
   config.targets = {{parse_url(server.url()), 1}};
   config.connections = connections;
   config.threads = 1;
@@ -108,7 +123,7 @@ TEST(Engine, CountsRefusedConnections) {
     FaultServer gone(FaultServer::Mode::kOk);
     port = gone.port();
   }
-  LoadConfig config;
+  LoadConfig config = engine_config();
   config.targets = {{parse_url("http://127.0.0.1:" + std::to_string(port) + "/"), 1}};
   config.connections = 1;
   config.threads = 1;
