@@ -10,44 +10,25 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <barrier>
 #include <cstring>
-#include <deque>
-#include <optional>
-#include <queue>
-#include <random>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
 
-#include "net/fd.hpp"
-#include "net/http_response.hpp"
-#include "net/socket.hpp"
-#include "net/uring.hpp"
+#include "loadgen/worker.hpp"
 
-namespace cmb::loadgen {
+namespace cmb::loadgen::detail {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+double timeval_seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
 
-constexpr auto kScanInterval = std::chrono::milliseconds(10);
-// A refused or failed connect is retried after this pause, not in a spin.
-constexpr auto kConnectRetryDelay = std::chrono::milliseconds(100);
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr int kMaxEvents = 256;
-// io-uring engine: receive buffers the kernel picks, shared by a thread's
-// connections and handed back as soon as their bytes are parsed.
-constexpr unsigned kRingEntries = 4096;
-constexpr unsigned kBufferCount = 256;  // a power of two
-constexpr unsigned kBufferSize = 16 * 1024;
+}  // namespace
 
 uint64_t nanos(Clock::duration d) {
   return static_cast<uint64_t>(
       std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()));
-}
-
-double timeval_seconds(const timeval& tv) {
-  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
 }
 
 std::string error_text(int error) {
@@ -61,134 +42,6 @@ std::string error_text(int error) {
       return std::strerror(error);
   }
 }
-
-// What every worker reads; written before the workers start.
-struct Plan {
-  const LoadConfig* config;
-  net::Address address;
-  std::vector<std::string> requests;        // one per target
-  std::vector<unsigned> cumulative_weight;  // for picking a target
-  Clock::time_point start;
-  Clock::time_point measure_start;
-  Clock::time_point end;
-  const std::atomic<bool>* cancel;
-  std::atomic<uint64_t> issued{0};  // with max_requests: requests taken from the budget
-  // Every load thread arrives here as the measured window opens; the last
-  // to arrive runs LoadConfig::on_window_open, then all go on.
-  struct OpenWindow {
-    const std::function<void()>* hook;
-    void operator()() noexcept {
-      if (*hook) (*hook)();
-    }
-  };
-  std::unique_ptr<std::barrier<OpenWindow>> window_edge;
-  bool open_loop() const { return config->rate > 0; }
-};
-
-class Worker {
- public:
-  Worker(Plan& plan, int first_connection, int connections, uint64_t seed);
-  void run(int cpu);
-  LoadResult& result() { return result_; }
-  Clock::time_point finished() const { return finished_; }
-  uint64_t in_flight() const { return in_flight_; }
-
- private:
-  enum class State { kClosed, kConnecting, kOpen };
-  struct InFlight {
-    Clock::time_point intended;
-    Clock::time_point sent;
-    uint16_t target;
-  };
-  struct Connection {
-    net::Fd fd;
-    State state = State::kClosed;
-    std::deque<InFlight> in_flight;
-    std::string out;  // request bytes not yet written
-    size_t out_sent = 0;
-    Clock::time_point connect_started;
-    Clock::time_point retry_at;
-    Clock::time_point ready_at;  // closed loop: earliest next send (think time)
-    std::optional<OpenLoopSchedule> schedule;
-    net::ResponseParser parser;
-    bool parsing = false;
-    // io-uring: completions name the socket they were for, so one that
-    // arrives after the connection was replaced is recognised as stale.
-    uint32_t generation = 0;
-    std::string sending;  // bytes the kernel may still be reading (io-uring)
-    size_t sending_done = 0;
-    bool send_in_flight = false;
-  };
-  using Due = std::pair<Clock::time_point, uint32_t>;
-  enum class Op : uint64_t { kConnect = 1, kRecv = 2, kSend = 3 };
-
-  void open(uint32_t index, Clock::time_point now);
-  // Ends a connection's socket. With io-uring, its pending receive and
-  // connect complete at once (stale) instead of holding the socket open.
-  void close_socket(Connection& c);
-  void on_event(uint32_t index, uint32_t events);
-  // io-uring: submit, wait, and handle every completion.
-  int wait_for_completions(Clock::duration wait);
-  void on_completion(const io_uring_cqe& cqe, Clock::time_point now);
-  void submit(Op op, uint32_t index, io_uring_sqe* entry);
-  void arm_recv(uint32_t index);
-  void send_next(uint32_t index);
-  void try_send(uint32_t index, Clock::time_point now);
-  bool write_some(uint32_t index);
-  // Reads until the socket is drained: EAGAIN, or a short read unless the
-  // peer has shut down (`peer_shut`), whose EOF no later edge announces
-  // (the server's rule too; see EventLoop::read_input).
-  void read_some(uint32_t index, bool peer_shut);
-  // What either engine does with bytes read, and with the peer's EOF.
-  void consume(uint32_t index, std::string_view data, Clock::time_point now);
-  void on_eof(uint32_t index, Clock::time_point now);
-  void on_response(uint32_t index, Clock::time_point now);
-  void fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
-            Clock::time_point now, Clock::duration retry_after = {});
-  void scan(Clock::time_point now);
-  // A request that timed out took at least its age: it stays in the
-  // latency figures as that lower bound (wrk drops it, which hides
-  // starvation).
-  void record_unanswered(const Connection& c, const InFlight& request, Clock::time_point now);
-  void run_due(Clock::time_point now);
-  uint16_t pick_target();
-  bool measuring(Clock::time_point now) const { return now >= plan_.measure_start; }
-  // Waits for socket events until `wait` has passed: to the nanosecond with
-  // epoll_pwait2 (Linux 5.11), else in whole milliseconds (rounded up, so
-  // an open loop's sends would run up to a millisecond late).
-  int wait_for_events(epoll_event* events, Clock::duration wait);
-  // Open loop: how much earlier than a send is due the thread wakes, to
-  // poll until then (see LoadConfig::max_spin). Learned from each timed
-  // wait as a streaming estimate of the 99th percentile of the timer's
-  // lateness: 99 steps up after a wait that woke later than the estimate,
-  // one step down after one that did not, so it settles where 1 wait in
-  // 100 wakes later -- spinning for the tail would cost a core.
-  void learn_wake_lateness(Clock::duration late);
-  // Once the measured window is due, waits at its edge for the other load
-  // threads (see Plan::window_edge); from then on it counts what it sends,
-  // reads and loses.
-  void open_window_when_due(Clock::time_point now);
-  TimelineSecond* second(Clock::time_point now);
-  bool budget_spent() const {
-    return plan_.config->max_requests > 0 &&
-           plan_.issued.load(std::memory_order_relaxed) >= plan_.config->max_requests;
-  }
-
-  Plan& plan_;
-  const LoadConfig& config_;
-  std::vector<Connection> connections_;
-  net::Fd epoll_;
-  std::unique_ptr<net::Uring> uring_;  // with IoEngine::kIoUring, instead of epoll_
-  std::unique_ptr<char[]> buffer_ = std::make_unique<char[]>(kReadChunk);
-  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
-  std::mt19937_64 random_;
-  uint64_t in_flight_ = 0;
-  bool window_open_ = false;
-  bool precise_wait_ = true;  // epoll_pwait2 works here (until it says ENOSYS)
-  Clock::duration wake_early_{0};
-  LoadResult result_;
-  Clock::time_point finished_;
-};
 
 Worker::Worker(Plan& plan, int first_connection, int connections, uint64_t seed)
     : plan_(plan),
@@ -559,96 +412,6 @@ void Worker::close_socket(Connection& c) {
   c.fd.reset();
 }
 
-// user_data: the operation, the connection's generation and its index.
-void Worker::submit(Op op, uint32_t index, io_uring_sqe* entry) {
-  const Connection& c = connections_[index];
-  io_uring_sqe_set_data64(entry, (static_cast<uint64_t>(op) << 56) |
-                                     (static_cast<uint64_t>(c.generation & 0xffffff) << 32) |
-                                     index);
-}
-
-void Worker::arm_recv(uint32_t index) {
-  Connection& c = connections_[index];
-  io_uring_sqe* entry = uring_->sqe();
-  io_uring_prep_recv_multishot(entry, c.fd.get(), nullptr, 0, 0);
-  uring_->select_buffer(entry);
-  submit(Op::kRecv, index, entry);
-}
-
-// One send in flight per connection: its bytes stay put in `sending` until
-// it completes, while new requests queue in `out`. That holds across a
-// reconnect too, since the kernel may read `sending` until the completion.
-void Worker::send_next(uint32_t index) {
-  Connection& c = connections_[index];
-  if (c.send_in_flight || c.state != State::kOpen) return;
-  if (c.sending_done == c.sending.size()) {
-    if (c.out.empty()) return;
-    c.sending.swap(c.out);
-    c.out.clear();
-    c.sending_done = 0;
-  }
-  io_uring_sqe* entry = uring_->sqe();
-  io_uring_prep_send(entry, c.fd.get(), c.sending.data() + c.sending_done,
-                     c.sending.size() - c.sending_done, MSG_NOSIGNAL);
-  submit(Op::kSend, index, entry);
-  c.send_in_flight = true;
-}
-
-int Worker::wait_for_completions(Clock::duration wait) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
-  __kernel_timespec timeout{ns / 1'000'000'000, ns % 1'000'000'000};
-  io_uring_cqe* cqe = nullptr;
-  const int rc = io_uring_submit_and_wait_timeout(uring_->get(), &cqe, 1, &timeout, nullptr);
-  if (rc < 0 && rc != -ETIME && rc != -EINTR)
-    throw std::system_error(-rc, std::generic_category(), "io_uring_submit_and_wait_timeout");
-  return static_cast<int>(io_uring_cq_ready(uring_->get()));
-}
-
-void Worker::on_completion(const io_uring_cqe& cqe, Clock::time_point now) {
-  const auto op = static_cast<Op>(cqe.user_data >> 56);
-  const auto index = static_cast<uint32_t>(cqe.user_data);
-  const auto generation = static_cast<uint32_t>(cqe.user_data >> 32) & 0xffffff;
-  Connection& c = connections_[index];
-  const bool current = generation == (c.generation & 0xffffff) && c.state != State::kClosed;
-  if (op == Op::kRecv && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
-    const uint16_t id = net::Uring::buffer_id(cqe);
-    if (current && cqe.res > 0)
-      consume(index, std::string_view(uring_->buffer(id), static_cast<size_t>(cqe.res)), now);
-    uring_->recycle(id);
-  }
-  switch (op) {
-    case Op::kConnect:
-      if (current && c.state == State::kConnecting) on_event(index, EPOLLOUT);
-      return;
-    case Op::kSend:
-      c.send_in_flight = false;
-      if (!current) {  // an old socket's send: its bytes are no longer needed
-        c.sending.clear();
-        c.sending_done = 0;
-        send_next(index);
-        return;
-      }
-      if (cqe.res < 0) {
-        fail(index, &ErrorCounts::write, "write: " + error_text(-cqe.res), now);
-        return;
-      }
-      c.sending_done += static_cast<size_t>(cqe.res);
-      send_next(index);
-      return;
-    case Op::kRecv:
-      // Still this socket's, open, and the multishot ended: re-arm it.
-      if (cqe.res == 0 && current) {
-        on_eof(index, now);
-      } else if (cqe.res < 0 && cqe.res != -ENOBUFS && current) {
-        fail(index, &ErrorCounts::read, "read: " + error_text(-cqe.res), now);
-      } else if ((cqe.flags & IORING_CQE_F_MORE) == 0 && c.state == State::kOpen &&
-                 generation == (c.generation & 0xffffff)) {
-        arm_recv(index);
-      }
-      return;
-  }
-}
-
 void Worker::scan(Clock::time_point now) {
   const auto timeout = config_.timeout;
   for (uint32_t i = 0; i < connections_.size(); ++i) {
@@ -680,6 +443,15 @@ TimelineSecond* Worker::second(Clock::time_point now) {
   if (result_.timeline.size() <= index) result_.timeline.resize(index + 1);
   return &result_.timeline[index];
 }
+
+}  // namespace cmb::loadgen::detail
+
+namespace cmb::loadgen {
+namespace {
+
+using detail::Clock;
+using detail::Plan;
+using detail::Worker;
 
 std::string build_request(const Url& url, bool keep_alive) {
   return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\n{}\r\n", url.target, url.host_header,
