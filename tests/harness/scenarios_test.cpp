@@ -90,7 +90,10 @@ TEST(Scenarios, KneeShowsAWall) {
       "knee", {"--models", "epoll", "--rates", "500,20000", "-d", "1s", "--warmup", "300ms"});
   const double low = number(find(rows, "epoll", "32", "500"), "latency_p99_us");
   const double high = number(find(rows, "epoll", "32", "20000"), "latency_p99_us");
-  EXPECT_LT(low, 10'000) << "p99 at 500 req/s";
+  // The claim is the ratio. The bound on `low` only says "no wall yet":
+  // 25 ms, since a loaded machine leaves a thread unscheduled for 15 ms now
+  // and then (p99 of 500 requests is their fifth worst).
+  EXPECT_LT(low, 25'000) << "p99 at 500 req/s";
   EXPECT_GT(high, 10 * low) << "p99 at 20000 req/s";
 }
 
