@@ -44,7 +44,7 @@ def require(*paths):
     for need in paths:
         if not need or not os.path.exists(need):
             sys.exit(f"missing {need}: run scripts/deps and scripts/build "
-                     "(and apt-get install nginx-light wrk for the nginx comparisons)")
+                     "(and apt-get install nginx-light wrk linux-perf for the nginx comparisons and bench-cost)")
 
 
 def free_port():
