@@ -8,7 +8,27 @@
 #include <fstream>
 #include <stdexcept>
 
+#ifndef CMB_SOURCE_DIR
+#define CMB_SOURCE_DIR "."
+#endif
+#ifndef CMB_DATA_FROM_BIN
+#define CMB_DATA_FROM_BIN "../share"
+#endif
+
 namespace cmb::harness {
+
+namespace fs = std::filesystem;
+
+fs::path data_dir() {
+  std::error_code error;
+  const fs::path self = fs::read_symlink("/proc/self/exe", error);
+  if (!error) {
+    const fs::path installed =
+        (self.parent_path() / CMB_DATA_FROM_BIN / "cmbench").lexically_normal();
+    if (fs::is_directory(installed / "scenarios", error)) return installed;
+  }
+  return CMB_SOURCE_DIR;
+}
 
 void write_file_atomically(const std::string& path, const std::string& text) {
   const std::string temporary = path + ".tmp";

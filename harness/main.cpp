@@ -14,8 +14,10 @@
 #include <filesystem>
 #include <memory>
 
+#include "harness/build_info.hpp"
 #include "harness/commands.hpp"
 #include "harness/compare.hpp"
+#include "harness/man_page.hpp"
 #include "harness/runner.hpp"
 #include "loadgen/units.hpp"
 #include "loadgen/url.hpp"
@@ -355,8 +357,14 @@ int main(int argc, char** argv) {
 
   CLI::App app{
       "cmbench: how a TCP server's concurrency model decides its throughput, latency "
-      "and resource use"};
+      "and resource use",
+      "cmbench"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", [] {
+    std::string text = cmb::harness::version_text(cmb::harness::build_info());
+    if (!text.empty() && text.back() == '\n') text.pop_back();  // CLI11 adds one
+    return text;
+  });
   const auto exit_code = std::make_shared<int>(kExitOk);
   cmb::harness::SweepConfig sweep;
   add_models(app, exit_code);
@@ -372,6 +380,10 @@ int main(int argc, char** argv) {
   // `cmbench run [SCENARIO] [flags]`: the scenario's file becomes the
   // config file CLI11 reads; flags still override it.
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args == std::vector<std::string>{"--man"}) {  // for the build: cmbench.1
+    fmt::print("{}", cmb::harness::man_page(app, cmb::harness::build_info().version));
+    return kExitOk;
+  }
   sweep.command_line = "cmbench";
   for (const auto& arg : args) sweep.command_line += " " + arg;
   if (!args.empty() && args[0] == "run") {

@@ -9,10 +9,8 @@
 #include <stdexcept>
 
 #include "harness/csv.hpp"
+#include "harness/files.hpp"
 
-#ifndef CMB_SOURCE_DIR
-#define CMB_SOURCE_DIR "."
-#endif
 
 namespace cmb::harness {
 namespace {
@@ -84,12 +82,12 @@ void choose_cpus(SweepConfig& config) {
 std::string find_scenario(const std::string& name) {
   std::vector<fs::path> candidates;
   if (name.ends_with(".toml")) candidates.push_back(name);
-  for (const fs::path& dir : {fs::path("scenarios"), fs::path(CMB_SOURCE_DIR) / "scenarios"})
+  for (const fs::path& dir : {fs::path("scenarios"), data_dir() / "scenarios"})
     candidates.push_back(dir / (name + ".toml"));
   for (const auto& candidate : candidates)
     if (fs::is_regular_file(candidate)) return candidate.string();
   std::set<std::string> known;
-  for (const fs::path& dir : {fs::path("scenarios"), fs::path(CMB_SOURCE_DIR) / "scenarios"}) {
+  for (const fs::path& dir : {fs::path("scenarios"), data_dir() / "scenarios"}) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec))
       if (entry.path().extension() == ".toml") known.insert(entry.path().stem().string());

@@ -8,11 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "harness/files.hpp"
 #include "loadgen/units.hpp"
 
-#ifndef CMB_SOURCE_DIR
-#define CMB_SOURCE_DIR "."
-#endif
 
 namespace cmb::harness {
 
@@ -59,8 +57,7 @@ std::vector<std::string> draw_plots(const std::string& csv, const std::string& o
                "(apt-get install python3-matplotlib python3-pandas)\n");
     return {};
   }
-  fs::path script = "plots/plot_results.py";
-  if (!fs::exists(script)) script = fs::path(CMB_SOURCE_DIR) / script;
+  const fs::path script = data_dir() / "plots" / "plot_results.py";
   const std::string command =
       fmt::format("{} '{}' '{}' --out-dir '{}'", python, script.string(), csv, out_dir);
   FILE* pipe = ::popen(command.c_str(), "r");

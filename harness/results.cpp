@@ -1,7 +1,6 @@
 #include "harness/results.hpp"
 
 #include <fmt/format.h>
-#include <sys/utsname.h>
 
 #include <algorithm>
 #include <cmath>
@@ -12,15 +11,12 @@
 #include <stdexcept>
 #include <thread>
 
+#include "harness/build_info.hpp"
 #include "harness/csv.hpp"
 #include "harness/files.hpp"
 #include "harness/runner.hpp"
 #include "harness/stats.hpp"
 #include "servers/registry.hpp"
-
-#ifndef CMB_SOURCE_DIR
-#define CMB_SOURCE_DIR "."
-#endif
 
 namespace cmb::harness {
 namespace {
@@ -60,19 +56,6 @@ std::string cpu_model() {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   return "unknown";
-}
-
-std::string git_commit() {
-  const std::string command =
-      fmt::format("git -C '{}' rev-parse --short HEAD 2>/dev/null", CMB_SOURCE_DIR);
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return "unknown";
-  char text[64] = {};
-  const bool got = std::fgets(text, sizeof text, pipe) != nullptr;
-  ::pclose(pipe);
-  std::string commit = got ? text : "unknown";
-  while (!commit.empty() && (commit.back() == '\n' || commit.back() == '\r')) commit.pop_back();
-  return commit;
 }
 
 int column_of(const CsvTable& table, const char* name) {
@@ -188,8 +171,6 @@ SweepSummary summarize(const std::vector<ResultRow>& rows, const std::vector<std
 
 void write_manifest(const SweepConfig& config, const std::string& started,
                     const std::string& finished, const SweepSummary* summary) {
-  utsname name{};
-  ::uname(&name);
   Json models = Json::array();
   for (const auto& model : config.models) {
     const auto info = servers::find_model(model.substr(0, model.find(':')));
@@ -197,14 +178,20 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                       {"summary", info ? info->summary : ""},
                       {"colour", info ? info->colour : ""}});
   }
+  const BuildInfo build = build_info();
+  Json libraries = Json::object();
+  for (const auto& [library, version] : build.libraries) libraries[library] = version;
   Json json = {{"scenario", config.scenario},
                {"question", config.question},
                {"expect", config.expect},
                {"command", config.command_line},
-               {"git_commit", git_commit()},
+               {"cmbench_version", build.version},
+               {"git_commit", build.commit},
+               {"compiler", build.compiler},
+               {"libraries", libraries},
                {"started", started},
                {"finished", finished},
-               {"kernel", fmt::format("{} {} {}", name.sysname, name.release, name.version)},
+               {"kernel", build.kernel},
                {"cpu_model", cpu_model()},
                {"cores", std::thread::hardware_concurrency()},
                {"server_cpus", config.server_cpus},
@@ -212,6 +199,8 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                {"somaxconn", read_first_line("/proc/sys/net/core/somaxconn")},
                {"tcp_tw_reuse", read_first_line("/proc/sys/net/ipv4/tcp_tw_reuse")},
                {"ip_local_port_range", read_first_line("/proc/sys/net/ipv4/ip_local_port_range")},
+               {"io_uring_unavailable", build.io_uring_unavailable},
+               {"io_uring_features", build.io_uring_features},
                {"models", models}};
   if (summary != nullptr) {
     Json workloads = Json::object();

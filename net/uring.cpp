@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 namespace cmb::net {
 namespace {
@@ -102,6 +103,48 @@ std::string uring_unavailable_reason() {
   }
   io_uring_queue_exit(&ring);
   return reason;
+}
+
+std::vector<std::string> uring_features() {
+  io_uring ring{};
+  io_uring_params params{};
+  if (io_uring_queue_init_params(8, &ring, &params) < 0) return {};
+  constexpr std::pair<unsigned, const char*> kFeatures[] = {
+      {IORING_FEAT_SINGLE_MMAP, "single-mmap"},
+      {IORING_FEAT_NODROP, "nodrop"},
+      {IORING_FEAT_SUBMIT_STABLE, "submit-stable"},
+      {IORING_FEAT_RW_CUR_POS, "rw-cur-pos"},
+      {IORING_FEAT_CUR_PERSONALITY, "cur-personality"},
+      {IORING_FEAT_FAST_POLL, "fast-poll"},
+      {IORING_FEAT_POLL_32BITS, "poll-32bits"},
+      {IORING_FEAT_SQPOLL_NONFIXED, "sqpoll-nonfixed"},
+      {IORING_FEAT_EXT_ARG, "ext-arg"},
+      {IORING_FEAT_NATIVE_WORKERS, "native-workers"},
+      {IORING_FEAT_RSRC_TAGS, "rsrc-tags"},
+      {IORING_FEAT_CQE_SKIP, "cqe-skip"},
+      {IORING_FEAT_LINKED_FILE, "linked-file"}};
+  std::vector<std::string> features;
+  for (const auto& [bit, name] : kFeatures)
+    if ((params.features & bit) != 0) features.emplace_back(name);
+  if (io_uring_probe* probe = io_uring_get_probe_ring(&ring); probe != nullptr) {
+    features.push_back("opcodes:" + std::to_string(probe->last_op + 1));
+    io_uring_free_probe(probe);
+  }
+  io_uring_queue_exit(&ring);
+  // Setup flags are probed by asking for them: the kernel refuses one it lacks.
+  constexpr std::pair<unsigned, const char*> kSetups[] = {
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "defer-taskrun"},
+      {IORING_SETUP_COOP_TASKRUN, "coop-taskrun"}};
+  for (const auto& [flags, name] : kSetups) {
+    io_uring probe_ring{};
+    io_uring_params setup{};
+    setup.flags = flags;
+    if (io_uring_queue_init_params(8, &probe_ring, &setup) == 0) {
+      features.emplace_back(name);
+      io_uring_queue_exit(&probe_ring);
+    }
+  }
+  return features;
 }
 
 }  // namespace cmb::net

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace cmb::net {
 
@@ -46,5 +47,10 @@ class Uring {
 // receive and provided-buffer rings, and the opcodes they need); otherwise
 // one sentence why not.
 std::string uring_unavailable_reason();
+
+// The io_uring features this kernel reports (IORING_FEAT_* as lowercase
+// names), its opcode count, and the setup flags it accepts; empty when no
+// ring can be set up.
+std::vector<std::string> uring_features();
 
 }  // namespace cmb::net

@@ -327,8 +327,16 @@ TEST(Run, ScenarioFilesSetTheSweepAndFlagsOverrideThem) {
   std::string text((std::istreambuf_iterator<char>(manifest)), std::istreambuf_iterator<char>());
   for (const char* key :
        {"\"scenario\": \"tutorial\"", "\"kernel\"", "\"cpu_model\"", "\"somaxconn\"",
-        "\"ip_local_port_range\"", "\"git_commit\"", "\"server_cpus\""})
+        "\"ip_local_port_range\"", "\"git_commit\"", "\"server_cpus\"", "\"cmbench_version\"",
+        "\"compiler\"", "\"liburing\"", "\"io_uring_features\""})
     EXPECT_NE(text.find(key), std::string::npos) << key;
+  // The manifest records the build `cmbench --version` describes.
+  const auto version = run_cmbench({"--version"});
+  ASSERT_EQ(version.exit_code, 0) << version.err;
+  const std::string commit = version.out.substr(version.out.find("(commit ") + 8);
+  EXPECT_NE(text.find("\"git_commit\": \"" + commit.substr(0, commit.find(')')) + "\""),
+            std::string::npos)
+      << version.out;
 
   const auto unknown = run_cmbench({"run", "no-such-scenario"});
   EXPECT_EQ(unknown.exit_code, 2);

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# An installed cmbench stands on its own: `cmake --install` into a temporary
+# prefix, then from a directory with no scenarios/ or plots/ the installed
+# binary prints its version, runs a tiny sweep from an installed scenario,
+# and draws its charts with the installed script. Then `cpack -G DEB` builds
+# a package that declares its runtime dependencies.
+# Usage: install_test.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "install_test: $*" >&2; exit 1; }
+
+prefix="$work/prefix"
+cmake --install "$build" --prefix "$prefix" >/dev/null
+for file in bin/cmbench share/man/man1/cmbench.1 share/cmbench/plots/plot_results.py \
+            share/cmbench/scenarios/why-multithreaded.toml share/doc/cmbench/README.md; do
+  [ -e "$prefix/$file" ] || fail "cmake --install did not install $file"
+done
+cmbench="$prefix/bin/cmbench"
+
+"$cmbench" --version | head -1 | grep -Eq '^cmbench [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]' \
+  || fail "--version does not lead with 'cmbench VERSION (commit ...)'"
+# The man page covers every subcommand --help lists.
+for command in $("$cmbench" --help | awk '/^Subcommands:/ {on=1; next} on && NF {print $1}'); do
+  grep -qF ".SS \"cmbench ${command//-/\\-}\"" "$prefix/share/man/man1/cmbench.1" \
+    || fail "the man page has no section for '$command'"
+done
+
+# A scenario only the installed tree has: found there, not in the source tree.
+cat > "$prefix/share/cmbench/scenarios/installed-only.toml" <<'TOML'
+[run]
+question = "does an installed cmbench find its own scenarios?"
+models = ["iterative"]
+connections = [1]
+workload = [""]
+duration = "300ms"
+warmup = "0s"
+TOML
+mkdir "$work/cwd"
+cd "$work/cwd"
+"$cmbench" run installed-only --out "$work/cwd/tiny.csv" --charts "$work/cwd/charts" --no-pin \
+  >"$work/run.log" 2>&1 || { cat "$work/run.log" >&2; fail "the installed cmbench could not run a sweep"; }
+[ "$(wc -l < tiny.csv)" -eq 2 ] || fail "expected a header and one row in tiny.csv"
+if /usr/bin/python3 -c 'import matplotlib, pandas' 2>/dev/null; then
+  ls "$work/cwd/charts"/*.png >/dev/null 2>&1 || { cat "$work/run.log" >&2; fail "no charts drawn"; }
+fi
+
+# The Debian package, with dpkg-shlibdeps' dependencies and our recommends.
+cpack --config "$build/CPackConfig.cmake" -G DEB -B "$work/deb" >"$work/cpack.log" 2>&1 \
+  || { cat "$work/cpack.log" >&2; fail "cpack -G DEB failed"; }
+deb=$(ls "$work"/deb/cmbench_*.deb)
+depends=$(dpkg-deb -f "$deb" Depends)
+for library in liburing libfmt libstdc++; do
+  grep -q "$library" <<<"$depends" || fail "the .deb does not depend on $library: $depends"
+done
+grep -q python3-matplotlib <<<"$(dpkg-deb -f "$deb" Recommends)" || fail "no Recommends"
+contents=$(dpkg-deb -c "$deb")
+grep -q './usr/share/cmbench/scenarios/why-multithreaded.toml' <<<"$contents" \
+  || fail "the .deb lacks the scenarios"
+echo "install_test: installed, ran a sweep from the prefix, packaged $(basename "$deb")"
