@@ -6,9 +6,12 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -17,6 +20,7 @@
 #include "harness/results.hpp"
 #include "harness/server_report.hpp"
 #include "loadgen/hist_file.hpp"
+#include "loadgen/hlog.hpp"
 #include "loadgen/report.hpp"
 #include "net/socket.hpp"
 #include "servers/registry.hpp"
@@ -116,6 +120,8 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
     write_file_atomically(outputs.timeline_path, loadgen::format_timeline_csv(result));
   if (!outputs.hist_path.empty())
     write_file_atomically(outputs.hist_path, loadgen::format_histogram_file(result.latency));
+  if (!outputs.hlog_path.empty())
+    write_file_atomically(outputs.hlog_path, loadgen::format_interval_log(config, result));
   // Not one response could be parsed, and what came back was not HTTP: the
   // URL points at some other service. Its figures above mean nothing.
   if (const std::string garbage = non_http_reply(result); !garbage.empty()) {
@@ -126,20 +132,70 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   return kExitOk;
 }
 
-int merge_hist_command(const std::vector<std::string>& inputs, const std::string& output) {
-  loadgen::LatencyHistogram merged;
+namespace {
+
+// The lines a total adds up: those tagged `tag`, or with none asked for,
+// the untagged and `corrected` ones (a closed loop's and an open loop's
+// latency), never `uncorrected`, which counts the same requests again.
+bool wanted(const loadgen::HlogInterval& interval, const std::string& tag) {
+  return tag.empty() ? interval.tag.empty() || interval.tag == "corrected" : interval.tag == tag;
+}
+
+}  // namespace
+
+int merge_hist_command(const std::vector<std::string>& inputs, const std::string& output,
+                       const std::string& tag) {
+  const bool to_log = output.ends_with(".hlog");
+  loadgen::LatencyHistogram total;
+  // (tag, interval start in wall-clock ms) -> the interval, for an .hlog output.
+  std::map<std::pair<std::string, int64_t>, loadgen::HlogInterval> intervals;
+  double start_epoch_s = 0;
   for (const auto& path : inputs) {
     std::ifstream in(path);
     std::stringstream text;
     text << in.rdbuf();
     try {
-      merged.merge(loadgen::parse_histogram_file(text.str()));
+      if (!loadgen::looks_like_interval_log(text.str())) {
+        if (to_log)
+          throw std::runtime_error("a --hist file has no intervals to merge into an .hlog");
+        total.merge(loadgen::parse_histogram_file(text.str()));
+        continue;
+      }
+      const loadgen::HlogFile log = loadgen::parse_interval_log(text.str());
+      if (start_epoch_s == 0 || (log.start_epoch_s > 0 && log.start_epoch_s < start_epoch_s))
+        start_epoch_s = log.start_epoch_s;
+      for (const auto& interval : log.intervals) {
+        if (!to_log) {
+          if (wanted(interval, tag)) total.merge(interval.histogram);
+          continue;
+        }
+        const auto ms =
+            static_cast<int64_t>(std::llround((log.start_epoch_s + interval.start_s) * 1000.0));
+        auto [at, fresh] = intervals.try_emplace({interval.tag, ms}, interval);
+        if (!fresh) {
+          at->second.histogram.merge(interval.histogram);
+          at->second.length_s = std::max(at->second.length_s, interval.length_s);
+        }
+      }
     } catch (const std::runtime_error& e) {
       fmt::print(stderr, "cmbench merge-hist: {}: {}\n", path, e.what());
       return kExitUsage;
     }
   }
-  const std::string text = loadgen::format_histogram_file(merged);
+  std::string text;
+  if (to_log) {
+    loadgen::HlogFile merged;
+    merged.start_epoch_s = start_epoch_s;
+    for (auto& [key, interval] : intervals) {
+      interval.start_s = static_cast<double>(key.second) / 1000.0 - start_epoch_s;
+      merged.intervals.push_back(std::move(interval));
+    }
+    std::stable_sort(merged.intervals.begin(), merged.intervals.end(),
+                     [](const auto& a, const auto& b) { return a.start_s < b.start_s; });
+    text = loadgen::format_interval_log(merged);
+  } else {
+    text = loadgen::format_histogram_file(total);
+  }
   if (output.empty()) {
     fmt::print("{}", text);
   } else {

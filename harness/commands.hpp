@@ -26,12 +26,20 @@ struct LoadOutputs {
   bool latency_distribution = false;
   std::string timeline_path;
   std::string hist_path;
+  std::string hlog_path;  // needs LoadConfig::interval_histograms
 };
 
 // Checks the target answers a connect first: an unreachable server is a
 // usage error (exit 2), not a run full of connect errors.
 int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs);
 
-int merge_hist_command(const std::vector<std::string>& inputs, const std::string& output);
+// Adds up latency histograms from several load generators: `--hist` files
+// and HdrHistogram interval logs alike. An output named *.hlog is an
+// interval log whose intervals add the inputs' intervals that start at the
+// same wall-clock millisecond, tag by tag; any other output is a `--hist`
+// file of the total, from the interval logs' lines tagged `tag` (empty:
+// the untagged and `corrected` lines).
+int merge_hist_command(const std::vector<std::string>& inputs, const std::string& output,
+                       const std::string& tag);
 
 }  // namespace cmb::harness

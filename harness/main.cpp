@@ -17,6 +17,7 @@
 #include "harness/build_info.hpp"
 #include "harness/commands.hpp"
 #include "harness/compare.hpp"
+#include "harness/export.hpp"
 #include "harness/man_page.hpp"
 #include "harness/runner.hpp"
 #include "loadgen/units.hpp"
@@ -171,6 +172,9 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
   load->add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
   load->add_option("--hist", o->outputs.hist_path,
                    "write the latency distribution by percentile (mergeable) to this file");
+  load->add_option("--hlog", o->outputs.hlog_path,
+                   "write an HdrHistogram interval log (format 1.3), one interval per second "
+                   "(tags corrected and uncorrected in an open loop)");
   load->callback([o, exit_code, duration] {
     try {
       for (const auto& text : o->urls)
@@ -190,6 +194,7 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
     o->config.arrival =
         o->arrival == "poisson" ? cmb::loadgen::Arrival::kPoisson : cmb::loadgen::Arrival::kUniform;
     o->config.keep_alive = !o->no_keepalive;
+    o->config.interval_histograms = !o->outputs.hlog_path.empty();
     if (o->engine == "io-uring") {
       if (const std::string why = cmb::net::uring_unavailable_reason(); !why.empty()) {
         fmt::print(stderr, "cmbench load: --engine io-uring {}\n", why);
@@ -203,19 +208,28 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
 }
 
 void add_merge_hist(CLI::App& app, const ExitCode& exit_code) {
-  auto* merge =
-      app.add_subcommand("merge-hist", "add up --hist files from several load generators");
+  auto* merge = app.add_subcommand(
+      "merge-hist", "add up --hist files or .hlog interval logs from several load generators");
   struct Options {
     std::vector<std::string> inputs;
-    std::string output;
+    std::string output, tag;
   };
   auto o = std::make_shared<Options>();
-  merge->add_option("files", o->inputs, "histogram files written by `cmbench load --hist`")
+  merge
+      ->add_option("files", o->inputs,
+                   "files written by `cmbench load --hist` or `--hlog` (or any HdrHistogram "
+                   "interval log of nanoseconds)")
       ->required()
       ->check(CLI::ExistingFile);
-  merge->add_option("-o,--out", o->output, "write the merged file here (default: stdout)");
-  merge->callback(
-      [o, exit_code] { *exit_code = cmb::harness::merge_hist_command(o->inputs, o->output); });
+  merge->add_option("-o,--out", o->output,
+                    "write the merged file here (default: stdout); *.hlog: an interval log whose "
+                    "intervals add those starting at the same instant");
+  merge->add_option("--tag", o->tag,
+                    "interval logs: the tag of the lines to add up into a --hist total (default: "
+                    "untagged and corrected)");
+  merge->callback([o, exit_code] {
+    *exit_code = cmb::harness::merge_hist_command(o->inputs, o->output, o->tag);
+  });
 }
 
 void add_compare(CLI::App& app, const ExitCode& exit_code) {
@@ -255,6 +269,39 @@ void add_compare(CLI::App& app, const ExitCode& exit_code) {
                         : o->format == "markdown" ? Format::kMarkdown
                                                   : Format::kText;
     *exit_code = cmb::harness::compare_command(o->base, o->fresh, o->compare);
+  });
+}
+
+void add_export(CLI::App& app, const ExitCode& exit_code) {
+  auto* command = app.add_subcommand(
+      "export", "a results CSV as JSON for CI dashboards (github-action-benchmark, Bencher)");
+  struct Options {
+    std::string csv, format;
+    cmb::harness::ExportOptions exports;
+  };
+  auto o = std::make_shared<Options>();
+  command->add_option("csv", o->csv, "a results CSV from `cmbench run`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command
+      ->add_option("--format", o->format,
+                   "github-action-benchmark (customBiggerIsBetter and customSmallerIsBetter "
+                   "arrays) or bmf (Bencher Metric Format)")
+      ->required()
+      ->check(CLI::IsMember({"github-action-benchmark", "bmf"}));
+  command
+      ->add_option("--metric", o->exports.metrics,
+                   fmt::format("what to export, from {}",
+                               fmt::join(cmb::harness::export_metric_names(), ",")))
+      ->delimiter(',')
+      ->capture_default_str();
+  command->add_option("-o,--out", o->exports.out,
+                      "bmf: the file (default: stdout); github-action-benchmark: a prefix for "
+                      "PREFIX-bigger.json and PREFIX-smaller.json (required)");
+  command->callback([o, exit_code] {
+    using Format = cmb::harness::ExportOptions::Format;
+    o->exports.format = o->format == "bmf" ? Format::kBmf : Format::kGithubActionBenchmark;
+    *exit_code = cmb::harness::export_command(o->csv, o->exports);
   });
 }
 
@@ -372,6 +419,7 @@ int main(int argc, char** argv) {
   add_load(app, exit_code);
   add_merge_hist(app, exit_code);
   add_compare(app, exit_code);
+  add_export(app, exit_code);
   add_run(app, exit_code, sweep);
   // Set from `run SCENARIO` below; the file's [run] section fills run's flags.
   app.set_config("--scenario-file", "", "a scenario file")->group("");

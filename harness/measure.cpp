@@ -156,6 +156,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   load.rate = point.rate;
   load.keep_alive = config_.keep_alive;
   load.cpus = config_.load_cpus;
+  load.interval_histograms = true;  // for the point's .hlog
   if (config_.requests_per_connection > 0) {
     // Bendersky's clients: a fixed amount of work, timed to its end.
     load.max_requests = static_cast<uint64_t>(point.connections) *
@@ -201,14 +202,14 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.listen_drops = tcp_end.listen_drops - start.listen_drops;
   row.tcp_retransmits = tcp_end.retransmits - start.retransmits;
   row.tcp_resets = tcp_end.resets - start.resets;
-  row.artifacts = write_artifacts(point, result);
+  row.artifacts = write_artifacts(point, load, result);
   if (const std::string ended = server.poll_exit(); !ended.empty())
     row.error = "server " + ended + " during the point";
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
   return row;
 }
 
-std::string PointMeasurer::write_artifacts(const PointId& point,
+std::string PointMeasurer::write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
                                            const loadgen::LoadResult& result) {
   const fs::path csv(config_.out);
   const std::string folder = csv.stem().string();
@@ -218,6 +219,7 @@ std::string PointMeasurer::write_artifacts(const PointId& point,
   fs::create_directories(prefix.parent_path());
   std::ofstream(prefix.string() + ".hist") << loadgen::format_histogram_file(result.latency);
   std::ofstream(prefix.string() + ".timeline.csv") << loadgen::format_timeline_csv(result);
+  std::ofstream(prefix.string() + ".hlog") << loadgen::format_interval_log(load, result);
   return folder + "/" + name;
 }
 

@@ -29,9 +29,10 @@ class PointMeasurer {
   ResultRow measure(ServerProcess& server, const PointId& point);
 
  private:
-  // The point's latency histogram and timeline beside the CSV; returns their
+  // The point's latency histogram, interval log and timeline beside the CSV; returns their
   // path prefix relative to the CSV's folder.
-  std::string write_artifacts(const PointId& point, const loadgen::LoadResult& result);
+  std::string write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
+                              const loadgen::LoadResult& result);
 
   const SweepConfig& config_;
   const std::atomic<bool>* cancel_;

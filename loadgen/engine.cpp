@@ -344,18 +344,11 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
   c.in_flight.pop_front();
   --in_flight_;
   if (window_open_) {
-    const uint64_t latency = nanos(now - request.intended);
     ++result_.requests;
-    result_.latency.record(latency);
-    if (c.schedule) result_.uncorrected_latency.record(nanos(now - request.sent));
-    if (result_.targets.size() > 1) {  // with one URL the totals say it all
-      TargetResult& target = result_.targets[request.target];
-      ++target.requests;
-      target.latency.record(latency);
-    }
+    if (result_.targets.size() > 1) ++result_.targets[request.target].requests;
+    record_latency(c, request, now);
     TimelineSecond* s = second(now);
     ++s->requests;
-    s->latency.record(latency);
     if (const int status = c.parser.status(); status >= 400) {
       ++result_.errors.status;
       ++result_.error_details[fmt::format("status {}xx", status / 100)];
@@ -376,12 +369,24 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
   try_send(index, now);
 }
 
-void Worker::record_unanswered(const Connection& c, const InFlight& request,
-                               Clock::time_point now) {
-  result_.latency.record(nanos(now - request.intended));
-  if (c.schedule) result_.uncorrected_latency.record(nanos(now - request.sent));
-  if (result_.targets.size() > 1)
-    result_.targets[request.target].latency.record(nanos(now - request.intended));
+void Worker::record_latency(const Connection& c, const InFlight& request, Clock::time_point now) {
+  const uint64_t latency = nanos(now - request.intended);
+  result_.latency.record(latency);
+  if (result_.targets.size() > 1)  // with one URL the totals say it all
+    result_.targets[request.target].latency.record(latency);
+  second(now)->latency.record(latency);
+  IntervalLatency* interval = nullptr;
+  if (config_.interval_histograms) {
+    const size_t index = second_index(now);
+    if (result_.intervals.size() <= index) result_.intervals.resize(index + 1);
+    interval = &result_.intervals[index];
+    interval->latency.record(latency);
+  }
+  if (c.schedule) {
+    const uint64_t uncorrected = nanos(now - request.sent);
+    result_.uncorrected_latency.record(uncorrected);
+    if (interval != nullptr) interval->uncorrected.record(uncorrected);
+  }
 }
 
 void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
@@ -394,7 +399,7 @@ void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::strin
     result_.error_details[what] += lost;
     second(now)->errors += lost;
     if (cause == &ErrorCounts::timeout)
-      for (const auto& request : c.in_flight) record_unanswered(c, request, now);
+      for (const auto& request : c.in_flight) record_latency(c, request, now);
   }
   in_flight_ -= c.in_flight.size();
   c.in_flight.clear();
@@ -435,11 +440,14 @@ void Worker::run_due(Clock::time_point now) {
   }
 }
 
+size_t Worker::second_index(Clock::time_point now) const {
+  return static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::max(now - plan_.measure_start, Clock::duration::zero()))
+                                 .count());
+}
+
 TimelineSecond* Worker::second(Clock::time_point now) {
-  const auto index =
-      static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                              std::max(now - plan_.measure_start, Clock::duration::zero()))
-                              .count());
+  const size_t index = second_index(now);
   if (result_.timeline.size() <= index) result_.timeline.resize(index + 1);
   return &result_.timeline[index];
 }
@@ -491,6 +499,11 @@ LoadResult& LoadResult::operator+=(const LoadResult& other) {
     timeline[s].requests += other.timeline[s].requests;
     timeline[s].errors += other.timeline[s].errors;
     timeline[s].latency.merge(other.timeline[s].latency);
+  }
+  if (intervals.size() < other.intervals.size()) intervals.resize(other.intervals.size());
+  for (size_t s = 0; s < other.intervals.size(); ++s) {
+    intervals[s].latency.merge(other.intervals[s].latency);
+    intervals[s].uncorrected.merge(other.intervals[s].uncorrected);
   }
   threads.insert(threads.end(), other.threads.begin(), other.threads.end());
   cpu_user_s += other.cpu_user_s;
@@ -559,6 +572,10 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
     finished = std::max(finished, worker->finished());
   }
   total_result.duration_s = std::chrono::duration<double>(finished - plan.measure_start).count();
+  // The steady clock times the run; the wall clock dates it.
+  total_result.window_start_epoch_s =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
+      std::chrono::duration<double>(Clock::now() - plan.measure_start).count();
   return total_result;
 }
 

@@ -55,6 +55,10 @@ struct LoadConfig {
   // wait. Zero: never spin (less generator CPU, later sends).
   std::chrono::nanoseconds max_spin = std::chrono::microseconds(200);
   IoEngine engine = IoEngine::kEpoll;
+  // Keep a full-precision latency histogram per second of the measured
+  // window (LoadResult::intervals), for HdrHistogram interval logs: 34 KiB
+  // per second per thread, twice in an open loop.
+  bool interval_histograms = false;
   // Called once as the measured window opens, while every load thread
   // waits at its edge: nothing is sent or read while it runs, and only what
   // happens after it returns is counted. The harness snapshots the server's
@@ -90,6 +94,13 @@ struct TimelineSecond {
   CoarseLatencyHistogram latency;
 };
 
+// Second i of the measured window at full precision (see
+// LoadConfig::interval_histograms).
+struct IntervalLatency {
+  LatencyHistogram latency;      // as LoadResult::latency
+  LatencyHistogram uncorrected;  // open loop: as LoadResult::uncorrected_latency
+};
+
 struct ThreadUsage {
   double cpu_s = 0;   // user + system
   double wall_s = 0;  // how long the thread ran
@@ -118,7 +129,9 @@ struct LoadResult {
   // Per URL, in LoadConfig::targets order; filled only with several URLs
   // (with one, `requests` and `latency` are its figures).
   std::vector<TargetResult> targets;
-  std::vector<TimelineSecond> timeline;  // second i of the measured window
+  std::vector<TimelineSecond> timeline;    // second i of the measured window
+  std::vector<IntervalLatency> intervals;  // with LoadConfig::interval_histograms
+  double window_start_epoch_s = 0;         // when the measured window opened (wall clock)
   std::vector<ThreadUsage> threads;
   double cpu_user_s = 0;  // the generator's own threads
   double cpu_system_s = 0;

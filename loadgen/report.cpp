@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "loadgen/hlog.hpp"
 #include "loadgen/units.hpp"
 
 namespace cmb::loadgen {
@@ -98,6 +99,21 @@ std::string format_timeline_csv(const LoadResult& result) {
                        static_cast<double>(second.latency.percentile(99)) / 1000.0, second.errors);
   }
   return out;
+}
+
+std::string format_interval_log(const LoadConfig& config, const LoadResult& result) {
+  HlogFile log;
+  log.start_epoch_s = result.window_start_epoch_s;
+  const bool open_loop = config.rate > 0;
+  for (size_t i = 0; i < result.intervals.size(); ++i) {
+    const double start = static_cast<double>(i);
+    const double length = std::clamp(result.duration_s - start, 0.0, 1.0);
+    log.intervals.push_back(
+        {open_loop ? "corrected" : "", start, length, result.intervals[i].latency});
+    if (open_loop)
+      log.intervals.push_back({"uncorrected", start, length, result.intervals[i].uncorrected});
+  }
+  return loadgen::format_interval_log(log);
 }
 
 std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& result) {

@@ -18,6 +18,11 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
 // p50_us, p99_us, errors.
 std::string format_timeline_csv(const LoadResult& result);
 
+// The measured window as an HdrHistogram interval log (loadgen/hlog.hpp),
+// one interval per second, from LoadResult::intervals: untagged in a closed
+// loop, tagged `corrected` and `uncorrected` in an open one.
+std::string format_interval_log(const LoadConfig& config, const LoadResult& result);
+
 // Sentences for stderr when the figures deserve doubt: the target rate was
 // not reached, or a generator thread was nearly saturated.
 std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& result);

@@ -130,10 +130,11 @@ class Worker {
   void fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
             Clock::time_point now, Clock::duration retry_after = {});
   void scan(Clock::time_point now);
-  // A request that timed out took at least its age: it stays in the
-  // latency figures as that lower bound (wrk drops it, which hides
-  // starvation).
-  void record_unanswered(const Connection& c, const InFlight& request, Clock::time_point now);
+  // Records a request's latency everywhere it is counted: the totals, its
+  // target, its second of the timeline and of the interval histograms. A
+  // request that timed out took at least its age: it is recorded as that
+  // lower bound (wrk drops it, which hides starvation).
+  void record_latency(const Connection& c, const InFlight& request, Clock::time_point now);
   void run_due(Clock::time_point now);
   uint16_t pick_target();
   bool measuring(Clock::time_point now) const { return now >= plan_.measure_start; }
@@ -152,6 +153,8 @@ class Worker {
   // threads (see Plan::window_edge); from then on it counts what it sends,
   // reads and loses.
   void open_window_when_due(Clock::time_point now);
+  // Second `now` falls in, from the window's start (0 before it).
+  size_t second_index(Clock::time_point now) const;
   TimelineSecond* second(Clock::time_point now);
   bool budget_spent() const {
     return plan_.config->max_requests > 0 &&

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -204,6 +205,106 @@ TEST(Cli, LoadWritesTimelineAndMergeableHistograms) {
   EXPECT_NE(merged.out.find("Total count = 500]"), std::string::npos) << merged.out;
   const auto bogus = run_cmbench({"merge-hist", timeline});
   EXPECT_EQ(bogus.exit_code, 2);
+}
+
+// HdrHistogram's own reader (Java, Debian's libhdrhistogram-java) decodes
+// what `cmbench load --hlog` writes to the same count and percentiles as
+// cmbench's own --json, within the histogram's precision. --requests makes
+// the count exact, so p x count is a whole rank for both.
+constexpr const char* kHdrHistogramJar = "/usr/share/java/hdrhistogram.jar";
+constexpr const char* kJava = "/usr/bin/java";
+
+TEST(Cli, LoadHlogReadsBackInHdrHistogramsOwnLogProcessor) {
+  if (!std::filesystem::exists(kJava) || !std::filesystem::exists(kHdrHistogramJar))
+    GTEST_SKIP() << "needs default-jre-headless and libhdrhistogram-java (scripts/deps)";
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(read_listening_port(server)) + "/?cpu_us=50@3";
+  const std::string slow = url.substr(0, url.find('?')) + "?sleep_us=2000@1";
+  const auto dir = std::filesystem::temp_directory_path() / "cmbench-hlog-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string hlog = (dir / "run.hlog").string();
+  const auto load = run_cmbench(
+      {"load", url, slow, "-c", "4", "-t", "2", "--requests", "2000", "--json", "--hlog", hlog});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  ASSERT_EQ(json_number(load.out, "requests"), 2000) << load.out;
+
+  const std::string out = (dir / "processed").string();
+  auto java = Child({kJava, "-cp", kHdrHistogramJar, "org.HdrHistogram.HistogramLogProcessor", "-i",
+                     hlog, "-o", out, "-csv", "-outputValueUnitRatio", "1000"})
+                  .wait(std::chrono::seconds(60));
+  ASSERT_EQ(java.exit_code, 0) << java.out << java.err;
+  // One CSV line per interval; the last holds the totals in microseconds:
+  // Timestamp, Int_Count, Int_50%, Int_90%, Int_Max, Total_Count, Total_50%,
+  // Total_90%, Total_99%, Total_99.9%, Total_99.99%, Total_Max.
+  std::ifstream in(out);
+  std::string line, last;
+  double interval_counts = 0;
+  int intervals = 0;
+  std::getline(in, line);  // the legend
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#' || line[0] == '"') continue;
+    std::vector<double> fields;
+    std::stringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) fields.push_back(std::stod(cell));
+    ASSERT_EQ(fields.size(), 12u) << line;
+    interval_counts += fields[1];
+    ++intervals;
+    last = line;
+  }
+  ASSERT_GT(intervals, 0);
+  std::vector<double> total;
+  std::stringstream cells(last);
+  for (std::string cell; std::getline(cells, cell, ',');) total.push_back(std::stod(cell));
+  EXPECT_EQ(total[5], 2000) << last;
+  EXPECT_EQ(interval_counts, 2000);
+  // HdrHistogram reports a bucket's highest value, cmbench its middle: they
+  // differ by at most one bucket, 1/128 of the value.
+  const std::vector<std::pair<const char*, size_t>> percentiles = {
+      {"p50", 6}, {"p90", 7}, {"p99", 8}, {"p999", 9}, {"max", 11}};
+  for (const auto& [key, column] : percentiles) {
+    const double ours = json_number(load.out.substr(load.out.find("\"latency_us\"")), key);
+    EXPECT_NEAR(total[column], ours, ours / 100 + 1) << key << ": " << last << "\n" << load.out;
+  }
+}
+
+TEST(Cli, MergeHistAddsIntervalLogsIntoATotalOrALog) {
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  const std::string url = "http://127.0.0.1:" + std::to_string(read_listening_port(server)) + "/";
+  const auto dir = std::filesystem::temp_directory_path() / "cmbench-hlog-merge-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string a = (dir / "a.hlog").string(), b = (dir / "b.hlog").string();
+  const auto first = run_cmbench(
+      {"load", url, "-c", "2", "-t", "1", "-d", "1500ms", "-R", "200", "--hlog", a, "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const auto second =
+      run_cmbench({"load", url, "-c", "2", "-t", "1", "--requests", "300", "--hlog", b});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  // The open loop's log has both tags; a total takes its corrected lines.
+  std::ifstream a_in(a);
+  const std::string a_text((std::istreambuf_iterator<char>(a_in)), {});
+  EXPECT_NE(a_text.find("\nTag=corrected,0.000,1.000,"), std::string::npos) << a_text;
+  EXPECT_NE(a_text.find("\nTag=uncorrected,0.000,1.000,"), std::string::npos) << a_text;
+  const auto requests = static_cast<int>(json_number(first.out, "requests"));
+  const auto merged = run_cmbench({"merge-hist", a, b});
+  ASSERT_EQ(merged.exit_code, 0) << merged.err;
+  EXPECT_NE(merged.out.find("Total count = " + std::to_string(requests + 300) + "]"),
+            std::string::npos)
+      << merged.out;
+  const auto uncorrected = run_cmbench({"merge-hist", a, "--tag", "uncorrected"});
+  EXPECT_NE(uncorrected.out.find("Total count = " + std::to_string(requests) + "]"),
+            std::string::npos)
+      << uncorrected.out;
+  // Into a log: intervals side by side, still readable, the same total.
+  const std::string both = (dir / "both.hlog").string();
+  ASSERT_EQ(run_cmbench({"merge-hist", a, b, "-o", both}).exit_code, 0);
+  const auto again = run_cmbench({"merge-hist", both});
+  EXPECT_NE(again.out.find("Total count = " + std::to_string(requests + 300) + "]"),
+            std::string::npos)
+      << again.out;
+  EXPECT_EQ(run_cmbench({"merge-hist", a, (dir / "missing.hlog").string()}).exit_code, 2);
 }
 
 TEST(Cli, LoadOpenLoopReportsBothLatencies) {
