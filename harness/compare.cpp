@@ -16,25 +16,47 @@ namespace {
 struct Samples {
   std::vector<double> rps;
   std::vector<double> p99;
+  std::vector<double> cpu;       // the server's CPU µs per request
+  std::vector<double> syscalls;  // the server's system calls per request (run --syscalls)
 };
 
 using Points = std::map<PointKey, Samples>;
 
-Points read_points(const std::string& path) {
+// The build label of a model swept with --binary ("epoll@B" -> "B"), or "".
+std::string build_of(const std::string& model) {
+  const size_t at = model.rfind('@');
+  return at == std::string::npos ? "" : model.substr(at + 1);
+}
+
+// A results CSV's points. With `build`, only that build's rows (MODEL@build),
+// keyed by the bare model so the other build's points match them.
+Points read_points(const std::string& path, const std::string& build = "") {
   try {
     const CsvTable table = read_csv_table(path);
     const PointReader identity(table);
     const int rps = table.column("rps"), p99 = table.column("latency_p99_us"),
-              error = table.column("error");
+              cpu = table.column("server_cpu_us_per_request"),
+              syscalls = table.column("server_syscalls_per_request"), error = table.column("error");
     if (rps < 0 || p99 < 0 || error < 0)
       throw std::runtime_error("no 'rps', 'latency_p99_us' or 'error' column");
     Points points;
     for (const auto& row : table.rows) {
       if (row.size() != table.header.size()) continue;         // a torn line: skip it
       if (!row[static_cast<size_t>(error)].empty()) continue;  // a failed point has no figures
-      Samples& samples = points[identity.read(row).point()];
+      PointKey key = identity.read(row).point();
+      if (!build.empty()) {
+        std::string& model = std::get<0>(key);
+        if (build_of(model) != build) continue;
+        model.resize(model.size() - build.size() - 1);
+      }
+      Samples& samples = points[key];
       samples.rps.push_back(std::stod(row[static_cast<size_t>(rps)]));
       samples.p99.push_back(std::stod(row[static_cast<size_t>(p99)]));
+      // Optional figures: absent in older files, empty where not measured.
+      for (const auto& [column, into] :
+           {std::pair{cpu, &samples.cpu}, {syscalls, &samples.syscalls}})
+        if (column >= 0 && !row[static_cast<size_t>(column)].empty())
+          into->push_back(std::stod(row[static_cast<size_t>(column)]));
     }
     return points;
   } catch (const std::logic_error&) {
@@ -42,6 +64,25 @@ Points read_points(const std::string& path) {
   } catch (const std::runtime_error& e) {
     throw UnusableInput(fmt::format("{}: {}", path, e.what()));
   }
+}
+
+// The build labels of an A/B CSV, in the order its rows name them.
+std::vector<std::string> builds_in(const std::string& path) {
+  std::vector<std::string> labels;
+  try {
+    const CsvTable table = read_csv_table(path);
+    const int model = table.column("model");
+    if (model < 0) throw std::runtime_error("no 'model' column");
+    for (const auto& row : table.rows) {
+      if (row.size() != table.header.size()) continue;
+      const std::string label = build_of(row[static_cast<size_t>(model)]);
+      if (!label.empty() && std::find(labels.begin(), labels.end(), label) == labels.end())
+        labels.push_back(label);
+    }
+  } catch (const std::runtime_error& e) {
+    throw UnusableInput(fmt::format("{}: {}", path, e.what()));
+  }
+  return labels;
 }
 
 // Every sample divided by the reference model's median at the same point;
@@ -66,10 +107,16 @@ Points normalize(const Points& points, const std::string& reference,
                                   reference, model, workload, connections));
       continue;
     }
-    const double ref_rps = median(ref->second.rps), ref_p99 = median(ref->second.p99);
     Samples& scaled = out[key];
-    for (double v : samples.rps) scaled.rps.push_back(ref_rps > 0 ? v / ref_rps : 0);
-    for (double v : samples.p99) scaled.p99.push_back(ref_p99 > 0 ? v / ref_p99 : 0);
+    const auto scale = [](const std::vector<double>& values, const std::vector<double>& by,
+                          std::vector<double>& into) {
+      const double by_median = by.empty() ? 0 : median(by);
+      for (double v : values) into.push_back(by_median > 0 ? v / by_median : 0);
+    };
+    scale(samples.rps, ref->second.rps, scaled.rps);
+    scale(samples.p99, ref->second.p99, scaled.p99);
+    scale(samples.cpu, ref->second.cpu, scaled.cpu);
+    scale(samples.syscalls, ref->second.syscalls, scaled.syscalls);
   }
   if (!any_reference)
     throw UnusableInput(
@@ -92,7 +139,8 @@ MetricComparison judge(const PointKey& key, const std::string& metric,
   m.p = testable ? welch_p(base, fresh) : 1.0;
   const bool significant = !testable || m.p < options.alpha;
   const double bad = higher_is_better ? -m.change : m.change;  // > 0: moved the wrong way
-  const double threshold = higher_is_better ? options.threshold : options.p99_threshold;
+  // requests/s and CPU per request move little between identical runs; p99 a lot.
+  const double threshold = metric == "p99_us" ? options.p99_threshold : options.threshold;
   if (bad > threshold) {
     m.verdict = significant ? "worse" : "noise";
   } else if (-bad > threshold) {
@@ -119,24 +167,54 @@ bool Comparison::regressed() const {
 Comparison compare_results(const std::string& base_csv, const std::string& new_csv,
                            const CompareOptions& options) {
   Comparison comparison;
-  Points base = read_points(base_csv), fresh = read_points(new_csv);
-  if (!options.normalize_by.empty()) {
-    base = normalize(base, options.normalize_by, comparison.notes, base_csv);
-    fresh = normalize(fresh, options.normalize_by, comparison.notes, new_csv);
+  Points base, fresh;
+  std::string base_name = base_csv, new_name = new_csv;
+  if (new_csv.empty()) {  // one CSV from `run --binary A --binary B`: A against B
+    const std::vector<std::string> builds = builds_in(base_csv);
+    if (builds.size() != 2)
+      throw UnusableInput(fmt::format(
+          "{}: one CSV is compared build against build, and it names {} builds (run with "
+          "--binary A --binary B)",
+          base_csv, builds.size()));
+    base = read_points(base_csv, builds[0]);
+    fresh = read_points(base_csv, builds[1]);
+    base_name = base_csv + "@" + builds[0];
+    new_name = base_csv + "@" + builds[1];
+    comparison.notes.push_back(
+        fmt::format("build {} (base) against build {} (new), same run", builds[0], builds[1]));
+  } else {
+    base = read_points(base_csv);
+    fresh = read_points(new_csv);
   }
+  if (!options.normalize_by.empty()) {
+    base = normalize(base, options.normalize_by, comparison.notes, base_name);
+    fresh = normalize(fresh, options.normalize_by, comparison.notes, new_name);
+  }
+  const auto wanted = [&](const char* metric) {
+    return std::find(options.metrics.begin(), options.metrics.end(), metric) !=
+           options.metrics.end();
+  };
   for (const auto& [key, base_samples] : base) {
     const auto it = fresh.find(key);
     if (it == fresh.end()) continue;
     const Samples& new_samples = it->second;
-    comparison.metrics.push_back(
-        judge(key, "rps", base_samples.rps, new_samples.rps, true, options));
-    comparison.metrics.push_back(
-        judge(key, "p99_us", base_samples.p99, new_samples.p99, false, options));
+    if (wanted("rps"))
+      comparison.metrics.push_back(
+          judge(key, "rps", base_samples.rps, new_samples.rps, true, options));
+    if (wanted("p99"))
+      comparison.metrics.push_back(
+          judge(key, "p99_us", base_samples.p99, new_samples.p99, false, options));
+    if (wanted("cpu") && !base_samples.cpu.empty() && !new_samples.cpu.empty())
+      comparison.metrics.push_back(
+          judge(key, "cpu_us", base_samples.cpu, new_samples.cpu, false, options));
+    if (wanted("syscalls") && !base_samples.syscalls.empty() && !new_samples.syscalls.empty())
+      comparison.metrics.push_back(
+          judge(key, "syscalls", base_samples.syscalls, new_samples.syscalls, false, options));
   }
   if (comparison.metrics.empty())
     throw UnusableInput(
         fmt::format("{} and {} have no point in common (model, workload, connections, rate)",
-                    base_csv, new_csv));
+                    base_name, new_name));
   if (base.begin()->second.rps.size() < 2)
     comparison.notes.push_back(
         "no repetitions: verdicts use the threshold alone (run with --repeat 5)");
@@ -146,9 +224,11 @@ Comparison compare_results(const std::string& base_csv, const std::string& new_c
 std::string format_comparison(const Comparison& c, const CompareOptions& options) {
   const bool normalized = !options.normalize_by.empty();
   const auto value = [&](const MetricComparison& m, double v) {
-    return normalized          ? fmt::format("{:.3f}x", v)
-           : m.metric == "rps" ? fmt::format("{:.1f}", v)
-                               : fmt::format("{:.0f}", v);
+    return normalized               ? fmt::format("{:.3f}x", v)
+           : m.metric == "rps"      ? fmt::format("{:.1f}", v)
+           : m.metric == "cpu_us"   ? fmt::format("{:.2f}", v)
+           : m.metric == "syscalls" ? fmt::format("{:.3f}", v)
+                                    : fmt::format("{:.0f}", v);
   };
   std::string out;
   switch (options.format) {

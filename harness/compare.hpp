@@ -21,6 +21,11 @@ struct CompareOptions {
   // Divide every model's figures by this model's, measured in the same run
   // at the same point: ratios travel between machines, absolute numbers do not.
   std::string normalize_by;
+  // Judged per point: rps, p99, cpu (the server's CPU µs per request) and
+  // syscalls (per request, from `run --syscalls`). The last two depend far
+  // less on the machine's speed than requests/s; they are judged with
+  // `threshold`, and only where both sides measured them.
+  std::vector<std::string> metrics = {"rps", "p99"};
   enum class Format { kText, kMarkdown, kJson } format = Format::kText;
 };
 
@@ -29,7 +34,7 @@ struct MetricComparison {
   std::string workload;
   int connections = 0;
   double rate = 0;
-  std::string metric;  // "rps" or "p99_us"
+  std::string metric;  // "rps", "p99_us", "cpu_us" or "syscalls"
   std::vector<double> base;
   std::vector<double> fresh;
   double base_median = 0;
@@ -51,6 +56,8 @@ class UnusableInput : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// With `new_csv` empty, `base_csv` holds a same-runner A/B (`cmbench run
+// --binary A --binary B`): its first build is the base, its second the new.
 Comparison compare_results(const std::string& base_csv, const std::string& new_csv,
                            const CompareOptions& options);
 

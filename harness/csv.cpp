@@ -64,6 +64,11 @@ const Column kColumns[] = {
     {"server_user_s", CMB_NUMBER(server_user_s, "{:.3f}")},
     {"server_system_s", CMB_NUMBER(server_system_s, "{:.3f}")},
     {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},
+    {"server_syscalls_per_request",
+     [](const ResultRow& r) {
+       return r.server_syscalls_per_request ? fmt::format("{:.3f}", *r.server_syscalls_per_request)
+                                            : std::string();
+     }},
     {"server_rss_max_kb", CMB_NUMBER(server_rss_max_kb, "{}")},
     {"server_threads_max", CMB_NUMBER(server_threads_max, "{}")},
     {"server_processes_max", CMB_NUMBER(server_processes_max, "{}")},

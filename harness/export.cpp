@@ -35,6 +35,8 @@ constexpr Metric kMetrics[] = {
     {"p99", "latency_p99_us", "us", false, "latency-p99-us"},
     {"p999", "latency_p999_us", "us", false, "latency-p999-us"},
     {"cpu", "server_cpu_us_per_request", "us/request", false, "server-cpu-us-per-request"},
+    {"syscalls", "server_syscalls_per_request", "syscalls/request", false,
+     "server-syscalls-per-request"},
 };
 
 const Metric* find_metric(const std::string& name) {
@@ -107,8 +109,9 @@ int export_command(const std::string& csv, const ExportOptions& options) {
       if (error >= 0 && !row[static_cast<size_t>(error)].empty()) continue;  // no figures
       const PointKey key = identity.read(row).point();
       if (!points.contains(key)) order.push_back(key);
-      for (size_t i = 0; i < metrics.size(); ++i)
-        points[key][metrics[i]].push_back(std::stod(row[static_cast<size_t>(columns[i])]));
+      for (size_t i = 0; i < metrics.size(); ++i)  // an empty cell was not measured
+        if (const std::string& cell = row[static_cast<size_t>(columns[i])]; !cell.empty())
+          points[key][metrics[i]].push_back(std::stod(cell));
     }
   } catch (const std::logic_error&) {
     fmt::print(stderr, "cmbench export: {}: a figure does not parse\n", csv);
@@ -125,8 +128,9 @@ int export_command(const std::string& csv, const ExportOptions& options) {
   if (options.format == ExportOptions::Format::kBmf) {
     Json json = Json::object();
     for (const PointKey& key : order) {
-      Json& benchmark = json[point_name(key)];
+      Json benchmark = Json::object();
       for (const Metric* metric : metrics) {
+        if (points[key][metric].empty()) continue;
         const Figures f = figures(points[key][metric]);
         Json measure = {{"value", rounded(f.median)}};
         if (f.samples > 1) {
@@ -135,6 +139,7 @@ int export_command(const std::string& csv, const ExportOptions& options) {
         }
         benchmark[metric->measure] = measure;
       }
+      if (!benchmark.empty()) json[point_name(key)] = benchmark;
     }
     const std::string text = json.dump(2) + "\n";
     if (options.out.empty()) {
@@ -149,7 +154,7 @@ int export_command(const std::string& csv, const ExportOptions& options) {
     Json entries = Json::array();
     for (const PointKey& key : order)
       for (const Metric* metric : metrics) {
-        if (metric->bigger_is_better != bigger) continue;
+        if (metric->bigger_is_better != bigger || points[key][metric].empty()) continue;
         const Figures f = figures(points[key][metric]);
         Json entry = {{"name", fmt::format("{} {}", point_name(key), metric->name)},
                       {"unit", metric->unit},

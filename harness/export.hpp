@@ -23,7 +23,8 @@ struct ExportOptions {
   std::string out;
 };
 
-// rps, p50, p90, p99, p999, cpu (server CPU µs per request).
+// rps, p50, p90, p99, p999, cpu (server CPU µs per request), syscalls (per
+// request, from `run --syscalls`; points without the figure leave it out).
 std::vector<std::string> export_metric_names();
 
 // The exit code: 2 when the CSV is unusable or a metric unknown.

@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -233,8 +234,8 @@ void add_merge_hist(CLI::App& app, const ExitCode& exit_code) {
 }
 
 void add_compare(CLI::App& app, const ExitCode& exit_code) {
-  auto* compare =
-      app.add_subcommand("compare", "is NEW worse than BASE beyond noise? (exit 1 if so)");
+  auto* compare = app.add_subcommand(
+      "compare", "is NEW (or build B) worse than BASE (or build A) beyond noise? (exit 1 if so)");
   struct Options {
     std::string base, fresh, format = "text";
     cmb::harness::CompareOptions compare;
@@ -242,7 +243,16 @@ void add_compare(CLI::App& app, const ExitCode& exit_code) {
   };
   auto o = std::make_shared<Options>();
   compare->add_option("base", o->base, "the baseline results CSV")->required();
-  compare->add_option("new", o->fresh, "the results CSV to judge")->required();
+  compare->add_option("new", o->fresh,
+                      "the results CSV to judge; without it, BASE is a same-runner A/B (`run "
+                      "--binary A --binary B`) and build A is the base");
+  compare
+      ->add_option("--metrics", o->compare.metrics,
+                   "what to judge: rps, p99, cpu (server CPU µs per request), syscalls (per "
+                   "request, from run --syscalls)")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::IsMember({"rps", "p99", "cpu", "syscalls"}));
   compare
       ->add_option("--threshold", o->threshold_percent,
                    "change in requests/s, in %, that counts (default 10)")
@@ -312,6 +322,7 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
   struct Options {
     std::string duration = "5s", warmup = "1s", timeout = "2s";
     bool no_pin = false, no_plots = false;
+    std::vector<std::string> binaries;
   };
   auto o = std::make_shared<Options>();
   run->add_option("--question", sweep.question, "what the scenario asks (from its file)");
@@ -360,6 +371,14 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
   run->add_option("--charts", sweep.charts_dir, "where charts go")->capture_default_str();
   run->add_option("-o,--out", sweep.out, "CSV path (default results/<scenario>-<UTC time>.csv)");
   run->add_flag("--resume", sweep.resume, "skip points already measured in --out");
+  run->add_option("--binary", o->binaries,
+                  "[LABEL=]PATH of a cmbench build whose servers to measure; twice or more for a "
+                  "same-runner A/B: rows MODEL@LABEL (A, B, ... by default), the builds taking "
+                  "turns point by point")
+      ->take_all();
+  run->add_flag("--syscalls", sweep.count_syscalls,
+                "count the server's system calls per request (perf stat; root or "
+                "perf_event_paranoid <= -1)");
   run->footer(
       "cmbench run [SCENARIO] [flags]: SCENARIO is scenarios/SCENARIO.toml "
       "(default why-multithreaded); flags override its fields.");
@@ -380,6 +399,28 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
         *exit_code = kExitUsage;
         return;
       }
+    }
+    for (size_t i = 0; i < o->binaries.size(); ++i) {
+      const std::string& given = o->binaries[i];
+      const size_t equals = given.find('=');
+      cmb::harness::Build build{equals == std::string::npos
+                                    ? std::string(1, static_cast<char>('A' + i % 26))
+                                    : given.substr(0, equals),
+                                equals == std::string::npos ? given : given.substr(equals + 1)};
+      std::string problem;
+      if (build.label.empty() || build.label.find_first_of("@,:= ") != std::string::npos)
+        problem = "a label must be non-empty, without '@', ',', ':', '=' or spaces";
+      else if (::access(build.path.c_str(), X_OK) != 0)
+        problem = fmt::format("{} is not an executable file", build.path);
+      for (const auto& other : sweep.builds)
+        if (other.label == build.label) problem = fmt::format("label {} given twice", build.label);
+      if (!problem.empty()) {
+        fmt::print(stderr, "cmbench run: --binary {}: {}\n", given, problem);
+        *exit_code = kExitUsage;
+        return;
+      }
+      build.path = std::filesystem::absolute(build.path).string();
+      sweep.builds.push_back(build);
     }
     sweep.duration = cmb::loadgen::parse_duration(o->duration);
     sweep.warmup = cmb::loadgen::parse_duration(o->warmup);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness/proc_stats.hpp"
+#include "harness/syscall_counter.hpp"
 #include "loadgen/hist_file.hpp"
 #include "loadgen/report.hpp"
 #include "loadgen/url.hpp"
@@ -170,9 +171,16 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   // and the client's then differ only by the requests in flight at either
   // edge.
   std::optional<servers::CounterValues> counters_start;
-  load.on_window_open = [&] { counters_start = server.snapshot(); };
+  std::optional<SyscallCounter> syscalls;
+  if (config_.count_syscalls && SyscallCounter::unavailable_reason().empty())
+    syscalls.emplace(server.pid());
+  load.on_window_open = [&] {
+    counters_start = server.snapshot();
+    if (syscalls) syscalls->enable();
+  };
   ServerSampler sampler(server.pid(), Clock::now() + load.warmup);
   const loadgen::LoadResult result = loadgen::run_load(load, cancel_);
+  if (syscalls) syscalls->disable();
   const std::optional<servers::CounterValues> counters_end = server.snapshot();
   const std::optional<TreeCpu> cpu_end = read_tree_cpu(server.pid());
   const TcpCounters tcp_end = read_tcp_counters();
@@ -191,6 +199,10 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     row.server_refused = counters_end->refused - counters_start->refused;
     row.server_timed_out = counters_end->timed_out - counters_start->timed_out;
     row.server_rejected = counters_end->rejected - counters_start->rejected;
+    if (const auto calls = syscalls ? syscalls->finish() : std::nullopt;
+        calls && *row.server_requests > 0)
+      row.server_syscalls_per_request =
+          static_cast<double>(*calls) / static_cast<double>(*row.server_requests);
   }
   row.server_rss_max_kb = sampler.peak().rss_kb;
   row.server_threads_max = sampler.peak().threads;

@@ -11,7 +11,6 @@
 #include "harness/csv.hpp"
 #include "harness/files.hpp"
 
-
 namespace cmb::harness {
 namespace {
 
@@ -30,9 +29,24 @@ std::vector<int> allowed_cpus() {
 }  // namespace
 
 ModelSpec parse_model_spec(const std::string& model, int default_threads) {
-  const size_t colon = model.find(':');
-  if (colon == std::string::npos) return {model, default_threads};
-  return {model.substr(0, colon), std::stoi(model.substr(colon + 1))};
+  ModelSpec spec{model, default_threads, ""};
+  if (const size_t at = spec.name.rfind('@'); at != std::string::npos) {
+    spec.build = spec.name.substr(at + 1);
+    spec.name.resize(at);
+  }
+  if (const size_t colon = spec.name.find(':'); colon != std::string::npos) {
+    spec.threads = std::stoi(spec.name.substr(colon + 1));
+    spec.name.resize(colon);
+  }
+  return spec;
+}
+
+void label_models_by_build(SweepConfig& config) {
+  if (config.builds.empty()) return;
+  std::vector<std::string> labelled;
+  for (const auto& model : config.models)
+    for (const auto& build : config.builds) labelled.push_back(model + "@" + build.label);
+  config.models = labelled;
 }
 
 std::set<std::string> measured_points(const std::string& csv) {
@@ -48,17 +62,27 @@ std::set<std::string> measured_points(const std::string& csv) {
 }
 
 std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::string>& done) {
+  // Models that differ only in their build form one group, measured in turn.
+  std::vector<std::vector<std::string>> groups;
+  for (const auto& model : config.models) {
+    const std::string base = model.substr(0, model.rfind('@'));
+    if (groups.empty() || groups.back().front().substr(0, groups.back().front().rfind('@')) != base)
+      groups.emplace_back();
+    groups.back().push_back(model);
+  }
   std::vector<PointId> points;
   for (int rep = 1; rep <= config.repeat; ++rep)
-    for (const auto& model : config.models)
+    for (const auto& group : groups)
       for (const auto& workload : config.workloads)
         for (double rate : config.rates)
-          for (int connections : config.connections) {
-            const PointId point{model,    parse_model_spec(model, config.server_threads).threads,
-                                workload, connections,
-                                rate,     rep};
-            if (!done.count(point.key())) points.push_back(point);
-          }
+          for (int connections : config.connections)
+            for (size_t turn = 0; turn < group.size(); ++turn) {
+              const std::string& model = group[rep % 2 == 1 ? turn : group.size() - 1 - turn];
+              const PointId point{model,    parse_model_spec(model, config.server_threads).threads,
+                                  workload, connections,
+                                  rate,     rep};
+              if (!done.count(point.key())) points.push_back(point);
+            }
   return points;
 }
 

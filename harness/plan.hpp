@@ -15,11 +15,17 @@ namespace cmb::harness {
 
 // "thread-pool:32": a model with its own --threads, so one sweep can give a
 // pool as many workers as it has connections while other models keep theirs.
+// "epoll@B": the model as the build labelled B serves it (SweepConfig::builds).
 struct ModelSpec {
   std::string name;
   int threads;
+  std::string build;  // empty: this binary
 };
 ModelSpec parse_model_spec(const std::string& model, int default_threads);
+
+// With builds: every model becomes MODEL@LABEL, once per build, in the
+// builds' order. Without: nothing changes.
+void label_models_by_build(SweepConfig& config);
 
 // The PointId::key() of every point `csv` already holds a measured row of
 // (for --resume); none when the file does not exist.
@@ -28,7 +34,9 @@ std::set<std::string> measured_points(const std::string& csv);
 // The points still to measure. Repetitions are the outer loop: each round
 // measures every model once, so a disturbance of a few seconds touches one
 // sample of each model instead of every sample of one (which a
-// significance test would call real).
+// significance test would call real). The builds of one model take turns
+// point by point, A B in odd rounds and B A in even ones, so a drift in
+// the machine's speed favours neither.
 std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::string>& done);
 
 // With pinning and no CPUs named: the first half of the CPUs this process

@@ -11,7 +11,6 @@
 #include "harness/files.hpp"
 #include "loadgen/units.hpp"
 
-
 namespace cmb::harness {
 
 namespace fs = std::filesystem;

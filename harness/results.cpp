@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -56,6 +57,18 @@ std::string cpu_model() {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
   return "unknown";
+}
+
+// The first line a binary's --version prints, or why there is none.
+std::string version_of(const std::string& binary) {
+  FILE* pipe = ::popen(fmt::format("'{}' --version 2>/dev/null", binary).c_str(), "r");
+  if (pipe == nullptr) return "unknown";
+  char text[256] = {};
+  const bool got = std::fgets(text, sizeof text, pipe) != nullptr;
+  ::pclose(pipe);
+  std::string line = got ? text : "unknown (no --version)";
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
 }
 
 int column_of(const CsvTable& table, const char* name) {
@@ -173,7 +186,7 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                     const std::string& finished, const SweepSummary* summary) {
   Json models = Json::array();
   for (const auto& model : config.models) {
-    const auto info = servers::find_model(model.substr(0, model.find(':')));
+    const auto info = servers::find_model(model.substr(0, model.find_first_of(":@")));
     models.push_back({{"name", model},
                       {"summary", info ? info->summary : ""},
                       {"colour", info ? info->colour : ""}});
@@ -202,6 +215,13 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                {"io_uring_unavailable", build.io_uring_unavailable},
                {"io_uring_features", build.io_uring_features},
                {"models", models}};
+  if (!config.builds.empty()) {
+    Json builds = Json::array();
+    for (const auto& other : config.builds)
+      builds.push_back(
+          {{"label", other.label}, {"binary", other.path}, {"version", version_of(other.path)}});
+    json["builds"] = builds;
+  }
   if (summary != nullptr) {
     Json workloads = Json::object();
     for (const auto& [workload, part] : summary->workloads)

@@ -75,6 +75,9 @@ struct ResultRow : PointId {
   double server_user_s = 0;
   double server_system_s = 0;
   double server_cpu_us_per_request = 0;
+  // With `run --syscalls` where perf can count: the server's system calls
+  // over the window per request it answered.
+  std::optional<double> server_syscalls_per_request;
   uint64_t server_rss_max_kb = 0;
   int server_threads_max = 0;
   int server_processes_max = 0;

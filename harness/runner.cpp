@@ -18,6 +18,7 @@
 #include "harness/report.hpp"
 #include "harness/results.hpp"
 #include "harness/server_process.hpp"
+#include "harness/syscall_counter.hpp"
 #include "loadgen/units.hpp"
 
 namespace cmb::harness {
@@ -35,6 +36,10 @@ void on_interrupt(int) { g_interrupted.store(true); }
 int run_sweep(SweepConfig config) {
   if (config.models.empty()) throw std::invalid_argument("no models to run");
   if (config.rates.empty()) config.rates = {0};
+  label_models_by_build(config);
+  if (config.count_syscalls && !SyscallCounter::unavailable_reason().empty())
+    fmt::print(stderr, "warning: --syscalls: {}; server_syscalls_per_request stays empty\n",
+               SyscallCounter::unavailable_reason());
   choose_cpus(config);
   if (config.out.empty())
     config.out = fmt::format("results/{}-{}.csv", config.scenario.empty() ? "run" : config.scenario,
@@ -77,8 +82,12 @@ int run_sweep(SweepConfig config) {
     try {
       if (!server) {
         const ModelSpec spec = parse_model_spec(point.model, config.server_threads);
+        std::string binary = "/proc/self/exe";
+        for (const auto& build : config.builds)
+          if (build.label == spec.build) binary = build.path;
         server = std::make_unique<ServerProcess>(
-            ServerProcess::Options{.model = spec.name,
+            ServerProcess::Options{.binary = binary,
+                                   .model = spec.name,
                                    .host = config.host,
                                    .threads = spec.threads,
                                    .cpus = config.server_cpus,

@@ -12,6 +12,12 @@
 
 namespace cmb::harness {
 
+// A cmbench binary whose servers a sweep measures (`--binary LABEL=PATH`).
+struct Build {
+  std::string label;  // "A", "B", ... unless named
+  std::string path;
+};
+
 struct SweepConfig {
   std::string scenario;  // its name, for the default output path and titles
   std::string question;  // what the scenario asks
@@ -39,6 +45,10 @@ struct SweepConfig {
   bool plots = true;             // draw charts when Python can
   std::string charts_dir = "plots/out";
   std::string command_line;  // for the manifest
+  // Same-runner A/B: each model runs once per build, its rows labelled
+  // MODEL@LABEL, the builds taking turns point by point. Empty: this binary.
+  std::vector<Build> builds;
+  bool count_syscalls = false;  // server_syscalls_per_request, where perf can count
 };
 
 // Runs the sweep; returns the process exit code (130 when interrupted).

@@ -68,6 +68,7 @@ ServerProcess::ServerProcess(const Options& options) {
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  const std::string binary = options.binary;
 
   const pid_t parent = ::getpid();
   pid_ = ::fork();
@@ -84,7 +85,7 @@ ServerProcess::ServerProcess(const Options& options) {
     }
     ::dup2(write_end.get(), STDOUT_FILENO);
     ::fcntl(counters_.fd(), F_SETFD, 0);  // the server maps it: keep it across exec
-    ::execv("/proc/self/exe", argv.data());
+    ::execv(binary.c_str(), argv.data());
     ::_exit(127);
   }
   write_end.reset();

@@ -1,4 +1,5 @@
-// A server model running in a child process (`/proc/self/exe serve ...`),
+// A server model running in a child process (`/proc/self/exe serve ...`, or
+// another cmbench build's),
 // pinned to its own CPUs and killed by the kernel if the harness dies.
 // Used from the harness's main thread, except snapshot(), which any thread
 // may call (it reads shared memory).
@@ -20,6 +21,7 @@ namespace cmb::harness {
 class ServerProcess {
  public:
   struct Options {
+    std::string binary = "/proc/self/exe";  // a cmbench whose `serve` runs the model
     std::string model;
     std::string host = "127.0.0.1";
     int threads = 0;

@@ -155,6 +155,51 @@ TEST(Compare, PointsMatchOnModelWorkloadConnectionsAndRate) {
   EXPECT_THROW(compare_results(base, unrelated, {}), UnusableInput);
 }
 
+// `cmbench run --binary A --binary B` writes one CSV whose models carry the
+// build: epoll@A, epoll@B. Given alone, compare judges B against A.
+TEST(Compare, OneCsvOfTwoBuildsComparesBuildBAgainstBuildA) {
+  std::vector<Sample> same = series("epoll@A", {100, 101, 99, 100, 102}, {900, 910, 905, 890, 900});
+  const auto b_same = series("epoll@B", {101, 100, 99, 102, 100}, {905, 900, 910, 895, 900});
+  same.insert(same.end(), b_same.begin(), b_same.end());
+  const Comparison identical = compare_results(write_csv("ab-same", same), "", {});
+  EXPECT_FALSE(identical.regressed());
+  EXPECT_EQ(metric(identical, "epoll", "rps").verdict, "same");
+  EXPECT_EQ(metric(identical, "epoll", "rps").base.size(), 5u);
+
+  std::vector<Sample> slower =
+      series("epoll@A", {100, 101, 99, 100, 102}, {900, 910, 905, 890, 900});
+  const auto b_slow = series("epoll@B", {80, 81, 79, 80, 82}, {905, 900, 910, 895, 900});
+  slower.insert(slower.end(), b_slow.begin(), b_slow.end());
+  const Comparison caught = compare_results(write_csv("ab-slow", slower), "", {});
+  EXPECT_TRUE(caught.regressed());
+  EXPECT_EQ(metric(caught, "epoll", "rps").verdict, "worse");
+  EXPECT_NE(caught.notes.front().find("build A (base) against build B"), std::string::npos);
+
+  // One build is not an A/B.
+  EXPECT_THROW(compare_results(write_csv("ab-one", series("epoll@A", {1, 2}, {3, 4})), "", {}),
+               UnusableInput);
+}
+
+TEST(Compare, CpuPerRequestIsJudgedWhenAsked) {
+  const auto path = std::filesystem::temp_directory_path() / "cmbench-compare-cpu.csv";
+  {
+    std::ofstream out(path);
+    out << "timestamp,model,workload,connections,rate,repetition,rps,latency_p99_us,"
+           "server_cpu_us_per_request,error\n";
+    for (int rep = 1; rep <= 4; ++rep) {  // same throughput, 25 % more CPU per request
+      out << "t,epoll@A,,16,0," << rep << ",1000,900," << 40 + rep % 2 << ",\n";
+      out << "t,epoll@B,,16,0," << rep << ",1000,900," << 50 + rep % 2 << ",\n";
+    }
+  }
+  EXPECT_FALSE(compare_results(path.string(), "", {}).regressed());  // rps and p99 only
+  CompareOptions with_cpu;
+  with_cpu.metrics = {"rps", "p99", "cpu"};
+  const Comparison c = compare_results(path.string(), "", with_cpu);
+  EXPECT_TRUE(c.regressed());
+  EXPECT_EQ(metric(c, "epoll", "cpu_us").verdict, "worse");
+  EXPECT_EQ(metric(c, "epoll", "rps").verdict, "same");
+}
+
 TEST(Compare, RejectsUnusableInput) {
   const auto good = write_csv("unusable-a", series("epoll", {100}, {1}));
   const auto bad = std::filesystem::temp_directory_path() / "cmbench-compare-bad.csv";

@@ -16,6 +16,7 @@
 
 #include "harness/csv.hpp"
 #include "harness/runner.hpp"
+#include "harness/syscall_counter.hpp"
 #include "support/process.hpp"
 #include "support/results_csv.hpp"
 
@@ -311,6 +312,65 @@ TEST(Run, ResumeSkipsMeasuredPoints) {
   const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[2].at("connections"), "3");
+}
+
+// Same-runner A/B: two builds' servers measured in one sweep, taking turns
+// point by point (A B, then B A in the next round), rows labelled by build.
+TEST(Run, BinariesTakeTurnsPointByPointAndLabelTheRows) {
+  const auto [result, csv, rows] =
+      run_sweep("ab", {"--models", "iterative", "--connections", "1,2", "--workload", "", "-d",
+                       "200ms", "--warmup", "0s", "--repeat", "2", "--binary", CMBENCH_BIN,
+                       "--binary", std::string("new=") + CMBENCH_BIN});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  ASSERT_EQ(rows.size(), 8u);
+  std::vector<std::string> order;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("error"), "");
+    order.push_back(row.at("model") + " c=" + row.at("connections"));
+  }
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"iterative@A c=1", "iterative@new c=1", "iterative@A c=2",
+                                      "iterative@new c=2", "iterative@new c=1", "iterative@A c=1",
+                                      "iterative@new c=2", "iterative@A c=2"}));
+  std::ifstream manifest(std::filesystem::path(csv).replace_extension(".json"));
+  const std::string text((std::istreambuf_iterator<char>(manifest)), {});
+  EXPECT_NE(text.find("\"label\": \"new\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"version\": \"cmbench "), std::string::npos) << text;
+  // compare takes the CSV alone and judges build `new` against build A.
+  const auto verdict = run_cmbench({"compare", csv, "--metrics", "rps,cpu"});
+  EXPECT_TRUE(verdict.exit_code == 0 || verdict.exit_code == 1) << verdict.err;
+  EXPECT_NE(verdict.out.find("build A (base) against build new"), std::string::npos) << verdict.out;
+
+  EXPECT_EQ(run_cmbench({"run", "--binary", "/no/such/cmbench", "--no-plots"}).exit_code, 2);
+  EXPECT_EQ(run_cmbench({"run", "--binary", std::string("x=") + CMBENCH_BIN, "--binary",
+                         std::string("x=") + CMBENCH_BIN, "--no-plots"})
+                .exit_code,
+            2);
+}
+
+// A keep-alive request costs a readiness loop at least a read and a write
+// (2 I/O calls; nginx's floor is 2.03) plus its share of the waits; perf
+// counts them without slowing the server.
+TEST(Run, SyscallsPerRequestAreCountedWithPerf) {
+  if (const std::string why = cmb::harness::SyscallCounter::unavailable_reason(); !why.empty())
+    GTEST_SKIP() << why;
+  const auto [result, csv, rows] =
+      run_sweep("syscalls", {"--models", "epoll,iterative", "--connections", "4", "--workload", "",
+                             "-d", "500ms", "--warmup", "100ms", "--syscalls"});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) {
+    ASSERT_NE(row.at("server_syscalls_per_request"), "") << row.at("model");
+    const double calls = std::stod(row.at("server_syscalls_per_request"));
+    EXPECT_GE(calls, 1.9) << row.at("model");
+    // iterative accepts, reads, writes and closes one connection at a time;
+    // 4 connections keep it switching, but not past a dozen calls each.
+    EXPECT_LE(calls, 12) << row.at("model");
+  }
+  const auto plain = run_sweep("no-syscalls", {"--models", "epoll", "--connections", "2",
+                                               "--workload", "", "-d", "200ms", "--warmup", "0s"});
+  ASSERT_EQ(plain.rows.size(), 1u);
+  EXPECT_EQ(plain.rows[0].at("server_syscalls_per_request"), "");
 }
 
 TEST(Run, ScenarioFilesSetTheSweepAndFlagsOverrideThem) {
