@@ -44,7 +44,8 @@ FONTS = {"paper": 11, "talk": 20}
 
 
 def model_colour(model):
-    for name in (model, model.split(":")[0]):  # "thread-pool:32" keeps thread-pool's colour
+    # "thread-pool:32" keeps thread-pool's colour, as does "epoll@B" (a build in an A/B) epoll's.
+    for name in (model, re.split("[:@]", model)[0]):
         if name in _manifest_colours:
             return _manifest_colours[name]
     return FALLBACK_COLOURS[zlib.crc32(model.encode()) % len(FALLBACK_COLOURS)]
@@ -56,7 +57,7 @@ def use_colours_of(csv_path):
     for m in manifest(csv_path).get("models", []):
         if m.get("colour"):
             _manifest_colours[m["name"]] = m["colour"]
-            _manifest_colours.setdefault(m["name"].split(":")[0], m["colour"])
+            _manifest_colours.setdefault(re.split("[:@]", m["name"])[0], m["colour"])
 
 
 def load(csv_path):
