@@ -327,6 +327,9 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
   auto o = std::make_shared<Options>();
   run->add_option("--question", sweep.question, "what the scenario asks (from its file)");
   run->add_option("--expect", sweep.expect, "the shape it expects (from its file)");
+  run->add_option("--claims", sweep.claims,
+                  "the scenario's claims, checked after the run (from its file; README "
+                  "\"Scenarios\" has the language)");
   run->add_option("--models", sweep.models, "model names; NAME:THREADS gives one its own --threads")
       ->delimiter(',');
   run->add_option("--connections", sweep.connections, "connection counts")

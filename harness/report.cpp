@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "harness/expectations.hpp"
 #include "harness/files.hpp"
 #include "loadgen/units.hpp"
 
@@ -45,6 +46,22 @@ void print_summary(const SweepConfig& config, const SweepSummary& summary) {
                : it->knee_rate     ? fmt::format("{:g} req/s", *it->knee_rate)
                                    : "none");
   }
+}
+
+void print_verdicts(const std::vector<Verdict>& verdicts) {
+  if (verdicts.empty()) return;
+  fmt::print("\nThe scenario's claims, on this machine:\n");
+  int held = 0, failed = 0, unmeasured = 0;
+  for (const auto& verdict : verdicts) {
+    fmt::print("  {:<13} {}\n  {:<13} {}\n", verdict_word(verdict), verdict.claim, "",
+               verdict.measured);
+    (!verdict.held ? unmeasured : *verdict.held ? held : failed) += 1;
+  }
+  fmt::print("{} of {} claims held", held, verdicts.size());
+  if (failed > 0)
+    fmt::print("; {} did not hold here (a finding about this machine, not an error)", failed);
+  if (unmeasured > 0) fmt::print("; {} not measured (the sweep left out their points)", unmeasured);
+  fmt::print(".\n");
 }
 
 std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir) {

@@ -17,6 +17,10 @@ void print_progress(size_t done, size_t total, const ResultRow& row, double eta_
 // knee under the SLO (harness/results.hpp has the rule).
 void print_summary(const SweepConfig& config, const SweepSummary& summary);
 
+// Each claim of the scenario, its verdict and its figures, then a count. A
+// claim that did not hold is said plainly; it is a finding, not a failure.
+void print_verdicts(const std::vector<Verdict>& verdicts);
+
 // Draws the charts with the Debian interpreter when it has matplotlib;
 // returns the paths written.
 std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir);

@@ -183,7 +183,8 @@ SweepSummary summarize(const std::vector<ResultRow>& rows, const std::vector<std
 }
 
 void write_manifest(const SweepConfig& config, const std::string& started,
-                    const std::string& finished, const SweepSummary* summary) {
+                    const std::string& finished, const SweepSummary* summary,
+                    const std::vector<Verdict>& verdicts) {
   Json models = Json::array();
   for (const auto& model : config.models) {
     const auto info = servers::find_model(model.substr(0, model.find_first_of(":@")));
@@ -230,6 +231,15 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                        {"rate_sweep", summary->rate_sweep},
                        {"models", summary_json(summary->models, summary->rate_sweep)},
                        {"workloads", workloads}};
+  }
+  if (!config.claims.empty()) {
+    Json expectations = Json::array();
+    for (const auto& verdict : verdicts)
+      expectations.push_back({{"claim", verdict.claim},
+                              {"held", verdict.held ? Json(*verdict.held) : Json()},
+                              {"measured", verdict.measured}});
+    json["claims"] = config.claims;
+    if (summary != nullptr) json["expectations"] = expectations;
   }
   const std::filesystem::path path = std::filesystem::path(config.out).replace_extension(".json");
   write_file_atomically(path.string(),

@@ -129,11 +129,20 @@ struct SweepSummary {
 SweepSummary summarize(const std::vector<ResultRow>& rows, const std::vector<std::string>& models,
                        double slo_p99_ms);
 
+// A scenario's claim judged on a run (harness/expectations.hpp).
+struct Verdict {
+  std::string claim;
+  std::optional<bool> held;  // std::nullopt: not measured
+  std::string measured;      // the figures behind the verdict, or why there are none
+};
+
 // The manifest beside a results CSV (same name, .json): the scenario, the
 // command, the machine, the models and, once the sweep is done, its
-// summary. Written through a rename: never half a file.
+// summary and the verdicts on the scenario's claims. Written through a
+// rename: never half a file.
 void write_manifest(const SweepConfig& config, const std::string& started,
-                    const std::string& finished, const SweepSummary* summary);
+                    const std::string& finished, const SweepSummary* summary,
+                    const std::vector<Verdict>& verdicts = {});
 
 // `cmbench load --json`: one object (README "The commands" lists its keys).
 std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResult& result);

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "harness/csv.hpp"
+#include "harness/expectations.hpp"
 #include "harness/measure.hpp"
 #include "harness/plan.hpp"
 #include "harness/report.hpp"
@@ -36,6 +37,7 @@ void on_interrupt(int) { g_interrupted.store(true); }
 int run_sweep(SweepConfig config) {
   if (config.models.empty()) throw std::invalid_argument("no models to run");
   if (config.rates.empty()) config.rates = {0};
+  check_claims(config.claims);  // a claim that does not parse stops the run before it starts
   label_models_by_build(config);
   if (config.count_syscalls && !SyscallCounter::unavailable_reason().empty())
     fmt::print(stderr, "warning: --syscalls: {}; server_syscalls_per_request stays empty\n",
@@ -111,12 +113,14 @@ int run_sweep(SweepConfig config) {
   // Over the whole CSV: with --resume it holds earlier runs' points too.
   const SweepSummary summary =
       summarize(read_result_rows(config.out), config.models, config.slo_p99_ms);
-  write_manifest(config, started, utc_now("%Y-%m-%dT%H:%M:%SZ"), &summary);
+  const std::vector<Verdict> verdicts = evaluate_claims(config.claims, config.out, summary);
+  write_manifest(config, started, utc_now("%Y-%m-%dT%H:%M:%SZ"), &summary, verdicts);
   if (g_interrupted) {
     fmt::print("interrupted: {} points kept in {}; --resume continues\n", kept, config.out);
     return 130;
   }
   print_summary(config, summary);
+  print_verdicts(verdicts);
   fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
              std::filesystem::path(config.out).replace_extension(".json").string());
   if (config.plots)

@@ -19,9 +19,10 @@ struct Build {
 };
 
 struct SweepConfig {
-  std::string scenario;  // its name, for the default output path and titles
-  std::string question;  // what the scenario asks
-  std::string expect;    // the shape it expects
+  std::string scenario;             // its name, for the default output path and titles
+  std::string question;             // what the scenario asks
+  std::string expect;               // the shape it expects, in prose
+  std::vector<std::string> claims;  // the same as data (harness/expectations.hpp)
   std::vector<std::string> models;
   // Query strings. A point may mix several URLs: "bytes=13@95|sleep_us=20000@5".
   std::vector<std::string> workloads = {""};

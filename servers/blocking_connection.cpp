@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <new>
 
 #include "servers/http_session.hpp"
 
@@ -69,31 +70,8 @@ void linger_close(int fd, bool unread_input, const StopSignal& stop) {
   }
 }
 
-}  // namespace
-
-std::optional<Admitted> accept_next(net::Acceptor& acceptor, int listen_fd, const StopSignal& stop,
-                                    ConnectionGate& gate) {
-  while (wait_readable(listen_fd, stop)) {
-    auto accepted = acceptor.accept();
-    if (accepted.outcome == net::Acceptor::Outcome::kExhausted) {
-      // The listener stays readable while no descriptor is free: pause
-      // (or stop) instead of failing in a loop.
-      (void)wait_for(listen_fd, 0, stop, static_cast<int>(kExhaustedPause.count()));
-      continue;
-    }
-    if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
-    if (auto ticket = gate.admit(accepted.fd.get()))
-      return Admitted{std::move(accepted.fd), std::move(ticket)};
-  }
-  return std::nullopt;
-}
-
-bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
-  return wait_for(fd, POLLIN, stop, timeout_ms);
-}
-
-void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& limits) {
-  const int fd = connection.get();
+// serve_blocking's loop; the caller owns and closes `fd`.
+void serve_session(int fd, const StopSignal& stop, const Limits& limits) {
   HttpSession session(limits, stop.fd());
   for (;;) {
     if (!wait_for(fd, POLLIN, stop, millis_left(session))) {
@@ -121,6 +99,39 @@ void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& li
       linger_close(fd, !session.input().empty(), stop);
       return;
     }
+  }
+}
+
+}  // namespace
+
+std::optional<Admitted> accept_next(net::Acceptor& acceptor, int listen_fd, const StopSignal& stop,
+                                    ConnectionGate& gate) {
+  while (wait_readable(listen_fd, stop)) {
+    auto accepted = acceptor.accept();
+    if (accepted.outcome == net::Acceptor::Outcome::kExhausted) {
+      // The listener stays readable while no descriptor is free: pause
+      // (or stop) instead of failing in a loop.
+      (void)wait_for(listen_fd, 0, stop, static_cast<int>(kExhaustedPause.count()));
+      continue;
+    }
+    if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+    if (auto ticket = gate.admit(accepted.fd.get()))
+      return Admitted{std::move(accepted.fd), std::move(ticket)};
+  }
+  return std::nullopt;
+}
+
+bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
+  return wait_for(fd, POLLIN, stop, timeout_ms);
+}
+
+void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& limits) {
+  try {
+    serve_session(connection.get(), stop, limits);
+  } catch (const std::bad_alloc&) {
+    // No memory (or address space) left for this connection's buffers: it
+    // gets a 503 and the server goes on, as when no thread can be made.
+    refuse_unavailable(connection.get());
   }
 }
 

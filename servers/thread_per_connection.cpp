@@ -51,7 +51,7 @@ class ThreadPerConnectionServer final : public Server {
           if (--active->count == 0) active->all_done.notify_all();
         }).detach();
         next->fd.release();
-      } catch (const std::system_error&) {
+      } catch (const std::exception&) {  // std::system_error, or std::bad_alloc for its state
         std::lock_guard lock(active->mutex);
         --active->count;
         refuse_unavailable(fd);
