@@ -386,8 +386,10 @@ Verdict evaluate(const std::string& text, const Claim& claim, const Results& res
   const Found right = results.point(claim.right);
   if (!right.value) return {text, std::nullopt, right.what};
   const bool held = compare(*left.value, claim.cmp, claim.factor * *right.value);
-  const std::string ratio =
-      *right.value > 0 ? fmt::format("{:.3g}x", *left.value / *right.value) : "unbounded";
+  const double quotient = *right.value > 0 ? *left.value / *right.value : INFINITY;
+  const std::string ratio = !std::isfinite(quotient) ? "unbounded"
+                            : quotient >= 1000       ? fmt::format("{:.0f}x", quotient)
+                                                     : fmt::format("{:.3g}x", quotient);
   return {text, held,
           fmt::format("{}; {}; ratio {} (claim: {} {:g}x)", left.what, right.what, ratio, claim.cmp,
                       claim.factor)};

@@ -19,6 +19,7 @@
 #include "harness/commands.hpp"
 #include "harness/compare.hpp"
 #include "harness/export.hpp"
+#include "harness/html_report.hpp"
 #include "harness/man_page.hpp"
 #include "harness/runner.hpp"
 #include "loadgen/units.hpp"
@@ -315,6 +316,25 @@ void add_export(CLI::App& app, const ExitCode& exit_code) {
   });
 }
 
+void add_report(CLI::App& app, const ExitCode& exit_code) {
+  auto* command = app.add_subcommand(
+      "report", "one self-contained HTML page of runs: question, verdicts, charts, machine");
+  struct Options {
+    std::vector<std::string> csvs;
+    std::string out = "report.html";
+    bool slides = false;
+  };
+  auto o = std::make_shared<Options>();
+  command->add_option("csv", o->csvs, "results CSVs from `cmbench run` (their manifests beside)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command->add_option("-o,--out", o->out, "the HTML file")->capture_default_str();
+  command->add_flag("--slides", o->slides,
+                    "one scenario per screen, large type, the finding as the headline");
+  command->callback(
+      [o, exit_code] { *exit_code = cmb::harness::report_command(o->csvs, o->out, o->slides); });
+}
+
 // `run` also reads a scenario file (a [run] section) through CLI11's config
 // support: main() names it with --scenario-file before parsing.
 void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig& sweep) {
@@ -464,6 +484,7 @@ int main(int argc, char** argv) {
   add_merge_hist(app, exit_code);
   add_compare(app, exit_code);
   add_export(app, exit_code);
+  add_report(app, exit_code);
   add_run(app, exit_code, sweep);
   // Set from `run SCENARIO` below; the file's [run] section fills run's flags.
   app.set_config("--scenario-file", "", "a scenario file")->group("");

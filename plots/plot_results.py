@@ -18,6 +18,7 @@ repetitions are reduced to their median.
 import argparse
 import json
 import re
+import textwrap
 import zlib
 import sys
 from pathlib import Path
@@ -353,8 +354,24 @@ def draw_rate(ax, part, slo_ms, knee_rates, style):
     finish_legend(ax, errors)
 
 
-def plot(csv_path, out_dir, style="paper"):
-    """Draws every chart for a results CSV; returns the written paths."""
+def finding_of(csv_path):
+    """The story chart's title: the scenario's expected shape when every claim
+    cmbench judged held, else how many did not, else its question."""
+    m = manifest(csv_path)
+    verdicts = m.get("expectations") or []
+    failed = [v for v in verdicts if v.get("held") is False]
+    if failed:
+        return f"Not as expected on this machine: {len(failed)} of {len(verdicts)} claims did not hold"
+    if verdicts and any(v.get("held") for v in verdicts):
+        return m.get("expect") or None
+    return m.get("question") or None
+
+
+def plot(csv_path, out_dir, style="paper", finding=None):
+    """Draws every chart for a results CSV; returns the written paths. The
+    story chart is titled with `finding` (default: finding_of), the workload
+    and machine in a subtitle."""
+    finding = finding or finding_of(csv_path)
     frame = load(csv_path)
     use_colours_of(csv_path)
     out_dir = Path(out_dir)
@@ -405,7 +422,9 @@ def plot(csv_path, out_dir, style="paper"):
                           (story.axes[3], draw_memory_and_threads(story.axes[3], part))):
             if not drawn:
                 ax.axis("off")
-        written += story.save(stem("story"), label + (f" — {machine}" if machine else ""))
+        subtitle = label + (f" — {machine}" if machine else "")
+        headline = "\n".join(textwrap.wrap(finding, 90)) if finding else ""
+        written += story.save(stem("story"), f"{headline}\n{subtitle}" if finding else subtitle)
     return written
 
 

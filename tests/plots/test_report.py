@@ -1,0 +1,146 @@
+"""pytest for the HTML report: plots/report.py's page structure on the
+committed fixtures, `cmbench report` end to end on the committed gallery
+runs, and the page as a person sees it, rendered by headless Chromium."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "plots"))
+
+import report  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CMBENCH = Path(os.environ.get("CMBENCH_BIN", ROOT / "build/release/harness/cmbench"))
+CHROMIUM = shutil.which("chromium")
+
+
+class Page(HTMLParser):
+    """What a reader of the page would count: sections, verdicts, images, links."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections, self.verdicts, self.svgs, self.external, self.scripts = [], [], 0, [], 0
+        self._in_verdict = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self.sections.append(attrs.get("id"))
+        if tag == "svg":
+            self.svgs += 1
+        if tag == "script":
+            self.scripts += 1
+        for key in ("src", "href"):
+            if attrs.get(key, "").startswith(("http:", "https:", "//")):
+                self.external.append(attrs[key])
+        self._in_verdict = tag == "td" and attrs.get("class") == "verdict"
+
+    def handle_data(self, data):
+        if self._in_verdict:
+            self.verdicts.append(data)
+            self._in_verdict = False
+
+
+def parse(path):
+    page = Page()
+    page.feed(Path(path).read_text(encoding="utf-8"))
+    return page
+
+
+def fixture_runs(tmp_path):
+    runs = []
+    for name in ("why", "knee"):
+        csv = tmp_path / f"{name}.csv"
+        shutil.copy(FIXTURES / f"{name}.csv", csv)
+        shutil.copy(FIXTURES / f"{name}.json", tmp_path / f"{name}.json")
+        if (FIXTURES / name).exists():
+            shutil.copytree(FIXTURES / name, tmp_path / name)
+        runs.append({"csv": str(csv),
+                     "verdicts": [{"claim": "rps a >= 1", "held": True, "verdict": "held",
+                                   "measured": "rps a (connections=1): 5 req/s"},
+                                  {"claim": "rps b >= 9", "held": False, "verdict": "did not hold",
+                                   "measured": "rps b (connections=1): 5 req/s"}],
+                     "summary": {"slo_p99_ms": 10, "rate_sweep": name == "knee",
+                                 "models": [{"model": "epoll", "best_rps": 3000.0,
+                                             "p99_at_best_us": 1500.0, "knee_rate": 3000}]}})
+    return runs
+
+
+def test_the_page_has_a_section_per_run_with_verdicts_and_inline_charts(tmp_path):
+    out = tmp_path / "report.html"
+    report.write_report(fixture_runs(tmp_path), out)
+    page = parse(out)
+    assert len(page.sections) == 2
+    assert page.verdicts == ["held", "did not hold"] * 2
+    assert page.svgs >= 2 * 3  # the story chart and others, per section
+    assert page.external == [] and page.scripts == 0  # self-contained, no JavaScript
+    text = out.read_text()
+    assert "Not as expected on this machine: 1 of 2 claims did not hold" in text
+    assert "1 of 2 claims held on this machine." in text
+
+
+def test_slides_show_one_scenario_per_screen_with_the_story_only(tmp_path):
+    out = tmp_path / "slides.html"
+    report.write_report(fixture_runs(tmp_path), out, slides=True)
+    page = parse(out)
+    assert len(page.sections) == 2
+    assert page.svgs == 2  # the story chart alone
+    assert "min-height: 100vh" in out.read_text()
+
+
+@pytest.fixture(scope="module")
+def gallery_report(tmp_path_factory):
+    if not CMBENCH.exists():
+        pytest.fail(f"{CMBENCH} is not built (scripts/build)")
+    out = tmp_path_factory.mktemp("report") / "gallery.html"
+    csvs = sorted(str(p) for p in (ROOT / "results/sample").glob("*.csv"))
+    result = subprocess.run([str(CMBENCH), "report", *csvs, "-o", str(out)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return out, csvs
+
+
+def test_cmbench_report_judges_the_gallery_runs(gallery_report):
+    out, csvs = gallery_report
+    page = parse(out)
+    assert len(page.sections) == len(csvs) >= 6
+    assert page.verdicts and set(page.verdicts) == {"held"}, page.verdicts
+    assert page.external == [] and page.scripts == 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (scripts/deps)")
+def test_chromium_renders_every_section_and_verdict(gallery_report, tmp_path):
+    out, csvs = gallery_report
+    chrome = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+              f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(chrome + ["--dump-dom", out.as_uri()], capture_output=True, text=True,
+                         timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    rendered = parse_text(dom.stdout)
+    for csv in csvs:
+        question = json.loads(Path(csv).with_suffix(".json").read_text())["question"]
+        assert question in rendered
+    assert rendered.count("claims held on this machine") == len(csvs)
+    png = tmp_path / "report.png"
+    shot = subprocess.run(chrome + [f"--screenshot={png}", "--window-size=1280,2400", out.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert shot.returncode == 0 and png.exists(), shot.stderr[-2000:]
+    import matplotlib.image
+    pixels = matplotlib.image.imread(png)
+    assert pixels.shape[0] >= 2000 and pixels.shape[1] >= 1200
+    # Not blank: a page of text and charts has many shades, and dark ink.
+    assert pixels[..., :3].std() > 0.05
+    assert (pixels[..., :3].mean(axis=2) < 0.3).mean() > 0.005
+
+
+def parse_text(markup):
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup))
