@@ -13,6 +13,7 @@ in large type, the story chart only.
 import argparse
 import html
 import json
+import os
 import re
 import sys
 import tempfile
@@ -107,7 +108,7 @@ def machine_list(manifest, csv):
              ("CPUs", f"server {manifest.get('server_cpus', [])}, load {manifest.get('load_cpus', [])}"),
              ("command", manifest.get("command", "")), ("build", build),
              ("run", f"{manifest.get('started', '?')} to {manifest.get('finished', '?')}"),
-             ("results", str(csv))]
+             ("results", os.path.relpath(csv))]
     return "<dl class='machine'>" + "".join(
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in items) + "</dl>"
 

@@ -102,7 +102,9 @@ def gallery_report(tmp_path_factory):
     if not CMBENCH.exists():
         pytest.fail(f"{CMBENCH} is not built (scripts/build)")
     out = tmp_path_factory.mktemp("report") / "gallery.html"
-    csvs = sorted(str(p) for p in (ROOT / "results/sample").glob("*.csv"))
+    # Two of the gallery's runs, one per kind of sweep (connections, rates):
+    # Claims.TheGalleryRunsHoldTheirScenariosClaims judges all of them.
+    csvs = [str(ROOT / "results/sample" / f"{name}.csv") for name in ("why-multithreaded", "knee")]
     result = subprocess.run([str(CMBENCH), "report", *csvs, "-o", str(out)], capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -112,7 +114,7 @@ def gallery_report(tmp_path_factory):
 def test_cmbench_report_judges_the_gallery_runs(gallery_report):
     out, csvs = gallery_report
     page = parse(out)
-    assert len(page.sections) == len(csvs) >= 6
+    assert len(page.sections) == len(csvs)
     assert page.verdicts and set(page.verdicts) == {"held"}, page.verdicts
     assert page.external == [] and page.scripts == 0
 
