@@ -6,13 +6,23 @@
 
 namespace cmb::servers {
 
-EpollPoller::EpollPoller() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+EpollPoller::EpollPoller(bool exclusive_listener)
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), exclusive_listener_(exclusive_listener) {
   if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
 }
 
 bool EpollPoller::add(int fd) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.fd = fd;
+  return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+bool EpollPoller::add_listener(int fd) {
+  if (!exclusive_listener_) return add(fd);
+  epoll_event ev{};
+  // EPOLLEXCLUSIVE takes only EPOLLIN, EPOLLOUT, EPOLLWAKEUP and EPOLLET with it.
+  ev.events = EPOLLIN | EPOLLET | EPOLLEXCLUSIVE;
   ev.data.fd = fd;
   return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }

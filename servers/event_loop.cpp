@@ -53,7 +53,8 @@ EventLoop::EventLoop(std::unique_ptr<Poller> poller, const Options& options)
 EventLoop::~EventLoop() = default;
 
 void EventLoop::run() {
-  poller_->add(options_.listen_fd);
+  if (!poller_->add_listener(options_.listen_fd))
+    throw std::system_error(errno, std::generic_category(), "watching the listening socket");
   poller_->add(options_.stop->fd());
   poller_->add(wake_.get());
   std::vector<Poller::Ready> ready;
@@ -324,19 +325,24 @@ namespace {
 class EventLoopServer final : public Server {
  public:
   EventLoopServer(const ServerConfig& config, std::function<std::unique_ptr<Poller>()> make_poller,
-                  int loops, int workers)
-      : Server(config, /*reuse_port=*/loops > 1),
+                  int loops, int workers, Listeners listeners)
+      : Server(config, /*reuse_port=*/loops > 1 && listeners == Listeners::kOnePerLoop),
         make_poller_(std::move(make_poller)),
         loops_(loops),
-        workers_(workers) {}
+        workers_(workers),
+        listeners_(listeners) {}
 
   void run() override {
     std::unique_ptr<HandlerPool> pool;
     if (workers_ > 0) pool = std::make_unique<HandlerPool>(workers_);
-    const std::vector<net::Fd> siblings = reuseport_siblings(address(), config().backlog, loops_);
+    const std::vector<net::Fd> siblings =
+        listeners_ == Listeners::kOnePerLoop
+            ? reuseport_siblings(address(), config().backlog, loops_)
+            : std::vector<net::Fd>();
     std::vector<std::unique_ptr<EventLoop>> loops;
     for (int i = 0; i < loops_; ++i) {
-      const int fd = i == 0 ? listen_fd() : siblings[static_cast<size_t>(i - 1)].get();
+      const int fd =
+          i == 0 || siblings.empty() ? listen_fd() : siblings[static_cast<size_t>(i - 1)].get();
       loops.push_back(std::make_unique<EventLoop>(
           make_poller_(),
           EventLoop::Options{fd, &stop_signal(), config().limits, &connection_gate(), pool.get()}));
@@ -357,14 +363,16 @@ class EventLoopServer final : public Server {
   std::function<std::unique_ptr<Poller>()> make_poller_;
   int loops_;
   int workers_;
+  Listeners listeners_;
 };
 
 }  // namespace
 
 std::unique_ptr<Server> make_event_loop_server(const ServerConfig& config,
                                                std::function<std::unique_ptr<Poller>()> make_poller,
-                                               int loops, int workers) {
-  return std::make_unique<EventLoopServer>(config, std::move(make_poller), loops, workers);
+                                               int loops, int workers, Listeners listeners) {
+  return std::make_unique<EventLoopServer>(config, std::move(make_poller), loops, workers,
+                                           listeners);
 }
 
 }  // namespace cmb::servers

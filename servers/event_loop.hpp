@@ -85,12 +85,18 @@ class EventLoop {
   bool retry_accept_ = false;  // a descriptor may have been freed since
 };
 
+// How the loops of one server take new connections.
+enum class Listeners {
+  kOnePerLoop,  // each loop its own SO_REUSEPORT listener: the kernel spreads connections
+  kShared,      // every loop watches the server's one listener (the poller decides who wakes)
+};
+
 // A server of `loops` event loops on as many threads (the first on the
-// calling thread). With more than one loop each gets its own SO_REUSEPORT
-// listener; with `workers` > 0 a HandlerPool of that many threads runs the
-// handler.
+// calling thread), taking connections as `listeners` says; with `workers`
+// > 0 a HandlerPool of that many threads runs the handler.
 std::unique_ptr<Server> make_event_loop_server(const ServerConfig& config,
                                                std::function<std::unique_ptr<Poller>()> make_poller,
-                                               int loops = 1, int workers = 0);
+                                               int loops = 1, int workers = 0,
+                                               Listeners listeners = Listeners::kOnePerLoop);
 
 }  // namespace cmb::servers

@@ -27,6 +27,8 @@ class Poller {
   // Starts watching `fd` for reading. False when this poller cannot watch it
   // (select: fd >= FD_SETSIZE); the caller must then not use it here.
   virtual bool add(int fd) = 0;
+  // Starts watching a listening socket, which other loops may watch too.
+  virtual bool add_listener(int fd) { return add(fd); }
   // Sets what `fd` is watched for. Edge-triggered pollers may ignore it: the
   // loop reads and writes until EAGAIN and retries on its own when it
   // resumes reading, so edges are never lost.

@@ -19,6 +19,7 @@ std::unique_ptr<Server> make_poll_server(const ServerConfig& config);
 std::unique_ptr<Server> make_epoll_server(const ServerConfig& config);
 std::unique_ptr<Server> make_epoll_workers_server(const ServerConfig& config);
 std::unique_ptr<Server> make_reuseport_server(const ServerConfig& config);
+std::unique_ptr<Server> make_epoll_exclusive_server(const ServerConfig& config);
 std::unique_ptr<Server> make_asio_server(const ServerConfig& config);
 std::unique_ptr<Server> make_io_uring_server(const ServerConfig& config);
 std::string io_uring_unavailable_reason();
@@ -62,6 +63,8 @@ const std::vector<Entry>& entries() {
        "#2ca02c", make_epoll_workers_server, true, /*timer_waits=*/true},
       {"reuseport", "N epoll loops, each with its own SO_REUSEPORT listener (--threads)", "#9467bd",
        make_reuseport_server, true, /*timer_waits=*/true},
+      {"epoll-exclusive", "N epoll loops sharing one listener with EPOLLEXCLUSIVE (--threads)",
+       "#c5b0d5", make_epoll_exclusive_server, true, /*timer_waits=*/true},
       {"asio", "Boost.Asio, C++20 coroutines, one io_context per thread (--threads)", "#aec7e8",
        make_asio_server, true, /*timer_waits=*/true},
       {"io-uring", "liburing: multishot accept and recv, provided buffers, one ring per thread",
