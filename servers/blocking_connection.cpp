@@ -8,8 +8,6 @@
 #include <cstdint>
 #include <new>
 
-#include "servers/http_session.hpp"
-
 namespace cmb::servers {
 namespace {
 
@@ -25,6 +23,19 @@ bool wait_for(int fd, short events, const StopSignal& stop, int timeout_ms = -1)
   return n > 0 && fds[1].revents == 0 && fds[0].revents != 0;
 }
 
+// A thread blocked in poll(2) next to the stop signal.
+class ThreadWaiting final : public Waiting {
+ public:
+  explicit ThreadWaiting(const StopSignal& stop) : stop_(stop) {}
+  bool until_ready(int fd, short events, int timeout_ms) override {
+    return wait_for(fd, events, stop_, timeout_ms);
+  }
+  bool stopped() const override { return stop_.notified(); }
+
+ private:
+  const StopSignal& stop_;
+};
+
 constexpr std::chrono::milliseconds kExhaustedPause{100};
 
 // Milliseconds until the session's deadline (at least 0), -1 when it has none.
@@ -38,7 +49,7 @@ int millis_left(const HttpSession& session) {
 
 // Writes all pending output; false when the peer is gone, stops reading for
 // longer than the header timeout, or stop was asked.
-bool flush(int fd, HttpSession& session, const StopSignal& stop) {
+bool flush(int fd, HttpSession& session, Waiting& waiting) {
   while (session.has_output()) {
     const std::string_view out = session.pending_output();
     const ssize_t n = net::retry_on_eintr(
@@ -46,7 +57,8 @@ bool flush(int fd, HttpSession& session, const StopSignal& stop) {
     if (n > 0) {
       session.consume_output(static_cast<size_t>(n));
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (!wait_for(fd, POLLOUT, stop, millis_left(session))) return false;
+      waiting.drained(POLLOUT);
+      if (!waiting.until_ready(fd, POLLOUT, millis_left(session))) return false;
     } else {
       return false;
     }
@@ -56,7 +68,7 @@ bool flush(int fd, HttpSession& session, const StopSignal& stop) {
 
 // Only when the client may still be sending (unparsed bytes, or bytes
 // waiting): closing with unread data makes the kernel send a reset.
-void linger_close(int fd, bool unread_input, const StopSignal& stop) {
+void linger_close(int fd, bool unread_input, Waiting& waiting) {
   ::shutdown(fd, SHUT_WR);
   pollfd p{fd, POLLIN, 0};
   if (!unread_input && ::poll(&p, 1, 0) == 0) return;
@@ -65,44 +77,56 @@ void linger_close(int fd, bool unread_input, const StopSignal& stop) {
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !wait_for(fd, POLLIN, stop, static_cast<int>(left.count()))) return;
-    if (::recv(fd, discard, sizeof discard, MSG_DONTWAIT) <= 0) return;
-  }
-}
-
-// serve_blocking's loop; the caller owns and closes `fd`.
-void serve_session(int fd, const StopSignal& stop, const Limits& limits) {
-  HttpSession session(limits, stop.fd());
-  for (;;) {
-    if (!wait_for(fd, POLLIN, stop, millis_left(session))) {
-      if (stop.notified()) return;
-      // The coarse clock may not have reached the deadline the poll did.
-      if (!session.expired(HttpSession::Clock::now())) continue;
-      (void)session.time_out();  // slowloris or idle: a 408 if it sent part of a request
-      if (flush(fd, session, stop)) linger_close(fd, true, stop);
+    if (left.count() <= 0 || !waiting.until_ready(fd, POLLIN, static_cast<int>(left.count())))
       return;
-    }
-    char* space = session.input().prepare(kReadChunk);
-    const ssize_t n = net::retry_on_eintr(
-        [&] { return ::recv(fd, space, session.input().writable(), MSG_DONTWAIT); });
-    if (n == 0) return;  // the client closed
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
-      return;  // reset or other error: this connection is over
-    }
-    session.input().commit(static_cast<size_t>(n));
-    do {  // a long pipeline is handled a bounded batch of responses at a time
-      session.process(HttpSession::WaitPolicy::kBlock);
-      if (!flush(fd, session, stop)) return;
-    } while (session.backlogged());
-    if (session.closing()) {
-      linger_close(fd, !session.input().empty(), stop);
-      return;
-    }
+    const ssize_t n = ::recv(fd, discard, sizeof discard, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return;
+    if (n < static_cast<ssize_t>(sizeof discard)) waiting.drained(POLLIN);
   }
 }
 
 }  // namespace
+
+void serve_connection(int fd, Waiting& waiting, const Limits& limits, int interrupt_fd) {
+  HttpSession session(limits, interrupt_fd);
+  for (;;) {
+    if (!waiting.until_ready(fd, POLLIN, millis_left(session))) {
+      if (waiting.stopped()) return;
+      // The coarse clock may not have reached the deadline the poll did.
+      if (!session.expired(HttpSession::Clock::now())) continue;
+      (void)session.time_out();  // slowloris or idle: a 408 if it sent part of a request
+      if (flush(fd, session, waiting)) linger_close(fd, true, waiting);
+      return;
+    }
+    char* space = session.input().prepare(kReadChunk);
+    const size_t asked = session.input().writable();
+    const ssize_t n = net::retry_on_eintr([&] { return ::recv(fd, space, asked, MSG_DONTWAIT); });
+    if (n == 0) return;  // the client closed
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return;  // reset or other error: it is over
+      waiting.drained(POLLIN);
+      continue;
+    }
+    if (static_cast<size_t>(n) < asked) waiting.drained(POLLIN);
+    session.input().commit(static_cast<size_t>(n));
+    // A long pipeline is handled a bounded batch of responses at a time; a
+    // deferred wait is slept here, and the requests behind it handled after.
+    for (;;) {
+      const auto wait = session.process(waiting.wait_policy());
+      if (wait.count() > 0) {
+        if (!flush(fd, session, waiting) || !waiting.sleep(wait)) return;
+        session.finish_wait();
+        continue;
+      }
+      if (!flush(fd, session, waiting)) return;
+      if (!session.backlogged()) break;
+    }
+    if (session.closing()) {
+      linger_close(fd, !session.input().empty(), waiting);
+      return;
+    }
+  }
+}
 
 std::optional<Admitted> accept_next(net::Acceptor& acceptor, int listen_fd, const StopSignal& stop,
                                     ConnectionGate& gate) {
@@ -127,7 +151,8 @@ bool wait_readable(int fd, const StopSignal& stop, int timeout_ms) {
 
 void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& limits) {
   try {
-    serve_session(connection.get(), stop, limits);
+    ThreadWaiting waiting(stop);
+    serve_connection(connection.get(), waiting, limits, stop.fd());
   } catch (const std::bad_alloc&) {
     // No memory (or address space) left for this connection's buffers: it
     // gets a 503 and the server goes on, as when no thread can be made.

@@ -10,29 +10,19 @@
 
 #include "servers/counters.hpp"
 #include "servers/loops.hpp"
+#include "servers/nonblocking_io.hpp"
 
 namespace cmb::servers {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
 // Read at most this much per turn, so one client's flood cannot hold the
 // loop (the rest is read on the next turn).
 constexpr size_t kMaxReadPerTurn = 256 * 1024;
 
 }  // namespace
 
-struct EventLoop::Connection {
-  Connection(net::Fd socket, ConnectionGate::Ticket place, uint64_t gen, const Limits& limits,
-             int interrupt_fd)
-      : fd(std::move(socket)),
-        ticket(std::move(place)),
-        generation(gen),
-        session(limits, interrupt_fd) {}
-
-  net::Fd fd;
-  ConnectionGate::Ticket ticket;
-  uint64_t generation;
-  HttpSession session;
+struct EventLoop::Connection : SessionSocket {
+  using SessionSocket::SessionSocket;
   bool busy = false;           // a pool thread owns the session
   bool may_have_input = true;  // readable since the last EAGAIN or short read
   bool eof_pending = false;    // the poller saw the peer's FIN: read until 0
@@ -160,14 +150,21 @@ void EventLoop::drive(Connection& c) {
     if (c.busy) break;
     if (can_read(c) && c.may_have_input && !read_input(c)) return;
     if (can_process(c)) {
-      if (options_.pool != nullptr) {
+      if (options_.pool != nullptr && options_.pool_work == PoolWork::kEveryRequest) {
         hand_to_pool(c);
         break;
       }
       c.unprocessed = false;
-      const auto wait = c.session.process(HttpSession::WaitPolicy::kDefer);
+      const auto wait = c.session.process(options_.pool != nullptr
+                                              ? HttpSession::WaitPolicy::kDeferAndHoldBlocking
+                                              : HttpSession::WaitPolicy::kDefer);
       if (wait.count() > 0) timers_.add(TimerQueue::Clock::now() + wait, c.fd.get(), c.generation);
       if (c.session.backlogged()) c.unprocessed = true;  // more once the output drains
+      if (c.session.blocking_pending()) {
+        if (!flush(c)) return;  // the responses before it need not wait
+        hand_to_pool(c);
+        break;
+      }
     }
     if (!flush(c)) return;
     if (!c.session.has_output() &&
@@ -181,56 +178,30 @@ void EventLoop::drive(Connection& c) {
   update_interest(c);
 }
 
-// Reads until the socket is drained. A read that returns less than it asked
-// for has drained a TCP socket (nginx's rule): anything that arrives later
-// is a new edge for epoll and still readable for select and poll, so the
-// read that would only say EAGAIN is skipped -- a third of the syscalls of
-// a keep-alive request. Not when the peer has shut down: the EOF behind the
-// data gets no edge of its own, so the loop reads on until recv says 0.
 bool EventLoop::read_input(Connection& c) {
-  size_t total = 0;
-  while (total < kMaxReadPerTurn) {
-    char* space = c.session.input().prepare(kReadChunk);
-    const size_t asked = c.session.input().writable();
-    const ssize_t n = net::retry_on_eintr([&] { return ::recv(c.fd.get(), space, asked, 0); });
-    if (n > 0) {
-      c.session.input().commit(static_cast<size_t>(n));
-      c.unprocessed = true;
-      total += static_cast<size_t>(n);
-      if (static_cast<size_t>(n) < asked && !c.eof_pending) {
-        c.may_have_input = false;
-        return true;
-      }
-    } else if (n == 0) {
+  const auto read = read_nonblocking(c.fd.get(), c.session, kMaxReadPerTurn, c.eof_pending);
+  if (read.bytes > 0) c.unprocessed = true;
+  switch (read.outcome) {
+    case ReadOutcome::kMore:
+      return true;
+    case ReadOutcome::kDrained:
+      c.may_have_input = false;
+      return true;
+    case ReadOutcome::kEof:
       c.peer_closed = true;
       c.may_have_input = false;
       return true;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      c.may_have_input = false;
-      return true;
-    } else {
-      close(c);  // reset or other error: this connection is over
-      return false;
-    }
+    case ReadOutcome::kError:
+      break;
   }
-  return true;
+  close(c);  // reset or other error: this connection is over
+  return false;
 }
 
 bool EventLoop::flush(Connection& c) {
-  while (c.session.has_output()) {
-    const std::string_view out = c.session.pending_output();
-    const ssize_t n = net::retry_on_eintr(
-        [&] { return ::send(c.fd.get(), out.data(), out.size(), MSG_NOSIGNAL); });
-    if (n > 0) {
-      c.session.consume_output(static_cast<size_t>(n));
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return true;  // the poller says when there is room
-    } else {
-      close(c);
-      return false;
-    }
-  }
-  return true;
+  if (flush_nonblocking(c.fd.get(), c.session) != FlushOutcome::kError) return true;
+  close(c);
+  return false;
 }
 
 void EventLoop::update_interest(Connection& c) {
@@ -255,10 +226,19 @@ void EventLoop::hand_to_pool(Connection& c) {
   c.busy = true;
   c.unprocessed = false;
   HttpSession* session = &c.session;
-  Completion done{c.fd.get(), c.generation, {}};
+  Completion done{c.fd.get(), c.generation, {}, false};
   // The session stays put while busy: the loop neither reads nor closes a
   // busy connection, and the pool is stopped before the loop is destroyed.
   update_interest(c);  // before the hand-over: from then on the session is the pool's
+  if (options_.pool_work == PoolWork::kBlockingOnly) {
+    // Only the held request ran: pipelined ones behind it are the loop's.
+    options_.pool->submit([this, session, done]() mutable {
+      done.wait = session->run_blocking();
+      done.more_input = true;
+      post_completion(done);
+    });
+    return;
+  }
   options_.pool->submit([this, session, done]() mutable {
     done.wait = session->process(HttpSession::WaitPolicy::kDefer);
     post_completion(done);
@@ -297,7 +277,7 @@ void EventLoop::take_completions() {
     Connection* c = find(completion.fd, completion.generation);
     if (c == nullptr) continue;
     c->busy = false;
-    if (c->session.backlogged()) c->unprocessed = true;
+    if (c->session.backlogged() || completion.more_input) c->unprocessed = true;
     if (completion.wait.count() > 0)
       timers_.add(TimerQueue::Clock::now() + completion.wait, completion.fd, completion.generation);
     drive(*c);
@@ -325,12 +305,13 @@ namespace {
 class EventLoopServer final : public Server {
  public:
   EventLoopServer(const ServerConfig& config, std::function<std::unique_ptr<Poller>()> make_poller,
-                  int loops, int workers, Listeners listeners)
+                  int loops, int workers, Listeners listeners, PoolWork pool_work)
       : Server(config, /*reuse_port=*/loops > 1 && listeners == Listeners::kOnePerLoop),
         make_poller_(std::move(make_poller)),
         loops_(loops),
         workers_(workers),
-        listeners_(listeners) {}
+        listeners_(listeners),
+        pool_work_(pool_work) {}
 
   void run() override {
     std::unique_ptr<HandlerPool> pool;
@@ -344,8 +325,8 @@ class EventLoopServer final : public Server {
       const int fd =
           i == 0 || siblings.empty() ? listen_fd() : siblings[static_cast<size_t>(i - 1)].get();
       loops.push_back(std::make_unique<EventLoop>(
-          make_poller_(),
-          EventLoop::Options{fd, &stop_signal(), config().limits, &connection_gate(), pool.get()}));
+          make_poller_(), EventLoop::Options{fd, &stop_signal(), config().limits,
+                                             &connection_gate(), pool.get(), pool_work_}));
     }
     // Workers may still hold sessions: finish them before the loops go,
     // however the loops ended.
@@ -364,15 +345,17 @@ class EventLoopServer final : public Server {
   int loops_;
   int workers_;
   Listeners listeners_;
+  PoolWork pool_work_;
 };
 
 }  // namespace
 
 std::unique_ptr<Server> make_event_loop_server(const ServerConfig& config,
                                                std::function<std::unique_ptr<Poller>()> make_poller,
-                                               int loops, int workers, Listeners listeners) {
+                                               int loops, int workers, Listeners listeners,
+                                               PoolWork pool_work) {
   return std::make_unique<EventLoopServer>(config, std::move(make_poller), loops, workers,
-                                           listeners);
+                                           listeners, pool_work);
 }
 
 }  // namespace cmb::servers

@@ -1,9 +1,9 @@
 // One thread's readiness loop over non-blocking sockets: accept, read, run
 // the shared session, write, and arm timers for non-blocking waits. The
-// select, poll, epoll, epoll-workers and reuseport models differ only in the
-// Poller they pass, how many loops they run, and whether a HandlerPool runs
-// the handler. run() and everything else but post_completion() belong to
-// the loop's thread.
+// select, poll, epoll, epoll-workers, reuseport, epoll-exclusive and amped
+// models differ only in the Poller they pass, how many loops they run, and
+// what a HandlerPool runs for them. run() and everything else but
+// post_completion() belong to the loop's thread.
 #pragma once
 
 #include <chrono>
@@ -24,6 +24,12 @@
 
 namespace cmb::servers {
 
+// What a HandlerPool runs for an event loop.
+enum class PoolWork {
+  kEveryRequest,  // half-sync/half-async: the loop hands over every request
+  kBlockingOnly,  // AMPED: the loop runs the rest and hands over only blocking calls
+};
+
 class EventLoop {
  public:
   struct Options {
@@ -32,6 +38,7 @@ class EventLoop {
     Limits limits;
     ConnectionGate* gate = nullptr;  // shared by the server's loops
     HandlerPool* pool = nullptr;     // null: the handler runs on the loop thread
+    PoolWork pool_work = PoolWork::kEveryRequest;
   };
 
   EventLoop(std::unique_ptr<Poller> poller, const Options& options);
@@ -48,6 +55,7 @@ class EventLoop {
     int fd;
     uint64_t generation;
     std::chrono::microseconds wait;
+    bool more_input;  // requests may follow in the input: process again
   };
 
   void accept_all();
@@ -59,6 +67,7 @@ class EventLoop {
   bool can_process(const Connection& c) const;
   void update_interest(Connection& c);
   void close(Connection& c);
+  // The pool runs what `pool_work` says, then hands the connection back.
   void hand_to_pool(Connection& c);
   void post_completion(const Completion& completion);  // any thread
   void take_completions();
@@ -93,10 +102,11 @@ enum class Listeners {
 
 // A server of `loops` event loops on as many threads (the first on the
 // calling thread), taking connections as `listeners` says; with `workers`
-// > 0 a HandlerPool of that many threads runs the handler.
+// > 0 a HandlerPool of that many threads runs what `pool_work` says.
 std::unique_ptr<Server> make_event_loop_server(const ServerConfig& config,
                                                std::function<std::unique_ptr<Poller>()> make_poller,
                                                int loops = 1, int workers = 0,
-                                               Listeners listeners = Listeners::kOnePerLoop);
+                                               Listeners listeners = Listeners::kOnePerLoop,
+                                               PoolWork pool_work = PoolWork::kEveryRequest);
 
 }  // namespace cmb::servers

@@ -16,7 +16,7 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
   const auto note_progress = [&] {
     if (output_.size() != output_before) progress_at_ = Clock::now();
   };
-  while (!closing_ && !deferred_) {
+  while (!closing_ && !deferred_ && !blocking_) {
     if (output_full()) {
       backlogged_ = true;
       break;
@@ -39,21 +39,42 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
       break;
     }
     input_.consume(result.consumed);
-    run_inline_work(work, interrupt_fd_);
-    if (work.wait.count() > 0) {
-      if (policy == WaitPolicy::kDefer) {
-        deferred_ = Deferred{work, framing};
-        note_progress();
-        return work.wait;
-      }
-      interruptible_sleep(work.wait, interrupt_fd_);
+    if (policy == WaitPolicy::kDeferAndHoldBlocking && work.sleep.count() > 0) {
+      blocking_ = Deferred{work, framing};
+      break;
     }
-    append_work_response(output_, work, framing);
-    count(Counter::kRequests);
-    closing_ = !framing.keep_alive;
+    if (const auto wait = finish_work(work, framing, policy); wait.count() > 0) {
+      note_progress();
+      return wait;
+    }
   }
   note_progress();
   return std::chrono::microseconds{0};
+}
+
+std::chrono::microseconds HttpSession::finish_work(const Work& work, const ReplyFraming& framing,
+                                                   WaitPolicy policy) {
+  run_inline_work(work, interrupt_fd_);
+  if (work.wait.count() > 0) {
+    if (policy != WaitPolicy::kBlock) {
+      deferred_ = Deferred{work, framing};
+      return work.wait;
+    }
+    interruptible_sleep(work.wait, interrupt_fd_);
+  }
+  append_work_response(output_, work, framing);
+  count(Counter::kRequests);
+  closing_ = !framing.keep_alive;
+  return std::chrono::microseconds{0};
+}
+
+std::chrono::microseconds HttpSession::run_blocking() {
+  if (!blocking_) return std::chrono::microseconds{0};
+  const Deferred held = *blocking_;
+  blocking_.reset();
+  const auto wait = finish_work(held.work, held.framing, WaitPolicy::kDefer);
+  progress_at_ = Clock::now();
+  return wait;
 }
 
 void HttpSession::finish_wait() {

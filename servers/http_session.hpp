@@ -40,6 +40,10 @@ class HttpSession {
   enum class WaitPolicy {
     kBlock,  // thread models: a wait_us request sleeps on this thread
     kDefer,  // event models: process() stops and returns the wait to arm
+    // AMPED: as kDefer, and a request with blocking work (sleep_us) is held
+    // back too: process() stops with blocking_pending() for a helper thread
+    // to call run_blocking().
+    kDeferAndHoldBlocking,
   };
   // Handles the complete requests in the input in order, appending each
   // response to the output, until the input holds no complete request or the
@@ -50,6 +54,13 @@ class HttpSession {
 
   // The deferred wait has elapsed: append its response.
   void finish_wait();
+
+  // A request held back under kDeferAndHoldBlocking awaits run_blocking().
+  bool blocking_pending() const { return blocking_.has_value(); }
+  // Runs the held request's work on the calling thread (a helper) and
+  // appends its response; or, when it also waits, returns that wait to arm
+  // as process() does. Then process() handles what follows it.
+  std::chrono::microseconds run_blocking();
   bool waiting() const { return deferred_.has_value(); }
 
   // process() stopped at kMaxPendingOutput: once the output is flushed,
@@ -58,9 +69,10 @@ class HttpSession {
   bool backlogged() const { return backlogged_; }
 
   // Limits::header_timeout: the time by which the client must make progress
-  // (complete a request, or take some output); unset during a deferred wait.
+  // (complete a request, or take some output); unset during a deferred wait
+  // or held blocking work.
   std::optional<Clock::time_point> deadline() const {
-    if (deferred_) return std::nullopt;
+    if (deferred_ || blocking_) return std::nullopt;
     return progress_at_ + timeout_;
   }
   bool expired(Clock::time_point now) const {
@@ -86,6 +98,11 @@ class HttpSession {
     ReplyFraming framing;
   };
 
+  // Runs a parsed request's work and appends its response, or under a
+  // deferring policy holds it back and returns its wait.
+  std::chrono::microseconds finish_work(const Work& work, const ReplyFraming& framing,
+                                        WaitPolicy policy);
+
   net::RequestParser parser_;
   int interrupt_fd_;
   net::Buffer input_;
@@ -97,6 +114,7 @@ class HttpSession {
   Clock::duration timeout_;
   Clock::time_point progress_at_;
   std::optional<Deferred> deferred_;
+  std::optional<Deferred> blocking_;
 };
 
 }  // namespace cmb::servers

@@ -20,6 +20,9 @@ std::unique_ptr<Server> make_epoll_server(const ServerConfig& config);
 std::unique_ptr<Server> make_epoll_workers_server(const ServerConfig& config);
 std::unique_ptr<Server> make_reuseport_server(const ServerConfig& config);
 std::unique_ptr<Server> make_epoll_exclusive_server(const ServerConfig& config);
+std::unique_ptr<Server> make_leader_followers_server(const ServerConfig& config);
+std::unique_ptr<Server> make_amped_server(const ServerConfig& config);
+std::unique_ptr<Server> make_fiber_server(const ServerConfig& config);
 std::unique_ptr<Server> make_asio_server(const ServerConfig& config);
 std::unique_ptr<Server> make_io_uring_server(const ServerConfig& config);
 std::string io_uring_unavailable_reason();
@@ -65,6 +68,14 @@ const std::vector<Entry>& entries() {
        make_reuseport_server, true, /*timer_waits=*/true},
       {"epoll-exclusive", "N epoll loops sharing one listener with EPOLLEXCLUSIVE (--threads)",
        "#c5b0d5", make_epoll_exclusive_server, true, /*timer_waits=*/true},
+      {"leader-followers",
+       "N threads take turns leading one EPOLLONESHOT epoll set; the leader serves its event",
+       "#ffbb78", make_leader_followers_server},
+      {"amped",
+       "Flash's AMPED: one epoll loop; only blocking calls go to helper threads (--threads)",
+       "#98df8a", make_amped_server, true, /*timer_waits=*/true},
+      {"fiber", "Boost.Fiber: a fiber per connection in blocking style; epoll wakes parked fibers",
+       "#dbdb8d", make_fiber_server, true, /*timer_waits=*/true},
       {"asio", "Boost.Asio, C++20 coroutines, one io_context per thread (--threads)", "#aec7e8",
        make_asio_server, true, /*timer_waits=*/true},
       {"io-uring", "liburing: multishot accept and recv, provided buffers, one ring per thread",
