@@ -41,7 +41,8 @@ int models_command() {
   return kExitOk;
 }
 
-int serve_command(const std::string& model, const servers::ServerConfig& config) {
+int serve_command(const std::string& model, const servers::ServerConfig& config,
+                  const std::optional<servers::ExternalCommand>& external) {
   // Signals are taken by one thread with sigwait, so every other thread
   // (including the model's) runs with them blocked and is never interrupted.
   sigset_t signals;
@@ -52,7 +53,9 @@ int serve_command(const std::string& model, const servers::ServerConfig& config)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Shared with the signal thread, which may outlive this function.
-  std::shared_ptr<servers::Server> server = servers::make_server(model, config);
+  std::shared_ptr<servers::Server> server = external
+                                                ? servers::make_external_server(config, *external)
+                                                : servers::make_server(model, config);
   if (net::is_wildcard(server->address()))
     fmt::print(stderr,
                "warning: listening on every interface ({}); use --host 127.0.0.1 to keep "

@@ -2,10 +2,12 @@
 // parses flags; these do the work.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "loadgen/engine.hpp"
+#include "servers/external.hpp"
 #include "servers/server.hpp"
 
 namespace cmb::harness {
@@ -18,7 +20,9 @@ inline constexpr int kExitUsage = 2;    // bad flags or input; nothing ran
 int models_command();
 
 // Serves until SIGINT or SIGTERM, after printing `listening on HOST:PORT`.
-int serve_command(const std::string& model, const servers::ServerConfig& config);
+// Serves `model`, or with `external` that command (servers/external.hpp).
+int serve_command(const std::string& model, const servers::ServerConfig& config,
+                  const std::optional<servers::ExternalCommand>& external = std::nullopt);
 
 // What `cmbench load` writes besides running the load.
 struct LoadOutputs {

@@ -25,6 +25,7 @@
 #include "loadgen/units.hpp"
 #include "loadgen/url.hpp"
 #include "net/uring.hpp"
+#include "servers/external.hpp"
 #include "servers/registry.hpp"
 
 namespace {
@@ -58,11 +59,25 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
   auto* serve = app.add_subcommand("serve", "run one model until SIGINT or SIGTERM");
   struct Options {
     std::string model;
+    std::string command;
+    std::string ready_line;
     cmb::servers::ServerConfig config;
     std::string header_timeout = "10s";
   };
   auto o = std::make_shared<Options>();
-  serve->add_option("--model", o->model, "model name (see `cmbench models`)")->required();
+  auto* model = serve->add_option("--model", o->model, "model name (see `cmbench models`)");
+  auto* command =
+      serve
+          ->add_option("--command", o->command,
+                       "run this server instead of a model: a command line with {host}, {port}, "
+                       "{address}, {threads}, {dir}, {max_connections}, {header_timeout_ms} "
+                       "(README \"External servers\")")
+          ->excludes(model);
+  serve
+      ->add_option("--ready-line", o->ready_line,
+                   "with --command: ready once its stdout has a line with this text (and the "
+                   "port accepts); default: once the port accepts")
+      ->needs(command);
   serve->add_option("--host", o->config.host, "address to bind")->capture_default_str();
   serve->add_option("--port", o->config.port, "port to bind; 0 picks a free one")
       ->capture_default_str();
@@ -108,7 +123,24 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
       *exit_code = kExitUsage;
       return;
     }
-    *exit_code = cmb::harness::serve_command(o->model, o->config);
+    if (o->model.empty() == o->command.empty()) {
+      fmt::print(stderr, "cmbench serve: give --model NAME or --command LINE\n");
+      *exit_code = kExitUsage;
+      return;
+    }
+    std::optional<cmb::servers::ExternalCommand> external;
+    if (!o->command.empty()) {
+      try {
+        external.emplace();
+        external->argv = cmb::servers::split_command_line(o->command);
+        external->ready_line = o->ready_line;
+      } catch (const std::invalid_argument& e) {
+        fmt::print(stderr, "cmbench serve: {}\n", e.what());
+        *exit_code = kExitUsage;
+        return;
+      }
+    }
+    *exit_code = cmb::harness::serve_command(o->model, o->config, external);
   });
 }
 
@@ -343,6 +375,7 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
     std::string duration = "5s", warmup = "1s", timeout = "2s";
     bool no_pin = false, no_plots = false;
     std::vector<std::string> binaries;
+    std::vector<std::string> externals;
   };
   auto o = std::make_shared<Options>();
   run->add_option("--question", sweep.question, "what the scenario asks (from its file)");
@@ -399,6 +432,10 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
                   "same-runner A/B: rows MODEL@LABEL (A, B, ... by default), the builds taking "
                   "turns point by point")
       ->take_all();
+  run->add_option("--external", o->externals,
+                  "NAME=COMMAND: a server of your own, usable as NAME in --models; COMMAND takes "
+                  "{host}, {port}, {threads}, ... (README \"External servers\"); repeatable")
+      ->take_all();
   run->add_flag("--syscalls", sweep.count_syscalls,
                 "count the server's system calls per request (perf stat; root or "
                 "perf_event_paranoid <= -1)");
@@ -408,7 +445,33 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
   run->callback([o, exit_code, &sweep] {
     if (sweep.models.empty()) sweep.models = {"iterative", "thread-per-connection"};
     if (sweep.workloads.empty()) sweep.workloads = {""};
-    const auto known = cmb::servers::available_model_names();
+    auto known = cmb::servers::available_model_names();
+    for (const auto& given : o->externals) {
+      const size_t equals = given.find('=');
+      const std::string name = given.substr(0, equals);
+      std::string problem;
+      if (equals == std::string::npos || equals + 1 == given.size())
+        problem = "give NAME=COMMAND";
+      else if (name.empty() || name.find_first_of("@,:= ") != std::string::npos)
+        problem = "a name must be non-empty, without '@', ',', ':', '=' or spaces";
+      else if (cmb::servers::find_model(name) ||
+               std::find(known.begin(), known.end(), name) != known.end())
+        problem = fmt::format("{} is a model already", name);
+      else {
+        try {
+          (void)cmb::servers::split_command_line(given.substr(equals + 1));
+        } catch (const std::invalid_argument& e) {
+          problem = e.what();
+        }
+      }
+      if (!problem.empty()) {
+        fmt::print(stderr, "cmbench run: --external {}: {}\n", given, problem);
+        *exit_code = kExitUsage;
+        return;
+      }
+      sweep.externals.push_back({name, given.substr(equals + 1)});
+      known.push_back(name);
+    }
     for (const auto& model : sweep.models) {
       // NAME or NAME:THREADS
       const size_t colon = model.find(':');

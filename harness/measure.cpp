@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "harness/plan.hpp"
 #include "harness/proc_stats.hpp"
 #include "harness/syscall_counter.hpp"
 #include "loadgen/hist_file.hpp"
@@ -194,7 +195,8 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
       row.server_cpu_us_per_request =
           (row.server_user_s + row.server_system_s) * 1e6 / static_cast<double>(result.requests);
   }
-  if (counters_start && counters_end) {
+  // An external server keeps none of our counters: blank, not zero.
+  if (counters_start && counters_end && !external_model(point.model, config_)) {
     row.server_requests = counters_end->requests - counters_start->requests;
     row.server_refused = counters_end->refused - counters_start->refused;
     row.server_timed_out = counters_end->timed_out - counters_start->timed_out;

@@ -10,6 +10,7 @@
 
 #include "harness/csv.hpp"
 #include "harness/files.hpp"
+#include "servers/registry.hpp"
 
 namespace cmb::harness {
 namespace {
@@ -39,6 +40,19 @@ ModelSpec parse_model_spec(const std::string& model, int default_threads) {
     spec.name.resize(colon);
   }
   return spec;
+}
+
+const ExternalModel* find_external(const std::string& model, const SweepConfig& config) {
+  const std::string name = parse_model_spec(model, 0).name;
+  for (const auto& external : config.externals)
+    if (external.name == name) return &external;
+  return nullptr;
+}
+
+bool external_model(const std::string& model, const SweepConfig& config) {
+  if (find_external(model, config) != nullptr) return true;
+  const auto info = servers::find_model(parse_model_spec(model, 0).name);
+  return info && info->external;
 }
 
 void label_models_by_build(SweepConfig& config) {

@@ -23,6 +23,13 @@ struct ModelSpec {
 };
 ModelSpec parse_model_spec(const std::string& model, int default_threads);
 
+// Whether a row's model ("nginx:4@B" too) is a server that is not ours
+// (servers::ModelInfo::external, or one of config.externals): hello
+// workload only, no counters of ours.
+bool external_model(const std::string& model, const SweepConfig& config);
+// The command of one of config.externals by its row's model; nullptr if none.
+const ExternalModel* find_external(const std::string& model, const SweepConfig& config);
+
 // With builds: every model becomes MODEL@LABEL, once per build, in the
 // builds' order. Without: nothing changes.
 void label_models_by_build(SweepConfig& config);

@@ -15,6 +15,7 @@
 #include "harness/build_info.hpp"
 #include "harness/csv.hpp"
 #include "harness/files.hpp"
+#include "harness/plan.hpp"
 #include "harness/runner.hpp"
 #include "harness/stats.hpp"
 #include "servers/registry.hpp"
@@ -188,9 +189,12 @@ void write_manifest(const SweepConfig& config, const std::string& started,
   Json models = Json::array();
   for (const auto& model : config.models) {
     const auto info = servers::find_model(model.substr(0, model.find_first_of(":@")));
+    const ExternalModel* external = find_external(model, config);
     models.push_back({{"name", model},
-                      {"summary", info ? info->summary : ""},
-                      {"colour", info ? info->colour : ""}});
+                      {"summary", external ? "external: " + external->command
+                                  : info   ? std::string(info->summary)
+                                           : ""},
+                      {"colour", info && !external ? info->colour : ""}});
   }
   const BuildInfo build = build_info();
   Json libraries = Json::object();

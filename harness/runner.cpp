@@ -82,14 +82,20 @@ int run_sweep(SweepConfig config) {
     }
     ResultRow row;
     try {
+      if (external_model(point.model, config) && !point.workload.empty())
+        throw std::runtime_error(
+            fmt::format("{} serves only the hello workload: '{}' would be ignored", point.model,
+                        point.workload));
       if (!server) {
         const ModelSpec spec = parse_model_spec(point.model, config.server_threads);
         std::string binary = "/proc/self/exe";
         for (const auto& build : config.builds)
           if (build.label == spec.build) binary = build.path;
+        const ExternalModel* external = find_external(point.model, config);
         server = std::make_unique<ServerProcess>(
             ServerProcess::Options{.binary = binary,
                                    .model = spec.name,
+                                   .command = external ? external->command : "",
                                    .host = config.host,
                                    .threads = spec.threads,
                                    .cpus = config.server_cpus,

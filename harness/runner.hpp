@@ -18,12 +18,21 @@ struct Build {
   std::string path;
 };
 
+// A server of the user's own in the sweep: `run --external NAME=COMMAND`,
+// or `external = ["NAME=COMMAND"]` in a scenario file (servers/external.hpp
+// for the placeholders).
+struct ExternalModel {
+  std::string name;
+  std::string command;
+};
+
 struct SweepConfig {
   std::string scenario;             // its name, for the default output path and titles
   std::string question;             // what the scenario asks
   std::string expect;               // the shape it expects, in prose
   std::vector<std::string> claims;  // the same as data (harness/expectations.hpp)
   std::vector<std::string> models;
+  std::vector<ExternalModel> externals;  // names that models may use
   // Query strings. A point may mix several URLs: "bytes=13@95|sleep_us=20000@5".
   std::vector<std::string> workloads = {""};
   std::vector<int> connections = {1, 4, 16, 64};

@@ -53,8 +53,11 @@ ServerProcess::ServerProcess(const Options& options) {
   net::Fd read_end(pipe_fds[0]);
   net::Fd write_end(pipe_fds[1]);
 
-  std::vector<std::string> args = {"cmbench", "serve",      "--model", options.model,
-                                   "--host",  options.host, "--port",  "0"};
+  std::vector<std::string> args = {"cmbench", "serve", "--host", options.host, "--port", "0"};
+  if (options.command.empty())
+    args.insert(args.end(), {"--model", options.model});
+  else
+    args.insert(args.end(), {"--command", options.command});
   if (options.threads > 0) {
     args.push_back("--threads");
     args.push_back(std::to_string(options.threads));

@@ -23,6 +23,7 @@ class ServerProcess {
   struct Options {
     std::string binary = "/proc/self/exe";  // a cmbench whose `serve` runs the model
     std::string model;
+    std::string command;  // not empty: `serve --command` runs it (an external server)
     std::string host = "127.0.0.1";
     int threads = 0;
     std::vector<int> cpus;                        // empty: not pinned

@@ -26,6 +26,8 @@ std::unique_ptr<Server> make_fiber_server(const ServerConfig& config);
 std::unique_ptr<Server> make_asio_server(const ServerConfig& config);
 std::unique_ptr<Server> make_io_uring_server(const ServerConfig& config);
 std::string io_uring_unavailable_reason();
+std::unique_ptr<Server> make_nginx_server(const ServerConfig& config);
+std::string nginx_unavailable_reason();
 
 namespace {
 
@@ -41,6 +43,7 @@ struct Entry {
   bool concurrent = true;
   bool timer_waits = false;
   Probe probe = nullptr;
+  bool external = false;
 };
 
 const std::vector<Entry>& entries() {
@@ -80,6 +83,9 @@ const std::vector<Entry>& entries() {
        make_asio_server, true, /*timer_waits=*/true},
       {"io-uring", "liburing: multishot accept and recv, provided buffers, one ring per thread",
        "#000000", make_io_uring_server, true, /*timer_waits=*/true, io_uring_unavailable_reason},
+      {"nginx", "reference row: Debian's nginx, --threads workers, return 200, hello workload only",
+       "#c7c7c7", make_nginx_server, true, /*timer_waits=*/true, nginx_unavailable_reason,
+       /*external=*/true},
   };
   return kEntries;
 }
@@ -91,7 +97,7 @@ const std::vector<ModelInfo>& registered_models() {
     std::vector<ModelInfo> models;
     for (const auto& entry : entries())
       models.push_back({entry.name, entry.summary, entry.concurrent, entry.timer_waits,
-                        entry.colour, entry.probe ? entry.probe() : ""});
+                        entry.colour, entry.probe ? entry.probe() : "", entry.external});
     return models;
   }();
   return kModels;

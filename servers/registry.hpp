@@ -25,6 +25,11 @@ struct ModelInfo {
   std::string_view colour;
   // Empty when the model works here; otherwise why not (kernel, build).
   std::string unavailable_reason;
+  // A server that is not ours (nginx): it serves only the hello workload
+  // (the query is ignored), keeps none of our counters, and has limits of
+  // its own, so the suites that check those skip it and the harness leaves
+  // the server_* counter columns blank.
+  bool external = false;
 };
 
 // The registered model of that name, available or not; std::nullopt if none.

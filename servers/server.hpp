@@ -59,6 +59,9 @@ class Server {
   explicit Server(const ServerConfig& config, bool reuse_port = false);
   const ServerConfig& config() const { return config_; }
   int listen_fd() const { return listener_.get(); }
+  // Gives the bound port up (keeping address()) for another process to bind:
+  // an external server's.
+  void close_listener() { listener_.reset(); }
   const StopSignal& stop_signal() const { return stop_; }
   // Open connections against config.limits.max_connections (per process).
   ConnectionGate& connection_gate() const { return *gate_; }

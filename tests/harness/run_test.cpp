@@ -17,6 +17,7 @@
 #include "harness/csv.hpp"
 #include "harness/runner.hpp"
 #include "harness/syscall_counter.hpp"
+#include "servers/registry.hpp"
 #include "support/process.hpp"
 #include "support/results_csv.hpp"
 
@@ -151,6 +152,64 @@ TEST(Run, ServerCountsAgreeWithTheClientWithinTheRequestsInFlight) {
     EXPECT_EQ(row.at("server_refused"), "0");
     EXPECT_EQ(row.at("server_timed_out"), "0");
     EXPECT_EQ(row.at("server_rejected"), "0");
+  }
+}
+
+// nginx as a row next to ours: measured like any model, with its process
+// tree's CPU and memory, but its counter columns blank (it keeps none of
+// ours), and a workload it would ignore is an error row, not a result.
+TEST(Run, NginxIsARowWithBlankCountersAndOnlyTheHelloWorkload) {
+  const auto nginx = cmb::servers::find_model("nginx");
+  ASSERT_TRUE(nginx);
+  if (!nginx->unavailable_reason.empty()) GTEST_SKIP() << nginx->unavailable_reason;
+  const auto [result, csv, rows] =
+      run_sweep("nginx-row", {"--models", "nginx:1,epoll", "--connections", "4", "--workload", "",
+                              "--workload", "cpu_us=10", "-d", "500ms", "--warmup", "100ms"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) {
+    const bool is_nginx = row.at("model") == "nginx:1";
+    if (is_nginx && row.at("workload") == "cpu_us=10") {
+      EXPECT_NE(row.at("error").find("only the hello workload"), std::string::npos)
+          << row.at("error");
+      continue;
+    }
+    ASSERT_EQ(row.at("error"), "") << row.at("model");
+    EXPECT_GT(std::stod(row.at("rps")), 0) << row.at("model");
+    EXPECT_GT(std::stod(row.at("server_user_s")) + std::stod(row.at("server_system_s")), 0)
+        << row.at("model");
+    EXPECT_EQ(row.at("server_requests").empty(), is_nginx) << row.at("model");
+    if (is_nginx) {
+      EXPECT_GE(std::stod(row.at("server_processes_max")), 2) << "master and worker";
+    }
+  }
+}
+
+// A server of the user's own, declared by command line, is a row like
+// nginx's: our own binary stands in for it here. Bad declarations are
+// refused before anything runs.
+TEST(Run, AnExternalServerByCommandLineIsARow) {
+  const auto [result, csv, rows] = run_sweep(
+      "external-row",
+      {"--external", std::string("mine=") + CMBENCH_BIN + " serve --model poll --port {port}",
+       "--models", "mine,poll", "--connections", "2", "--workload", "", "-d", "300ms", "--warmup",
+       "100ms"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) {
+    ASSERT_EQ(row.at("error"), "") << row.at("model");
+    EXPECT_GT(std::stod(row.at("rps")), 0) << row.at("model");
+    EXPECT_EQ(row.at("server_requests").empty(), row.at("model") == "mine");
+  }
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--external", "poll=/bin/true", "--models", "poll"},
+        {"--external", "x='unbalanced", "--models", "x"},
+        {"--external", "noequals", "--models", "poll"}}) {
+    std::vector<std::string> args{"run", "--no-plots", "-d", "100ms"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    const auto refused = run_cmbench(args);
+    EXPECT_EQ(refused.exit_code, 2) << bad[1];
+    EXPECT_NE(refused.err.find("--external"), std::string::npos) << refused.err;
   }
 }
 

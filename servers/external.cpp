@@ -1,0 +1,288 @@
+#include "servers/external.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+namespace cmb::servers {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds kStopGrace{5000};
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
+  return "stopped";
+}
+
+bool port_accepts(const net::Address& address) {
+  net::Fd probe(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  return probe && ::connect(probe.get(), address.get(), address.length) == 0;
+}
+
+class ExternalServer final : public Server {
+ public:
+  ExternalServer(const ServerConfig& config, const ExternalCommand& command)
+      : Server(config), command_(command) {
+    // The port is ours until the command binds it: free it just before.
+    dir_ = make_directory();
+    for (const auto& [name, content] : command.files) {
+      std::ofstream file(fs::path(dir_) / name);
+      file << expand_placeholders(content, config, address(), dir_);
+      if (!file) throw std::runtime_error("cannot write " + (fs::path(dir_) / name).string());
+    }
+    std::vector<std::string> args;
+    for (const auto& arg : command.argv)
+      args.push_back(expand_placeholders(arg, config, address(), dir_));
+    if (args.empty()) throw std::invalid_argument("an external server needs a command");
+    close_listener();
+    start(args);
+    wait_ready(args.front());
+  }
+
+  ~ExternalServer() override {
+    end_child();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  void run() override {
+    // Until stop(), or until the command ends on its own (then the row
+    // records the failure, as for a model that crashed).
+    pollfd p{stop_signal().fd(), POLLIN, 0};
+    while (net::retry_on_eintr([&] { return ::poll(&p, 1, 100); }) == 0) {
+      int status = 0;
+      if (::waitpid(child_, &status, WNOHANG) == child_) {
+        child_ = -1;
+        throw std::runtime_error("the external server " + describe(status));
+      }
+    }
+    end_child();
+  }
+
+ private:
+  static std::string make_directory() {
+    std::string path = (fs::temp_directory_path() / "cmbench-external-XXXXXX").string();
+    if (::mkdtemp(path.data()) == nullptr)
+      throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    return path;
+  }
+
+  void start(const std::vector<std::string>& args) {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+      throw std::system_error(errno, std::generic_category(), "pipe2");
+    net::Fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
+    std::vector<char*> argv;
+    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    const pid_t parent = ::getpid();
+    child_ = ::fork();
+    if (child_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (child_ == 0) {
+      // Its own process group, so that stopping it reaches its workers too;
+      // its stdout to our pipe (ours is the harness's), then on to stderr.
+      ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      ::dup2(write_end.get(), STDOUT_FILENO);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);  // serve blocks its signals for sigwait
+      ::execvp(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::setpgid(child_, child_);  // also here: no race with the exec
+    out_ = std::move(read_end);
+  }
+
+  // Ready when the port accepts (or the line appears); stdout is passed on
+  // to stderr meanwhile and after, so that the harness reads only ours.
+  void wait_ready(const std::string& program) {
+    const auto deadline = Clock::now() + command_.ready_timeout;
+    std::string pending;
+    bool line_seen = command_.ready_line.empty();
+    for (;;) {
+      int status = 0;
+      if (::waitpid(child_, &status, WNOHANG) == child_) {
+        child_ = -1;
+        throw std::runtime_error(
+            program + " " + describe(status) + " before it was ready" +
+            (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (could it be run?)" : ""));
+      }
+      pollfd p{out_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 10) > 0) {
+        char buffer[4096];
+        const ssize_t n = ::read(out_.get(), buffer, sizeof buffer);
+        if (n > 0) {
+          [[maybe_unused]] const ssize_t w = ::write(STDERR_FILENO, buffer, static_cast<size_t>(n));
+          pending.append(buffer, static_cast<size_t>(n));
+          if (!line_seen && pending.find(command_.ready_line) != std::string::npos)
+            line_seen = true;
+          if (pending.size() > 65536) pending.erase(0, pending.size() - 4096);
+        } else if (n == 0) {
+          out_.reset();  // it closed its stdout: only the port can tell now
+        }
+      }
+      if (line_seen && port_accepts(address())) break;
+      if (Clock::now() >= deadline) {
+        end_child();
+        throw std::runtime_error(program + " was not ready within " +
+                                 std::to_string(command_.ready_timeout.count()) + " ms");
+      }
+      if (!out_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (out_) {
+      // Forward the rest of its stdout to stderr for as long as it writes.
+      forwarder_ = std::thread([fd = out_.release()] {
+        char buffer[4096];
+        ssize_t n;
+        while ((n = net::retry_on_eintr([&] { return ::read(fd, buffer, sizeof buffer); })) > 0)
+          [[maybe_unused]] const ssize_t w = ::write(STDERR_FILENO, buffer, static_cast<size_t>(n));
+        ::close(fd);
+      });
+    }
+  }
+
+  void end_child() {
+    if (child_ > 0) {
+      ::kill(-child_, SIGTERM);
+      const auto deadline = Clock::now() + kStopGrace;
+      int status = 0;
+      while (::waitpid(child_, &status, WNOHANG) == 0 && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      if (Clock::now() >= deadline) {
+        ::kill(-child_, SIGKILL);
+        ::waitpid(child_, &status, 0);
+      }
+      ::kill(-child_, SIGKILL);  // workers the command left behind
+      child_ = -1;
+    }
+    if (forwarder_.joinable()) forwarder_.join();  // its pipe closed with the group
+  }
+
+  ExternalCommand command_;
+  std::string dir_;
+  pid_t child_ = -1;
+  net::Fd out_;
+  std::thread forwarder_;
+};
+
+}  // namespace
+
+std::string expand_placeholders(const std::string& text, const ServerConfig& config,
+                                const net::Address& address, const std::string& dir) {
+  // A placeholder is {word} with a lower-case word; any other brace (an
+  // nginx block, a shell's ${VAR}) is left as it is.
+  std::string out;
+  for (size_t at = 0; at < text.size();) {
+    const size_t open = text.find('{', at);
+    if (open == std::string::npos) {
+      out.append(text, at);
+      break;
+    }
+    size_t close = open + 1;
+    while (close < text.size() &&
+           ((text[close] >= 'a' && text[close] <= 'z') || text[close] == '_'))
+      ++close;
+    if (close == open + 1 || close == text.size() || text[close] != '}' ||
+        (open > 0 && text[open - 1] == '$')) {
+      out.append(text, at, open + 1 - at);
+      at = open + 1;
+      continue;
+    }
+    out.append(text, at, open - at);
+    const std::string name = text.substr(open + 1, close - open - 1);
+    if (name == "host")
+      out += config.host;
+    else if (name == "port")
+      out += std::to_string(address.port());
+    else if (name == "address")
+      out += address.to_string();
+    else if (name == "threads")
+      out += std::to_string(thread_count(config, DefaultThreads::kLoopPerCore));
+    else if (name == "dir")
+      out += dir;
+    else if (name == "max_connections")
+      out += std::to_string(config.limits.max_connections);
+    else if (name == "header_timeout_ms")
+      out += std::to_string(config.limits.header_timeout.count());
+    else
+      throw std::invalid_argument("unknown placeholder {" + name +
+                                  "}: use {host}, {port}, {address}, {threads}, {dir}, "
+                                  "{max_connections} or {header_timeout_ms}");
+    at = close + 1;
+  }
+  return out;
+}
+
+std::unique_ptr<Server> make_external_server(const ServerConfig& config,
+                                             const ExternalCommand& command) {
+  return std::make_unique<ExternalServer>(config, command);
+}
+
+std::vector<std::string> split_command_line(const std::string& line) {
+  std::vector<std::string> argv;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote != 0) {
+      if (c == quote)
+        quote = 0;
+      else if (c == '\\' && quote == '"' && i + 1 < line.size())
+        word += line[++i];
+      else
+        word += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < line.size()) {
+      word += line[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) argv.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote != 0) throw std::invalid_argument("unbalanced quotes in the command '" + line + "'");
+  if (in_word) argv.push_back(std::move(word));
+  if (argv.empty()) throw std::invalid_argument("an empty command");
+  return argv;
+}
+
+std::string find_program(const std::string& program) {
+  if (program.find('/') != std::string::npos)
+    return ::access(program.c_str(), X_OK) == 0 ? program : "";
+  std::string path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  path += ":/usr/sbin:/sbin";
+  for (size_t at = 0; at <= path.size();) {
+    size_t end = path.find(':', at);
+    if (end == std::string::npos) end = path.size();
+    const std::string candidate = path.substr(at, end - at) + "/" + program;
+    if (end > at && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    at = end + 1;
+  }
+  return "";
+}
+
+}  // namespace cmb::servers

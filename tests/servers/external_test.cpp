@@ -1,0 +1,134 @@
+// The external-server mechanism, with our own binary as the "external"
+// command (so it runs everywhere), and nginx where it is installed.
+#include "servers/external.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "servers/registry.hpp"
+#include "support/process.hpp"
+#include "support/test_client.hpp"
+
+namespace {
+
+using cmb::servers::ExternalCommand;
+using cmb::servers::ServerConfig;
+using cmb::testing::Child;
+using cmb::testing::read_listening_port;
+using cmb::testing::TestClient;
+using namespace std::chrono_literals;
+
+ServerConfig local_config() {
+  ServerConfig config;
+  config.port = 0;
+  config.threads = 3;
+  config.limits.header_timeout = 1500ms;
+  return config;
+}
+
+TEST(External, PlaceholdersAreReplacedAndUnknownOnesRefused) {
+  const auto config = local_config();
+  const auto address = cmb::net::resolve("127.0.0.1", 8123);
+  EXPECT_EQ(cmb::servers::expand_placeholders(
+                "{host} {port} {address} {threads} {dir} {max_connections} {header_timeout_ms}",
+                config, address, "/d"),
+            "127.0.0.1 8123 127.0.0.1:8123 3 /d 10000 1500");
+  EXPECT_EQ(cmb::servers::expand_placeholders("listen [::1]:{port};", config,
+                                              cmb::net::resolve("::1", 80), "/d"),
+            "listen [::1]:80;");
+  EXPECT_THROW(cmb::servers::expand_placeholders("{nope}", config, address, "/d"),
+               std::invalid_argument);
+  // Other braces are not placeholders: an nginx block, a shell's ${VAR}.
+  EXPECT_EQ(cmb::servers::expand_placeholders("events {\n} ${home} {port", config, address, "/d"),
+            "events {\n} ${home} {port");
+}
+
+TEST(External, CommandLinesSplitLikeAShell) {
+  using cmb::servers::split_command_line;
+  EXPECT_EQ(split_command_line("nginx -p {dir}  -g 'daemon off;'"),
+            (std::vector<std::string>{"nginx", "-p", "{dir}", "-g", "daemon off;"}));
+  EXPECT_EQ(split_command_line(R"(a "b \"c\" d" e\ f '')"),
+            (std::vector<std::string>{"a", "b \"c\" d", "e f", ""}));
+  EXPECT_THROW(split_command_line("a 'b"), std::invalid_argument);
+  EXPECT_THROW(split_command_line("   "), std::invalid_argument);
+}
+
+// Our own `cmbench serve` stands in for someone else's server: started on
+// the port chosen, served through, stopped with its whole process group.
+TEST(External, RunsACommandOnThePortItChoseAndStopsIt) {
+  ExternalCommand command;
+  command.argv = {CMBENCH_BIN, "serve",  "--model", "prefork", "--threads",
+                  "{threads}", "--host", "{host}",  "--port",  "{port}"};
+  command.ready_line = "listening on";
+  auto server = cmb::servers::make_external_server(local_config(), command);
+  const uint16_t port = server->address().port();
+  ASSERT_NE(port, 0);
+  std::thread serving([&] { server->run(); });
+  {
+    TestClient client(port, 5s);
+    for (int i = 0; i < 3; ++i) {
+      const auto response = client.get("/?bytes=5");
+      ASSERT_TRUE(response);
+      EXPECT_EQ(response->body_bytes, 5u);
+    }
+  }
+  server->stop();
+  serving.join();
+  // prefork's children went with the group: nothing listens any more.
+  TestClient after(port, 1s);
+  EXPECT_FALSE(after.connected());
+}
+
+TEST(External, ACommandThatFailsOrNeverListensIsAnError) {
+  ExternalCommand missing;
+  missing.argv = {"/nonexistent/server", "{port}"};
+  try {
+    cmb::servers::make_external_server(local_config(), missing);
+    FAIL() << "a command that cannot be run was taken for a server";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("before it was ready"), std::string::npos)
+        << error.what();
+  }
+  ExternalCommand silent;
+  silent.argv = {"/bin/sleep", "30"};
+  silent.ready_timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    cmb::servers::make_external_server(local_config(), silent);
+    FAIL() << "a command that never listens was taken for a server";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find("not ready within 300 ms"), std::string::npos)
+        << error.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "the sleep was not ended";
+}
+
+// The reference row: where nginx is installed, `cmbench serve --model nginx`
+// serves the hello response with keep-alive and stops with its workers.
+TEST(Nginx, ServesHelloWithKeepAliveAndStopsWithItsWorkers) {
+  const auto model = cmb::servers::find_model("nginx");
+  ASSERT_TRUE(model);
+  if (!model->unavailable_reason.empty()) GTEST_SKIP() << model->unavailable_reason;
+  Child server({CMBENCH_BIN, "serve", "--model", "nginx", "--threads", "2", "--port", "0"});
+  const uint16_t port = read_listening_port(server);
+  ASSERT_NE(port, 0);
+  TestClient client(port, 5s);
+  for (int i = 0; i < 100; ++i) {
+    const auto response = client.get("/");
+    ASSERT_TRUE(response) << "request " << i;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body_bytes, 13u);
+    EXPECT_TRUE(response->keep_alive);
+  }
+  ::kill(server.pid(), SIGTERM);
+  EXPECT_EQ(server.wait(10s).exit_code, 0);
+  TestClient after(port, 1s);
+  EXPECT_FALSE(after.connected()) << "nginx outlived cmbench serve";
+}
+
+}  // namespace
