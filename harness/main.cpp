@@ -197,6 +197,11 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
       ->capture_default_str()
       ->check(CLI::IsMember({"epoll", "io-uring"}));
   load->add_option("--think", o->think, "closed loop: pause before each request")->check(kDuration);
+  load->add_option("--idle-connections", o->config.idle_connections,
+                   "this many more connections that connect before the run and never send, held "
+                   "to its end (from 127.0.0.2, .3, ... beyond 20 000 on loopback)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   load->add_option("--pipeline", o->config.pipeline, "requests in flight per connection")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
@@ -519,14 +524,22 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
 
 }  // namespace
 
+// Linux's default fs.nr_open: the most a process may be allowed.
+constexpr rlim_t kMostDescriptors = 1 << 20;
+
 int main(int argc, char** argv) {
   // A peer that resets mid-write must be an error code, not a dead process.
   ::signal(SIGPIPE, SIG_IGN);
   // Thousands of connections need thousands of descriptors: take the hard
-  // limit (the soft default is often 1024). Servers children inherit it.
-  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 1 << 20);
-    ::setrlimit(RLIMIT_NOFILE, &limit);
+  // limit (the soft default is often 1024), and as root raise the hard limit
+  // itself to the kernel's per-process maximum (fs.nr_open), for 100 000
+  // connections. Servers children inherit it.
+  if (rlimit limit{}; ::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    const rlimit most{kMostDescriptors, kMostDescriptors};
+    if (limit.rlim_max >= kMostDescriptors || ::setrlimit(RLIMIT_NOFILE, &most) != 0) {
+      limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, kMostDescriptors);
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
   }
 
   CLI::App app{

@@ -280,6 +280,12 @@ std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResu
     json["schedule_lag_us"] = latency_json(result.schedule_lag);
   }
   if (!config.keep_alive) json["connect_latency_us"] = latency_json(result.connect_latency);
+  if (config.idle_connections > 0)
+    json["idle_connections"] = {{"asked", config.idle_connections},
+                                {"open", result.idle_open},
+                                {"failed", result.idle_failed},
+                                {"closed_by_server", result.idle_closed},
+                                {"first_error", result.idle_error}};
   json["error_details"] = Json::object();
   for (const auto& [what, count] : result.error_details) json["error_details"][what] = count;
   if (config.targets.size() > 1) {

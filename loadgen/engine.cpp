@@ -11,10 +11,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
 
+#include "loadgen/idle.hpp"
 #include "loadgen/worker.hpp"
 
 namespace cmb::loadgen::detail {
@@ -508,6 +510,10 @@ LoadResult& LoadResult::operator+=(const LoadResult& other) {
   threads.insert(threads.end(), other.threads.begin(), other.threads.end());
   cpu_user_s += other.cpu_user_s;
   cpu_system_s += other.cpu_system_s;
+  idle_open += other.idle_open;
+  idle_failed += other.idle_failed;
+  idle_closed += other.idle_closed;
+  if (idle_error.empty()) idle_error = other.idle_error;
   return *this;
 }
 
@@ -541,6 +547,12 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
     plan.cumulative_weight.push_back(total += target.weight);
   }
   plan.cancel = cancel;
+  if (config.idle_connections < 0)
+    throw std::invalid_argument("the idle connections cannot be negative");
+  // Opened before the clock starts, held until the workers are done.
+  std::optional<IdleConnections> idle;
+  if (config.idle_connections > 0)
+    idle.emplace(plan.address, config.idle_connections, config.idle_connect_timeout);
   plan.start = Clock::now();
   plan.measure_start = plan.start + config.warmup;
   plan.end = plan.measure_start + config.duration;
@@ -572,6 +584,12 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
     finished = std::max(finished, worker->finished());
   }
   total_result.duration_s = std::chrono::duration<double>(finished - plan.measure_start).count();
+  if (idle) {
+    total_result.idle_open = static_cast<uint64_t>(idle->open());
+    total_result.idle_failed = static_cast<uint64_t>(idle->failed());
+    total_result.idle_closed = static_cast<uint64_t>(idle->closed_by_server());
+    total_result.idle_error = idle->first_error();
+  }
   // The steady clock times the run; the wall clock dates it.
   total_result.window_start_epoch_s =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -

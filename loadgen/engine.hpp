@@ -65,6 +65,10 @@ struct LoadConfig {
   // counters here: the responses the client then counts were all answered
   // after it, but for the `in_flight_at_open` requests. Must not throw.
   std::function<void()> on_window_open;
+  // Connections opened before the run that never send (loadgen/idle.hpp),
+  // held until it ends; given at most idle_connect_timeout to connect.
+  int idle_connections = 0;
+  std::chrono::milliseconds idle_connect_timeout{10'000};
 };
 
 // Errors by cause, as wrk counts them. A response with status >= 400 is a
@@ -135,6 +139,13 @@ struct LoadResult {
   std::vector<ThreadUsage> threads;
   double cpu_user_s = 0;  // the generator's own threads
   double cpu_system_s = 0;
+  // LoadConfig::idle_connections: how many connected, how many did not
+  // (idle_error says why the first did not), and how many of those that
+  // connected the server had closed by the end of the run.
+  uint64_t idle_open = 0;
+  uint64_t idle_failed = 0;
+  uint64_t idle_closed = 0;
+  std::string idle_error;
 
   double rps() const { return duration_s > 0 ? static_cast<double>(requests) / duration_s : 0; }
   // Adds another thread's (or generator's) figures over the same window:

@@ -79,6 +79,12 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
     fmt::print(out, "  Socket errors: connect {}, read {}, write {}, timeout {}\n", e.connect,
                e.read, e.write, e.timeout);
   if (e.status > 0) fmt::print(out, "  Non-2xx or 3xx responses: {}\n", e.status);
+  if (config.idle_connections > 0)
+    fmt::print(out, "  Idle connections: {} held, {} closed by the server during the run{}\n",
+               result.idle_open, result.idle_closed,
+               result.idle_failed > 0
+                   ? fmt::format("; {} did not connect ({})", result.idle_failed, result.idle_error)
+                   : "");
   for (const auto& [what, count] : result.error_details)
     fmt::print(out, "    {:>8}  {}\n", count, what);
   fmt::print(out, "Requests/sec: {:>10.2f}{}\n", result.rps(),

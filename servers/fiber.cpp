@@ -64,8 +64,9 @@ struct Parked {
 // Resumes a parked fiber once (the event, the timeout or the stop: whichever
 // comes first). From its carrier's thread only.
 void wake(Parked& parked) {
-  if (fibers::context* fiber = std::exchange(parked.fiber, nullptr))
-    fibers::context::active()->schedule(fiber);
+  fibers::context* fiber = std::exchange(parked.fiber, nullptr);
+  // Not when its own timer (nap) has readied it already: once in the queue.
+  if (fiber != nullptr && !fiber->ready_is_linked()) fibers::context::active()->schedule(fiber);
 }
 
 class Carrier;
@@ -178,7 +179,22 @@ class Carrier {
     parked.pending &= ~bits;
   }
 
-  // Sleeps the calling fiber; false when the carrier stopped meanwhile.
+  // A connection's wait_us: parks the fiber on the scheduler's own timer
+  // (a sorted sleep queue), resumed early only by the stop. False when the
+  // carrier stopped.
+  bool nap(Parked& parked, Clock::duration amount) {
+    if (stopping_) return false;
+    parked.want = 0;  // no readiness resumes it
+    parked.deadline = Clock::time_point::max();
+    parked.fiber = fibers::context::active();
+    parked.fiber->wait_until(Clock::now() + amount);
+    parked.fiber = nullptr;  // resumed by its timer (the stop clears it itself)
+    return !stopping_;
+  }
+
+  // Sleeps the calling fiber (the acceptor, the sweeper: a condition
+  // variable's timed wait costs O(waiters) when it times out, so not for
+  // the connections); false when the carrier stopped meanwhile.
   bool sleep(Clock::duration amount) {
     std::unique_lock lock(mutex_);
     return !stopped_.wait_for(lock, amount, [this] { return stopping_; });
@@ -201,7 +217,7 @@ class Carrier {
     }
     bool stopped() const override { return carrier_.stopping(); }
     HttpSession::WaitPolicy wait_policy() const override { return HttpSession::WaitPolicy::kDefer; }
-    bool sleep(std::chrono::microseconds amount) override { return carrier_.sleep(amount); }
+    bool sleep(std::chrono::microseconds amount) override { return carrier_.nap(parked_, amount); }
 
    private:
     Carrier& carrier_;

@@ -133,6 +133,29 @@ TEST(Cli, LoadAgainstEachModelCountsRequestsAndNoErrors) {
   }
 }
 
+// Idle connections connect before the run and never send: held to the end
+// while the active ones are served, and the report says how many the
+// server closed -- none here, all of them when its header timeout is
+// shorter than the run.
+TEST(Cli, LoadHoldsIdleConnectionsAndSaysWhichTheServerClosed) {
+  for (const char* timeout : {"10s", "200ms"}) {
+    Child server(
+        {CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0", "--header-timeout", timeout});
+    const uint16_t port = read_listening_port(server);
+    ASSERT_NE(port, 0);
+    const auto result =
+        run_cmbench({"load", "http://127.0.0.1:" + std::to_string(port) + "/", "-c", "2", "-t", "1",
+                     "-d", "600ms", "--idle-connections", "300", "--json"});
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_GT(json_number(result.out, "requests"), 0) << result.out;
+    EXPECT_EQ(json_number(result.out, "asked"), 300) << result.out;
+    EXPECT_EQ(json_number(result.out, "open"), 300) << result.out;
+    EXPECT_EQ(json_number(result.out, "failed"), 0) << result.out;
+    EXPECT_EQ(json_number(result.out, "closed_by_server"), std::string(timeout) == "10s" ? 0 : 300)
+        << timeout << ": " << result.out;
+  }
+}
+
 // Both engines count exactly: every request sent is answered and counted
 // once, and the server agrees.
 TEST(Cli, LoadCountsExactlyWithEitherEngine) {

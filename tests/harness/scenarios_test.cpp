@@ -57,6 +57,15 @@ TEST(Scenarios, CpuBoundFlattensAtTheCores) {
                      3);
 }
 
+// Little's law: every request waits 100 ms; the event loop and the fibers
+// grow with the connections, a pool of 100 threads stays at 1 000 req/s.
+TEST(Scenarios, LittlesLawCapsOnlyTheThreadPool) {
+  expect_claims_hold("littles-law",
+                     {"--models", "thread-pool:100,epoll,fiber", "--connections", "100,1000", "-d",
+                      "1s", "--warmup", "500ms"},
+                     5);
+}
+
 // Thousands of waiting connections: a thread each, or a handful in all.
 TEST(Scenarios, C10kCostsAThreadPerConnectionOnlyForThreads) {
   expect_claims_hold("c10k",
