@@ -84,6 +84,7 @@ const Column kColumns[] = {
     {"server_refused", CMB_OPTIONAL(server_refused)},
     {"server_timed_out", CMB_OPTIONAL(server_timed_out)},
     {"server_rejected", CMB_OPTIONAL(server_rejected)},
+    {"server_accepts_per_thread", CMB_OPTIONAL(server_accepts_per_thread)},
     {"artifacts", CMB_TEXT(artifacts)},
     {"error", CMB_TEXT(error)},
 };

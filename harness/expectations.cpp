@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -26,6 +27,26 @@ struct Metric {
   std::vector<const char*> columns;  // summed (errors); empty: from the summary
 };
 
+constexpr const char* kImbalance = "accept_imbalance";
+
+// max / mean of "a|b|c" (server_accepts_per_thread); std::nullopt when
+// nothing was accepted.
+std::optional<double> accept_imbalance(const std::string& field) {
+  std::vector<double> counts;
+  for (size_t at = 0; at <= field.size();) {
+    const size_t bar = std::min(field.find('|', at), field.size());
+    if (bar > at) counts.push_back(std::stod(field.substr(at, bar - at)));
+    at = bar + 1;
+  }
+  double total = 0, most = 0;
+  for (double c : counts) {
+    total += c;
+    most = std::max(most, c);
+  }
+  if (counts.empty() || total <= 0) return std::nullopt;
+  return most / (total / static_cast<double>(counts.size()));
+}
+
 const std::vector<Metric>& metrics() {
   static const std::vector<Metric> all = {
       {"rps", Unit::kNone, "req/s", {"rps"}},
@@ -41,6 +62,9 @@ const std::vector<Metric>& metrics() {
        Unit::kNone,
        "errors",
        {"errors_connect", "errors_read", "errors_write", "errors_timeout", "errors_status"}},
+      // Not a column: the busiest accepting thread's share over the mean
+      // (server_accepts_per_thread), 1 when the kernel spread them evenly.
+      {"imbalance", Unit::kNone, "x the mean", {kImbalance}},
       {"knee", Unit::kNone, "req/s", {}},
   };
   return all;
@@ -235,7 +259,7 @@ class Results {
     const CsvTable table = read_csv_table(csv);
     const int model = table.column("model"), workload = table.column("workload"),
               connections = table.column("connections"), rate = table.column("rate"),
-              error = table.column("error");
+              error = table.column("error"), accepts = table.column("server_accepts_per_thread");
     std::set<std::string> columns;
     for (const Metric& m : metrics())
       for (const char* c : m.columns) columns.insert(c);
@@ -250,6 +274,9 @@ class Results {
       for (const std::string& c : columns)
         if (const int at = table.column(c); at >= 0 && !fields[static_cast<size_t>(at)].empty())
           row.figures[c] = std::stod(fields[static_cast<size_t>(at)]);
+      if (accepts >= 0)
+        if (const auto imbalance = accept_imbalance(fields[static_cast<size_t>(accepts)]))
+          row.figures[kImbalance] = *imbalance;
       workloads_.insert(row.workload);
       rows_.push_back(row);
     }

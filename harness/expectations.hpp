@@ -10,7 +10,8 @@
 //   knee MODEL CMP VALUE                             the SLO knee (rate sweeps)
 //
 // METRIC: rps, p50, p90, p99, p999 (latency), duration (of a point), threads,
-// rss (peak), cpu (server CPU per request), errors. MODEL: as the sweep names
+// rss (peak), cpu (server CPU per request), errors, imbalance (the busiest
+// accepting thread's connections over the mean). MODEL: as the sweep names
 // it ("thread-pool:32"). SEL: connections=N, rate=N or workload=Q, where N
 // may be min or max (of what that model measured). AXIS: connections or
 // rate. CMP: >=, <=, >, <. VALUE: a number, with a unit where the metric

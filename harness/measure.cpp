@@ -1,6 +1,7 @@
 #include "harness/measure.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -201,6 +202,11 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     row.server_refused = counters_end->refused - counters_start->refused;
     row.server_timed_out = counters_end->timed_out - counters_start->timed_out;
     row.server_rejected = counters_end->rejected - counters_start->rejected;
+    std::vector<uint64_t> accepts;
+    for (size_t s = 0; s < servers::kCounterSlots; ++s)
+      if ((counters_end->acceptor_slots >> s) & 1)
+        accepts.push_back(counters_end->accepted_by_slot[s] - counters_start->accepted_by_slot[s]);
+    row.server_accepts_per_thread = fmt::format("{}", fmt::join(accepts, "|"));
     if (const auto calls = syscalls ? syscalls->finish() : std::nullopt;
         calls && *row.server_requests > 0)
       row.server_syscalls_per_request =

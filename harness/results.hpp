@@ -96,6 +96,9 @@ struct ResultRow : PointId {
   std::optional<uint64_t> server_refused;
   std::optional<uint64_t> server_timed_out;
   std::optional<uint64_t> server_rejected;
+  // Connections each accepting thread (or prefork child) took during the
+  // window, "a|b|c" in slot order: how evenly the kernel spread them.
+  std::optional<std::string> server_accepts_per_thread;
   std::string artifacts;  // path prefix of the point's .hist and .timeline.csv
   std::string error;      // empty when the point was measured
 

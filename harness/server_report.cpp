@@ -33,7 +33,9 @@ std::string format_server_report(const ServerReport& report) {
   json["counters"] = {{"requests", report.counters.requests},
                       {"refused", report.counters.refused},
                       {"timed_out", report.counters.timed_out},
-                      {"rejected", report.counters.rejected}};
+                      {"rejected", report.counters.rejected},
+                      {"accepted", report.counters.accepted},
+                      {"accepted_by_thread", report.counters.accepted_by_thread()}};
   if (report.usage) {
     const ProcessUsage& u = *report.usage;
     json["usage"] = {{"user_s", u.user_s},
@@ -52,8 +54,17 @@ std::optional<ServerReport> parse_server_report(std::string_view line) {
     ServerReport report;
     report.event = json.at("event").get<std::string>();
     const auto& c = json.at("counters");
-    report.counters = {c.at("requests").get<uint64_t>(), c.at("refused").get<uint64_t>(),
-                       c.at("timed_out").get<uint64_t>(), c.at("rejected").get<uint64_t>()};
+    report.counters.requests = c.at("requests").get<uint64_t>();
+    report.counters.refused = c.at("refused").get<uint64_t>();
+    report.counters.timed_out = c.at("timed_out").get<uint64_t>();
+    report.counters.rejected = c.at("rejected").get<uint64_t>();
+    report.counters.accepted = c.value("accepted", uint64_t{0});
+    // The acceptor threads again, as the first slots.
+    const auto by_thread = c.value("accepted_by_thread", std::vector<uint64_t>{});
+    for (size_t i = 0; i < by_thread.size() && i < servers::kCounterSlots; ++i) {
+      report.counters.accepted_by_slot[i] = by_thread[i];
+      report.counters.acceptor_slots |= uint64_t{1} << i;
+    }
     if (json.contains("usage")) {
       const auto& u = json.at("usage");
       report.usage = ProcessUsage{u.at("user_s").get<double>(), u.at("system_s").get<double>(),

@@ -2,7 +2,8 @@
 // of its counters on SIGUSR1, and on exit the counters with its process
 // tree's usage. Written and read here only, so the two sides agree.
 //
-//   {"event":"snapshot","counters":{"requests":N,"refused":N,"timed_out":N,"rejected":N}}
+//   {"event":"snapshot","counters":{"requests":N,"refused":N,"timed_out":N,"rejected":N,
+//    "accepted":N,"accepted_by_thread":[N,...]}}
 //   {"event":"exit","counters":{...},"usage":{"user_s":S,"system_s":S,"max_rss_kb":N,
 //    "voluntary_switches":N,"involuntary_switches":N}}
 #pragma once

@@ -364,6 +364,14 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
       return;
     }
     close_socket(c);
+    if (c.schedule && !config_.keep_alive) {
+      // An open loop of new connections: the next one is opened when its
+      // request is due, so its latency counts the connect and the accept.
+      c.state = State::kClosed;
+      c.retry_at = c.schedule->next();
+      due_.push({c.retry_at, index});
+      return;
+    }
     open(index, now);
     return;
   }
@@ -438,6 +446,10 @@ void Worker::run_due(Clock::time_point now) {
   while (!due_.empty() && due_.top().first <= now) {
     const uint32_t index = due_.top().second;
     due_.pop();
+    if (connections_[index].state == State::kClosed) {
+      if (now >= connections_[index].retry_at) open(index, now);  // a new connection, now due
+      continue;
+    }
     try_send(index, now);  // re-queues itself if still not due
   }
 }

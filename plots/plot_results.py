@@ -63,8 +63,9 @@ def use_colours_of(csv_path):
 
 def load(csv_path):
     """The measured rows of a results CSV, repetitions reduced to medians."""
+    text = ("timestamp", "model", "workload", "artifacts", "error", "server_accepts_per_thread")
     frame = pd.read_csv(csv_path, keep_default_na=False,
-                        dtype={"workload": str, "error": str, "artifacts": str})
+                        dtype={c: str for c in text if c != "timestamp"})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"{csv_path}: not a cmbench results CSV (missing {', '.join(missing)})")
@@ -75,7 +76,7 @@ def load(csv_path):
         frame["rate"] = 0
     if "artifacts" not in frame.columns:
         frame["artifacts"] = ""
-    numeric = [c for c in frame.columns if c not in ("timestamp", "model", "workload", "artifacts", "error")]
+    numeric = [c for c in frame.columns if c not in text]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     error_columns = [c for c in frame.columns if c.startswith("errors_")]
     frame["errors"] = frame[error_columns].sum(axis=1) if error_columns else 0
@@ -84,6 +85,8 @@ def load(csv_path):
     agg = {c: "median" for c in figures}
     agg["errors"] = "sum"
     agg["artifacts"] = "first"
+    if "server_accepts_per_thread" in frame.columns:
+        agg["server_accepts_per_thread"] = "first"  # text: the first repetition's
     return frame.groupby(keys, sort=False).agg(agg).reset_index()
 
 
@@ -330,6 +333,48 @@ def draw_memory_and_threads(ax, part):
     return True
 
 
+def accept_counts(field):
+    """"2987|8|6|0" -> [2987, 8, 6, 0]; [] when empty."""
+    if not isinstance(field, str):
+        return []
+    return [int(float(c)) for c in str(field).split("|") if c != ""]
+
+
+def draw_accepts(ax, part):
+    """Each model's connections per accepting thread, busiest first, as a
+    share of its total, at its lowest rate and connection count (where an
+    uneven spread shows most); dashed: an even share."""
+    if "server_accepts_per_thread" not in part.columns:
+        return False
+    shown = []
+    for model, points in part.groupby("model", sort=False):
+        points = points.sort_values(["rate", "connections"])
+        for _, point in points.iterrows():
+            counts = sorted(accept_counts(point["server_accepts_per_thread"]), reverse=True)
+            if len(counts) >= 2 and sum(counts) > 0:
+                shown.append((model, point, counts))
+                break
+    if not shown:
+        return False
+    width = 0.8 / max(len(counts) for _, _, counts in shown)
+    for i, (model, point, counts) in enumerate(shown):
+        total = sum(counts)
+        for j, count in enumerate(counts):
+            ax.bar(i - 0.4 + width * (j + 0.5), 100 * count / total, width * 0.9,
+                   color=model_colour(model), edgecolor="black", linewidth=0.3)
+        even = 100 / len(counts)
+        ax.plot([i - 0.42, i + 0.42], [even, even], "k--", linewidth=1)
+    ax.set_xticks(range(len(shown)))
+    ax.set_xticklabels([f"{model}\n{point['rate']:g}/s" if point["rate"] > 0 else
+                        f"{model}\nc={int(point['connections'])}"
+                        for model, point, _ in shown], fontsize="small")
+    ax.set_ylabel("% of its connections")
+    ax.set_ylim(0, 105)
+    ax.set_title("Connections per accepting thread, busiest first")
+    ax.grid(True, axis="y", alpha=0.3)
+    return True
+
+
 def draw_rate(ax, part, slo_ms, knee_rates, style):
     """p99 against offered rate; the SLO line and each model's knee circled,
     both from the manifest (knee_rates: {model: rate or None})."""
@@ -410,11 +455,14 @@ def plot(csv_path, out_dir, style="paper", finding=None):
         written += chart("timeline", "Timeline", lambda axes: draw_timeline(axes[0], part, csv_path, style))
         written += chart("resources", "Server resources at the largest connection count",
                          lambda axes: draw_resources(axes, part), 1, 3)
+        written += chart("accepts_per_thread", "Accept balance",
+                         lambda axes: draw_accepts(axes[0], part))
 
         story = Figure(style, 2, 2)
         if rate_sweep:
             draw_rate(story.axes[0], part, slo_ms, knee_rates, style)
-            story.axes[1].axis("off")
+            if not draw_accepts(story.axes[1], part):
+                story.axes[1].axis("off")
         else:
             draw_throughput(story.axes[0], part, style)
             draw_latency(story.axes[1], part, style)

@@ -182,7 +182,12 @@ class AsioServer final : public Server {
                          [&context](boost::system::error_code) { context.stop(); });
     }
     run_loops(
-        threads_, [&](int i) { contexts[static_cast<size_t>(i)]->run(); }, *this);
+        threads_,
+        [&](int i) {
+          register_acceptor();
+          contexts[static_cast<size_t>(i)]->run();
+        },
+        *this);
     // Destroying the contexts destroys the suspended coroutines and closes their sockets.
     stop_watchers.clear();
     acceptors.clear();

@@ -1,5 +1,6 @@
 #include "servers/counters.hpp"
 
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -10,11 +11,12 @@
 namespace cmb::servers {
 namespace {
 
-constexpr int kCounters = 4;
-constexpr uint32_t kSlots = 64;
+constexpr int kCounters = 5;
+constexpr uint32_t kSlots = kCounterSlots;
 
 struct alignas(64) Slot {
   std::atomic<uint64_t> values[kCounters];
+  std::atomic<uint32_t> acceptor;  // the slot's thread takes connections
 };
 
 struct Shared {
@@ -42,31 +44,57 @@ Shared& shared() {
   return *g_shared;
 }
 
-// Each thread takes its own slot on first use (a forked child keeps its
-// parent thread's: still correct, only shared).
+// Each thread takes its own slot on first use; a forked child takes a new
+// one (prefork's children are its acceptors).
+thread_local Slot* t_slot = nullptr;
+
 Slot& my_slot() {
-  thread_local Slot* slot =
-      &shared().slots[shared().next_slot.fetch_add(1, std::memory_order_relaxed) % kSlots];
-  return *slot;
+  if (t_slot == nullptr)
+    t_slot = &shared().slots[shared().next_slot.fetch_add(1, std::memory_order_relaxed) % kSlots];
+  return *t_slot;
 }
 
 CounterValues sum(const Shared& counters) noexcept {
   uint64_t sums[kCounters] = {};
-  for (const Slot& slot : counters.slots)
+  CounterValues values;
+  for (uint32_t s = 0; s < kSlots; ++s) {
+    const Slot& slot = counters.slots[s];
     for (int i = 0; i < kCounters; ++i) sums[i] += slot.values[i].load(std::memory_order_relaxed);
-  return {sums[0], sums[1], sums[2], sums[3]};
+    values.accepted_by_slot[s] =
+        slot.values[static_cast<int>(Counter::kAccepted)].load(std::memory_order_relaxed);
+    if (slot.acceptor.load(std::memory_order_relaxed) != 0) values.acceptor_slots |= 1ull << s;
+  }
+  values.requests = sums[0];
+  values.refused = sums[1];
+  values.timed_out = sums[2];
+  values.rejected = sums[3];
+  values.accepted = sums[4];
+  return values;
 }
 
 }  // namespace
 
 void count(Counter counter) noexcept {
-  my_slot().values[static_cast<int>(counter)].fetch_add(1, std::memory_order_relaxed);
+  Slot& slot = my_slot();
+  slot.values[static_cast<int>(counter)].fetch_add(1, std::memory_order_relaxed);
+  if (counter == Counter::kAccepted) slot.acceptor.store(1, std::memory_order_relaxed);
+}
+
+void register_acceptor() noexcept { my_slot().acceptor.store(1, std::memory_order_relaxed); }
+
+std::vector<uint64_t> CounterValues::accepted_by_thread() const {
+  std::vector<uint64_t> by_thread;
+  for (int s = 0; s < kCounterSlots; ++s)
+    if ((acceptor_slots >> s) & 1) by_thread.push_back(accepted_by_slot[static_cast<size_t>(s)]);
+  return by_thread;
 }
 
 CounterValues read_counters() noexcept { return sum(shared()); }
 
 void init_counters(int fd) {
-  if (g_shared == nullptr) g_shared = map_shared(fd);
+  if (g_shared != nullptr) return;
+  g_shared = map_shared(fd);
+  ::pthread_atfork(nullptr, nullptr, [] { t_slot = nullptr; });
 }
 
 CounterFile::CounterFile() : fd_(::memfd_create("cmbench-counters", MFD_CLOEXEC)) {

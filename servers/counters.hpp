@@ -6,12 +6,17 @@
 // that threads on different cores do not fight over one cache line.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <vector>
 
 #include "net/fd.hpp"
 #include "net/socket.hpp"
 
 namespace cmb::servers {
+
+// Counters are kept per thread, in this many slots (threads beyond share).
+inline constexpr int kCounterSlots = 64;
 
 struct CounterValues {
   uint64_t requests = 0;   // answered with the workload's response
@@ -19,12 +24,25 @@ struct CounterValues {
                            // EMFILE, closed at FD_SETSIZE
   uint64_t timed_out = 0;  // connections closed at the header timeout (408, or idle)
   uint64_t rejected = 0;   // requests answered 4xx/5xx for bad input
+  uint64_t accepted = 0;   // connections accepted (then admitted or refused)
+  // Accepted per thread (a forked child is a thread of its own): the slots
+  // of acceptor_slots, whose bit i is set once slot i's thread took
+  // connections or registered as an acceptor (so a loop that got none shows
+  // its zero).
+  std::array<uint64_t, kCounterSlots> accepted_by_slot{};
+  uint64_t acceptor_slots = 0;
+
+  // accepted_by_slot of the acceptor slots, in slot order.
+  std::vector<uint64_t> accepted_by_thread() const;
 };
 
-enum class Counter { kRequests, kRefused, kTimedOut, kRejected };
+enum class Counter { kRequests, kRefused, kTimedOut, kRejected, kAccepted };
 
-// Adds one to `counter` for this process tree.
+// Adds one to `counter` for this process tree (kAccepted: for this thread).
 void count(Counter counter) noexcept;
+
+// This thread takes connections: its accept count is reported even at zero.
+void register_acceptor() noexcept;
 
 // The sums so far over every thread and process of the tree.
 CounterValues read_counters() noexcept;

@@ -43,6 +43,7 @@ EventLoop::EventLoop(std::unique_ptr<Poller> poller, const Options& options)
 EventLoop::~EventLoop() = default;
 
 void EventLoop::run() {
+  register_acceptor();
   if (!poller_->add_listener(options_.listen_fd))
     throw std::system_error(errno, std::generic_category(), "watching the listening socket");
   poller_->add(options_.stop->fd());

@@ -110,6 +110,7 @@ class Carrier {
   // until the stop signal and every connection's fiber has ended.
   void run() {
     fibers::use_scheduling_algorithm<NetpollAlgorithm>(this);
+    register_acceptor();
     if (!watch(wake_.get(), EPOLLIN | EPOLLET, nullptr) ||
         !watch(stop_.fd(), EPOLLIN, &stop_parked_) ||
         !watch(listen_fd_, EPOLLIN | EPOLLET, &accept_parked_))

@@ -29,6 +29,7 @@ class ForkPerConnectionServer final : public Server {
       if (!wait_readable(listen_fd(), stop_signal(), kReapIntervalMs)) continue;
       auto accepted = acceptor.accept();
       if (accepted.outcome != net::Acceptor::Outcome::kAccepted) continue;
+      count(Counter::kAccepted);  // its limit is the children, not the gate
       net::Fd& connection = accepted.fd;
       // Each child serves one connection: the children are the connections.
       if (children.reap(),

@@ -82,6 +82,7 @@ class UringLoop {
         shedder_(make_acceptor(listen_fd, /*nonblocking=*/true)) {}
 
   void run() {
+    register_acceptor();
     arm_accept();
     io_uring_prep_poll_add(sqe(), stop_.fd(), POLLIN);
     io_uring_sqe_set_data64(last_sqe_, kStop);

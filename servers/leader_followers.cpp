@@ -83,6 +83,7 @@ class LeaderFollowersServer final : public Server {
   // A follower waits for the token; as leader it waits for one event, then
   // promotes the next follower (by releasing the token) before handling it.
   void follow() {
+    register_acceptor();  // any thread may lead when a connection arrives
     for (;;) {
       epoll_event event{};
       int n;

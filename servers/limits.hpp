@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "net/http_request.hpp"
+#include "servers/counters.hpp"
 
 namespace cmb::servers {
 
@@ -67,6 +68,7 @@ class ConnectionGate {
   // A place for the connection on `fd`; when all are taken, an empty ticket
   // and a 503 sent on `fd` (the caller closes it).
   Ticket admit(int fd) {
+    count(Counter::kAccepted);  // by the accepting thread: every model admits where it accepts
     Ticket ticket = enter();
     if (!ticket) refuse_unavailable(fd);
     return ticket;

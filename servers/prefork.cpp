@@ -30,6 +30,7 @@ class PreforkServer final : public Server {
     ChildProcesses children;
     const auto serve = [this] {
       net::Acceptor acceptor = make_acceptor(listen_fd(), /*nonblocking=*/false);
+      register_acceptor();
       // Every idle child wakes; those that lose the race wait again.
       while (auto next = accept_next(acceptor, listen_fd(), stop_signal(), connection_gate()))
         serve_blocking(std::move(next->fd), stop_signal(), config().limits);

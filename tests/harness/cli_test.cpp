@@ -36,7 +36,7 @@ TEST(Cli, ModelsListsOneModelPerLine) {
 // The exit report: one JSON line with the counters and the process tree's usage.
 const std::regex kExitReport(
     R"(^\{"event":"exit","counters":\{"requests":\d+,"refused":\d+,"timed_out":\d+,)"
-    R"("rejected":\d+\},"usage":\{"user_s":[0-9.e-]+,"system_s":[0-9.e-]+,"max_rss_kb":\d+,)"
+    R"("rejected":\d+,"accepted":\d+,"accepted_by_thread":\[[0-9,]*\]\},"usage":\{"user_s":[0-9.e-]+,"system_s":[0-9.e-]+,"max_rss_kb":\d+,)"
     R"("voluntary_switches":\d+,"involuntary_switches":\d+\}\}\n$)");
 
 TEST(Cli, ServePrintsOneLineAndItsReportAndExitsZeroOnSigterm) {
@@ -58,14 +58,15 @@ TEST(Cli, ServeAnswersSigusr1WithItsCounters) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cmb::testing::TestClient(port).get("/"));
   ASSERT_TRUE(cmb::testing::TestClient(port).get("/?bytes=-1"));  // rejected: 400
   ::kill(server.pid(), SIGUSR1);
-  EXPECT_EQ(
-      server.read_line(),
-      R"({"event":"snapshot","counters":{"requests":3,"refused":0,"timed_out":0,"rejected":1}})");
+  // Its one loop accepted the four connections.
+  EXPECT_EQ(server.read_line(),
+            R"({"event":"snapshot","counters":{"requests":3,"refused":0,"timed_out":0,)"
+            R"("rejected":1,"accepted":4,"accepted_by_thread":[4]}})");
   ASSERT_TRUE(cmb::testing::TestClient(port).get("/"));
   ::kill(server.pid(), SIGUSR1);
-  EXPECT_EQ(
-      server.read_line(),
-      R"({"event":"snapshot","counters":{"requests":4,"refused":0,"timed_out":0,"rejected":1}})");
+  EXPECT_EQ(server.read_line(),
+            R"({"event":"snapshot","counters":{"requests":4,"refused":0,"timed_out":0,)"
+            R"("rejected":1,"accepted":5,"accepted_by_thread":[5]}})");
   ::kill(server.pid(), SIGTERM);
   const auto finished = server.wait(std::chrono::seconds(5));
   EXPECT_EQ(finished.exit_code, 0);

@@ -66,6 +66,12 @@ TEST(Scenarios, LittlesLawCapsOnlyTheThreadPool) {
                      5);
 }
 
+// New connections at a low rate: four EPOLLEXCLUSIVE loops leave one loop
+// nearly all of them; SO_REUSEPORT and prefork's accept() spread them.
+TEST(Scenarios, AcceptBalancePilesOntoOneExclusiveLoop) {
+  expect_claims_hold("accept-balance", {"--rates", "1000", "-d", "1s", "--warmup", "300ms"}, 4);
+}
+
 // Thousands of waiting connections: a thread each, or a handful in all.
 TEST(Scenarios, C10kCostsAThreadPerConnectionOnlyForThreads) {
   expect_claims_hold("c10k",

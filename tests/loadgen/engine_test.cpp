@@ -189,6 +189,24 @@ TEST(Engine, OpenLoopHoldsTheRate) {
   }
 }
 
+// An open loop without keep-alive is an open loop of new connections (an
+// accept storm at a rate): each connection is opened when its request is
+// due, not right after the previous response to sit idle until then, so
+// its latency counts the connect and the server's accept.
+TEST(Engine, OpenLoopWithoutKeepAliveConnectsWhenEachRequestIsDue) {
+  FaultServer server(FaultServer::Mode::kOk);
+  LoadConfig config = config_for(server, 1);
+  config.rate = 10;  // one request every 100 ms
+  config.duration = 1s;
+  config.keep_alive = false;
+  const LoadResult r = run_load(config);
+  EXPECT_GE(r.requests, 8u);
+  EXPECT_EQ(r.errors.total(), 0u);
+  EXPECT_NEAR(static_cast<double>(r.connect_latency.count()), static_cast<double>(r.requests), 1);
+  // Opened early, a connection would wait about 100 ms for its request.
+  EXPECT_LT(server.longest_idle_after_accept(), 50ms);
+}
+
 // The early wake-up polls at most max_spin per send: at 100 sends/s and
 // 200 us that is 2 % of a core, however late this machine's timer is.
 TEST(Engine, OpenLoopSpinsOnlyJustBeforeASend) {

@@ -151,3 +151,15 @@ def test_main_prints_paths_and_rejects_other_csv(tmp_path, capsys):
     bogus.write_text("a,b\n1,2\n")
     assert plot_results.main([str(bogus), "--out-dir", str(tmp_path)]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_accept_balance_is_drawn_busiest_first(tmp_path):
+    """The committed accept-balance gallery run: one chart of connections
+    per accepting thread, and the story chart's second panel."""
+    assert plot_results.accept_counts("2987|8|6|0") == [2987, 8, 6, 0]
+    assert plot_results.accept_counts("") == []
+    sample = ROOT / "results" / "sample" / "accept-balance.csv"
+    frame = plot_results.load(sample)
+    assert frame["server_accepts_per_thread"].map(lambda f: len(plot_results.accept_counts(f))).min() == 4
+    written = names(plot_results.plot(sample, tmp_path))
+    assert "accepts_per_thread.png" in written and "story.png" in written

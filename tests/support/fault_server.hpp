@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "net/fd.hpp"
@@ -53,6 +54,11 @@ class FaultServer {
   }
   // Requests read completely (ended by an empty line).
   uint64_t requests_seen() const { return requests_; }
+  // The longest wait of any connection between its accept and the end of
+  // its first request: how long clients hold connections open unused.
+  std::chrono::nanoseconds longest_idle_after_accept() const {
+    return std::chrono::nanoseconds(longest_idle_ns_.load());
+  }
 
  private:
   void accept_loop() {
@@ -63,11 +69,14 @@ class FaultServer {
       // back until the client's delayed ACK, and pipelined runs time out.
       net::set_nodelay(fd);
       std::lock_guard lock(mutex_);
-      workers_.emplace_back([this, fd] { serve(net::Fd(fd)); });
+      workers_.emplace_back([this, fd, accepted = std::chrono::steady_clock::now()] {
+        serve(net::Fd(fd), accepted);
+      });
     }
   }
 
-  void serve(net::Fd fd) {
+  void serve(net::Fd fd, std::chrono::steady_clock::time_point accepted) {
+    bool first = true;
     std::string pending;
     char buffer[4096];
     while (!stopping_) {
@@ -78,6 +87,11 @@ class FaultServer {
       pending.append(buffer, static_cast<size_t>(n));
       for (size_t end; (end = pending.find("\r\n\r\n")) != std::string::npos;) {
         pending.erase(0, end + 4);
+        if (std::exchange(first, false)) {
+          const int64_t idle = (std::chrono::steady_clock::now() - accepted).count();
+          for (int64_t longest = longest_idle_ns_.load(); idle > longest;)
+            if (longest_idle_ns_.compare_exchange_weak(longest, idle)) break;
+        }
         const uint64_t seen = ++requests_;
         if (!respond(fd.get(), seen)) return;
       }
@@ -128,6 +142,7 @@ class FaultServer {
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<int64_t> longest_idle_ns_{0};
   std::thread acceptor_;
   std::mutex mutex_;
   std::vector<std::thread> workers_;
