@@ -72,6 +72,13 @@ TEST(Scenarios, AcceptBalancePilesOntoOneExclusiveLoop) {
   expect_claims_hold("accept-balance", {"--rates", "1000", "-d", "1s", "--warmup", "300ms"}, 4);
 }
 
+// SEDA's Figure 2 on a current kernel: 1 024 threads do not collapse; the
+// thread per connection stays flat, not above the event loop.
+TEST(Scenarios, SedaCollapseDoesNotHappenButThreadsTrailTheLoop) {
+  expect_claims_hold("seda-collapse", {"--connections", "16,1024", "-d", "1s", "--warmup", "300ms"},
+                     4);
+}
+
 // Thousands of waiting connections: a thread each, or a handful in all.
 TEST(Scenarios, C10kCostsAThreadPerConnectionOnlyForThreads) {
   expect_claims_hold("c10k",
