@@ -118,8 +118,8 @@ class Carrier {
     launch([this] { accept_loop(); });
     launch([this] { sweep_loop(); });
     park(stop_parked_, kReadable);  // the carrier's main fiber waits for the stop
-    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, stop_.fd(),
-                nullptr);  // level-triggered: once is enough
+    // Level-triggered: once seen, it would wake every poll from now on.
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, stop_.fd(), nullptr);
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -166,9 +166,9 @@ class Carrier {
   // or the carrier stops; true only in the first case. Readiness stays
   // pending until drained(): edges are not repeated.
   bool park(Parked& parked, uint32_t want) {
+    parked.timed_out = false;
     if (!stopping_ && (parked.pending & want) == 0) {
       parked.want = want;
-      parked.timed_out = false;
       parked.fiber = fibers::context::active();
       parked.fiber->suspend();
     }
@@ -233,10 +233,10 @@ class Carrier {
   }
 
   // Starts a detached fiber; an exception that escapes one would end the
-  // process, so each catches its own.
+  // process, so each catches its own. Throws when no stack can be had
+  // (then nothing was started).
   template <typename Body>
   void launch(Body body) {
-    ++live_;
     fibers::fiber(std::allocator_arg, boost::context::protected_fixedsize_stack(kStackBytes),
                   [this, body]() mutable {
                     try {
@@ -247,6 +247,7 @@ class Carrier {
                     if (--live_ == 0) stopped_.notify_all();
                   })
         .detach();
+    ++live_;  // it runs only once this fiber yields
   }
 
   void accept_loop() {
@@ -254,13 +255,18 @@ class Carrier {
     while (!stopping_) {
       auto accepted = acceptor.accept();
       switch (accepted.outcome) {
-        case net::Acceptor::Outcome::kAccepted:
-          if (auto ticket = gate_.admit(accepted.fd.get()))
-            launch([this, fd = std::make_shared<net::Fd>(std::move(accepted.fd)),
-                    place = std::make_shared<ConnectionGate::Ticket>(std::move(ticket))] {
-              serve(std::move(*fd), std::move(*place));
-            });
+        case net::Acceptor::Outcome::kAccepted: {
+          auto ticket = gate_.admit(accepted.fd.get());
+          if (!ticket) break;
+          auto socket = std::make_shared<net::Fd>(std::move(accepted.fd));
+          auto place = std::make_shared<ConnectionGate::Ticket>(std::move(ticket));
+          try {
+            launch([this, socket, place] { serve(std::move(*socket), std::move(*place)); });
+          } catch (const std::exception&) {
+            refuse_unavailable(socket->get());  // no stack for its fiber: 503, as with threads
+          }
           break;
+        }
         case net::Acceptor::Outcome::kNone:
           drain(accept_parked_, kReadable);
           park(accept_parked_, kReadable);
