@@ -38,27 +38,28 @@ class ExternalServer final : public Server {
  public:
   ExternalServer(const ServerConfig& config, const ExternalCommand& command)
       : Server(config), command_(command) {
-    // The port is ours until the command binds it: free it just before.
     dir_ = make_directory();
-    for (const auto& [name, content] : command.files) {
-      std::ofstream file(fs::path(dir_) / name);
-      file << expand_placeholders(content, config, address(), dir_);
-      if (!file) throw std::runtime_error("cannot write " + (fs::path(dir_) / name).string());
+    try {
+      for (const auto& [name, content] : command.files) {
+        std::ofstream file(fs::path(dir_) / name);
+        file << expand_placeholders(content, config, address(), dir_);
+        if (!file) throw std::runtime_error("cannot write " + (fs::path(dir_) / name).string());
+      }
+      std::vector<std::string> args;
+      for (const auto& arg : command.argv)
+        args.push_back(expand_placeholders(arg, config, address(), dir_));
+      if (args.empty()) throw std::invalid_argument("an external server needs a command");
+      // The port is ours until the command binds it: free it just before.
+      close_listener();
+      start(args);
+      wait_ready(args.front());
+    } catch (...) {
+      clean_up();  // no destructor runs for a constructor that throws
+      throw;
     }
-    std::vector<std::string> args;
-    for (const auto& arg : command.argv)
-      args.push_back(expand_placeholders(arg, config, address(), dir_));
-    if (args.empty()) throw std::invalid_argument("an external server needs a command");
-    close_listener();
-    start(args);
-    wait_ready(args.front());
   }
 
-  ~ExternalServer() override {
-    end_child();
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  ~ExternalServer() override { clean_up(); }
 
   void run() override {
     // Until stop(), or until the command ends on its own (then the row
@@ -75,6 +76,12 @@ class ExternalServer final : public Server {
   }
 
  private:
+  void clean_up() {
+    end_child();
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
   static std::string make_directory() {
     std::string path = (fs::temp_directory_path() / "cmbench-external-XXXXXX").string();
     if (::mkdtemp(path.data()) == nullptr)

@@ -106,6 +106,17 @@ TEST(External, ACommandThatFailsOrNeverListensIsAnError) {
         << error.what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s) << "the sleep was not ended";
+  // Neither left its directory behind ({dir} names it in the command).
+  ExternalCommand leaves_dir;
+  leaves_dir.argv = {"/bin/sh", "-c", "echo {dir} >&2; exit 3"};
+  leaves_dir.files = {{"marker", "x"}};
+  EXPECT_THROW(cmb::servers::make_external_server(local_config(), leaves_dir), std::runtime_error);
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::temp_directory_path())) {
+    if (entry.path().filename().string().rfind("cmbench-external-", 0) != 0) continue;
+    EXPECT_FALSE(std::filesystem::exists(entry.path() / "marker"))
+        << entry.path() << " outlived a failed start";
+  }
 }
 
 // The reference row: where nginx is installed, `cmbench serve --model nginx`
