@@ -92,15 +92,16 @@ Points normalize(const Points& points, const std::string& reference,
   Points out;
   bool any_reference = false;
   for (const auto& [key, samples] : points) {
-    const auto& [model, threads, workload, connections, rate] = key;
+    const auto& [model, threads, workload, connections, rate, idle] = key;
     if (model == reference) {
       any_reference = true;
       continue;
     }
-    // The reference at the same workload, connections and rate (its own threads).
+    // The reference at the same workload, connections, rate and idle
+    // connections (its own threads).
     const auto ref = std::find_if(points.begin(), points.end(), [&](const auto& entry) {
-      const auto& [m, t, w, c, r] = entry.first;
-      return m == reference && w == workload && c == connections && r == rate;
+      const auto& [m, t, w, c, r, i] = entry.first;
+      return m == reference && w == workload && c == connections && r == rate && i == idle;
     });
     if (ref == points.end()) {
       notes.push_back(fmt::format("{}: no {} point to normalize {} {} c={} by; left out", path,
@@ -128,7 +129,7 @@ MetricComparison judge(const PointKey& key, const std::string& metric,
                        const std::vector<double>& base, const std::vector<double>& fresh,
                        bool higher_is_better, const CompareOptions& options) {
   MetricComparison m;
-  std::tie(m.model, std::ignore, m.workload, m.connections, m.rate) = key;
+  std::tie(m.model, std::ignore, m.workload, m.connections, m.rate, m.idle_connections) = key;
   m.metric = metric;
   m.base = base;
   m.fresh = fresh;
@@ -152,8 +153,9 @@ MetricComparison judge(const PointKey& key, const std::string& metric,
 }
 
 std::string point_label(const MetricComparison& m) {
-  return fmt::format("{} {} c={}{}", m.model, m.workload.empty() ? "hello" : m.workload,
-                     m.connections, m.rate > 0 ? fmt::format(" R={:g}", m.rate) : "");
+  return fmt::format("{} {} c={}{}{}", m.model, m.workload.empty() ? "hello" : m.workload,
+                     m.connections, m.rate > 0 ? fmt::format(" R={:g}", m.rate) : "",
+                     m.idle_connections > 0 ? fmt::format(" idle={}", m.idle_connections) : "");
 }
 
 }  // namespace
@@ -239,6 +241,7 @@ std::string format_comparison(const Comparison& c, const CompareOptions& options
                           {"workload", m.workload},
                           {"connections", m.connections},
                           {"rate", m.rate},
+                          {"idle_connections", m.idle_connections},
                           {"metric", m.metric},
                           {"base", m.base_median},
                           {"new", m.new_median},

@@ -34,6 +34,7 @@ struct MetricComparison {
   std::string workload;
   int connections = 0;
   double rate = 0;
+  int idle_connections = 0;
   std::string metric;  // "rps", "p99_us", "cpu_us" or "syscalls"
   std::vector<double> base;
   std::vector<double> fresh;

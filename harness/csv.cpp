@@ -43,6 +43,7 @@ const Column kColumns[] = {
     {"workload", CMB_TEXT(workload)},
     {"connections", CMB_NUMBER(connections, "{}")},
     {"rate", CMB_NUMBER(rate, "{:g}")},
+    {"idle_connections", CMB_NUMBER(idle_connections, "{}")},
     {"server_threads", CMB_NUMBER(server_threads, "{}")},
     {"repetition", CMB_NUMBER(repetition, "{}")},
     {"duration_s", CMB_NUMBER(duration_s, "{:.3f}")},
@@ -85,6 +86,7 @@ const Column kColumns[] = {
     {"server_timed_out", CMB_OPTIONAL(server_timed_out)},
     {"server_rejected", CMB_OPTIONAL(server_rejected)},
     {"server_accepts_per_thread", CMB_OPTIONAL(server_accepts_per_thread)},
+    {"uring_setup", CMB_TEXT(uring_setup)},
     {"artifacts", CMB_TEXT(artifacts)},
     {"error", CMB_TEXT(error)},
 };

@@ -101,6 +101,11 @@ bool is_cmp(const std::string& token) {
   return token == ">=" || token == "<=" || token == ">" || token == "<";
 }
 
+// The numeric axes a sweep varies.
+bool is_axis(const std::string& token) {
+  return token == "connections" || token == "rate" || token == "idle_connections";
+}
+
 bool compare(double a, const std::string& cmp, double b) {
   if (cmp == ">=") return a >= b;
   if (cmp == "<=") return a <= b;
@@ -147,8 +152,9 @@ Side parse_side(const std::string& text, const std::vector<std::string>& tokens,
       const size_t equals = item.find('=');
       Selector selector{item.substr(0, equals),
                         equals == std::string::npos ? "" : item.substr(equals + 1)};
-      if (selector.axis != "connections" && selector.axis != "rate" && selector.axis != "workload")
-        bad(text, fmt::format("'{}': select by connections=, rate= or workload=", item));
+      if (!is_axis(selector.axis) && selector.axis != "workload")
+        bad(text, fmt::format("'{}': select by connections=, rate=, idle_connections= or workload=",
+                              item));
       if (selector.axis != "workload" && selector.value != "min" && selector.value != "max" &&
           selector.value.find_first_not_of("0123456789.") != std::string::npos)
         bad(text, fmt::format("'{}': a number, min or max", item));
@@ -171,8 +177,7 @@ Claim parse(const std::string& text) {
     claim.form = Claim::Form::kTrend;
     claim.trend = tokens[i];
     if (!claim.left.at.empty()) bad(text, "a trend runs over an axis: no 'at'");
-    if (i + 5 != tokens.size() || tokens[i + 1] != "over" ||
-        (tokens[i + 2] != "connections" && tokens[i + 2] != "rate") ||
+    if (i + 5 != tokens.size() || tokens[i + 1] != "over" || !is_axis(tokens[i + 2]) ||
         tokens[i + 3] != (claim.trend == "flat" ? "within" : "by"))
       bad(text, "expected 'flat over AXIS within P%' or 'rises|falls over AXIS by Kx'");
     claim.axis = tokens[i + 2];
@@ -227,8 +232,12 @@ Claim parse(const std::string& text) {
 // A row of the results, what a claim reads.
 struct Row {
   std::string model, workload;
-  double connections, rate;
+  double connections, rate, idle;
   std::map<std::string, double> figures;
+
+  double axis(const std::string& name) const {
+    return name == "rate" ? rate : name == "idle_connections" ? idle : connections;
+  }
 };
 
 struct Found {
@@ -249,6 +258,7 @@ double value_of(const Row& row, const Metric& metric) {
 std::string point_text(const Row& row, bool several_workloads) {
   std::string text = fmt::format("connections={:g}", row.connections);
   if (row.rate > 0) text += fmt::format(" rate={:g}", row.rate);
+  if (row.idle > 0) text += fmt::format(" idle_connections={:g}", row.idle);
   if (several_workloads) text += " workload=" + (row.workload.empty() ? "hello" : row.workload);
   return text;
 }
@@ -259,7 +269,8 @@ class Results {
     const CsvTable table = read_csv_table(csv);
     const int model = table.column("model"), workload = table.column("workload"),
               connections = table.column("connections"), rate = table.column("rate"),
-              error = table.column("error"), accepts = table.column("server_accepts_per_thread");
+              error = table.column("error"), accepts = table.column("server_accepts_per_thread"),
+              idle = table.column("idle_connections");
     std::set<std::string> columns;
     for (const Metric& m : metrics())
       for (const char* c : m.columns) columns.insert(c);
@@ -270,6 +281,7 @@ class Results {
               fields[static_cast<size_t>(workload)],
               std::stod(fields[static_cast<size_t>(connections)]),
               std::stod(fields[static_cast<size_t>(rate)]),
+              idle < 0 ? 0 : std::stod(fields[static_cast<size_t>(idle)]),
               {}};
       for (const std::string& c : columns)
         if (const int at = table.column(c); at >= 0 && !fields[static_cast<size_t>(at)].empty())
@@ -296,7 +308,7 @@ class Results {
         std::erase_if(rows, [&](const Row* r) { return r->workload != s.value; });
         continue;
       }
-      const auto axis = [&](const Row* r) { return s.axis == "rate" ? r->rate : r->connections; };
+      const auto axis = [&](const Row* r) { return r->axis(s.axis); };
       double wanted = 0;
       if (s.value == "min" || s.value == "max") {
         wanted = axis(rows.front());
@@ -317,8 +329,8 @@ class Results {
     std::string why;
     const std::vector<const Row*> rows = select(side, why);
     if (rows.empty()) return {std::nullopt, why};
-    std::set<std::tuple<std::string, double, double>> points;
-    for (const Row* r : rows) points.insert({r->workload, r->connections, r->rate});
+    std::set<std::tuple<std::string, double, double, double>> points;
+    for (const Row* r : rows) points.insert({r->workload, r->connections, r->rate, r->idle});
     if (points.size() > 1)
       return {std::nullopt, fmt::format("{} {} matches {} points: name one with 'at'",
                                         side.metric->name, side.model, points.size())};
@@ -352,11 +364,13 @@ class Results {
     const std::vector<const Row*> rows = select(claim.left, why);
     if (rows.empty()) return {text, std::nullopt, why};
     std::map<double, std::vector<double>> series;
-    std::set<std::tuple<std::string, double>> others;
+    std::set<std::tuple<std::string, double, double, double>> others;
     for (const Row* r : rows) {
-      const bool by_rate = claim.axis == "rate";
-      series[by_rate ? r->rate : r->connections].push_back(value_of(*r, *claim.left.metric));
-      others.insert({r->workload, by_rate ? r->connections : r->rate});
+      series[r->axis(claim.axis)].push_back(value_of(*r, *claim.left.metric));
+      // The rest of the point's identity: the points of one line share it.
+      others.insert({r->workload, claim.axis == "connections" ? 0 : r->connections,
+                     claim.axis == "rate" ? 0 : r->rate,
+                     claim.axis == "idle_connections" ? 0 : r->idle});
     }
     if (others.size() > 1)
       return {text, std::nullopt,

@@ -12,10 +12,10 @@
 // METRIC: rps, p50, p90, p99, p999 (latency), duration (of a point), threads,
 // rss (peak), cpu (server CPU per request), errors, imbalance (the busiest
 // accepting thread's connections over the mean). MODEL: as the sweep names
-// it ("thread-pool:32"). SEL: connections=N, rate=N or workload=Q, where N
-// may be min or max (of what that model measured). AXIS: connections or
-// rate. CMP: >=, <=, >, <. VALUE: a number, with a unit where the metric
-// has one (25ms, 500us, 2s, 64MiB). Repetitions count by their median.
+// it ("thread-pool:32"). SEL: connections=N, rate=N, idle_connections=N or
+// workload=Q, where N may be min or max (of what that model measured).
+// AXIS: connections, rate or idle_connections. CMP: >=, <=, >, <. VALUE: a number, with a unit
+// where the metric has one (25ms, 500us, 2s, 64MiB). Repetitions count by their median.
 //
 // A claim that does not hold is a finding, not an error; one whose points
 // the sweep left out is `not measured`.

@@ -47,13 +47,15 @@ const Metric* find_metric(const std::string& name) {
 
 double rounded(double value) { return std::round(value * 100) / 100; }
 
-// How people name a point: "epoll hello c=64", "thread-pool t=8 sleep_us=1000 c=16 R=2000".
+// How people name a point: "epoll hello c=64", "thread-pool t=8 sleep_us=1000 c=16 R=2000",
+// "poll hello c=32 idle=8000".
 std::string point_name(const PointKey& key) {
-  const auto& [model, threads, workload, connections, rate] = key;
+  const auto& [model, threads, workload, connections, rate, idle] = key;
   std::string name = model;
   if (threads > 0 && model.find(':') == std::string::npos) name += fmt::format(" t={}", threads);
   name += fmt::format(" {} c={}", workload.empty() ? "hello" : workload, connections);
   if (rate > 0) name += fmt::format(" R={:g}", rate);
+  if (idle > 0) name += fmt::format(" idle={}", idle);
   return name;
 }
 

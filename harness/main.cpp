@@ -110,12 +110,18 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
                    "open connections per server process; one more is answered 503 and closed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  auto* uring = serve
+                    ->add_option("--uring", o->config.uring,
+                                 "the io-uring model's ring: defer-taskrun, coop-taskrun, sqpoll "
+                                 "or plain (README \"io_uring settings\")")
+                    ->capture_default_str()
+                    ->check(CLI::IsMember(cmb::net::uring_setup_names()));
   serve
       ->add_option("--counters-fd", o->config.counters_fd,
                    "keep the server's counters in this inherited memfd (for a harness that maps "
                    "it)")
       ->group("");  // for `cmbench run`, not for people
-  serve->callback([o, exit_code] {
+  serve->callback([o, exit_code, uring] {
     o->config.limits.header_timeout = std::chrono::ceil<std::chrono::milliseconds>(
         cmb::loadgen::parse_duration(o->header_timeout));
     if (o->config.limits.header_timeout.count() <= 0) {
@@ -125,6 +131,11 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
     }
     if (o->model.empty() == o->command.empty()) {
       fmt::print(stderr, "cmbench serve: give --model NAME or --command LINE\n");
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (uring->count() > 0 && o->model != "io-uring") {
+      fmt::print(stderr, "cmbench serve: --uring sets up the io-uring model's ring only\n");
       *exit_code = kExitUsage;
       return;
     }
@@ -399,6 +410,11 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
   run->add_option("--rates", sweep.rates, "open-loop rates in req/s (0 = closed loop)")
       ->delimiter(',')
       ->check(CLI::NonNegativeNumber);
+  run->add_option("--idle-connections", sweep.idle_connections,
+                  "idle connection counts: beside the active ones, connections that connect "
+                  "before each point and never send (Banga and Druschel's idle clients)")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber);
   run->add_option("--requests-per-connection", sweep.requests_per_connection,
                   "each point sends connections x N requests and ends (Bendersky's clients)")
       ->check(CLI::NonNegativeNumber);
@@ -478,10 +494,13 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
       known.push_back(name);
     }
     for (const auto& model : sweep.models) {
-      // NAME or NAME:THREADS
+      // NAME, NAME:THREADS, io-uring+SETUP[:THREADS]
       const size_t colon = model.find(':');
-      const std::string name = model.substr(0, colon);
+      std::string name = model.substr(0, colon);
       const std::string threads = colon == std::string::npos ? "1" : model.substr(colon + 1);
+      const size_t plus = name.find('+');
+      const std::string setup = plus == std::string::npos ? "" : name.substr(plus + 1);
+      name.resize(std::min(plus, name.size()));
       if (std::find(known.begin(), known.end(), name) == known.end() || threads.empty() ||
           threads.find_first_not_of("0123456789") != std::string::npos) {
         fmt::print(stderr,
@@ -489,6 +508,15 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
                    model, fmt::join(known, ", "));
         *exit_code = kExitUsage;
         return;
+      }
+      if (plus != std::string::npos) {
+        const auto& setups = cmb::net::uring_setup_names();
+        if (name != "io-uring" || std::find(setups.begin(), setups.end(), setup) == setups.end()) {
+          fmt::print(stderr, "cmbench run: '{}': only io-uring takes +SETUP, one of {}\n", model,
+                     fmt::join(setups, ", "));
+          *exit_code = kExitUsage;
+          return;
+        }
       }
     }
     for (size_t i = 0; i < o->binaries.size(); ++i) {

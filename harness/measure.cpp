@@ -19,6 +19,7 @@
 #include "loadgen/hist_file.hpp"
 #include "loadgen/report.hpp"
 #include "loadgen/url.hpp"
+#include "net/uring.hpp"
 
 namespace cmb::harness {
 namespace {
@@ -34,13 +35,26 @@ std::string slug(std::string_view text) {
 }
 
 // Samples the server's process tree while a point runs: memory, threads,
-// processes and context switches every 50 ms, CPU and TCP counters when the
-// measured window opens (warm-up is not charged).
+// processes and context switches every 50 ms (less often when a sample is
+// slow), CPU and TCP counters when the measured window opens (warm-up and
+// connecting are not charged).
 class ServerSampler {
  public:
-  ServerSampler(pid_t pid, Clock::time_point measure_start)
-      : pid_(pid), thread_([this, measure_start] { loop(measure_start); }) {}
+  explicit ServerSampler(pid_t pid) : pid_(pid), thread_([this] { loop(); }) {}
   ~ServerSampler() { finish(); }
+
+  // At the window's edge (LoadConfig::on_window_open): the figures the
+  // window is measured from, read here so that they are exact.
+  void open_window() {
+    {
+      std::lock_guard lock(mutex_);
+      cpu_at_start_ = read_tree_cpu(pid_);
+      tcp_at_start_ = read_tcp_counters();
+      switches_.start(read_tree_switches(pid_));
+      window_open_ = true;
+    }
+    wake_.notify_all();
+  }
 
   void finish() {
     {
@@ -56,20 +70,24 @@ class ServerSampler {
   const SwitchCounter& switches() const { return switches_; }
 
  private:
-  void loop(Clock::time_point measure_start) {
+  void loop() {
     std::unique_lock lock(mutex_);
-    if (wake_.wait_until(lock, measure_start, [&] { return done_; })) return;
-    cpu_at_start_ = read_tree_cpu(pid_);
-    tcp_at_start_ = read_tcp_counters();
-    switches_.start(read_tree_switches(pid_));
+    wake_.wait(lock, [&] { return done_ || window_open_; });
+    if (!window_open_) return;
+    Clock::duration pause;
     do {
+      const auto began = Clock::now();
       if (auto memory = read_tree_memory(pid_)) {
         peak_.rss_kb = std::max(peak_.rss_kb, memory->rss_kb);
         peak_.threads = std::max(peak_.threads, memory->threads);
         peak_.processes = std::max(peak_.processes, memory->processes);
       }
       switches_.sample(read_tree_switches(pid_));
-    } while (!wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return done_; }));
+      // A sample reads every thread's status: with 10 000 threads that
+      // takes longer than 50 ms. Sampling takes at most a fifth of a CPU
+      // then, instead of taking one from the load generator or the server.
+      pause = std::max<Clock::duration>(std::chrono::milliseconds(50), 4 * (Clock::now() - began));
+    } while (!wake_.wait_for(lock, pause, [&] { return done_; }));
     switches_.sample(read_tree_switches(pid_));
   }
 
@@ -77,12 +95,31 @@ class ServerSampler {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool done_ = false;
+  bool window_open_ = false;
   std::optional<TreeCpu> cpu_at_start_;
   TcpCounters tcp_at_start_;
   TreeMemory peak_;
   SwitchCounter switches_;
   std::thread thread_;  // last: starts after the members it uses exist
 };
+
+// Until the server has accepted `total` connections in all, or has taken
+// none for 5 s (it holds what it can; a dropped SYN is retried 1, 2 and
+// 4 s apart), or a minute has passed.
+void wait_for_accepts(ServerProcess& server, uint64_t total) {
+  const auto give_up = Clock::now() + std::chrono::minutes(1);
+  uint64_t last = 0;
+  auto last_progress = Clock::now();
+  while (Clock::now() < give_up && Clock::now() - last_progress < std::chrono::seconds(5)) {
+    const auto now = server.snapshot();
+    if (!now || now->accepted >= total) return;
+    if (now->accepted != last) {
+      last = now->accepted;
+      last_progress = Clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 // "bytes=13@95|sleep_us=20000@5" -> two weighted targets on one server.
 std::vector<loadgen::Target> targets_for(const SweepConfig& config, uint16_t port,
@@ -131,6 +168,8 @@ void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
 ResultRow row_for(const PointId& point) {
   ResultRow row;
   static_cast<PointId&>(row) = point;
+  if (const ModelSpec spec = parse_model_spec(point.model, 0); spec.name == "io-uring")
+    row.uring_setup = spec.uring.empty() ? net::uring_setup_names().front() : spec.uring;
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
   return row;
 }
@@ -157,6 +196,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   load.warmup = config_.warmup;
   load.timeout = config_.timeout;
   load.rate = point.rate;
+  load.idle_connections = point.idle_connections;
   load.keep_alive = config_.keep_alive;
   load.cpus = config_.load_cpus;
   load.interval_histograms = true;  // for the point's .hlog
@@ -176,11 +216,16 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   std::optional<SyscallCounter> syscalls;
   if (config_.count_syscalls && SyscallCounter::unavailable_reason().empty())
     syscalls.emplace(server.pid());
+  ServerSampler sampler(server.pid());
   load.on_window_open = [&] {
     counters_start = server.snapshot();
+    sampler.open_window();
     if (syscalls) syscalls->enable();
   };
-  ServerSampler sampler(server.pid(), Clock::now() + load.warmup);
+  if (!external_model(point.model, config_))
+    load.on_idle_connected = [&server, before = server.snapshot()](int open) {
+      if (before) wait_for_accepts(server, before->accepted + static_cast<uint64_t>(open));
+    };
   const loadgen::LoadResult result = loadgen::run_load(load, cancel_);
   if (syscalls) syscalls->disable();
   const std::optional<servers::CounterValues> counters_end = server.snapshot();
@@ -223,6 +268,9 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.tcp_retransmits = tcp_end.retransmits - start.retransmits;
   row.tcp_resets = tcp_end.resets - start.resets;
   row.artifacts = write_artifacts(point, load, result);
+  if (result.idle_failed > 0)  // the point is not the one asked for
+    row.error = fmt::format("{} of {} idle connections did not connect ({})", result.idle_failed,
+                            point.idle_connections, result.idle_error);
   if (const std::string ended = server.poll_exit(); !ended.empty())
     row.error = "server " + ended + " during the point";
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
@@ -233,8 +281,10 @@ std::string PointMeasurer::write_artifacts(const PointId& point, const loadgen::
                                            const loadgen::LoadResult& result) {
   const fs::path csv(config_.out);
   const std::string folder = csv.stem().string();
-  const std::string name = fmt::format("{}_c{}_r{:g}_{}_{}", point.model, point.connections,
-                                       point.rate, point.repetition, slug(point.workload));
+  const std::string name =
+      fmt::format("{}_c{}_r{:g}{}_{}_{}", point.model, point.connections, point.rate,
+                  point.idle_connections > 0 ? fmt::format("_i{}", point.idle_connections) : "",
+                  point.repetition, slug(point.workload));
   const fs::path prefix = csv.parent_path() / folder / name;
   fs::create_directories(prefix.parent_path());
   std::ofstream(prefix.string() + ".hist") << loadgen::format_histogram_file(result.latency);

@@ -10,6 +10,7 @@
 
 #include "harness/csv.hpp"
 #include "harness/files.hpp"
+#include "servers/limits.hpp"
 #include "servers/registry.hpp"
 
 namespace cmb::harness {
@@ -27,10 +28,14 @@ std::vector<int> allowed_cpus() {
   return cpus;
 }
 
+int largest(const std::vector<int>& values) {
+  return values.empty() ? 0 : *std::max_element(values.begin(), values.end());
+}
+
 }  // namespace
 
 ModelSpec parse_model_spec(const std::string& model, int default_threads) {
-  ModelSpec spec{model, default_threads, ""};
+  ModelSpec spec{model, default_threads, "", ""};
   if (const size_t at = spec.name.rfind('@'); at != std::string::npos) {
     spec.build = spec.name.substr(at + 1);
     spec.name.resize(at);
@@ -38,6 +43,10 @@ ModelSpec parse_model_spec(const std::string& model, int default_threads) {
   if (const size_t colon = spec.name.find(':'); colon != std::string::npos) {
     spec.threads = std::stoi(spec.name.substr(colon + 1));
     spec.name.resize(colon);
+  }
+  if (const size_t plus = spec.name.find('+'); plus != std::string::npos) {
+    spec.uring = spec.name.substr(plus + 1);
+    spec.name.resize(plus);
   }
   return spec;
 }
@@ -89,14 +98,17 @@ std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::
     for (const auto& group : groups)
       for (const auto& workload : config.workloads)
         for (double rate : config.rates)
-          for (int connections : config.connections)
-            for (size_t turn = 0; turn < group.size(); ++turn) {
-              const std::string& model = group[rep % 2 == 1 ? turn : group.size() - 1 - turn];
-              const PointId point{model,    parse_model_spec(model, config.server_threads).threads,
-                                  workload, connections,
-                                  rate,     rep};
-              if (!done.count(point.key())) points.push_back(point);
-            }
+          for (int idle : config.idle_connections)
+            for (int connections : config.connections)
+              for (size_t turn = 0; turn < group.size(); ++turn) {
+                const std::string& model = group[rep % 2 == 1 ? turn : group.size() - 1 - turn];
+                const PointId point{
+                    model,    parse_model_spec(model, config.server_threads).threads,
+                    workload, connections,
+                    rate,     rep,
+                    idle};
+                if (!done.count(point.key())) points.push_back(point);
+              }
   return points;
 }
 
@@ -144,7 +156,22 @@ std::chrono::milliseconds server_header_timeout(const SweepConfig& config) {
       if (gap > std::chrono::seconds(10)) longest = std::max(longest, gap);
     }
   }
+  // Idle connections never send: they must outlast their connecting (the
+  // harness waits up to a minute for a slow server to accept them), the
+  // warm-up and the window.
+  if (largest(config.idle_connections) > 0) {
+    const auto held = std::chrono::ceil<std::chrono::milliseconds>(
+        2 * (config.warmup + config.duration) + std::chrono::minutes(2));
+    longest = std::max(longest, held);
+  }
   return longest;
+}
+
+int server_max_connections(const SweepConfig& config) {
+  const int most_connections = largest(config.connections) + largest(config.idle_connections);
+  // Headroom for the connections a no-keepalive point has closing.
+  const int wanted = most_connections + 64;
+  return wanted > servers::Limits{}.max_connections ? wanted : 0;
 }
 
 }  // namespace cmb::harness

@@ -16,10 +16,13 @@ namespace cmb::harness {
 // "thread-pool:32": a model with its own --threads, so one sweep can give a
 // pool as many workers as it has connections while other models keep theirs.
 // "epoll@B": the model as the build labelled B serves it (SweepConfig::builds).
+// "io-uring+sqpoll": the io-uring model with its ring set up so
+// (net::UringSetup), a row of its own.
 struct ModelSpec {
   std::string name;
   int threads;
   std::string build;  // empty: this binary
+  std::string uring;  // empty: the default setup
 };
 ModelSpec parse_model_spec(const std::string& model, int default_threads);
 

@@ -18,9 +18,10 @@ namespace fs = std::filesystem;
 
 void print_progress(size_t done, size_t total, const ResultRow& row, double eta_s) {
   const std::string label =
-      fmt::format("[{}/{}] {:<22} {:<18} c={:<5}{}", done, total, row.model,
+      fmt::format("[{}/{}] {:<22} {:<18} c={:<5}{}{}", done, total, row.model,
                   row.workload.empty() ? "hello" : row.workload, row.connections,
-                  row.rate > 0 ? fmt::format(" R={:<7g}", row.rate) : "");
+                  row.rate > 0 ? fmt::format(" R={:<7g}", row.rate) : "",
+                  row.idle_connections > 0 ? fmt::format(" idle={:<6}", row.idle_connections) : "");
   if (row.error.empty()) {
     fmt::print("{} {:>10.1f} req/s  p99 {:>9}  errors {}  (ETA {:.0f}s)\n", label, row.rps,
                loadgen::format_nanos(row.latency_p99_us * 1000), row.errors(), eta_s);

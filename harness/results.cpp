@@ -131,8 +131,9 @@ Json summary_json(const std::vector<ModelSummary>& models, bool rate_sweep) {
 }  // namespace
 
 std::string PointId::key() const {
-  return fmt::format("{}|{}|{}|{}|{:g}|{}", model, server_threads, workload, connections, rate,
-                     repetition);
+  // Without idle connections, the key older CSVs were resumed by.
+  return fmt::format("{}|{}|{}|{}|{:g}|{}{}", model, server_threads, workload, connections, rate,
+                     repetition, idle_connections > 0 ? fmt::format("|i{}", idle_connections) : "");
 }
 
 PointReader::PointReader(const CsvTable& table)
@@ -141,7 +142,8 @@ PointReader::PointReader(const CsvTable& table)
       workload_(column_of(table, "workload")),
       connections_(column_of(table, "connections")),
       rate_(column_of(table, "rate")),
-      repetition_(table.column("repetition")) {}
+      repetition_(table.column("repetition")),
+      idle_(table.column("idle_connections")) {}
 
 PointId PointReader::read(const std::vector<std::string>& row) const {
   const auto at = [&](int index) -> const std::string& {
@@ -155,7 +157,8 @@ PointId PointReader::read(const std::vector<std::string>& row) const {
   try {
     return {at(model_),           optional(threads_, 0),
             at(workload_),        std::stoi(at(connections_)),
-            std::stod(at(rate_)), optional(repetition_, 1)};
+            std::stod(at(rate_)), optional(repetition_, 1),
+            optional(idle_, 0)};
   } catch (const std::logic_error&) {  // std::invalid_argument, std::out_of_range
     throw std::runtime_error("a row's identity has a number that does not parse");
   }
@@ -188,13 +191,16 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                     const std::vector<Verdict>& verdicts) {
   Json models = Json::array();
   for (const auto& model : config.models) {
-    const auto info = servers::find_model(model.substr(0, model.find_first_of(":@")));
+    const ModelSpec spec = parse_model_spec(model, 0);
+    const auto info = servers::find_model(spec.name);
     const ExternalModel* external = find_external(model, config);
     models.push_back({{"name", model},
                       {"summary", external ? "external: " + external->command
-                                  : info   ? std::string(info->summary)
-                                           : ""},
-                      {"colour", info && !external ? info->colour : ""}});
+                                  : info   ? std::string(info->summary) +
+                                               (spec.uring.empty() ? "" : "; ring: " + spec.uring)
+                                         : ""},
+                      // A ring set up otherwise is a line of its own colour.
+                      {"colour", info && !external && spec.uring.empty() ? info->colour : ""}});
   }
   const BuildInfo build = build_info();
   Json libraries = Json::object();

@@ -20,8 +20,9 @@ struct CsvTable;
 struct SweepConfig;
 
 // A point without its repetition: model, server_threads, workload,
-// connections, rate. Repetitions are samples of one PointKey.
-using PointKey = std::tuple<std::string, int, std::string, int, double>;
+// connections, rate, idle_connections. Repetitions are samples of one
+// PointKey.
+using PointKey = std::tuple<std::string, int, std::string, int, double, int>;
 
 // What makes a point a point. Repetitions of one point share all but
 // `repetition`.
@@ -32,24 +33,27 @@ struct PointId {
   int connections = 0;
   double rate = 0;  // target requests/s; 0 = closed loop
   int repetition = 1;
+  int idle_connections = 0;  // held open beside `connections`, never sending
 
   // The point whose samples the repetitions are (what compare matches).
-  PointKey point() const { return {model, server_threads, workload, connections, rate}; }
+  PointKey point() const {
+    return {model, server_threads, workload, connections, rate, idle_connections};
+  }
   // The whole identity as one string (what --resume skips).
   std::string key() const;
 };
 
 // Reads identities from a results CSV's rows by column name, never by
-// position. `server_threads` (0) and `repetition` (1) may be absent, as in
-// hand-made files. Throws std::runtime_error naming a missing column, or a
-// value that does not parse.
+// position. `server_threads` (0), `repetition` (1) and `idle_connections`
+// (0) may be absent, as in hand-made files and older runs. Throws std::runtime_error naming a
+// missing column, or a value that does not parse.
 class PointReader {
  public:
   explicit PointReader(const CsvTable& table);
   PointId read(const std::vector<std::string>& row) const;
 
  private:
-  int model_, threads_, workload_, connections_, rate_, repetition_;
+  int model_, threads_, workload_, connections_, rate_, repetition_, idle_;
 };
 
 // One measured point: its identity and every figure of the CSV schema
@@ -99,6 +103,9 @@ struct ResultRow : PointId {
   // Connections each accepting thread (or prefork child) took during the
   // window, "a|b|c" in slot order: how evenly the kernel spread them.
   std::optional<std::string> server_accepts_per_thread;
+  // How the io-uring model's ring was set up (net::UringSetup's name);
+  // empty for every other model.
+  std::string uring_setup;
   std::string artifacts;  // path prefix of the point's .hist and .timeline.csv
   std::string error;      // empty when the point was measured
 

@@ -37,6 +37,7 @@ void on_interrupt(int) { g_interrupted.store(true); }
 int run_sweep(SweepConfig config) {
   if (config.models.empty()) throw std::invalid_argument("no models to run");
   if (config.rates.empty()) config.rates = {0};
+  if (config.idle_connections.empty()) config.idle_connections = {0};
   check_claims(config.claims);  // a claim that does not parse stops the run before it starts
   label_models_by_build(config);
   if (config.count_syscalls && !SyscallCounter::unavailable_reason().empty())
@@ -72,6 +73,7 @@ int run_sweep(SweepConfig config) {
   size_t kept = 0;
   const auto sweep_start = Clock::now();
   const std::chrono::milliseconds header_timeout = server_header_timeout(config);
+  const int max_connections = server_max_connections(config);
   std::unique_ptr<ServerProcess> server;
   std::string current_model;
   for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
@@ -99,7 +101,9 @@ int run_sweep(SweepConfig config) {
                                    .host = config.host,
                                    .threads = spec.threads,
                                    .cpus = config.server_cpus,
-                                   .header_timeout = header_timeout});
+                                   .header_timeout = header_timeout,
+                                   .max_connections = max_connections,
+                                   .uring = spec.uring});
       }
       row = measurer.measure(*server, point);
     } catch (const std::exception& e) {

@@ -37,6 +37,9 @@ struct SweepConfig {
   std::vector<std::string> workloads = {""};
   std::vector<int> connections = {1, 4, 16, 64};
   std::vector<double> rates = {0};  // open-loop req/s; 0 = closed loop
+  // Connections beside the active ones that connect and never send
+  // (`load --idle-connections`), one point per count.
+  std::vector<int> idle_connections = {0};
   int requests_per_connection = 0;  // > 0: a point sends connections x N requests, then ends
   bool keep_alive = true;           // false: a new connection per request
   int repeat = 1;
@@ -68,8 +71,15 @@ int run_sweep(SweepConfig config);
 // The --header-timeout the sweep's servers get: 0 (their 10 s default)
 // unless an open-loop point spaces a connection's requests further apart,
 // then twice the longest gap, so that no connection is closed for idling
-// between its own requests.
+// between its own requests; with idle connections, long enough for them
+// to be held through a whole point.
 std::chrono::milliseconds server_header_timeout(const SweepConfig& config);
+
+// The --max-connections the sweep's servers get: 0 (the server's default)
+// unless a point holds more connections, active and idle, than that; then
+// enough for the largest point, so that the model's own limit (threads,
+// select's FD_SETSIZE, memory) is what shows.
+int server_max_connections(const SweepConfig& config);
 
 // The scenario file for a name: NAME.toml as given, else scenarios/NAME.toml
 // here or in the source tree. Throws std::invalid_argument listing the known

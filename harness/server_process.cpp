@@ -68,6 +68,14 @@ ServerProcess::ServerProcess(const Options& options) {
     args.push_back("--header-timeout");
     args.push_back(std::to_string(options.header_timeout.count()) + "ms");
   }
+  if (!options.uring.empty()) {
+    args.push_back("--uring");
+    args.push_back(options.uring);
+  }
+  if (options.max_connections > 0) {
+    args.push_back("--max-connections");
+    args.push_back(std::to_string(options.max_connections));
+  }
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

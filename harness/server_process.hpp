@@ -28,6 +28,8 @@ class ServerProcess {
     int threads = 0;
     std::vector<int> cpus;                        // empty: not pinned
     std::chrono::milliseconds header_timeout{0};  // 0: the server's default
+    int max_connections = 0;                      // 0: the server's default
+    std::string uring;                            // not empty: --uring (io-uring)
     std::chrono::milliseconds ready_timeout{10'000};
   };
 

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
+#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -66,11 +68,16 @@ void Worker::run(int cpu) {
     CPU_SET(cpu, &set);
     ::sched_setaffinity(0, sizeof set, &set);  // best effort
   }
-  if (config_.engine == IoEngine::kIoUring) {
-    uring_ = std::make_unique<net::Uring>(kRingEntries, kBufferCount, kBufferSize);
-  } else {
-    epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-    if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  try {
+    if (config_.engine == IoEngine::kIoUring) {
+      uring_ = std::make_unique<net::Uring>(kRingEntries, kBufferCount, kBufferSize);
+    } else {
+      epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+      if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    }
+  } catch (...) {
+    plan_.window_edge->arrive_and_drop();  // the others open the window without this one
+    throw;
   }
   // The kernel may let a timer fire this much late to batch wake-ups (50 us
   // by default); an open loop's sends are due to the microsecond.
@@ -480,6 +487,32 @@ std::string build_request(const Url& url, bool keep_alive) {
                      keep_alive ? "" : "Connection: close\r\n");
 }
 
+// A run that needs more descriptors than this process may open stops
+// before it starts, naming the limit, instead of failing connections one by
+// one in a way that reads like the server's fault.
+void check_descriptors(const LoadConfig& config) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  std::error_code ec;
+  long open_now = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++open_now;
+  // A socket per connection, idle or active, and a poller per thread.
+  const long needed = open_now + config.idle_connections + config.connections + config.threads;
+  if (needed <= static_cast<long>(limit.rlim_cur)) return;
+  throw std::invalid_argument(fmt::format(
+      "{} connections{} need about {} descriptors, more than this process may open ({}, "
+      "RLIMIT_NOFILE{}){}",
+      config.connections + config.idle_connections,
+      config.idle_connections > 0 ? fmt::format(" ({} of them idle)", config.idle_connections) : "",
+      needed, limit.rlim_cur, limit.rlim_max == limit.rlim_cur ? ", also its hard limit" : "",
+      limit.rlim_max == limit.rlim_cur
+          ? "; raising it takes CAP_SYS_RESOURCE (root outside a restricted container) or a "
+            "higher `ulimit -Hn` in the shell that starts cmbench"
+          : ""));
+}
+
 }  // namespace
 
 ErrorCounts& ErrorCounts::operator+=(const ErrorCounts& other) {
@@ -561,10 +594,12 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   plan.cancel = cancel;
   if (config.idle_connections < 0)
     throw std::invalid_argument("the idle connections cannot be negative");
+  check_descriptors(config);
   // Opened before the clock starts, held until the workers are done.
   std::optional<IdleConnections> idle;
   if (config.idle_connections > 0)
     idle.emplace(plan.address, config.idle_connections, config.idle_connect_timeout);
+  if (idle && config.on_idle_connected) config.on_idle_connected(idle->open());
   plan.start = Clock::now();
   plan.measure_start = plan.start + config.warmup;
   plan.end = plan.measure_start + config.duration;
@@ -581,12 +616,22 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
     first_connection += share;
   }
   std::vector<std::thread> running;
+  std::vector<std::exception_ptr> failures(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
     const int cpu =
         config.cpus.empty() ? -1 : config.cpus[static_cast<size_t>(i) % config.cpus.size()];
-    running.emplace_back([&worker = *workers[static_cast<size_t>(i)], cpu] { worker.run(cpu); });
+    running.emplace_back([&worker = *workers[static_cast<size_t>(i)], cpu,
+                          &failed = failures[static_cast<size_t>(i)]] {
+      try {
+        worker.run(cpu);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    });
   }
   for (auto& thread : running) thread.join();
+  for (const auto& failed : failures)
+    if (failed) std::rethrow_exception(failed);
 
   LoadResult total_result;
   total_result.targets.resize(config.targets.size());

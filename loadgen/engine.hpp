@@ -66,9 +66,15 @@ struct LoadConfig {
   // after it, but for the `in_flight_at_open` requests. Must not throw.
   std::function<void()> on_window_open;
   // Connections opened before the run that never send (loadgen/idle.hpp),
-  // held until it ends; given at most idle_connect_timeout to connect.
+  // held until it ends; each wave of them is given at most
+  // idle_connect_timeout to connect.
   int idle_connections = 0;
   std::chrono::milliseconds idle_connect_timeout{10'000};
+  // Called once the idle connections are open (with how many are), before
+  // the run's clock starts: a client sees a connection complete while the
+  // server may not have accepted it yet, so the harness waits here until
+  // the server's counters show it holds them. Must not throw.
+  std::function<void(int)> on_idle_connected;
 };
 
 // Errors by cause, as wrk counts them. A response with status >= 400 is a

@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -37,21 +38,30 @@ bool bind_source(int fd, int index) {
 
 IdleConnections::IdleConnections(const net::Address& address, int count,
                                  std::chrono::milliseconds timeout) {
-  const auto fail = [&](const std::string& why, int how_many = 1) {
-    failed_ += how_many;
-    if (first_error_.empty()) first_error_ = why;
-  };
-  const bool spread = is_loopback_v4(address);
   net::Fd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll) {
     fail(std::string("epoll_create1: ") + std::strerror(errno), count);
     return;
   }
+  for (int first = 0; first < count && failed_ == 0; first += kWave)
+    connect_wave(epoll.get(), address, first, std::min(kWave, count - first), timeout);
+  if (failed_ > 0)  // the waves not started failed with the one that did
+    failed_ = count - open();
+}
+
+void IdleConnections::fail(const std::string& why, int how_many) {
+  failed_ += how_many;
+  if (first_error_.empty()) first_error_ = why;
+}
+
+void IdleConnections::connect_wave(int epoll, const net::Address& address, int first, int count,
+                                   std::chrono::milliseconds timeout) {
+  const bool spread = is_loopback_v4(address);
   std::vector<net::Fd> pending;
-  for (int i = 0; i < count; ++i) {
+  for (int i = first; i < first + count; ++i) {
     net::Fd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) {  // out of descriptors: so are the rest
-      fail(std::string("socket: ") + std::strerror(errno), count - i);
+      fail(std::string("socket: ") + std::strerror(errno), first + count - i);
       break;
     }
     if (spread && !bind_source(fd.get(), i)) {
@@ -69,7 +79,7 @@ IdleConnections::IdleConnections(const net::Address& address, int count,
     epoll_event ev{};
     ev.events = EPOLLOUT | EPOLLET;
     ev.data.u64 = pending.size();
-    if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
+    if (::epoll_ctl(epoll, EPOLL_CTL_ADD, fd.get(), &ev) != 0) {
       fail(std::string("epoll_ctl: ") + std::strerror(errno));
       continue;
     }
@@ -82,7 +92,7 @@ IdleConnections::IdleConnections(const net::Address& address, int count,
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) break;
-    const int n = ::epoll_wait(epoll.get(), events, 1024, static_cast<int>(left));
+    const int n = ::epoll_wait(epoll, events, 1024, static_cast<int>(left));
     if (n < 0 && errno != EINTR) break;
     for (int i = 0; i < n; ++i) {
       net::Fd& fd = pending[events[i].data.u64];
@@ -90,7 +100,7 @@ IdleConnections::IdleConnections(const net::Address& address, int count,
       int error = 0;
       socklen_t length = sizeof error;
       ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-      ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, fd.get(), nullptr);
+      ::epoll_ctl(epoll, EPOLL_CTL_DEL, fd.get(), nullptr);
       if (error == 0)
         sockets_.push_back(std::move(fd));
       else

@@ -21,8 +21,15 @@ class IdleConnections {
   // 127.0.0.1).
   static constexpr int kPerSourceAddress = 20'000;
 
-  // Opens `count` connections to `address` (non-blocking connects, all in
-  // flight at once) and waits at most `timeout` for them to complete.
+  // Connects in waves of this many, each waiting for the last to complete:
+  // fewer than a listen backlog (somaxconn is 4096 by default), so that
+  // however slowly the server accepts, its queue paces the connects instead
+  // of dropping SYNs that would then wait a second or more to be retried.
+  static constexpr int kWave = 1024;
+
+  // Opens `count` connections to `address` (non-blocking connects, a wave
+  // in flight at once) and waits at most `timeout` for each wave to
+  // complete. After the first failure no more are tried.
   IdleConnections(const net::Address& address, int count, std::chrono::milliseconds timeout);
 
   int open() const { return static_cast<int>(sockets_.size()); }
@@ -34,6 +41,10 @@ class IdleConnections {
   int closed_by_server() const;
 
  private:
+  void fail(const std::string& why, int how_many = 1);
+  void connect_wave(int epoll, const net::Address& address, int first, int count,
+                    std::chrono::milliseconds timeout);
+
   std::vector<net::Fd> sockets_;
   int failed_ = 0;
   std::string first_error_;

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <system_error>
 #include <utility>
 
@@ -21,12 +22,56 @@ int kernel_version() {
   return major * 100 + minor;
 }
 
+// The setup flags of each UringSetup, in its order.
+io_uring_params params_for(UringSetup setup) {
+  io_uring_params params{};
+  switch (setup) {
+    case UringSetup::kDeferTaskrun:
+      params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+      break;
+    case UringSetup::kCoopTaskrun:
+      params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN;
+      break;
+    case UringSetup::kSqpoll:
+      params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_SQPOLL;
+      params.sq_thread_idle = 100;  // ms of an empty queue before its thread sleeps
+      break;
+    case UringSetup::kPlain:
+      break;
+  }
+  return params;
+}
+
 }  // namespace
 
-Uring::Uring(unsigned entries, unsigned buffer_count, unsigned buffer_size)
+const std::vector<std::string>& uring_setup_names() {
+  static const std::vector<std::string> names = {"defer-taskrun", "coop-taskrun", "sqpoll",
+                                                 "plain"};
+  return names;
+}
+
+UringSetup parse_uring_setup(const std::string& name) {
+  const auto& names = uring_setup_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<UringSetup>(i);
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("no io_uring setup '" + name + "' (known: " + known + ")");
+}
+
+std::string uring_setup_unavailable_reason(UringSetup setup) {
+  io_uring ring{};
+  io_uring_params params = params_for(setup);
+  if (const int rc = io_uring_queue_init_params(8, &ring, &params); rc < 0)
+    return "this kernel refuses an io_uring set up as " +
+           uring_setup_names()[static_cast<size_t>(setup)] + ": " + std::strerror(-rc);
+  io_uring_queue_exit(&ring);
+  return "";
+}
+
+Uring::Uring(unsigned entries, unsigned buffer_count, unsigned buffer_size, UringSetup setup)
     : buffer_count_(buffer_count), buffer_size_(buffer_size) {
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  io_uring_params params = params_for(setup);
   if (const int rc = io_uring_queue_init_params(entries, &ring_, &params); rc < 0)
     throw std::system_error(-rc, std::generic_category(), "io_uring_queue_init");
   const size_t ring_bytes = buffer_count_ * sizeof(io_uring_buf);
@@ -134,7 +179,8 @@ std::vector<std::string> uring_features() {
   // Setup flags are probed by asking for them: the kernel refuses one it lacks.
   constexpr std::pair<unsigned, const char*> kSetups[] = {
       {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "defer-taskrun"},
-      {IORING_SETUP_COOP_TASKRUN, "coop-taskrun"}};
+      {IORING_SETUP_COOP_TASKRUN, "coop-taskrun"},
+      {IORING_SETUP_SQPOLL, "sqpoll"}};
   for (const auto& [flags, name] : kSetups) {
     io_uring probe_ring{};
     io_uring_params setup{};

@@ -14,10 +14,29 @@
 
 namespace cmb::net {
 
+// How a ring is set up: the settings that change io_uring's results
+// (`serve --uring`, the model spec io-uring+SETUP).
+//   defer-taskrun  single issuer; completions' task work runs only when the
+//                  owner waits (the default: fewest interruptions)
+//   coop-taskrun   single issuer; task work runs at the owner's next
+//                  kernel entry, without an interrupt
+//   sqpoll         a kernel thread polls the submission queue, so a submit
+//                  is a store, not a system call (it burns a CPU of its own
+//                  while busy, and counts in the server's CPU)
+//   plain          no setup flags: task work interrupts the owner
+enum class UringSetup { kDeferTaskrun, kCoopTaskrun, kSqpoll, kPlain };
+// The names above, in order.
+const std::vector<std::string>& uring_setup_names();
+// Throws std::invalid_argument naming the known setups.
+UringSetup parse_uring_setup(const std::string& name);
+// Empty when this kernel can set a ring up so; otherwise one sentence why not.
+std::string uring_setup_unavailable_reason(UringSetup setup);
+
 class Uring {
  public:
   // Throws std::system_error when the kernel cannot set the ring up.
-  Uring(unsigned entries, unsigned buffer_count, unsigned buffer_size);
+  Uring(unsigned entries, unsigned buffer_count, unsigned buffer_size,
+        UringSetup setup = UringSetup::kDeferTaskrun);
   ~Uring();
   Uring(const Uring&) = delete;
   Uring& operator=(const Uring&) = delete;

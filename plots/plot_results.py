@@ -6,6 +6,7 @@ manifest beside it and each point's .hist and .timeline.csv files) and
 writes, per workload:
   throughput_vs_connections   requests/s against concurrent connections
   latency_vs_connections      p50 (dashed) and p99 (solid), log scale
+                              (..._vs_idle_connections when the sweep varies those)
   latency_percentiles         latency against percentile on a "nines" axis
   timeline                    requests/s per second of each model's busiest point
   resources                   CPU per request, peak RSS and threads per model
@@ -74,13 +75,15 @@ def load(csv_path):
         raise ValueError(f"{csv_path}: no measured rows (every point has an error)")
     if "rate" not in frame.columns:
         frame["rate"] = 0
+    if "idle_connections" not in frame.columns:
+        frame["idle_connections"] = 0
     if "artifacts" not in frame.columns:
         frame["artifacts"] = ""
     numeric = [c for c in frame.columns if c not in text]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     error_columns = [c for c in frame.columns if c.startswith("errors_")]
     frame["errors"] = frame[error_columns].sum(axis=1) if error_columns else 0
-    keys = ["workload", "model", "rate", "connections"]
+    keys = ["workload", "model", "rate", "connections", "idle_connections"]
     figures = [c for c in numeric if c not in keys and c not in ("repetition",)] + ["errors"]
     agg = {c: "median" for c in figures}
     agg["errors"] = "sum"
@@ -152,12 +155,18 @@ def line_width(style):
     return 2.5 if style == "talk" else 1.8
 
 
-def log2_connections_axis(ax, values):
-    ax.set_xscale("log", base=2)
-    ticks = sorted(set(int(v) for v in values))
+def connections_axis(ax, part, x):
+    """x: "connections" (log 2) or "idle_connections" (symmetric log: 0 has a place)."""
+    ticks = sorted(set(int(v) for v in part[x]))
+    if x == "idle_connections":
+        ax.set_xscale("symlog", linthresh=max(1, min([t for t in ticks if t > 0], default=1)))
+        active = sorted(set(int(v) for v in part["connections"]))
+        ax.set_xlabel(f"idle connections (beside {', '.join(map(str, active))} active)")
+    else:
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("concurrent connections")
     ax.set_xticks(ticks)
-    ax.set_xticklabels([str(t) for t in ticks])
-    ax.set_xlabel("concurrent connections")
+    ax.set_xticklabels([f"{t:,}" for t in ticks])
 
 
 def plain_log_y(ax):
@@ -190,14 +199,30 @@ def finish_legend(ax, errors_marked):
         ax.legend(handles, labels, fontsize="small")
 
 
-def draw_throughput(ax, part, style):
+def cpu_bound(part, server_cpus):
+    """The ideal for a workload of pure CPU (cpu_us=N alone): each of the
+    server's CPUs answers 1e6 / N requests/s; None for any other workload or
+    an unpinned server."""
+    workload = part["workload"].iloc[0] if len(part) else ""
+    match = re.fullmatch(r"cpu_us=(\d+)", workload)
+    if not match or not server_cpus or int(match.group(1)) <= 0:
+        return None
+    return len(server_cpus) * 1e6 / int(match.group(1))
+
+
+def draw_throughput(ax, part, style, x="connections", ideal=None):
+    """Requests/s per model; `ideal`, when given, as a dotted line: what the
+    server's CPUs would answer if a request cost only its work."""
     errors = False
+    if ideal:
+        ax.axhline(ideal, color="grey", linestyle=":", linewidth=line_width(style),
+                   label=f"ideal: {ideal:,.0f} req/s (CPUs / work per request)")
     for model, points in part.groupby("model", sort=False):
-        points = points.sort_values("connections")
-        ax.plot(points["connections"], points["rps"], marker="o", label=model, color=model_colour(model),
+        points = points.sort_values(x)
+        ax.plot(points[x], points["rps"], marker="o", label=model, color=model_colour(model),
                 linewidth=line_width(style))
-        errors |= mark_errors(ax, points, "connections", "rps")
-    log2_connections_axis(ax, part["connections"])
+        errors |= mark_errors(ax, points, x, "rps")
+    connections_axis(ax, part, x)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("requests per second")
     ax.set_title("Throughput")
@@ -205,17 +230,17 @@ def draw_throughput(ax, part, style):
     finish_legend(ax, errors)
 
 
-def draw_latency(ax, part, style):
+def draw_latency(ax, part, style, x="connections"):
     errors = False
     for model, points in part.groupby("model", sort=False):
-        points = points.sort_values("connections")
+        points = points.sort_values(x)
         colour = model_colour(model)
-        ax.plot(points["connections"], points["latency_p99_us"] / 1000, marker="o", label=model,
+        ax.plot(points[x], points["latency_p99_us"] / 1000, marker="o", label=model,
                 color=colour, linewidth=line_width(style))
-        ax.plot(points["connections"], points["latency_p50_us"] / 1000, linestyle="--", color=colour,
+        ax.plot(points[x], points["latency_p50_us"] / 1000, linestyle="--", color=colour,
                 linewidth=line_width(style) * 0.7)
-        errors |= mark_errors(ax, points.assign(p99=points["latency_p99_us"] / 1000), "connections", "p99")
-    log2_connections_axis(ax, part["connections"])
+        errors |= mark_errors(ax, points.assign(p99=points["latency_p99_us"] / 1000), x, "p99")
+    connections_axis(ax, part, x)
     plain_log_y(ax)
     ax.set_ylabel("latency (ms, log scale)")
     ax.set_title("Latency: p99 solid, p50 dashed")
@@ -224,8 +249,9 @@ def draw_latency(ax, part, style):
 
 
 def busiest_points(part):
-    """Per model, the point at its largest connection count (and rate)."""
-    return part.sort_values(["connections", "rate"]).groupby("model", sort=False).tail(1)
+    """Per model, the point at its largest connection count (idle ones too, and rate)."""
+    return (part.assign(held=part["connections"] + part["idle_connections"])
+            .sort_values(["held", "rate"]).groupby("model", sort=False).tail(1))
 
 
 def read_hist(csv_path, artifacts):
@@ -442,14 +468,16 @@ def plot(csv_path, out_dir, style="paper", finding=None):
             return fig.save(stem(name), title + title_tail)
 
         rate_sweep = part["rate"].nunique() > 1
+        x = "idle_connections" if part["idle_connections"].nunique() > 1 else "connections"
+        ideal = cpu_bound(part, manifest(csv_path).get("server_cpus"))
         slo_ms, knee_rates = knees(csv_path, workload)
         if rate_sweep:
             written += chart("p99_vs_rate", "Knee",
                              lambda axes: draw_rate(axes[0], part, slo_ms, knee_rates, style))
         else:
-            written += chart("throughput_vs_connections", "Throughput",
-                             lambda axes: draw_throughput(axes[0], part, style))
-            written += chart("latency_vs_connections", "Latency", lambda axes: draw_latency(axes[0], part, style))
+            written += chart(f"throughput_vs_{x}", "Throughput",
+                             lambda axes: draw_throughput(axes[0], part, style, x, ideal))
+            written += chart(f"latency_vs_{x}", "Latency", lambda axes: draw_latency(axes[0], part, style, x))
         written += chart("latency_percentiles", "Latency by percentile",
                          lambda axes: draw_percentiles(axes[0], part, csv_path, style))
         written += chart("timeline", "Timeline", lambda axes: draw_timeline(axes[0], part, csv_path, style))
@@ -464,8 +492,8 @@ def plot(csv_path, out_dir, style="paper", finding=None):
             if not draw_accepts(story.axes[1], part):
                 story.axes[1].axis("off")
         else:
-            draw_throughput(story.axes[0], part, style)
-            draw_latency(story.axes[1], part, style)
+            draw_throughput(story.axes[0], part, style, x, ideal)
+            draw_latency(story.axes[1], part, style, x)
         for ax, drawn in ((story.axes[2], draw_percentiles(story.axes[2], part, csv_path, style)),
                           (story.axes[3], draw_memory_and_threads(story.axes[3], part))):
             if not drawn:

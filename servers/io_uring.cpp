@@ -17,6 +17,7 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -73,13 +74,15 @@ uint64_t tag(Connection* c, Op op) { return reinterpret_cast<uint64_t>(c) | op; 
 
 class UringLoop {
  public:
-  UringLoop(int listen_fd, const StopSignal& stop, const Limits& limits, ConnectionGate& gate)
+  UringLoop(int listen_fd, const StopSignal& stop, const Limits& limits, ConnectionGate& gate,
+            net::UringSetup setup)
       : listen_fd_(listen_fd),
         stop_(stop),
         limits_(limits),
         gate_(gate),
         pause_input_(std::max(kMinPauseInput, limits.max_header_bytes + limits.max_body_bytes)),
-        shedder_(make_acceptor(listen_fd, /*nonblocking=*/true)) {}
+        shedder_(make_acceptor(listen_fd, /*nonblocking=*/true)),
+        ring_(kRingEntries, kBufferCount, kBufferSize, setup) {}
 
   void run() {
     register_acceptor();
@@ -324,7 +327,7 @@ class UringLoop {
   size_t pause_input_;
   net::Acceptor shedder_;
   __kernel_timespec sweep_every_{};
-  net::Uring ring_{kRingEntries, kBufferCount, kBufferSize};
+  net::Uring ring_;
   io_uring_sqe* last_sqe_ = nullptr;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   bool stopping_ = false;
@@ -334,7 +337,12 @@ class UringLoop {
 class IoUringServer final : public Server {
  public:
   IoUringServer(const ServerConfig& config, int threads)
-      : Server(config, /*reuse_port=*/threads > 1), threads_(threads) {}
+      : Server(config, /*reuse_port=*/threads > 1),
+        threads_(threads),
+        setup_(net::parse_uring_setup(config.uring)) {
+    if (const std::string why = net::uring_setup_unavailable_reason(setup_); !why.empty())
+      throw std::runtime_error(why);
+  }
 
   void run() override {
     const std::vector<net::Fd> siblings = reuseport_siblings(address(), config().backlog, threads_);
@@ -344,7 +352,7 @@ class IoUringServer final : public Server {
         threads_,
         [&](int i) {
           const int fd = i == 0 ? listen_fd() : siblings[static_cast<size_t>(i - 1)].get();
-          UringLoop loop(fd, stop_signal(), config().limits, connection_gate());
+          UringLoop loop(fd, stop_signal(), config().limits, connection_gate(), setup_);
           loop.run();
         },
         *this);
@@ -352,6 +360,7 @@ class IoUringServer final : public Server {
 
  private:
   int threads_;
+  net::UringSetup setup_;
 };
 
 }  // namespace

@@ -21,7 +21,8 @@ struct ServerConfig {
   int threads = 0;  // workers, loops or processes; 0 means the model's default
   int backlog = 1024;
   Limits limits;
-  int counters_fd = -1;  // servers/counters.hpp: -1 keeps them in anonymous memory
+  int counters_fd = -1;                 // servers/counters.hpp: -1 keeps them in anonymous memory
+  std::string uring = "defer-taskrun";  // the io-uring model's ring (net::UringSetup)
 };
 
 // What --threads 0 means, in one place. Blocking workers (thread-pool,

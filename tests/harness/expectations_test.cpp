@@ -93,6 +93,39 @@ TEST(Claims, TrendsRunAlongAnAxis) {
   EXPECT_FALSE(judge("rps loop rises over connections by 2x", csv).held.has_value());  // one point
 }
 
+// A file without the column (older runs) has no idle connections; one with
+// it selects and trends along it like any other axis.
+TEST(Claims, IdleConnectionsAreAnAxisToo) {
+  const auto path = std::filesystem::temp_directory_path() / "cmbench-claims-idle.csv";
+  std::ofstream(path) << "model,workload,connections,rate,idle_connections,repetition,rps,error\n"
+                         "poll,,32,0,0,1,100000,\n"
+                         "poll,,32,0,1000,1,60000,\n"
+                         "poll,,32,0,8000,1,20000,\n"
+                         "epoll,,32,0,0,1,100000,\n"
+                         "epoll,,32,0,8000,1,98000,\n"
+                         "epoll,,32,0,50000,1,0,too many open files\n";
+  const std::string csv = path.string();
+  EXPECT_NO_THROW(check_claims(
+      {"rps poll at idle_connections=max >= 1", "rps poll falls over idle_connections by 2x"}));
+  const Verdict falls = judge("rps poll falls over idle_connections by 4x", csv);
+  EXPECT_TRUE(*falls.held) << falls.measured;
+  EXPECT_NE(falls.measured.find("over idle_connections 0, 1000, 8000"), std::string::npos)
+      << falls.measured;
+  // max is the largest measured: the error row does not count.
+  const Verdict ratio =
+      judge("rps epoll at idle_connections=max >= 3 x rps poll at idle_connections=max", csv);
+  EXPECT_TRUE(*ratio.held) << ratio.measured;
+  EXPECT_NE(ratio.measured.find("idle_connections=8000"), std::string::npos) << ratio.measured;
+  EXPECT_FALSE(*judge("rps epoll flat over idle_connections within 1%", csv).held);
+  // Without a selection the two idle counts are two points, not one.
+  EXPECT_FALSE(judge("rps epoll >= 1", csv).held.has_value());
+  EXPECT_TRUE(*judge("rps epoll rises over connections by 1x",
+                     write_csv("no-idle",
+                               "epoll,,1,0,1,100,1,1,1,2,4000,\n"
+                               "epoll,,16,0,1,150,1,1,1,2,4000,\n"))
+                   .held);
+}
+
 TEST(Claims, KneesComeFromTheSummary) {
   const std::string csv = write_csv("knee", "loop,,8,1000,1,1000,100,200,1,2,4000,\n");
   SweepSummary summary;

@@ -475,4 +475,69 @@ TEST(Run, SlowOpenLoopsRaiseTheServersHeaderTimeout) {
   EXPECT_EQ(cmb::harness::server_header_timeout(config), 100001ms);
 }
 
+// Idle connections are an axis of their own: a row per count, the server
+// holding them before the window opens (its accept count shows it), and a
+// count no process may open is an error row naming the limit, not a row of
+// connect errors that reads like the server's fault.
+TEST(Run, IdleConnectionsAreAnAxisAndTooManyAreAnErrorRowNamingTheLimit) {
+  const std::string csv = temp_csv("idle");
+  const auto result = run_cmbench({"run", "--models", "epoll", "--workload", "", "--connections",
+                                   "2", "--idle-connections", "0,300,2000000", "-d", "200ms",
+                                   "--warmup", "0s", "--no-plots", "--out", csv});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto rows = cmb::testing::read_result_rows(csv);  // the error has commas: quoted
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].at("idle_connections"), "0");
+  EXPECT_EQ(rows[1].at("idle_connections"), "300");
+  EXPECT_EQ(rows[1].at("error"), "");
+  EXPECT_GT(std::stod(rows[1].at("requests")), 0);
+  // The idle 300 were accepted before the window opened: it counts at most
+  // the 2 active ones.
+  EXPECT_LE(std::stoi(rows[1].at("server_accepts_per_thread")), 2);
+  EXPECT_NE(rows[1].at("artifacts").find("_i300_"), std::string::npos) << rows[1].at("artifacts");
+  EXPECT_EQ(rows[2].at("idle_connections"), "2000000");
+  EXPECT_NE(rows[2].at("error").find("RLIMIT_NOFILE"), std::string::npos) << rows[2].at("error");
+}
+
+TEST(Run, IdleConnectionsRaiseTheServersLimits) {
+  cmb::harness::SweepConfig config;
+  config.connections = {32};
+  EXPECT_EQ(cmb::harness::server_max_connections(config), 0);  // the server's default
+  config.idle_connections = {0, 50000};
+  EXPECT_EQ(cmb::harness::server_max_connections(config), 50096);
+  config.duration = 3s;
+  config.warmup = 1s;
+  // Held through connecting (up to 2 min), the warm-up and the window.
+  EXPECT_EQ(cmb::harness::server_header_timeout(config), 128000ms);
+}
+
+// The io_uring settings that change its results are rows of their own:
+// io-uring+SETUP passes `serve --uring SETUP`, probed like the model, and
+// the CSV records each io-uring row's setup.
+TEST(Run, IoUringSetupsAreRowsOfTheirOwn) {
+  if (const auto why = cmb::servers::find_model("io-uring")->unavailable_reason; !why.empty())
+    GTEST_SKIP() << why;
+  const auto [result, csv, rows] =
+      run_sweep("uring", {"--models", "io-uring,io-uring+coop-taskrun,io-uring+sqpoll,epoll",
+                          "--workload", "", "--connections", "4", "-d", "200ms", "--warmup", "0s"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 4u);
+  const std::vector<std::string> setups = {"defer-taskrun", "coop-taskrun", "sqpoll", ""};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("uring_setup"), setups[i]) << rows[i].at("model");
+    EXPECT_EQ(rows[i].at("error"), "") << rows[i].at("model");
+    EXPECT_GT(std::stod(rows[i].at("requests")), 0) << rows[i].at("model");
+  }
+  const auto other = run_cmbench({"run", "--models", "epoll+sqpoll", "--no-plots"});
+  EXPECT_EQ(other.exit_code, 2);
+  EXPECT_NE(other.err.find("only io-uring takes +SETUP"), std::string::npos) << other.err;
+  const auto unknown = run_cmbench({"run", "--models", "io-uring+fast", "--no-plots"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("defer-taskrun, coop-taskrun, sqpoll, plain"), std::string::npos)
+      << unknown.err;
+  const auto serve = run_cmbench({"serve", "--model", "epoll", "--uring", "sqpoll"});
+  EXPECT_EQ(serve.exit_code, 2);
+  EXPECT_NE(serve.err.find("io-uring model's ring only"), std::string::npos) << serve.err;
+}
+
 }  // namespace

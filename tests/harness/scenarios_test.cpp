@@ -79,6 +79,22 @@ TEST(Scenarios, SedaCollapseDoesNotHappenButThreadsTrailTheLoop) {
                      4);
 }
 
+// Idle connections beside 32 busy ones: select refuses the busy ones past
+// FD_SETSIZE, poll pays for every idle one, epoll and io_uring do not.
+TEST(Scenarios, IdleConnectionsCostOnlySelectAndPoll) {
+  expect_claims_hold("idle-connections",
+                     {"--idle-connections", "0,3000", "-d", "500ms", "--warmup", "200ms"}, 5);
+}
+
+// Mostly idle connections: a thread each for thread-per-connection, a few
+// threads for the loop and the fibers, and least memory for io_uring.
+TEST(Scenarios, C100kCostsAThreadPerIdleConnection) {
+  expect_claims_hold("c100k",
+                     {"--models", "thread-per-connection,epoll,io-uring,fiber",
+                      "--idle-connections", "0,6000", "-d", "500ms", "--warmup", "200ms"},
+                     4);
+}
+
 // Thousands of waiting connections: a thread each, or a handful in all.
 TEST(Scenarios, C10kCostsAThreadPerConnectionOnlyForThreads) {
   expect_claims_hold("c10k",

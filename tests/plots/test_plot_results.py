@@ -163,3 +163,39 @@ def test_accept_balance_is_drawn_busiest_first(tmp_path):
     assert frame["server_accepts_per_thread"].map(lambda f: len(plot_results.accept_counts(f))).min() == 4
     written = names(plot_results.plot(sample, tmp_path))
     assert "accepts_per_thread.png" in written and "story.png" in written
+
+
+def write_sweep(path, workload, rows, server_cpus=None):
+    """A results CSV of (model, connections, idle_connections, rps) rows, and
+    a manifest naming the server's CPUs when given."""
+    lines = ["model,workload,connections,rate,idle_connections,rps,latency_p50_us,latency_p99_us,error"]
+    lines += [f"{m},{workload},{c},0,{i},{rps},100,200," for m, c, i, rps in rows]
+    path.write_text("\n".join(lines) + "\n")
+    if server_cpus is not None:
+        path.with_suffix(".json").write_text(json.dumps({"server_cpus": server_cpus}))
+    return path
+
+
+def test_an_idle_connection_sweep_is_drawn_against_the_idle_count(tmp_path):
+    csv = write_sweep(tmp_path / "idle.csv", "",
+                      [("poll", 32, 0, 100000), ("poll", 32, 1000, 60000), ("poll", 32, 8000, 20000),
+                       ("epoll", 32, 0, 100000), ("epoll", 32, 1000, 99000), ("epoll", 32, 8000, 98000)])
+    paths = plot_results.plot(csv, tmp_path / "charts")
+    assert {"throughput_vs_idle_connections.svg", "latency_vs_idle_connections.svg"} <= set(names(paths))
+    assert "throughput_vs_connections.svg" not in names(paths)
+    svg = (tmp_path / "charts" / "throughput_vs_idle_connections.svg").read_text()
+    assert "idle connections (beside 32 active)" in svg
+    assert "8,000" in svg
+
+
+def test_a_pure_cpu_workload_is_drawn_against_its_ideal(tmp_path):
+    rows = [("epoll", 16, 0, 40000), ("epoll", 256, 0, 39000)]
+    csv = write_sweep(tmp_path / "cpu.csv", "cpu_us=20", rows, server_cpus=[0])
+    plot_results.plot(csv, tmp_path / "charts")
+    svg = (tmp_path / "charts" / "throughput_vs_connections.svg").read_text()
+    assert "ideal: 50,000 req/s" in svg
+    # Not for other workloads, nor without the server's CPUs.
+    assert plot_results.cpu_bound(plot_results.load(csv), None) is None
+    other = write_sweep(tmp_path / "sleep.csv", "sleep_us=20", rows, server_cpus=[0])
+    assert plot_results.cpu_bound(plot_results.load(other), [0]) is None
+    assert plot_results.cpu_bound(plot_results.load(csv), [0, 1]) == pytest.approx(100000)
