@@ -20,6 +20,7 @@
 #include "harness/compare.hpp"
 #include "harness/export.hpp"
 #include "harness/html_report.hpp"
+#include "harness/lab.hpp"
 #include "harness/man_page.hpp"
 #include "harness/runner.hpp"
 #include "loadgen/units.hpp"
@@ -34,17 +35,39 @@ using cmb::harness::kExitFailure;
 using cmb::harness::kExitOk;
 using cmb::harness::kExitUsage;
 
-// A CLI11 validator for durations in wrk's syntax ("10s", "500ms").
-const CLI::Validator kDuration(
-    [](std::string& text) {
-      try {
-        cmb::loadgen::parse_duration(text);
-        return std::string();
-      } catch (const std::exception& e) {
-        return std::string(e.what());
-      }
-    },
-    "DURATION");
+// A CLI11 validator that takes what `parse` takes, and otherwise says what
+// it threw.
+template <typename Parse>
+CLI::Validator validator(Parse parse, const char* name) {
+  return CLI::Validator(
+      [parse](std::string& text) {
+        try {
+          parse(text);
+          return std::string();
+        } catch (const std::exception& e) {
+          return std::string(e.what());
+        }
+      },
+      name);
+}
+
+// Durations in wrk's syntax ("10s", "500ms").
+const CLI::Validator kDuration =
+    validator([](const std::string& text) { cmb::loadgen::parse_duration(text); }, "DURATION");
+
+// "K/N" (1 <= K <= N): agent K of N, as the 0-based segment and the count.
+std::pair<int, int> parse_segment(const std::string& text) {
+  int k = 0, n = 0;
+  char slash = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &k, &slash, &n, &extra) != 3 || slash != '/' || k < 1 ||
+      n < 1 || k > n || n > 1000)
+    throw std::invalid_argument(
+        fmt::format("segment '{}': expected K/N with 1 <= K <= N <= 1000", text));
+  return {k - 1, n};
+}
+
+const CLI::Validator kSegment =
+    validator([](const std::string& text) { parse_segment(text); }, "K/N");
 
 // Where a subcommand's action leaves the process exit code.
 using ExitCode = std::shared_ptr<int>;
@@ -163,7 +186,7 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
     cmb::loadgen::LoadConfig config;
     cmb::harness::LoadOutputs outputs;
     std::string duration = "10s", warmup = "0s", timeout = "2s", think = "0s", max_spin = "200us";
-    std::string arrival = "uniform", engine = "epoll";
+    std::string arrival = "uniform", engine = "epoll", segment;
     bool no_keepalive = false;
   };
   auto o = std::make_shared<Options>();
@@ -217,6 +240,13 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   load->add_flag("--no-keepalive", o->no_keepalive, "a new connection for every request");
+  load->add_option("--segment", o->segment,
+                   "K/N: be agent K of N that together make this load: -c, --idle-connections and "
+                   "--requests are totals shared out, and -R's schedule is one for all")
+      ->check(kSegment);
+  load->add_option("--start-at", o->config.start_at_ns,
+                   "start at this wall-clock instant (ns since the epoch), with other agents")
+      ->check(CLI::PositiveNumber);
   load->add_flag("--latency", o->outputs.latency_distribution, "print the latency distribution");
   load->add_flag("--json", o->outputs.json, "print one JSON object instead of the summary");
   load->add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
@@ -244,6 +274,8 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
     o->config.arrival =
         o->arrival == "poisson" ? cmb::loadgen::Arrival::kPoisson : cmb::loadgen::Arrival::kUniform;
     o->config.keep_alive = !o->no_keepalive;
+    if (!o->segment.empty())
+      std::tie(o->config.segment, o->config.segments) = parse_segment(o->segment);
     o->config.interval_histograms = !o->outputs.hlog_path.empty();
     if (o->engine == "io-uring") {
       if (const std::string why = cmb::net::uring_unavailable_reason(); !why.empty()) {
@@ -381,6 +413,28 @@ void add_report(CLI::App& app, const ExitCode& exit_code) {
                     "one scenario per screen, large type, the finding as the headline");
   command->callback(
       [o, exit_code] { *exit_code = cmb::harness::report_command(o->csvs, o->out, o->slides); });
+}
+
+void add_lab(CLI::App& app, const ExitCode& exit_code) {
+  auto* lab = app.add_subcommand(
+      "lab", "a testbed of hosts on this machine: network namespaces on a bridge (root only)");
+  lab->require_subcommand(1);
+  auto o = std::make_shared<cmb::harness::LabOptions>();
+  auto* up = lab->add_subcommand(
+      "up", "make (or remake) the lab and print the hosts and flags for `cmbench run`");
+  up->add_option("--load-hosts", o->load_hosts, "how many load hosts")
+      ->capture_default_str()
+      ->check(CLI::Range(1, cmb::harness::kMaxLabLoadHosts));
+  up->add_option("--prefix", o->prefix, "the namespaces are PREFIX-server, PREFIX-load1, ...")
+      ->capture_default_str();
+  up->add_option("--link", o->link_rate,
+                 "shape every link to this rate each way with tbf (tc's units: 100mbit, 1gbit)");
+  up->callback([o, exit_code] { *exit_code = cmb::harness::lab_up_command(*o); });
+  auto* down = lab->add_subcommand(
+      "down", "end every process in the lab and delete its namespaces (nothing there: no-op)");
+  down->add_option("--prefix", o->prefix, "the lab's prefix, as given to up")
+      ->capture_default_str();
+  down->callback([o, exit_code] { *exit_code = cmb::harness::lab_down_command(o->prefix); });
 }
 
 // `run` also reads a scenario file (a [run] section) through CLI11's config
@@ -590,6 +644,7 @@ int main(int argc, char** argv) {
   add_export(app, exit_code);
   add_report(app, exit_code);
   add_run(app, exit_code, sweep);
+  add_lab(app, exit_code);
   // Set from `run SCENARIO` below; the file's [run] section fills run's flags.
   app.set_config("--scenario-file", "", "a scenario file")->group("");
   app.allow_config_extras(CLI::config_extras_mode::error);

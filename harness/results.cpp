@@ -286,6 +286,17 @@ std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResu
     json["schedule_lag_us"] = latency_json(result.schedule_lag);
   }
   if (!config.keep_alive) json["connect_latency_us"] = latency_json(result.connect_latency);
+  json["window_start_epoch_s"] = number(result.window_start_epoch_s, 6);
+  if (config.segments > 1) {
+    const auto share = [&config](uint64_t total) {
+      return loadgen::segment_share(total, config.segment, config.segments).count;
+    };
+    json["segment"] = {{"k", config.segment + 1},
+                       {"n", config.segments},
+                       {"connections", share(static_cast<uint64_t>(config.connections))},
+                       {"idle_connections", share(static_cast<uint64_t>(config.idle_connections))},
+                       {"requests_budget", share(config.max_requests)}};
+  }
   if (config.idle_connections > 0)
     json["idle_connections"] = {{"asked", config.idle_connections},
                                 {"open", result.idle_open},

@@ -16,31 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "harness/subprocess.hpp"
+
 namespace cmb::harness {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Runs `args` (the first found on PATH) with its output to `stdout_fd` or
-// /dev/null; killed if the harness dies.
-pid_t spawn(std::vector<std::string> args, int stdout_fd) {
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, STDIN_FILENO);
-    ::dup2(stdout_fd >= 0 ? stdout_fd : null, STDOUT_FILENO);
-    ::dup2(null, STDERR_FILENO);  // "Events enabled" and the like
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
-  }
-  return pid;
-}
 
 int wait_for(pid_t pid) {
   int status = 0;
@@ -66,8 +47,8 @@ std::optional<uint64_t> read_count(const fs::path& file) {
 std::string probe() {
   const fs::path out = fs::temp_directory_path() / fmt::format("cmbench-perf-probe-{}", ::getpid());
   const pid_t pid = spawn(
-      {"perf", "stat", "-e", "raw_syscalls:sys_enter", "-x,", "-o", out.string(), "--", "true"},
-      -1);
+      {"perf", "stat", "-e", "raw_syscalls:sys_enter", "-x,", "-o", out.string(), "--", "true"}, -1,
+      -1);  // perf's "Events enabled" and the like go nowhere
   if (pid < 0) return "cannot start perf";
   const int status = wait_for(pid);
   const std::optional<uint64_t> count = read_count(out);
@@ -100,7 +81,7 @@ SyscallCounter::SyscallCounter(pid_t pid) {
   perf_ =
       spawn({"perf", "stat", "-e", "raw_syscalls:sys_enter", "-x,", "-D", "-1", "--control",
              "fifo:" + fifo.string(), "-o", (dir_ / "count").string(), "-p", std::to_string(pid)},
-            -1);
+            -1, -1);
   if (perf_ < 0) throw std::runtime_error("cannot start perf");
   // perf attaches within milliseconds; the warm-up that follows is longer.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));

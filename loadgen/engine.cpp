@@ -243,8 +243,8 @@ void Worker::try_send(uint32_t index, Clock::time_point now) {
       due_.push({c.ready_at, index});
       break;
     }
-    if (config_.max_requests > 0 &&
-        plan_.issued.fetch_add(1, std::memory_order_relaxed) >= config_.max_requests)
+    if (plan_.max_requests > 0 &&
+        plan_.issued.fetch_add(1, std::memory_order_relaxed) >= plan_.max_requests)
       break;
     if (c.schedule) intended = c.schedule->take();
     const uint16_t target = pick_target();
@@ -490,7 +490,7 @@ std::string build_request(const Url& url, bool keep_alive) {
 // A run that needs more descriptors than this process may open stops
 // before it starts, naming the limit, instead of failing connections one by
 // one in a way that reads like the server's fault.
-void check_descriptors(const LoadConfig& config) {
+void check_descriptors(const LoadConfig& config, long connections, long idle_connections) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
   std::error_code ec;
@@ -499,18 +499,35 @@ void check_descriptors(const LoadConfig& config) {
        !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
     ++open_now;
   // A socket per connection, idle or active, and a poller per thread.
-  const long needed = open_now + config.idle_connections + config.connections + config.threads;
+  const long needed = open_now + idle_connections + connections + config.threads;
   if (needed <= static_cast<long>(limit.rlim_cur)) return;
   throw std::invalid_argument(fmt::format(
       "{} connections{} need about {} descriptors, more than this process may open ({}, "
       "RLIMIT_NOFILE{}){}",
-      config.connections + config.idle_connections,
-      config.idle_connections > 0 ? fmt::format(" ({} of them idle)", config.idle_connections) : "",
-      needed, limit.rlim_cur, limit.rlim_max == limit.rlim_cur ? ", also its hard limit" : "",
+      connections + idle_connections,
+      idle_connections > 0 ? fmt::format(" ({} of them idle)", idle_connections) : "", needed,
+      limit.rlim_cur, limit.rlim_max == limit.rlim_cur ? ", also its hard limit" : "",
       limit.rlim_max == limit.rlim_cur
           ? "; raising it takes CAP_SYS_RESOURCE (root outside a restricted container) or a "
             "higher `ulimit -Hn` in the shell that starts cmbench"
           : ""));
+}
+
+// Sleeps until the wall clock reads `start_at_ns` and returns the steady
+// clock's reading of that instant; throws when it has long passed.
+Clock::time_point wait_for_start(int64_t start_at_ns) {
+  using std::chrono::system_clock;
+  const system_clock::time_point at{
+      std::chrono::duration_cast<system_clock::duration>(std::chrono::nanoseconds(start_at_ns))};
+  const auto late = system_clock::now() - at;
+  if (late > kStartAtSlack)
+    throw std::runtime_error(fmt::format(
+        "this agent was ready {:.0f} ms after its --start-at: start the agents further ahead",
+        std::chrono::duration<double, std::milli>(late).count()));
+  std::this_thread::sleep_until(at);
+  // Both clocks read now; the steady one is what the schedule runs on.
+  return Clock::now() - std::chrono::duration_cast<Clock::duration>(
+                            std::max(system_clock::now() - at, system_clock::duration::zero()));
 }
 
 }  // namespace
@@ -568,6 +585,13 @@ double LoadResult::max_thread_busy() const {
   return busiest;
 }
 
+Share segment_share(uint64_t total, int segment, int segments) {
+  const auto k = static_cast<uint64_t>(segment);
+  const auto n = static_cast<uint64_t>(segments);
+  const uint64_t base = total / n, extra = total % n;
+  return {k * base + std::min(k, extra), base + (k < extra ? 1 : 0)};
+}
+
 LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   if (config.targets.empty()) throw std::invalid_argument("no URL to load");
   if (config.connections < 1) throw std::invalid_argument("need at least one connection");
@@ -594,26 +618,41 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   plan.cancel = cancel;
   if (config.idle_connections < 0)
     throw std::invalid_argument("the idle connections cannot be negative");
-  check_descriptors(config);
+  if (config.segments < 1 || config.segment < 0 || config.segment >= config.segments)
+    throw std::invalid_argument(
+        fmt::format("segment {} of {}: expected 1 <= K <= N", config.segment + 1, config.segments));
+  const auto share = [&config](uint64_t all) {
+    return segment_share(all, config.segment, config.segments);
+  };
+  const Share mine = share(static_cast<uint64_t>(config.connections));
+  if (mine.count == 0)
+    throw std::invalid_argument(
+        fmt::format("{} connections cannot be shared by {} agents: give each at least one",
+                    config.connections, config.segments));
+  const auto idle_count =
+      static_cast<int>(share(static_cast<uint64_t>(config.idle_connections)).count);
+  plan.max_requests = share(config.max_requests).count;
+  if (config.max_requests > 0 && plan.max_requests == 0)
+    throw std::invalid_argument("--requests is smaller than the number of agents");
+  check_descriptors(config, static_cast<long>(mine.count), idle_count);
   // Opened before the clock starts, held until the workers are done.
   std::optional<IdleConnections> idle;
-  if (config.idle_connections > 0)
-    idle.emplace(plan.address, config.idle_connections, config.idle_connect_timeout);
+  if (idle_count > 0) idle.emplace(plan.address, idle_count, config.idle_connect_timeout);
   if (idle && config.on_idle_connected) config.on_idle_connected(idle->open());
-  plan.start = Clock::now();
+  plan.start = config.start_at_ns > 0 ? wait_for_start(config.start_at_ns) : Clock::now();
   plan.measure_start = plan.start + config.warmup;
   plan.end = plan.measure_start + config.duration;
 
-  const int threads = std::min(config.threads, config.connections);
+  const int threads =
+      static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(config.threads), mine.count));
   plan.window_edge = std::make_unique<std::barrier<Plan::OpenWindow>>(
       threads, Plan::OpenWindow{&config.on_window_open});
   std::vector<std::unique_ptr<Worker>> workers;
-  int first_connection = 0;
   for (int i = 0; i < threads; ++i) {
-    const int share = config.connections / threads + (i < config.connections % threads ? 1 : 0);
-    workers.push_back(
-        std::make_unique<Worker>(plan, first_connection, share, static_cast<uint64_t>(i) + 1));
-    first_connection += share;
+    const Share part = segment_share(mine.count, i, threads);
+    workers.push_back(std::make_unique<Worker>(
+        plan, static_cast<int>(mine.first + part.first), static_cast<int>(part.count),
+        static_cast<uint64_t>(config.segment) * 65536 + static_cast<uint64_t>(i) + 1));
   }
   std::vector<std::thread> running;
   std::vector<std::exception_ptr> failures(static_cast<size_t>(threads));

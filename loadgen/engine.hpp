@@ -75,7 +75,29 @@ struct LoadConfig {
   // server may not have accepted it yet, so the harness waits here until
   // the server's counters show it holds them. Must not throw.
   std::function<void(int)> on_idle_connected;
+  // One agent of `segments` that together make one load (k6's execution
+  // segments): `connections`, `idle_connections` and `max_requests` are the
+  // totals, this agent takes its share of each (segment_share), and its
+  // connections keep their places in the one open-loop schedule, so the
+  // agents together send what one generator would.
+  int segment = 0;
+  int segments = 1;
+  // Not zero: the run (its warm-up first) starts at this wall-clock instant,
+  // nanoseconds since the epoch, so agents on several hosts start together;
+  // idle connections are opened before it. Throws std::runtime_error when
+  // this agent gets there more than kStartAtSlack late.
+  int64_t start_at_ns = 0;
 };
+
+inline constexpr std::chrono::milliseconds kStartAtSlack{100};
+
+// Segment `segment` of `segments` of `total` items: the first and how many.
+// The shares differ by at most one, the larger ones first.
+struct Share {
+  uint64_t first = 0;
+  uint64_t count = 0;
+};
+Share segment_share(uint64_t total, int segment, int segments);
 
 // Errors by cause, as wrk counts them. A response with status >= 400 is a
 // completed request and a status error.

@@ -56,6 +56,7 @@ struct Plan {
   Clock::time_point measure_start;
   Clock::time_point end;
   const std::atomic<bool>* cancel;
+  uint64_t max_requests = 0;        // this agent's share of LoadConfig::max_requests
   std::atomic<uint64_t> issued{0};  // with max_requests: requests taken from the budget
   // Every load thread arrives here as the measured window opens; the last
   // to arrive runs LoadConfig::on_window_open, then all go on.
@@ -157,8 +158,8 @@ class Worker {
   size_t second_index(Clock::time_point now) const;
   TimelineSecond* second(Clock::time_point now);
   bool budget_spent() const {
-    return plan_.config->max_requests > 0 &&
-           plan_.issued.load(std::memory_order_relaxed) >= plan_.config->max_requests;
+    return plan_.max_requests > 0 &&
+           plan_.issued.load(std::memory_order_relaxed) >= plan_.max_requests;
   }
 
   Plan& plan_;

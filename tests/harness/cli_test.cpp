@@ -16,6 +16,7 @@
 
 namespace {
 
+using namespace std::chrono_literals;
 using cmb::testing::Child;
 using cmb::testing::read_listening_port;
 using cmb::testing::run_cmbench;
@@ -174,6 +175,50 @@ TEST(Cli, LoadCountsExactlyWithEitherEngine) {
     EXPECT_GE(bytes, 3000u * 100) << engine;
     for (const char* key : {"connect", "read", "write", "timeout", "status"})
       EXPECT_EQ(json_number(result.out, key), 0) << engine << ": " << key << " in " << result.out;
+  }
+}
+
+// Two agents, each with its segment of one load (k6's execution segments),
+// started at one instant: their requests add up to the total exactly, each
+// has its share of the connections, and their windows open together.
+TEST(Cli, AgentsShareOneLoadBySegmentAndStartTogether) {
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  const std::string url = "http://127.0.0.1:" + std::to_string(read_listening_port(server)) + "/";
+  const auto start_at = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch() + 700ms)
+                            .count();
+  std::vector<std::unique_ptr<Child>> agents;
+  for (const char* segment : {"1/2", "2/2"})
+    agents.push_back(std::make_unique<Child>(std::vector<std::string>{
+        CMBENCH_BIN, "load", url, "-c", "5", "-t", "2", "--requests", "3001", "--segment", segment,
+        "--start-at", std::to_string(start_at), "--json"}));
+  std::vector<std::string> outputs;
+  for (auto& agent : agents) {
+    const auto finished = agent->wait(20s);
+    ASSERT_EQ(finished.exit_code, 0) << finished.err;
+    outputs.push_back(finished.out);
+  }
+  EXPECT_EQ(json_number(outputs[0], "requests"), 1501) << outputs[0];
+  EXPECT_EQ(json_number(outputs[1], "requests"), 1500) << outputs[1];
+  EXPECT_NE(outputs[0].find(R"("segment":{"k":1,"n":2,"connections":3,)"), std::string::npos)
+      << outputs[0];
+  EXPECT_NE(outputs[1].find(R"("segment":{"k":2,"n":2,"connections":2,)"), std::string::npos)
+      << outputs[1];
+  const double start_s = static_cast<double>(start_at) / 1e9;
+  for (const auto& out : outputs) {
+    const double opened = json_number(out, "window_start_epoch_s");
+    EXPECT_GE(opened, start_s - 0.001) << out;
+    EXPECT_LT(opened, start_s + 0.1) << out;  // kStartAtSlack
+  }
+  // An instant long past is refused, not run late.
+  const auto late = run_cmbench(
+      {"load", url, "--requests", "10", "--start-at", std::to_string(start_at - 10'000'000'000)});
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_NE(late.err.find("after its --start-at"), std::string::npos) << late.err;
+  for (const char* bad : {"0/2", "3/2", "1/0", "1", "a/b", "1/2/3"}) {
+    const auto result = run_cmbench({"load", url, "--segment", bad});
+    EXPECT_EQ(result.exit_code, 2) << bad;
+    EXPECT_NE(result.err.find("K/N"), std::string::npos) << bad << ": " << result.err;
   }
 }
 

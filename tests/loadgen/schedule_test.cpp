@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "loadgen/engine.hpp"
+
 namespace cmb::loadgen {
 namespace {
 
@@ -62,3 +64,23 @@ TEST(OpenLoopSchedule, RejectsNonsense) {
 
 }  // namespace
 }  // namespace cmb::loadgen
+
+// Agents' segments of one load (k6's execution segments): contiguous shares
+// that cover the total once and differ by at most one.
+TEST(SegmentShare, CoversTheTotalOnceInNearlyEqualParts) {
+  for (uint64_t total : {0u, 1u, 5u, 64u, 3001u}) {
+    for (int segments : {1, 2, 3, 7}) {
+      uint64_t next = 0, smallest = total, largest = 0;
+      for (int k = 0; k < segments; ++k) {
+        const auto share = cmb::loadgen::segment_share(total, k, segments);
+        EXPECT_EQ(share.first, next) << total << " " << k << "/" << segments;
+        next += share.count;
+        smallest = std::min(smallest, share.count);
+        largest = std::max(largest, share.count);
+      }
+      EXPECT_EQ(next, total) << total << " over " << segments;
+      EXPECT_LE(largest - smallest, 1u) << total << " over " << segments;
+    }
+  }
+  EXPECT_EQ(cmb::loadgen::segment_share(5, 0, 2).count, 3u);  // the larger shares first
+}

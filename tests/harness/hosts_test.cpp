@@ -1,0 +1,223 @@
+// Host specs, the commands that reach them, and the lab of network
+// namespaces (the lab's own tests run as root and skip otherwise).
+#include "harness/hosts.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "harness/lab.hpp"
+#include "harness/subprocess.hpp"
+#include "support/process.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using cmb::harness::HostSpec;
+using cmb::harness::parse_host;
+using cmb::testing::Child;
+using cmb::testing::run_cmbench;
+using Kind = HostSpec::Kind;
+
+TEST(Hosts, SpecsParseAndPrintBack) {
+  EXPECT_EQ(parse_host("local").kind, Kind::kLocal);
+  const HostSpec netns = parse_host("netns:lab-load1");
+  EXPECT_EQ(netns.kind, Kind::kNetns);
+  EXPECT_EQ(netns.name, "lab-load1");
+  const HostSpec ssh = parse_host("ssh:bob@bench-2:2222");
+  EXPECT_EQ(ssh.kind, Kind::kSsh);
+  EXPECT_EQ(ssh.user, "bob");
+  EXPECT_EQ(ssh.name, "bench-2");
+  EXPECT_EQ(ssh.port, 2222);
+  for (const char* text : {"local", "netns:x", "ssh:h", "ssh:u@h", "ssh:h:22", "ssh:u@10.0.0.2:22"})
+    EXPECT_EQ(parse_host(text).text(), text);
+  const auto hosts = cmb::harness::parse_hosts("netns:a,ssh:b,local");
+  ASSERT_EQ(hosts.size(), 3u);
+  EXPECT_EQ(hosts[1].name, "b");
+}
+
+TEST(Hosts, BadSpecsSayWhatIsExpected) {
+  for (const char* text : {"", "remote", "netns:", "netns:a/b", "ssh:", "ssh:@h", "ssh:h:0",
+                           "ssh:h:65536", "ssh:h:x", "ssh:-oProxyCommand=x", "ssh:a b"}) {
+    try {
+      parse_host(text);
+      ADD_FAILURE() << "accepted '" << text << "'";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Hosts, CommandsReachTheirHost) {
+  const std::vector<std::string> command = {"cmbench", "load", "http://h/?a=1&b=2", "it's"};
+  EXPECT_EQ(cmb::harness::command_on(parse_host("local"), command), command);
+  const auto netns = cmb::harness::command_on(parse_host("netns:n1"), command);
+  EXPECT_EQ(std::vector<std::string>(netns.begin(), netns.begin() + 4),
+            (std::vector<std::string>{"ip", "netns", "exec", "n1"}));
+  const auto ssh = cmb::harness::command_on(parse_host("ssh:u@h:2222"), command);
+  ASSERT_GE(ssh.size(), 4u);
+  EXPECT_EQ(ssh.front(), "ssh");
+  // One line for the remote shell, every argument quoted.
+  EXPECT_EQ(ssh.back(), R"('cmbench' 'load' 'http://h/?a=1&b=2' 'it'\''s')");
+  EXPECT_EQ(ssh[ssh.size() - 2], "--");
+  EXPECT_EQ(ssh[ssh.size() - 3], "h");
+  const std::string joined = fmt::format("{}", fmt::join(ssh, " "));
+  for (const char* option : {"BatchMode=yes", "ConnectTimeout=5", "-p 2222", "-l u"})
+    EXPECT_NE(joined.find(option), std::string::npos) << option << " in " << joined;
+}
+
+TEST(Hosts, RunCommandCollectsOutputExitAndTimeout) {
+  const auto ok = cmb::harness::run_command({"sh", "-c", "echo out; echo err >&2; exit 3"});
+  EXPECT_EQ(ok.exit_code, 3);
+  EXPECT_EQ(ok.out, "out\n");
+  EXPECT_EQ(ok.err, "err\n");
+  EXPECT_NE(ok.describe({"sh"}).find("exit 3: err"), std::string::npos) << ok.describe({"sh"});
+  const auto start = std::chrono::steady_clock::now();
+  const auto slow = cmb::harness::run_command({"sleep", "10"}, 200ms);
+  EXPECT_TRUE(slow.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  const auto missing = cmb::harness::run_command({"cmbench-no-such-program"});
+  EXPECT_EQ(missing.exit_code, 127);
+  EXPECT_NE(missing.err.find("cannot run"), std::string::npos);
+}
+
+TEST(Hosts, AMissingNamespaceIsNamed) {
+  const std::string why = cmb::harness::host_unreachable_reason(parse_host("netns:cmb-never-made"));
+  EXPECT_NE(why.find("netns:cmb-never-made: no such network namespace"), std::string::npos) << why;
+  EXPECT_EQ(cmb::harness::host_unreachable_reason(parse_host("local")), "");
+}
+
+TEST(Lab, LayoutAndLinkRates) {
+  const auto lab = cmb::harness::lab_layout({"t", 3, ""});
+  EXPECT_EQ(lab.server_host, "netns:t-server");
+  EXPECT_EQ(lab.server_address, "198.18.0.1");
+  EXPECT_EQ(lab.load_hosts,
+            (std::vector<std::string>{"netns:t-load1", "netns:t-load2", "netns:t-load3"}));
+  EXPECT_EQ(lab.load_addresses.back(), "198.18.0.4");
+  EXPECT_EQ(lab.namespaces.size(), 5u);
+  EXPECT_THROW(cmb::harness::lab_layout({"t", 0, ""}), std::invalid_argument);
+  EXPECT_THROW(cmb::harness::lab_layout({"a/b", 1, ""}), std::invalid_argument);
+  EXPECT_DOUBLE_EQ(cmb::harness::parse_link_rate("100mbit"), 1e8);
+  EXPECT_DOUBLE_EQ(cmb::harness::parse_link_rate("1Gbit"), 1e9);
+  EXPECT_DOUBLE_EQ(cmb::harness::parse_link_rate("10kbps"), 8e4);
+  for (const char* bad : {"", "fast", "100", "-1mbit", "1 gbit"})
+    EXPECT_THROW(cmb::harness::parse_link_rate(bad), std::invalid_argument) << bad;
+}
+
+bool netns_exists(const std::string& name) {
+  return std::filesystem::exists(std::filesystem::path("/run/netns") / name);
+}
+
+// Takes the lab down however the test ends.
+struct LabGuard {
+  std::string prefix;
+  ~LabGuard() { run_cmbench({"lab", "down", "--prefix", prefix}); }
+};
+
+// `cmbench serve` in the lab's server namespace, bound to its address.
+std::vector<std::string> serve_in(const std::string& prefix) {
+  return cmb::harness::command_on(
+      parse_host("netns:" + prefix + "-server"),
+      {CMBENCH_BIN, "serve", "--model", "epoll", "--host", "198.18.0.1", "--port", "0"});
+}
+
+// The server's URL from its readiness line; empty when it did not start.
+std::string lab_url(Child& server) {
+  const std::string ready = server.read_line();
+  const std::string expected = "listening on 198.18.0.1:";
+  if (ready.rfind(expected, 0) != 0) return {};
+  return "http://198.18.0.1:" + ready.substr(expected.size()) + "/";
+}
+
+// `cmbench load ARGS... --json` run in namespace `ns`.
+cmb::harness::CommandResult load_from(const std::string& ns, std::vector<std::string> args) {
+  args.insert(args.begin(), {CMBENCH_BIN, "load"});
+  args.push_back("--json");
+  return cmb::harness::run_command(cmb::harness::command_on(parse_host("netns:" + ns), args), 30s);
+}
+
+// Up twice (idempotent), a server in one namespace answering a load host
+// over the bridge at its 198.18.0.0/15 address, then down twice: no
+// namespace and no process left.
+TEST(Lab, UpServesAcrossTheBridgeAndDownLeavesNothing) {
+  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root";
+  const std::string prefix = "cmbt" + std::to_string(::getpid());
+  const LabGuard guard{prefix};
+  for (int i = 0; i < 2; ++i) {
+    const auto up = run_cmbench({"lab", "up", "--load-hosts", "2", "--prefix", prefix});
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+    EXPECT_NE(up.out.find("--server-host netns:" + prefix +
+                          "-server --server-address 198.18.0.1 "
+                          "--load-hosts netns:" +
+                          prefix + "-load1,netns:" + prefix + "-load2"),
+              std::string::npos)
+        << up.out;
+    EXPECT_TRUE(std::regex_search(up.out, std::regex("tbf (yes|no), htb (yes|no), netem (yes|no)")))
+        << up.out;
+  }
+  Child server(serve_in(prefix));
+  const std::string url = lab_url(server);
+  ASSERT_FALSE(url.empty());
+  const auto load = load_from(prefix + "-load2", {url, "-c", "4", "-t", "1", "--requests", "500"});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_NE(load.out.find("\"requests\":500,"), std::string::npos) << load.out;
+  EXPECT_EQ(cmb::harness::host_unreachable_reason(parse_host("netns:" + prefix + "-load1")), "");
+
+  for (int i = 0; i < 2; ++i) {
+    const auto down = run_cmbench({"lab", "down", "--prefix", prefix});
+    ASSERT_EQ(down.exit_code, 0) << down.err;
+  }
+  EXPECT_FALSE(netns_exists(prefix + "-server"));
+  EXPECT_FALSE(netns_exists(prefix + "-switch"));
+  EXPECT_FALSE(netns_exists(prefix + "-load1"));
+  // `down` ended the server in the lab (SIGTERM: it reports and exits 0).
+  const auto ended = server.wait(5s);
+  EXPECT_EQ(ended.exit_code, 0);
+  EXPECT_NE(ended.out.find(R"("event":"exit")"), std::string::npos) << ended.out;
+}
+
+TEST(Lab, ALinkRateShapesBothDirections) {
+  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root";
+  const std::string prefix = "cmbr" + std::to_string(::getpid());
+  const LabGuard guard{prefix};
+  const auto up =
+      run_cmbench({"lab", "up", "--load-hosts", "1", "--prefix", prefix, "--link", "200mbit"});
+  if (up.exit_code != 0 && up.err.find("tbf") != std::string::npos)
+    GTEST_SKIP() << "no tbf here: " << up.err;
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_NE(up.out.find("shaped to 200mbit each way (tbf)"), std::string::npos) << up.out;
+  for (const auto& [ns, device] : {std::pair{prefix + "-load1", std::string("eth0")},
+                                   std::pair{prefix + "-switch", std::string("load1")}}) {
+    const auto qdisc = cmb::harness::run_command(
+        {"ip", "netns", "exec", ns, "tc", "qdisc", "show", "dev", device});
+    EXPECT_NE(qdisc.out.find("tbf"), std::string::npos) << ns << ": " << qdisc.out;
+    EXPECT_NE(qdisc.out.find("200Mbit"), std::string::npos) << ns << ": " << qdisc.out;
+  }
+  // Responses of 1 MB for a second arrive at no more than the link's rate,
+  // 25 MB/s (measured: 23.5 MB/s; 93 MB/s over the same link unshaped).
+  Child server(serve_in(prefix));
+  const std::string url = lab_url(server);
+  ASSERT_FALSE(url.empty());
+  const auto load = load_from(prefix + "-load1", {url + "?bytes=1000000", "-c", "4", "-d", "1s"});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  const nlohmann::json result = nlohmann::json::parse(load.out);
+  const double rate = result["bytes_read"].get<double>() / result["duration_s"].get<double>();
+  EXPECT_LT(rate, 25e6 * 1.15) << load.out;
+  EXPECT_GT(rate, 0) << load.out;
+  EXPECT_EQ(run_cmbench({"lab", "down", "--prefix", prefix}).exit_code, 0);
+  EXPECT_FALSE(netns_exists(prefix + "-switch"));
+}
+
+TEST(Lab, BadFlagsAreUsageErrors) {
+  EXPECT_EQ(run_cmbench({"lab", "up", "--load-hosts", "0"}).exit_code, 2);
+  EXPECT_EQ(run_cmbench({"lab", "up", "--prefix", "a/b"}).exit_code, 2);
+  EXPECT_EQ(run_cmbench({"lab", "up", "--link", "fast"}).exit_code, 2);
+  EXPECT_EQ(run_cmbench({"lab"}).exit_code, 2);
+}
+
+}  // namespace
