@@ -5,8 +5,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "harness/agents.hpp"
 #include "harness/files.hpp"
 #include "harness/results.hpp"
 #include "harness/server_report.hpp"
@@ -111,7 +114,22 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
     fmt::print(stderr, "cmbench load: cannot connect to {}:{}: {}\n", url.host, url.port, why);
     return kExitUsage;
   }
-  const loadgen::LoadResult result = loadgen::run_load(config);
+  // An agent of `cmbench run --load-hosts` stops when the harness closes its
+  // stdin (or its SSH session ends), so it never outlives the run.
+  static std::atomic<bool> stdin_closed{false};
+  if (outputs.agent)
+    std::thread([] {
+      char byte;
+      while (net::retry_on_eintr([&] { return ::read(STDIN_FILENO, &byte, 1); }) > 0) {
+      }
+      stdin_closed.store(true);
+    }).detach();
+  const loadgen::LoadResult result =
+      loadgen::run_load(config, outputs.agent ? &stdin_closed : nullptr);
+  if (outputs.agent) {
+    fmt::print("{}\n", agent_result_json(result));
+    return kExitOk;
+  }
   if (outputs.json) {
     fmt::print("{}\n", load_json(config, result));
   } else {

@@ -31,6 +31,7 @@ struct LoadOutputs {
   std::string timeline_path;
   std::string hist_path;
   std::string hlog_path;  // needs LoadConfig::interval_histograms
+  bool agent = false;     // harness/agents.hpp's JSON line; ends when stdin closes
 };
 
 // Checks the target answers a connect first: an unreachable server is a

@@ -87,6 +87,7 @@ const Column kColumns[] = {
     {"server_rejected", CMB_OPTIONAL(server_rejected)},
     {"server_accepts_per_thread", CMB_OPTIONAL(server_accepts_per_thread)},
     {"uring_setup", CMB_TEXT(uring_setup)},
+    {"load_hosts", CMB_TEXT(load_hosts)},
     {"artifacts", CMB_TEXT(artifacts)},
     {"error", CMB_TEXT(error)},
 };

@@ -1,12 +1,17 @@
 #include "harness/hosts.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <stdexcept>
 
 #include "harness/subprocess.hpp"
+#include "net/fd.hpp"
 
 namespace cmb::harness {
 
@@ -119,6 +124,13 @@ std::vector<std::string> command_on(const HostSpec& host, const std::vector<std:
   return command;
 }
 
+std::string executable_path(const std::string& binary) {
+  if (binary != "/proc/self/exe") return binary;
+  std::error_code ec;
+  const auto resolved = std::filesystem::read_symlink(binary, ec);
+  return ec ? binary : resolved.string();
+}
+
 std::string host_unreachable_reason(const HostSpec& host) {
   if (host.kind == HostSpec::Kind::kLocal) return {};
   if (host.kind == HostSpec::Kind::kNetns &&
@@ -129,6 +141,99 @@ std::string host_unreachable_reason(const HostSpec& host) {
   const CommandResult result = run_command(argv, kSshConnectTimeout + std::chrono::seconds(5));
   if (result.ok()) return {};
   return fmt::format("{}: {}", host.text(), result.describe(argv));
+}
+
+// Cristian's method over one session: the host answers each line we write
+// with its clock (`cmbench clock`); offset = its reading - the midpoint of our send and
+// receive, from the round trip with the least delay.
+void measure_clock(const HostSpec& host, HostInfo& info, const std::string& binary) {
+  // `cmbench clock` answers at once; `date` in a shell loop would fork for
+  // each answer and read the clock late in the round trip.
+  const auto argv = command_on(host, {binary, "clock"});
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return;
+  net::Fd in_read(in[0]), in_write(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) return;
+  net::Fd out_read(out[0]), out_write(out[1]);
+  const pid_t pid = spawn(argv, out_write.get(), -1, in_read.get());
+  out_write.reset();
+  in_read.reset();
+  if (pid < 0) return;
+  double best_rtt = -1, best_offset = 0;
+  std::string pending;
+  for (int i = 0; i < 6; ++i) {
+    const auto sent = std::chrono::system_clock::now();
+    if (::write(in_write.get(), "\n", 1) != 1) break;
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + kSshConnectTimeout * 2;
+    while (line.empty() && std::chrono::steady_clock::now() < deadline) {
+      const size_t newline = pending.find('\n');
+      if (newline != std::string::npos) {
+        line = pending.substr(0, newline);
+        pending.erase(0, newline + 1);
+        break;
+      }
+      pollfd p{out_read.get(), POLLIN, 0};
+      if (::poll(&p, 1, 1000) <= 0) continue;
+      char buffer[256];
+      const ssize_t n = ::read(out_read.get(), buffer, sizeof buffer);
+      if (n <= 0) break;
+      pending.append(buffer, static_cast<size_t>(n));
+    }
+    const auto received = std::chrono::system_clock::now();
+    if (line.empty()) break;
+    if (i == 0) continue;  // the first answer also waited for the session to start
+    const double ours_ns =
+        std::chrono::duration<double, std::nano>((sent + (received - sent) / 2).time_since_epoch())
+            .count();
+    const double rtt = std::chrono::duration<double, std::milli>(received - sent).count();
+    try {
+      const double theirs_ns = std::stod(line);
+      if (best_rtt < 0 || rtt < best_rtt) {
+        best_rtt = rtt;
+        best_offset = (theirs_ns - ours_ns) / 1e6;
+      }
+    } catch (const std::exception&) {
+      break;
+    }
+  }
+  in_write.reset();
+  wait_child(pid, std::chrono::seconds(2));
+  if (best_rtt < 0) {
+    info.error = "its clock could not be read";
+    return;
+  }
+  info.clock_offset_ms = best_offset;
+  info.clock_round_trip_ms = best_rtt;
+}
+
+HostInfo describe_host(const HostSpec& host, const std::string& binary) {
+  HostInfo info;
+  info.spec = host.text();
+  const auto argv =
+      command_on(host, {"sh", "-c", "\"$0\" --version | head -n 1; uname -r; nproc", binary});
+  const CommandResult result = run_command(argv, kSshConnectTimeout + std::chrono::seconds(10));
+  if (!result.ok()) {
+    info.error = result.describe(argv);
+    return info;
+  }
+  std::vector<std::string> lines;
+  for (size_t start = 0; start < result.out.size();) {
+    const size_t end = std::min(result.out.find('\n', start), result.out.size());
+    lines.push_back(result.out.substr(start, end - start));
+    start = end + 1;
+  }
+  if (lines.size() >= 3) {
+    info.cmbench_version = lines[0];
+    info.kernel = lines[1];
+    try {
+      info.cpus = std::stoi(lines[2]);
+    } catch (const std::exception&) {
+    }
+  }
+  // A namespace shares this kernel's clock: nothing to measure.
+  if (host.kind == HostSpec::Kind::kSsh) measure_clock(host, info, binary);
+  return info;
 }
 
 }  // namespace cmb::harness

@@ -36,10 +36,37 @@ inline constexpr std::chrono::seconds kSshConnectTimeout{5};
 // command line, each argument quoted.
 std::vector<std::string> command_on(const HostSpec& host, const std::vector<std::string>& command);
 
+// A binary's path that another program can exec: /proc/self/exe resolved
+// to the file it names, other paths as they are.
+std::string executable_path(const std::string& binary);
+
 // Empty when `host` can be used now; else one sentence saying why not
 // ("netns:x: no such network namespace (cmbench lab up makes one)",
 // "ssh:h: ssh: connect to host h port 22: Connection refused").
 // Runs `true` there, so for ssh it costs a connection.
 std::string host_unreachable_reason(const HostSpec& host);
+
+// What a run records of each host in its manifest.
+struct HostInfo {
+  std::string spec;
+  std::string cmbench_version;  // the first line of its `cmbench --version`
+  std::string kernel;           // uname -r
+  int cpus = 0;                 // nproc
+  // Its wall clock minus ours, from the round trip with the least delay of
+  // a few (Cristian's method): accurate to half that round trip. Zero for
+  // a namespace, which reads this kernel's clock.
+  double clock_offset_ms = 0;
+  double clock_round_trip_ms = 0;
+  std::string error;  // not empty: what could not be learnt, and why
+};
+
+// Fills info's clock offset and round trip: Cristian's method over one
+// session of `binary clock` on `host`, the best of five round trips. Sets
+// info.error when the clock could not be read.
+void measure_clock(const HostSpec& host, HostInfo& info, const std::string& binary);
+
+// Asks `host`: `binary --version`, uname and nproc; over ssh, also its clock
+// five times (`binary clock`).
+HostInfo describe_host(const HostSpec& host, const std::string& binary);
 
 }  // namespace cmb::harness

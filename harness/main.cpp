@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 
 #include "harness/build_info.hpp"
@@ -244,6 +245,15 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
                    "K/N: be agent K of N that together make this load: -c, --idle-connections and "
                    "--requests are totals shared out, and -R's schedule is one for all")
       ->check(kSegment);
+  load->add_flag("--agent", o->outputs.agent,
+                 "for `cmbench run --load-hosts`: print the whole result as one JSON line, and "
+                 "stop when standard input closes")
+      ->group("");
+  load->add_flag("--interval-histograms", o->config.interval_histograms,
+                 "keep a histogram per second (as --hlog does), for --agent")
+      ->group("");
+  load->add_option("--cpus", o->config.cpus, "pin load thread i to the i-th of these CPUs")
+      ->delimiter(',');
   load->add_option("--start-at", o->config.start_at_ns,
                    "start at this wall-clock instant (ns since the epoch), with other agents")
       ->check(CLI::PositiveNumber);
@@ -276,7 +286,7 @@ void add_load(CLI::App& app, const ExitCode& exit_code) {
     o->config.keep_alive = !o->no_keepalive;
     if (!o->segment.empty())
       std::tie(o->config.segment, o->config.segments) = parse_segment(o->segment);
-    o->config.interval_histograms = !o->outputs.hlog_path.empty();
+    o->config.interval_histograms |= !o->outputs.hlog_path.empty();
     if (o->engine == "io-uring") {
       if (const std::string why = cmb::net::uring_unavailable_reason(); !why.empty()) {
         fmt::print(stderr, "cmbench load: --engine io-uring {}\n", why);
@@ -437,6 +447,21 @@ void add_lab(CLI::App& app, const ExitCode& exit_code) {
   down->callback([o, exit_code] { *exit_code = cmb::harness::lab_down_command(o->prefix); });
 }
 
+// For a harness measuring this host's clock against its own: each line
+// read is answered with the wall clock, in ns since the epoch.
+void add_clock(CLI::App& app, const ExitCode& exit_code) {
+  app.add_subcommand("clock", "answer each line on stdin with the wall clock (ns since the epoch)")
+      ->group("")
+      ->callback([exit_code] {
+        for (std::string line; std::getline(std::cin, line);) {
+          const auto now = std::chrono::system_clock::now().time_since_epoch();
+          fmt::print("{}\n", std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+          std::fflush(stdout);
+        }
+        *exit_code = kExitOk;
+      });
+}
+
 // `run` also reads a scenario file (a [run] section) through CLI11's config
 // support: main() names it with --scenario-file before parsing.
 void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig& sweep) {
@@ -446,6 +471,8 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
     bool no_pin = false, no_plots = false;
     std::vector<std::string> binaries;
     std::vector<std::string> externals;
+    std::string server_host = "local";
+    std::vector<std::string> load_hosts;
   };
   auto o = std::make_shared<Options>();
   run->add_option("--question", sweep.question, "what the scenario asks (from its file)");
@@ -493,7 +520,17 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
   run->add_option("--slo-p99", sweep.slo_p99_ms, "p99 bound in ms for the knee of a rate sweep")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  run->add_option("--host", sweep.host, "address the servers bind")->capture_default_str();
+  run->add_option("--host,--server-address", sweep.host,
+                  "address the servers bind and the load connects to")
+      ->capture_default_str();
+  run->add_option("--server-host", o->server_host,
+                  "where the servers run: local, or netns:NAME (cmbench lab up makes some)")
+      ->capture_default_str();
+  run->add_option("--load-hosts", o->load_hosts,
+                  "SPEC,...: one load agent (cmbench load) per host, each with its share of "
+                  "the connections and of one schedule, started together and merged exactly "
+                  "(local, netns:NAME, ssh:[USER@]HOST[:PORT])")
+      ->delimiter(',');
   run->add_option("--server-cpus", sweep.server_cpus, "CPUs for the server, e.g. 0 or 0,1")
       ->delimiter(',');
   run->add_option("--load-cpus", sweep.load_cpus, "CPUs for the load generator")->delimiter(',');
@@ -518,6 +555,24 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
       "cmbench run [SCENARIO] [flags]: SCENARIO is scenarios/SCENARIO.toml "
       "(default why-multithreaded); flags override its fields.");
   run->callback([o, exit_code, &sweep] {
+    try {
+      sweep.server_host = cmb::harness::parse_host(o->server_host);
+      sweep.load_hosts.clear();
+      for (const auto& host : o->load_hosts)
+        sweep.load_hosts.push_back(cmb::harness::parse_host(host));
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "cmbench run: {}\n", e.what());
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (sweep.server_host.kind == cmb::harness::HostSpec::Kind::kSsh) {
+      fmt::print(stderr,
+                 "cmbench run: --server-host {}: a server over ssh is not supported yet "
+                 "(local or netns:NAME)\n",
+                 o->server_host);
+      *exit_code = kExitUsage;
+      return;
+    }
     if (sweep.models.empty()) sweep.models = {"iterative", "thread-per-connection"};
     if (sweep.workloads.empty()) sweep.workloads = {""};
     auto known = cmb::servers::available_model_names();
@@ -645,6 +700,7 @@ int main(int argc, char** argv) {
   add_report(app, exit_code);
   add_run(app, exit_code, sweep);
   add_lab(app, exit_code);
+  add_clock(app, exit_code);
   // Set from `run SCENARIO` below; the file's [run] section fills run's flags.
   app.set_config("--scenario-file", "", "a scenario file")->group("");
   app.allow_config_extras(CLI::config_extras_mode::error);

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "harness/agents.hpp"
 #include "harness/plan.hpp"
 #include "harness/proc_stats.hpp"
 #include "harness/syscall_counter.hpp"
@@ -49,7 +50,7 @@ class ServerSampler {
     {
       std::lock_guard lock(mutex_);
       cpu_at_start_ = read_tree_cpu(pid_);
-      tcp_at_start_ = read_tcp_counters();
+      tcp_at_start_ = read_tcp_counters(pid_);
       switches_.start(read_tree_switches(pid_));
       window_open_ = true;
     }
@@ -183,6 +184,14 @@ std::string utc_now(const char* format) {
   return text;
 }
 
+std::vector<double> PointMeasurer::agent_clock_offsets() const {
+  std::vector<double> offsets;
+  for (size_t i = 1; i < config_.host_infos.size(); ++i)
+    offsets.push_back(config_.host_infos[i].clock_offset_ms);
+  offsets.resize(config_.load_hosts.size());
+  return offsets;
+}
+
 PointMeasurer::PointMeasurer(const SweepConfig& config, const std::atomic<bool>* cancel)
     : config_(config), cancel_(cancel) {}
 
@@ -226,11 +235,21 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     load.on_idle_connected = [&server, before = server.snapshot()](int open) {
       if (before) wait_for_accepts(server, before->accepted + static_cast<uint64_t>(open));
     };
-  const loadgen::LoadResult result = loadgen::run_load(load, cancel_);
+  loadgen::LoadResult result;
+  std::string agents_error;
+  if (config_.load_hosts.empty()) {
+    result = loadgen::run_load(load, cancel_);
+  } else {
+    AgentsResult agents = run_agents(load, config_.load_hosts, agent_clock_offsets(), cancel_);
+    result = std::move(agents.merged);
+    agents_error = std::move(agents.error);
+    row.load_hosts = load_hosts_text(config_.load_hosts);
+    write_agents_file(point, config_.load_hosts, agents.each);
+  }
   if (syscalls) syscalls->disable();
   const std::optional<servers::CounterValues> counters_end = server.snapshot();
   const std::optional<TreeCpu> cpu_end = read_tree_cpu(server.pid());
-  const TcpCounters tcp_end = read_tcp_counters();
+  const TcpCounters tcp_end = read_tcp_counters(server.pid());
   sampler.finish();
 
   fill_load_figures(row, result);
@@ -263,34 +282,48 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.server_ctx_voluntary = sampler.switches().voluntary();
   row.server_ctx_involuntary = sampler.switches().involuntary();
   const TcpCounters start = sampler.tcp_at_start();
-  row.listen_overflows = tcp_end.listen_overflows - start.listen_overflows;
-  row.listen_drops = tcp_end.listen_drops - start.listen_drops;
-  row.tcp_retransmits = tcp_end.retransmits - start.retransmits;
-  row.tcp_resets = tcp_end.resets - start.resets;
+  // Read through the server's /proc: nothing to read once it has exited.
+  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
+  row.listen_overflows = grew(tcp_end.listen_overflows, start.listen_overflows);
+  row.listen_drops = grew(tcp_end.listen_drops, start.listen_drops);
+  row.tcp_retransmits = grew(tcp_end.retransmits, start.retransmits);
+  row.tcp_resets = grew(tcp_end.resets, start.resets);
   row.artifacts = write_artifacts(point, load, result);
   if (result.idle_failed > 0)  // the point is not the one asked for
     row.error = fmt::format("{} of {} idle connections did not connect ({})", result.idle_failed,
                             point.idle_connections, result.idle_error);
+  if (!agents_error.empty()) row.error = agents_error;
   if (const std::string ended = server.poll_exit(); !ended.empty())
     row.error = "server " + ended + " during the point";
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
   return row;
 }
 
+std::string PointMeasurer::artifact_name(const PointId& point) const {
+  return fmt::format("{}/{}_c{}_r{:g}{}_{}_{}", fs::path(config_.out).stem().string(), point.model,
+                     point.connections, point.rate,
+                     point.idle_connections > 0 ? fmt::format("_i{}", point.idle_connections) : "",
+                     point.repetition, slug(point.workload));
+}
+
+std::string PointMeasurer::artifact_path(const PointId& point) const {
+  const fs::path prefix = fs::path(config_.out).parent_path() / artifact_name(point);
+  fs::create_directories(prefix.parent_path());
+  return prefix.string();
+}
+
 std::string PointMeasurer::write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
                                            const loadgen::LoadResult& result) {
-  const fs::path csv(config_.out);
-  const std::string folder = csv.stem().string();
-  const std::string name =
-      fmt::format("{}_c{}_r{:g}{}_{}_{}", point.model, point.connections, point.rate,
-                  point.idle_connections > 0 ? fmt::format("_i{}", point.idle_connections) : "",
-                  point.repetition, slug(point.workload));
-  const fs::path prefix = csv.parent_path() / folder / name;
-  fs::create_directories(prefix.parent_path());
-  std::ofstream(prefix.string() + ".hist") << loadgen::format_histogram_file(result.latency);
-  std::ofstream(prefix.string() + ".timeline.csv") << loadgen::format_timeline_csv(result);
-  std::ofstream(prefix.string() + ".hlog") << loadgen::format_interval_log(load, result);
-  return folder + "/" + name;
+  const std::string prefix = artifact_path(point);
+  std::ofstream(prefix + ".hist") << loadgen::format_histogram_file(result.latency);
+  std::ofstream(prefix + ".timeline.csv") << loadgen::format_timeline_csv(result);
+  std::ofstream(prefix + ".hlog") << loadgen::format_interval_log(load, result);
+  return artifact_name(point);
+}
+
+void PointMeasurer::write_agents_file(const PointId& point, const std::vector<HostSpec>& hosts,
+                                      const std::vector<loadgen::LoadResult>& each) {
+  std::ofstream(artifact_path(point) + ".agents.json") << agents_summary_json(hosts, each);
 }
 
 }  // namespace cmb::harness

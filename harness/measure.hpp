@@ -33,6 +33,15 @@ class PointMeasurer {
   // path prefix relative to the CSV's folder.
   std::string write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
                               const loadgen::LoadResult& result);
+  // Each load host's clock minus ours, in --load-hosts order.
+  std::vector<double> agent_clock_offsets() const;
+  // Each load host's own figures, PREFIX.agents.json.
+  void write_agents_file(const PointId& point, const std::vector<HostSpec>& hosts,
+                         const std::vector<loadgen::LoadResult>& each);
+  // FOLDER/NAME, relative to the CSV's folder; and the path prefix itself,
+  // its folder made.
+  std::string artifact_name(const PointId& point) const;
+  std::string artifact_path(const PointId& point) const;
 
   const SweepConfig& config_;
   const std::atomic<bool>* cancel_;

@@ -152,9 +152,10 @@ uint64_t SwitchCounter::involuntary() const {
   return total;
 }
 
-TcpCounters read_tcp_counters() {
-  const auto ext = net_counters("/proc/net/netstat", "TcpExt:");
-  const auto tcp = net_counters("/proc/net/snmp", "Tcp:");
+TcpCounters read_tcp_counters(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/net/";
+  const auto ext = net_counters(dir + "netstat", "TcpExt:");
+  const auto tcp = net_counters(dir + "snmp", "Tcp:");
   const auto get = [](const std::map<std::string, uint64_t>& m, const char* key) {
     const auto it = m.find(key);
     return it == m.end() ? uint64_t{0} : it->second;

@@ -50,13 +50,15 @@ class SwitchCounter {
   uint64_t gone_involuntary_ = 0;
 };
 
-// Machine-wide TCP counters (/proc/net/netstat, /proc/net/snmp).
+// The TCP counters of the network namespace process `pid` is in (the
+// whole machine's, when that is the machine's own), from
+// /proc/PID/net/netstat and /proc/PID/net/snmp.
 struct TcpCounters {
   uint64_t listen_overflows = 0;
   uint64_t listen_drops = 0;
   uint64_t retransmits = 0;
   uint64_t resets = 0;  // RSTs sent
 };
-TcpCounters read_tcp_counters();
+TcpCounters read_tcp_counters(pid_t pid);
 
 }  // namespace cmb::harness

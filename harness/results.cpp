@@ -226,6 +226,22 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                {"io_uring_unavailable", build.io_uring_unavailable},
                {"io_uring_features", build.io_uring_features},
                {"models", models}};
+  if (!config.host_infos.empty()) {
+    const auto host_json = [](const HostInfo& info) {
+      return Json{{"spec", info.spec},
+                  {"cmbench_version", info.cmbench_version},
+                  {"kernel", info.kernel},
+                  {"cpus", info.cpus},
+                  {"clock_offset_ms", number(info.clock_offset_ms, 3)},
+                  {"clock_round_trip_ms", number(info.clock_round_trip_ms, 3)}};
+    };
+    Json load = Json::array();
+    for (size_t i = 1; i < config.host_infos.size(); ++i)
+      load.push_back(host_json(config.host_infos[i]));
+    json["hosts"] = {{"server", host_json(config.host_infos.front())},
+                     {"server_address", config.host},
+                     {"load", load}};
+  }
   if (!config.builds.empty()) {
     Json builds = Json::array();
     for (const auto& other : config.builds)

@@ -106,6 +106,9 @@ struct ResultRow : PointId {
   // How the io-uring model's ring was set up (net::UringSetup's name);
   // empty for every other model.
   std::string uring_setup;
+  // The hosts the load came from, "netns:a,netns:b" (run --load-hosts);
+  // empty when this process generated it.
+  std::string load_hosts;
   std::string artifacts;  // path prefix of the point's .hist and .timeline.csv
   std::string error;      // empty when the point was measured
 

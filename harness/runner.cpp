@@ -12,6 +12,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "harness/build_info.hpp"
 #include "harness/csv.hpp"
 #include "harness/expectations.hpp"
 #include "harness/measure.hpp"
@@ -43,6 +44,35 @@ int run_sweep(SweepConfig config) {
   if (config.count_syscalls && !SyscallCounter::unavailable_reason().empty())
     fmt::print(stderr, "warning: --syscalls: {}; server_syscalls_per_request stays empty\n",
                SyscallCounter::unavailable_reason());
+  // A host that cannot be reached stops the run before it starts, named.
+  for (const auto& host : config.load_hosts)
+    if (const std::string why = host_unreachable_reason(host); !why.empty())
+      throw std::runtime_error("load host " + why);
+  if (const std::string why = host_unreachable_reason(config.server_host); !why.empty())
+    throw std::runtime_error("server host " + why);
+  if (!config.load_hosts.empty() || config.server_host.kind != HostSpec::Kind::kLocal) {
+    config.host_infos.clear();
+    config.host_infos.push_back(
+        describe_host(config.server_host, executable_path("/proc/self/exe")));
+    for (const auto& host : config.load_hosts)
+      config.host_infos.push_back(describe_host(
+          host, host.kind == HostSpec::Kind::kSsh ? "cmbench" : executable_path("/proc/self/exe")));
+    std::string ours = version_text(build_info());
+    ours = ours.substr(0, ours.find('\n'));
+    for (const auto& info : config.host_infos) {
+      if (!info.error.empty()) throw std::runtime_error(info.spec + ": " + info.error);
+      if (info.cmbench_version != ours)
+        throw std::runtime_error(
+            fmt::format("{} runs '{}', this harness is '{}': every host must run the same build",
+                        info.spec, info.cmbench_version, ours));
+      // Half the round trip bounds how well the agents' starts line up.
+      if (info.clock_round_trip_ms / 2 > 1.0)
+        fmt::print(stderr,
+                   "warning: {}'s clock is known to within {:.1f} ms only (offset {:.1f} ms): the "
+                   "agents' seconds may not line up that closely\n",
+                   info.spec, info.clock_round_trip_ms / 2, info.clock_offset_ms);
+    }
+  }
   choose_cpus(config);
   if (config.out.empty())
     config.out = fmt::format("results/{}-{}.csv", config.scenario.empty() ? "run" : config.scenario,
@@ -103,7 +133,8 @@ int run_sweep(SweepConfig config) {
                                    .cpus = config.server_cpus,
                                    .header_timeout = header_timeout,
                                    .max_connections = max_connections,
-                                   .uring = spec.uring});
+                                   .uring = spec.uring,
+                                   .where = config.server_host});
       }
       row = measurer.measure(*server, point);
     } catch (const std::exception& e) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/hosts.hpp"
+
 namespace cmb::harness {
 
 // A cmbench binary whose servers a sweep measures (`--binary LABEL=PATH`).
@@ -62,6 +64,14 @@ struct SweepConfig {
   // MODEL@LABEL, the builds taking turns point by point. Empty: this binary.
   std::vector<Build> builds;
   bool count_syscalls = false;  // server_syscalls_per_request, where perf can count
+  // Where the server runs (harness/hosts.hpp), binding `host`; and the load
+  // hosts, one `cmbench load` agent each, whose results merge into one row.
+  // No load hosts: the load generator runs in this process.
+  HostSpec server_host;
+  std::vector<HostSpec> load_hosts;
+  // Learnt at the start (describe_host), for the manifest and for starting
+  // each agent on its own clock: the server host's, then each load host's.
+  std::vector<HostInfo> host_infos;
 };
 
 // Runs the sweep; returns the process exit code (130 when interrupted).

@@ -76,10 +76,16 @@ ServerProcess::ServerProcess(const Options& options) {
     args.push_back("--max-connections");
     args.push_back(std::to_string(options.max_connections));
   }
+  if (options.where.kind == HostSpec::Kind::kSsh)
+    throw std::invalid_argument("a server over ssh is not supported yet: use local or netns:");
+  if (const std::string why = host_unreachable_reason(options.where); !why.empty())
+    throw std::runtime_error(why);
+  // `ip netns exec` runs the binary by its path: /proc/self/exe would be ip's.
+  args[0] = executable_path(options.binary);
+  args = command_on(options.where, args);
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  const std::string binary = options.binary;
 
   const pid_t parent = ::getpid();
   pid_ = ::fork();
@@ -96,7 +102,7 @@ ServerProcess::ServerProcess(const Options& options) {
     }
     ::dup2(write_end.get(), STDOUT_FILENO);
     ::fcntl(counters_.fd(), F_SETFD, 0);  // the server maps it: keep it across exec
-    ::execv(binary.c_str(), argv.data());
+    ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   write_end.reset();

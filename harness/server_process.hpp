@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/hosts.hpp"
 #include "harness/server_report.hpp"
 #include "net/fd.hpp"
 
@@ -30,6 +31,9 @@ class ServerProcess {
     std::chrono::milliseconds header_timeout{0};  // 0: the server's default
     int max_connections = 0;                      // 0: the server's default
     std::string uring;                            // not empty: --uring (io-uring)
+    // Where it runs: here, or in a network namespace (`ip netns exec`; the
+    // harness still reads its counters and its /proc).
+    HostSpec where;
     std::chrono::milliseconds ready_timeout{10'000};
   };
 

@@ -9,8 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "net/fd.hpp"
 
@@ -25,7 +27,7 @@ std::string CommandResult::describe(const std::vector<std::string>& argv) const 
   return fmt::format("{}: {}{}{}", fmt::join(argv, " "), why, said.empty() ? "" : ": ", said);
 }
 
-pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd, int in_fd) {
   std::vector<std::string> copy = argv;
   std::vector<char*> args;
   for (auto& arg : copy) args.push_back(arg.data());
@@ -36,7 +38,7 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the harness died already
     const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, STDIN_FILENO);
+    ::dup2(in_fd >= 0 ? in_fd : null, STDIN_FILENO);
     ::dup2(out_fd >= 0 ? out_fd : null, STDOUT_FILENO);
     ::dup2(err_fd >= 0 ? err_fd : null, STDERR_FILENO);
     ::execvp(args[0], args.data());
@@ -47,47 +49,78 @@ pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd) {
   return pid;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-  CommandResult result;
-  int out[2], err[2];
-  if (argv.empty() || ::pipe2(out, O_CLOEXEC) != 0) return result;
-  net::Fd out_read(out[0]), out_write(out[1]);
-  if (::pipe2(err, O_CLOEXEC) != 0) return result;
-  net::Fd err_read(err[0]), err_write(err[1]);
-  const pid_t pid = spawn(argv, out_write.get(), err_write.get());
-  out_write.reset();
-  err_write.reset();
-  if (pid < 0) return result;
+pid_t OutputCollector::start(const std::vector<std::string>& argv, int in_fd, std::string* out,
+                             std::string* err) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return -1;
+  net::Fd out_read(out_pipe[0]), out_write(out_pipe[1]);
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) return -1;
+  net::Fd err_read(err_pipe[0]), err_write(err_pipe[1]);
+  const pid_t pid = spawn(argv, out_write.get(), err_write.get(), in_fd);
+  if (pid < 0) return -1;
+  streams_.push_back({std::move(out_read), out});
+  streams_.push_back({std::move(err_read), err});
+  return pid;
+}
 
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  int open = 2;
-  while (open > 0) {
+size_t OutputCollector::open() const {
+  return static_cast<size_t>(
+      std::count_if(streams_.begin(), streams_.end(), [](const Stream& s) { return bool(s.fd); }));
+}
+
+void OutputCollector::pump(std::chrono::steady_clock::time_point deadline) {
+  while (open() > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      result.timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      char buffer[4096];
-      const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
-      if (n > 0) {
-        sinks[i]->append(buffer, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        fds[i].fd = -1;  // poll skips negative descriptors
-        --open;
+    if (left.count() <= 0) return;
+    std::vector<pollfd> fds;
+    std::vector<Stream*> owners;
+    for (auto& stream : streams_)
+      if (stream.fd) {
+        fds.push_back({stream.fd.get(), POLLIN, 0});
+        owners.push_back(&stream);
       }
+    const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) return;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      char buffer[16384];
+      const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+      if (n > 0)
+        owners[i]->sink->append(buffer, static_cast<size_t>(n));
+      else if (n == 0 || errno != EINTR)
+        owners[i]->fd.reset();
     }
   }
+}
+
+int wait_child(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  for (;;) {
+    const pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) return -1;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  if (!result.timed_out && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  CommandResult result;
+  if (argv.empty()) return result;
+  OutputCollector collector;
+  const pid_t pid = collector.start(argv, -1, &result.out, &result.err);
+  if (pid < 0) return result;
+  collector.pump(std::chrono::steady_clock::now() + timeout);
+  result.timed_out = collector.open() > 0;
+  result.exit_code = wait_child(pid, std::chrono::milliseconds(result.timed_out ? 0 : 5000));
   return result;
 }
 

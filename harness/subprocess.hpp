@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "net/fd.hpp"
+
 namespace cmb::harness {
 
 struct CommandResult {
@@ -20,11 +22,35 @@ struct CommandResult {
   std::string describe(const std::vector<std::string>& argv) const;
 };
 
-// Forks and runs argv[0] (found on PATH) with stdin from /dev/null and its
-// stdout and stderr on these descriptors (-1: /dev/null); the child is
+// Forks and runs argv[0] (found on PATH) with its stdout, stderr and stdin
+// on these descriptors (-1: /dev/null); the child is
 // killed when the harness dies. Returns its pid, or -1 when fork failed.
 // A program that cannot be run exits 127 saying so on `err_fd`.
-pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd);
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd, int in_fd = -1);
+
+// Several children at once, each one's stdout and stderr read into strings
+// as they come.
+class OutputCollector {
+ public:
+  // Spawns argv with `in_fd` as its stdin (-1: /dev/null); its output goes
+  // to *out and *err, which must outlive this. Returns the pid, or -1.
+  pid_t start(const std::vector<std::string>& argv, int in_fd, std::string* out, std::string* err);
+  // Reads what has come until `deadline` or until every output is closed.
+  void pump(std::chrono::steady_clock::time_point deadline);
+  // Outputs not yet at their end.
+  size_t open() const;
+
+ private:
+  struct Stream {
+    net::Fd fd;  // invalid once at its end
+    std::string* sink;
+  };
+  std::vector<Stream> streams_;
+};
+
+// Waits for `pid` up to `timeout`, then kills it (SIGKILL) and reaps it.
+// Its exit status, or -1 when a signal (or the timeout) ended it.
+int wait_child(pid_t pid, std::chrono::milliseconds timeout);
 
 // Runs argv[0] (found on PATH) with argv, stdin from /dev/null, and collects
 // its output. Killed (SIGKILL) once `timeout` passes.

@@ -5,12 +5,17 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
+#include "harness/csv.hpp"
 #include "harness/lab.hpp"
 #include "harness/subprocess.hpp"
 #include "support/process.hpp"
@@ -90,6 +95,17 @@ TEST(Hosts, AMissingNamespaceIsNamed) {
   const std::string why = cmb::harness::host_unreachable_reason(parse_host("netns:cmb-never-made"));
   EXPECT_NE(why.find("netns:cmb-never-made: no such network namespace"), std::string::npos) << why;
   EXPECT_EQ(cmb::harness::host_unreachable_reason(parse_host("local")), "");
+}
+
+// Cristian's method against our own clock: the offset it finds is within
+// half the round trip of the truth, zero.
+TEST(Hosts, ClockOffsetIsWithinHalfTheRoundTrip) {
+  cmb::harness::HostInfo info;
+  cmb::harness::measure_clock(parse_host("local"), info, CMBENCH_BIN);
+  ASSERT_EQ(info.error, "");
+  EXPECT_GT(info.clock_round_trip_ms, 0);
+  EXPECT_LE(std::abs(info.clock_offset_ms), info.clock_round_trip_ms / 2 + 0.01)
+      << info.clock_offset_ms << " ms offset, " << info.clock_round_trip_ms << " ms round trip";
 }
 
 TEST(Lab, LayoutAndLinkRates) {
@@ -211,6 +227,117 @@ TEST(Lab, ALinkRateShapesBothDirections) {
   EXPECT_GT(rate, 0) << load.out;
   EXPECT_EQ(run_cmbench({"lab", "down", "--prefix", prefix}).exit_code, 0);
   EXPECT_FALSE(netns_exists(prefix + "-switch"));
+}
+
+// The acceptance run, reduced: two models swept across a lab of a
+// server and two load hosts. Each row's requests are the sum of its agents'
+// (from the point's .agents.json), the server's own count agrees within the
+// requests in flight, and every host's window opened at one instant.
+TEST(Lab, ASweepAcrossTheLabMergesItsAgentsExactly) {
+  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root";
+  const std::string prefix = "cmbs" + std::to_string(::getpid());
+  const LabGuard guard{prefix};
+  ASSERT_EQ(run_cmbench({"lab", "up", "--load-hosts", "2", "--prefix", prefix}).exit_code, 0);
+  const auto dir = std::filesystem::temp_directory_path() / ("cmbench-lab-sweep-" + prefix);
+  std::filesystem::remove_all(dir);
+  const std::string csv = (dir / "lab.csv").string();
+  const auto run = run_cmbench({"run",
+                                "--models",
+                                "epoll,thread-per-connection",
+                                "--workload",
+                                "bytes=13",
+                                "--connections",
+                                "8",
+                                "-d",
+                                "1s",
+                                "--warmup",
+                                "300ms",
+                                "--no-plots",
+                                "--out",
+                                csv,
+                                "--server-host",
+                                "netns:" + prefix + "-server",
+                                "--server-address",
+                                "198.18.0.1",
+                                "--load-hosts",
+                                "netns:" + prefix + "-load1,netns:" + prefix + "-load2"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const auto table = cmb::harness::read_csv_table(csv);
+  ASSERT_EQ(table.rows.size(), 2u);
+  const auto field = [&table](const std::vector<std::string>& row, const char* name) {
+    return row.at(static_cast<size_t>(table.column(name)));
+  };
+  for (const auto& row : table.rows) {
+    EXPECT_EQ(field(row, "error"), "");
+    EXPECT_EQ(field(row, "load_hosts"), "netns:" + prefix + "-load1,netns:" + prefix + "-load2");
+    const uint64_t requests = std::stoull(field(row, "requests"));
+    EXPECT_GT(requests, 100u) << field(row, "model");
+    std::ifstream in(dir / (field(row, "artifacts") + ".agents.json"));
+    const nlohmann::json agents = nlohmann::json::parse(in)["agents"];
+    ASSERT_EQ(agents.size(), 2u);
+    EXPECT_EQ(agents[0]["requests"].get<uint64_t>() + agents[1]["requests"].get<uint64_t>(),
+              requests);
+    EXPECT_GT(agents[1]["requests"].get<uint64_t>(), 0u);
+    EXPECT_NEAR(agents[0]["window_start_epoch_s"].get<double>(),
+                agents[1]["window_start_epoch_s"].get<double>(), 0.1);
+    const double server = std::stod(field(row, "server_requests"));
+    // In flight at the window's edges: at most the 8 connections at each,
+    // since the harness reads the server's counters at the agents' start
+    // instant on the same clock instead of behind a barrier they wait at
+    // (measured: 0 to 8 apart in eight rows).
+    EXPECT_NEAR(server, static_cast<double>(requests), 16) << field(row, "model");
+  }
+  const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "lab.json"));
+  EXPECT_EQ(manifest["hosts"]["server"]["spec"], "netns:" + prefix + "-server") << manifest.dump(2);
+  EXPECT_EQ(manifest["hosts"]["load"].size(), 2u) << manifest.dump(2);
+  std::filesystem::remove_all(dir);
+}
+
+// kill -9 of the harness mid-point leaves no process in any of the lab's
+// namespaces: the server and the agents die with it.
+TEST(Lab, KillNineOfTheHarnessLeavesNoProcessOnAnyHost) {
+  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root";
+  const std::string prefix = "cmbk" + std::to_string(::getpid());
+  const LabGuard guard{prefix};
+  ASSERT_EQ(run_cmbench({"lab", "up", "--load-hosts", "2", "--prefix", prefix}).exit_code, 0);
+  Child harness({CMBENCH_BIN, "run", "--models", "epoll", "--workload", "bytes=13", "--connections",
+                 "4", "-d", "20s", "--no-plots", "--out",
+                 "/tmp/cmbench-lab-kill-" + prefix + ".csv", "--server-host",
+                 "netns:" + prefix + "-server", "--server-address", "198.18.0.1", "--load-hosts",
+                 "netns:" + prefix + "-load1,netns:" + prefix + "-load2"});
+  const auto pids = [&prefix](const std::string& host) {
+    return cmb::harness::run_command({"ip", "netns", "pids", prefix + "-" + host}).out;
+  };
+  // Until the server and both agents run (the warm-up has begun).
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until &&
+         (pids("server").empty() || pids("load1").empty() || pids("load2").empty()))
+    std::this_thread::sleep_for(50ms);
+  ASSERT_FALSE(pids("load2").empty()) << "the agents never started";
+  std::this_thread::sleep_for(1s);
+  ::kill(harness.pid(), SIGKILL);
+  harness.wait(5s);
+  std::string left;
+  for (int i = 0; i < 100; ++i) {
+    left = pids("server") + pids("load1") + pids("load2");
+    if (left.empty()) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(left, "") << "processes left in the lab";
+  std::filesystem::remove("/tmp/cmbench-lab-kill-" + prefix + ".csv");
+  std::filesystem::remove("/tmp/cmbench-lab-kill-" + prefix + ".json");
+}
+
+// A load host that is not there stops the run at once, named.
+TEST(Lab, AMissingLoadHostIsNamedAtOnce) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto run = run_cmbench({"run", "--models", "epoll", "--connections", "1", "-d", "200ms",
+                                "--no-plots", "--out", "/tmp/cmbench-missing-host.csv",
+                                "--load-hosts", "netns:cmb-never-made"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("netns:cmb-never-made: no such network namespace"), std::string::npos)
+      << run.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
 }
 
 TEST(Lab, BadFlagsAreUsageErrors) {
