@@ -220,8 +220,7 @@ AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostS
   OutputCollector collector;
   for (int k = 0; k < n; ++k) {
     const bool ssh = hosts[k].kind == HostSpec::Kind::kSsh;
-    std::vector<std::string> command = {ssh ? "cmbench" : executable_path("/proc/self/exe"),
-                                        "load"};
+    std::vector<std::string> command = {cmbench_on(hosts[k]), "load"};
     loadgen::LoadConfig mine = load;
     if (ssh) mine.cpus.clear();  // this machine's CPU numbers mean nothing there
     const double offset_ms = static_cast<size_t>(k) < clock_offsets_ms.size()

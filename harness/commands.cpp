@@ -13,7 +13,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -45,7 +47,7 @@ int models_command() {
 }
 
 int serve_command(const std::string& model, const servers::ServerConfig& config,
-                  const std::optional<servers::ExternalCommand>& external) {
+                  const std::optional<servers::ExternalCommand>& external, bool control_stdin) {
   // Signals are taken by one thread with sigwait, so every other thread
   // (including the model's) runs with them blocked and is never interrupted.
   sigset_t signals;
@@ -66,17 +68,34 @@ int serve_command(const std::string& model, const servers::ServerConfig& config,
                server->address().to_string());
   // SIGUSR1: one line with the counters so far, so a harness can difference
   // them at the edges of its measured window. SIGINT, SIGTERM: stop.
-  std::thread([server, signals] {
-    for (int signal = 0; sigwait(&signals, &signal) == 0 && signal == SIGUSR1;) {
-      fmt::print("{}\n", format_server_report({"snapshot", servers::read_counters(), {}}));
-      std::fflush(stdout);
-    }
+  // Lines from several threads: one at a time, whole.
+  static std::mutex print_mutex;
+  const auto print_line = [](const std::string& line) {
+    std::lock_guard lock(print_mutex);
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+  };
+  std::thread([server, signals, print_line] {
+    for (int signal = 0; sigwait(&signals, &signal) == 0 && signal == SIGUSR1;)
+      print_line(format_server_report({"snapshot", servers::read_counters(), {}, {}}));
     server->stop();
   }).detach();
+  // For a harness on another host (over ssh): a "snapshot" line on stdin
+  // is answered with the counters and the process tree as the server sees
+  // them; the end of stdin (the session ended) stops the server.
+  if (control_stdin)
+    std::thread([server, print_line] {
+      for (std::string line; std::getline(std::cin, line);)
+        if (line == "snapshot")
+          print_line(
+              format_server_report({"snapshot", servers::read_counters(), {}, read_own_tree()}));
+      server->stop();
+    }).detach();
   fmt::print("listening on {}\n", server->address().to_string());
   std::fflush(stdout);
   server->run();
-  fmt::print("{}\n", format_server_report({"exit", servers::read_counters(), read_own_usage()}));
+  fmt::print("{}\n", format_server_report(
+                         {"exit", servers::read_counters(), read_own_usage(), read_own_tree()}));
   std::fflush(stdout);
   return kExitOk;
 }

@@ -21,8 +21,11 @@ int models_command();
 
 // Serves until SIGINT or SIGTERM, after printing `listening on HOST:PORT`.
 // Serves `model`, or with `external` that command (servers/external.hpp).
+// With `control_stdin`, answers "snapshot" lines on stdin and stops when
+// stdin ends (a harness on another host drives it that way over ssh).
 int serve_command(const std::string& model, const servers::ServerConfig& config,
-                  const std::optional<servers::ExternalCommand>& external = std::nullopt);
+                  const std::optional<servers::ExternalCommand>& external = std::nullopt,
+                  bool control_stdin = false);
 
 // What `cmbench load` writes besides running the load.
 struct LoadOutputs {

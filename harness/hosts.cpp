@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <stdexcept>
 
+#include "harness/build_info.hpp"
 #include "harness/subprocess.hpp"
 #include "net/fd.hpp"
 
@@ -112,6 +114,7 @@ std::vector<std::string> command_on(const HostSpec& host, const std::vector<std:
                                        "ServerAliveInterval=5",
                                        "-o",
                                        "ServerAliveCountMax=3"};
+      if (!host.ssh_config.empty()) argv.insert(argv.end(), {"-F", host.ssh_config});
       if (host.port) argv.insert(argv.end(), {"-p", std::to_string(host.port)});
       if (!host.user.empty()) argv.insert(argv.end(), {"-l", host.user});
       argv.insert(argv.end(), {host.name, "--"});
@@ -207,7 +210,36 @@ void measure_clock(const HostSpec& host, HostInfo& info, const std::string& bina
   info.clock_round_trip_ms = best_rtt;
 }
 
-HostInfo describe_host(const HostSpec& host, const std::string& binary) {
+std::string cmbench_on(const HostSpec& host) {
+  if (!host.binary.empty()) return host.binary;
+  return host.kind == HostSpec::Kind::kSsh ? "cmbench" : executable_path("/proc/self/exe");
+}
+
+void push_binary(HostSpec& host) {
+  if (host.kind != HostSpec::Kind::kSsh) return;  // this machine: this binary already
+  const std::string ours = executable_path("/proc/self/exe");
+  // Named by the build, so hosts and runs share one copy of each build.
+  std::string id;
+  for (char c : build_info().commit) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  const std::string there = fmt::format("/tmp/cmbench-{}-{}", build_info().version, id);
+  const std::string script = fmt::format(
+      "set -e; cat > {0}.part; chmod 755 {0}.part; mv -f {0}.part {0}", shell_quote(there));
+  const auto argv = command_on(host, {"sh", "-c", script});
+  net::Fd file(::open(ours.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!file) throw std::runtime_error(fmt::format("--push: cannot read {}", ours));
+  std::string out, err;
+  OutputCollector collector;
+  const pid_t pid = collector.start(argv, file.get(), &out, &err);
+  collector.pump(std::chrono::steady_clock::now() + std::chrono::minutes(2));
+  const int status = wait_child(pid, std::chrono::seconds(5));
+  if (status != 0)
+    throw std::runtime_error(fmt::format("--push to {} failed: {}", host.text(),
+                                         err.empty() ? fmt::format("exit {}", status) : err));
+  host.binary = there;
+}
+
+HostInfo describe_host(const HostSpec& host) {
+  const std::string binary = cmbench_on(host);
   HostInfo info;
   info.spec = host.text();
   const auto argv =

@@ -17,11 +17,22 @@ struct HostSpec {
   std::string name;  // the namespace, or the SSH host
   std::string user;  // ssh: empty for ~/.ssh/config's or the current user
   int port = 0;      // ssh: 0 for the default
+  // Not part of the spec's text: how a run reaches it.
+  std::string ssh_config;  // ssh: `ssh -F FILE` instead of ~/.ssh/config
+  std::string binary;      // the cmbench there; empty: cmbench_on()'s default
 
   // As the user wrote it, normalised: "local", "netns:lab-load1", "ssh:bob@h:2222".
   std::string text() const;
   bool operator==(const HostSpec&) const = default;
 };
+
+// The cmbench to run on `host`: host.binary, else this very binary on this
+// machine (local, netns), else `cmbench` on the remote PATH.
+std::string cmbench_on(const HostSpec& host);
+
+// Copies this binary to `host` (ssh: its /tmp, named by its build) and sets
+// host.binary to it. Throws std::runtime_error naming the host.
+void push_binary(HostSpec& host);
 
 // Throws std::invalid_argument naming what is wrong with `text`.
 HostSpec parse_host(std::string_view text);
@@ -65,8 +76,8 @@ struct HostInfo {
 // info.error when the clock could not be read.
 void measure_clock(const HostSpec& host, HostInfo& info, const std::string& binary);
 
-// Asks `host`: `binary --version`, uname and nproc; over ssh, also its clock
-// five times (`binary clock`).
-HostInfo describe_host(const HostSpec& host, const std::string& binary);
+// Asks `host`: `cmbench --version` (cmbench_on), uname and nproc; over ssh,
+// also its clock five times (`cmbench clock`).
+HostInfo describe_host(const HostSpec& host);
 
 }  // namespace cmb::harness

@@ -87,6 +87,7 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
     std::string ready_line;
     cmb::servers::ServerConfig config;
     std::string header_timeout = "10s";
+    bool control_stdin = false;
   };
   auto o = std::make_shared<Options>();
   auto* model = serve->add_option("--model", o->model, "model name (see `cmbench models`)");
@@ -141,6 +142,11 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
                     ->capture_default_str()
                     ->check(CLI::IsMember(cmb::net::uring_setup_names()));
   serve
+      ->add_flag("--control-stdin", o->control_stdin,
+                 "answer a `snapshot` line on stdin with the counters and the process tree; stop "
+                 "when stdin ends (for a harness on another host)")
+      ->group("");
+  serve
       ->add_option("--counters-fd", o->config.counters_fd,
                    "keep the server's counters in this inherited memfd (for a harness that maps "
                    "it)")
@@ -175,7 +181,7 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
         return;
       }
     }
-    *exit_code = cmb::harness::serve_command(o->model, o->config, external);
+    *exit_code = cmb::harness::serve_command(o->model, o->config, external, o->control_stdin);
   });
 }
 
@@ -473,6 +479,7 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
     std::vector<std::string> externals;
     std::string server_host = "local";
     std::vector<std::string> load_hosts;
+    std::string ssh_config;
   };
   auto o = std::make_shared<Options>();
   run->add_option("--question", sweep.question, "what the scenario asks (from its file)");
@@ -524,7 +531,8 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
                   "address the servers bind and the load connects to")
       ->capture_default_str();
   run->add_option("--server-host", o->server_host,
-                  "where the servers run: local, or netns:NAME (cmbench lab up makes some)")
+                  "where the servers run: local, netns:NAME (cmbench lab up makes some) or "
+                  "ssh:[USER@]HOST[:PORT]")
       ->capture_default_str();
   run->add_option("--load-hosts", o->load_hosts,
                   "SPEC,...: one load agent (cmbench load) per host, each with its share of "
@@ -548,6 +556,11 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
                   "NAME=COMMAND: a server of your own, usable as NAME in --models; COMMAND takes "
                   "{host}, {port}, {threads}, ... (README \"External servers\"); repeatable")
       ->take_all();
+  run->add_option("--ssh-config", o->ssh_config,
+                  "ssh hosts: read this ssh_config (ssh -F) instead of ~/.ssh/config");
+  run->add_flag("--push", sweep.push,
+                "copy this cmbench to each ssh host's /tmp first (else theirs must be the same "
+                "build, on PATH)");
   run->add_flag("--syscalls", sweep.count_syscalls,
                 "count the server's system calls per request (perf stat; root or "
                 "perf_event_paranoid <= -1)");
@@ -557,19 +570,14 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
   run->callback([o, exit_code, &sweep] {
     try {
       sweep.server_host = cmb::harness::parse_host(o->server_host);
+      sweep.server_host.ssh_config = o->ssh_config;
       sweep.load_hosts.clear();
-      for (const auto& host : o->load_hosts)
+      for (const auto& host : o->load_hosts) {
         sweep.load_hosts.push_back(cmb::harness::parse_host(host));
+        sweep.load_hosts.back().ssh_config = o->ssh_config;
+      }
     } catch (const std::invalid_argument& e) {
       fmt::print(stderr, "cmbench run: {}\n", e.what());
-      *exit_code = kExitUsage;
-      return;
-    }
-    if (sweep.server_host.kind == cmb::harness::HostSpec::Kind::kSsh) {
-      fmt::print(stderr,
-                 "cmbench run: --server-host {}: a server over ssh is not supported yet "
-                 "(local or netns:NAME)\n",
-                 o->server_host);
       *exit_code = kExitUsage;
       return;
     }

@@ -222,13 +222,19 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   // and the client's then differ only by the requests in flight at either
   // edge.
   std::optional<servers::CounterValues> counters_start;
+  // The server's process tree over the window: sampled from /proc here, or
+  // reported by the server itself with its snapshots when it runs over ssh.
+  const bool remote = server.remote();
   std::optional<SyscallCounter> syscalls;
-  if (config_.count_syscalls && SyscallCounter::unavailable_reason().empty())
+  if (!remote && config_.count_syscalls && SyscallCounter::unavailable_reason().empty())
     syscalls.emplace(server.pid());
-  ServerSampler sampler(server.pid());
+  std::optional<ServerSampler> sampler;
+  if (!remote) sampler.emplace(server.pid());
+  std::optional<TreeFigures> tree_start;
   load.on_window_open = [&] {
     counters_start = server.snapshot();
-    sampler.open_window();
+    if (sampler) sampler->open_window();
+    if (remote) tree_start = server.last_tree();
     if (syscalls) syscalls->enable();
   };
   if (!external_model(point.model, config_))
@@ -248,12 +254,38 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   }
   if (syscalls) syscalls->disable();
   const std::optional<servers::CounterValues> counters_end = server.snapshot();
-  const std::optional<TreeCpu> cpu_end = read_tree_cpu(server.pid());
-  const TcpCounters tcp_end = read_tcp_counters(server.pid());
-  sampler.finish();
+
+  // What the server did over the window, however it was learnt.
+  std::optional<TreeCpu> cpu_start, cpu_end;
+  TreeMemory peak;
+  uint64_t voluntary = 0, involuntary = 0;
+  TcpCounters tcp_start, tcp_end;
+  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
+  if (sampler) {
+    cpu_end = read_tree_cpu(server.pid());
+    // Read through the server's /proc: nothing to read once it has exited.
+    tcp_end = read_tcp_counters(server.pid());
+    sampler->finish();
+    cpu_start = sampler->cpu_at_start();
+    peak = sampler->peak();
+    voluntary = sampler->switches().voluntary();
+    involuntary = sampler->switches().involuntary();
+    tcp_start = sampler->tcp_at_start();
+  } else if (const auto& tree_end = server.last_tree(); tree_start && tree_end) {
+    // Two readings, not a sampled peak: the larger of the window's edges.
+    cpu_start = tree_start->cpu;
+    cpu_end = tree_end->cpu;
+    peak.rss_kb = std::max(tree_start->memory.rss_kb, tree_end->memory.rss_kb);
+    peak.threads = std::max(tree_start->memory.threads, tree_end->memory.threads);
+    peak.processes = std::max(tree_start->memory.processes, tree_end->memory.processes);
+    voluntary = grew(tree_end->voluntary_switches, tree_start->voluntary_switches);
+    involuntary = grew(tree_end->involuntary_switches, tree_start->involuntary_switches);
+    tcp_start = tree_start->tcp;
+    tcp_end = tree_end->tcp;
+  }
 
   fill_load_figures(row, result);
-  if (const auto cpu_start = sampler.cpu_at_start(); cpu_start && cpu_end) {
+  if (cpu_start && cpu_end) {
     row.server_user_s = cpu_end->user_s - cpu_start->user_s;
     row.server_system_s = cpu_end->system_s - cpu_start->system_s;
     if (result.requests > 0)
@@ -276,18 +308,15 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
       row.server_syscalls_per_request =
           static_cast<double>(*calls) / static_cast<double>(*row.server_requests);
   }
-  row.server_rss_max_kb = sampler.peak().rss_kb;
-  row.server_threads_max = sampler.peak().threads;
-  row.server_processes_max = sampler.peak().processes;
-  row.server_ctx_voluntary = sampler.switches().voluntary();
-  row.server_ctx_involuntary = sampler.switches().involuntary();
-  const TcpCounters start = sampler.tcp_at_start();
-  // Read through the server's /proc: nothing to read once it has exited.
-  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
-  row.listen_overflows = grew(tcp_end.listen_overflows, start.listen_overflows);
-  row.listen_drops = grew(tcp_end.listen_drops, start.listen_drops);
-  row.tcp_retransmits = grew(tcp_end.retransmits, start.retransmits);
-  row.tcp_resets = grew(tcp_end.resets, start.resets);
+  row.server_rss_max_kb = peak.rss_kb;
+  row.server_threads_max = peak.threads;
+  row.server_processes_max = peak.processes;
+  row.server_ctx_voluntary = voluntary;
+  row.server_ctx_involuntary = involuntary;
+  row.listen_overflows = grew(tcp_end.listen_overflows, tcp_start.listen_overflows);
+  row.listen_drops = grew(tcp_end.listen_drops, tcp_start.listen_drops);
+  row.tcp_retransmits = grew(tcp_end.retransmits, tcp_start.retransmits);
+  row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
   row.artifacts = write_artifacts(point, load, result);
   if (result.idle_failed > 0)  // the point is not the one asked for
     row.error = fmt::format("{} of {} idle connections did not connect ({})", result.idle_failed,

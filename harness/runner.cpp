@@ -48,22 +48,24 @@ int run_sweep(SweepConfig config) {
   for (const auto& host : config.load_hosts)
     if (const std::string why = host_unreachable_reason(host); !why.empty())
       throw std::runtime_error("load host " + why);
+  if (config.push) {
+    push_binary(config.server_host);
+    for (auto& host : config.load_hosts) push_binary(host);
+  }
   if (const std::string why = host_unreachable_reason(config.server_host); !why.empty())
     throw std::runtime_error("server host " + why);
   if (!config.load_hosts.empty() || config.server_host.kind != HostSpec::Kind::kLocal) {
     config.host_infos.clear();
-    config.host_infos.push_back(
-        describe_host(config.server_host, executable_path("/proc/self/exe")));
-    for (const auto& host : config.load_hosts)
-      config.host_infos.push_back(describe_host(
-          host, host.kind == HostSpec::Kind::kSsh ? "cmbench" : executable_path("/proc/self/exe")));
+    config.host_infos.push_back(describe_host(config.server_host));
+    for (const auto& host : config.load_hosts) config.host_infos.push_back(describe_host(host));
     std::string ours = version_text(build_info());
     ours = ours.substr(0, ours.find('\n'));
     for (const auto& info : config.host_infos) {
       if (!info.error.empty()) throw std::runtime_error(info.spec + ": " + info.error);
       if (info.cmbench_version != ours)
         throw std::runtime_error(
-            fmt::format("{} runs '{}', this harness is '{}': every host must run the same build",
+            fmt::format("{} runs '{}', this harness is '{}': every host must run the same build "
+                        "(--push copies this one there)",
                         info.spec, info.cmbench_version, ours));
       // Half the round trip bounds how well the agents' starts line up.
       if (info.clock_round_trip_ms / 2 > 1.0)

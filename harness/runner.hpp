@@ -72,6 +72,7 @@ struct SweepConfig {
   // Learnt at the start (describe_host), for the manifest and for starting
   // each agent on its own clock: the server host's, then each load host's.
   std::vector<HostInfo> host_infos;
+  bool push = false;  // copy this binary to every ssh host first
 };
 
 // Runs the sweep; returns the process exit code (130 when interrupted).

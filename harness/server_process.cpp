@@ -62,8 +62,13 @@ ServerProcess::ServerProcess(const Options& options) {
     args.push_back("--threads");
     args.push_back(std::to_string(options.threads));
   }
-  args.push_back("--counters-fd");
-  args.push_back(std::to_string(counters_.fd()));
+  remote_ = options.where.kind == HostSpec::Kind::kSsh;
+  if (remote_) {
+    args.push_back("--control-stdin");
+  } else {
+    args.push_back("--counters-fd");
+    args.push_back(std::to_string(counters_.fd()));
+  }
   if (options.header_timeout.count() > 0) {
     args.push_back("--header-timeout");
     args.push_back(std::to_string(options.header_timeout.count()) + "ms");
@@ -76,12 +81,15 @@ ServerProcess::ServerProcess(const Options& options) {
     args.push_back("--max-connections");
     args.push_back(std::to_string(options.max_connections));
   }
-  if (options.where.kind == HostSpec::Kind::kSsh)
-    throw std::invalid_argument("a server over ssh is not supported yet: use local or netns:");
   if (const std::string why = host_unreachable_reason(options.where); !why.empty())
     throw std::runtime_error(why);
   // `ip netns exec` runs the binary by its path: /proc/self/exe would be ip's.
-  args[0] = executable_path(options.binary);
+  args[0] = options.where.kind == HostSpec::Kind::kSsh ? cmbench_on(options.where)
+                                                       : executable_path(options.binary);
+  int control[2] = {-1, -1};
+  if (remote_ && ::pipe2(control, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  net::Fd control_read(control[0]);
+  control_.reset(control[1]);
   args = command_on(options.where, args);
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
@@ -101,11 +109,13 @@ ServerProcess::ServerProcess(const Options& options) {
       ::sched_setaffinity(0, sizeof set, &set);
     }
     ::dup2(write_end.get(), STDOUT_FILENO);
+    if (control_read) ::dup2(control_read.get(), STDIN_FILENO);
     ::fcntl(counters_.fd(), F_SETFD, 0);  // the server maps it: keep it across exec
     ::execvp(argv[0], argv.data());
     ::_exit(127);
   }
   write_end.reset();
+  control_read.reset();
   out_ = std::move(read_end);
 
   const std::string line = read_line(out_.get(), options.ready_timeout);
@@ -137,12 +147,25 @@ std::string ServerProcess::poll_exit() {
 
 std::optional<servers::CounterValues> ServerProcess::snapshot() {
   if (!poll_exit().empty()) return std::nullopt;
-  return counters_.read();
+  if (!remote_) return counters_.read();
+  if (::write(control_.get(), "snapshot\n", 9) != 9) return std::nullopt;
+  // Its answer is the next snapshot line (over a slow link, within seconds).
+  for (std::string line; !(line = read_line(out_.get(), std::chrono::seconds(10))).empty();)
+    if (auto report = parse_server_report(line); report && report->event == "snapshot") {
+      last_tree_ = report->tree;
+      return report->counters;
+    }
+  return std::nullopt;
 }
 
 std::string ServerProcess::stop(std::chrono::milliseconds grace) {
   if (!poll_exit().empty()) return ended_;
-  ::kill(pid_, SIGTERM);
+  // Over ssh a signal would reach only the ssh client: end the server's
+  // input instead, and it stops as on SIGTERM.
+  if (remote_)
+    control_.reset();
+  else
+    ::kill(pid_, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (std::chrono::steady_clock::now() < deadline) {
     if (!poll_exit().empty()) {

@@ -31,8 +31,10 @@ class ServerProcess {
     std::chrono::milliseconds header_timeout{0};  // 0: the server's default
     int max_connections = 0;                      // 0: the server's default
     std::string uring;                            // not empty: --uring (io-uring)
-    // Where it runs: here, or in a network namespace (`ip netns exec`; the
-    // harness still reads its counters and its /proc).
+    // Where it runs: here, in a network namespace (`ip netns exec`; the
+    // harness still reads its counters and its /proc), or over ssh (driven
+    // through `serve --control-stdin`: snapshot() asks it for its counters
+    // and its process tree, stop() ends its input).
     HostSpec where;
     std::chrono::milliseconds ready_timeout{10'000};
   };
@@ -50,9 +52,14 @@ class ServerProcess {
   // Empty while the child runs; once it has ended, how it ended.
   std::string poll_exit();
 
-  // The server's counters now, read from the memory it counts in;
-  // std::nullopt once it has exited.
+  // The server's counters now, read from the memory it counts in (over
+  // ssh: asked for); std::nullopt once it has exited.
   std::optional<servers::CounterValues> snapshot();
+
+  // Over ssh, where /proc is out of reach: pid() is the ssh client's, and
+  // the server reports its own process tree with each snapshot.
+  bool remote() const { return remote_; }
+  const std::optional<TreeFigures>& last_tree() const { return last_tree_; }
 
   // What the server reported as it exited after stop(): its counters and
   // its process tree's usage. std::nullopt before, or when it died.
@@ -69,6 +76,9 @@ class ServerProcess {
   net::Fd out_;  // the child's stdout: its readiness line, then its exit report
   servers::CounterFile counters_;
   std::optional<ServerReport> exit_report_;
+  bool remote_ = false;
+  net::Fd control_;  // over ssh: the server's stdin
+  std::optional<TreeFigures> last_tree_;
 };
 
 }  // namespace cmb::harness

@@ -1,6 +1,7 @@
 #include "harness/server_report.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,19 @@ ProcessUsage read_own_usage() {
   return usage;
 }
 
+TreeFigures read_own_tree() {
+  TreeFigures tree;
+  const pid_t self = ::getpid();
+  tree.cpu = read_tree_cpu(self).value_or(TreeCpu{});
+  tree.memory = read_tree_memory(self).value_or(TreeMemory{});
+  for (const auto& [tid, counts] : read_tree_switches(self)) {
+    tree.voluntary_switches += counts.first;
+    tree.involuntary_switches += counts.second;
+  }
+  tree.tcp = read_tcp_counters(self);
+  return tree;
+}
+
 std::string format_server_report(const ServerReport& report) {
   nlohmann::ordered_json json;
   json["event"] = report.event;
@@ -43,6 +57,20 @@ std::string format_server_report(const ServerReport& report) {
                      {"max_rss_kb", u.max_rss_kb},
                      {"voluntary_switches", u.voluntary_switches},
                      {"involuntary_switches", u.involuntary_switches}};
+  }
+  if (report.tree) {
+    const TreeFigures& t = *report.tree;
+    json["tree"] = {{"user_s", t.cpu.user_s},
+                    {"system_s", t.cpu.system_s},
+                    {"rss_kb", t.memory.rss_kb},
+                    {"threads", t.memory.threads},
+                    {"processes", t.memory.processes},
+                    {"voluntary_switches", t.voluntary_switches},
+                    {"involuntary_switches", t.involuntary_switches},
+                    {"listen_overflows", t.tcp.listen_overflows},
+                    {"listen_drops", t.tcp.listen_drops},
+                    {"retransmits", t.tcp.retransmits},
+                    {"resets", t.tcp.resets}};
   }
   return json.dump();
 }
@@ -71,6 +99,18 @@ std::optional<ServerReport> parse_server_report(std::string_view line) {
                                   u.at("max_rss_kb").get<uint64_t>(),
                                   u.at("voluntary_switches").get<uint64_t>(),
                                   u.at("involuntary_switches").get<uint64_t>()};
+    }
+    if (json.contains("tree")) {
+      const auto& t = json.at("tree");
+      TreeFigures tree;
+      tree.cpu = {t.at("user_s").get<double>(), t.at("system_s").get<double>()};
+      tree.memory = {t.at("rss_kb").get<uint64_t>(), t.at("threads").get<int>(),
+                     t.at("processes").get<int>()};
+      tree.voluntary_switches = t.at("voluntary_switches").get<uint64_t>();
+      tree.involuntary_switches = t.at("involuntary_switches").get<uint64_t>();
+      tree.tcp = {t.at("listen_overflows").get<uint64_t>(), t.at("listen_drops").get<uint64_t>(),
+                  t.at("retransmits").get<uint64_t>(), t.at("resets").get<uint64_t>()};
+      report.tree = tree;
     }
     return report;
   } catch (const nlohmann::json::exception&) {

@@ -5,7 +5,11 @@
 //   {"event":"snapshot","counters":{"requests":N,"refused":N,"timed_out":N,"rejected":N,
 //    "accepted":N,"accepted_by_thread":[N,...]}}
 //   {"event":"exit","counters":{...},"usage":{"user_s":S,"system_s":S,"max_rss_kb":N,
-//    "voluntary_switches":N,"involuntary_switches":N}}
+//    "voluntary_switches":N,"involuntary_switches":N},"tree":{"user_s":S,"system_s":S,
+//    "rss_kb":N,"threads":N,"processes":N,"voluntary_switches":N,"involuntary_switches":N,
+//    "listen_overflows":N,"listen_drops":N,"retransmits":N,"resets":N}}
+// (`serve --control-stdin` also answers a "snapshot" line on stdin with a
+// snapshot that has the "tree").
 #pragma once
 
 #include <cstdint>
@@ -13,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "harness/proc_stats.hpp"
 #include "servers/counters.hpp"
 
 namespace cmb::harness {
@@ -27,10 +32,22 @@ struct ProcessUsage {
 };
 ProcessUsage read_own_usage();
 
+// The server's process tree now, as it sees itself (proc_stats.hpp): what a
+// harness on another host cannot read from /proc.
+struct TreeFigures {
+  TreeCpu cpu;
+  TreeMemory memory;
+  uint64_t voluntary_switches = 0;  // of the threads alive now
+  uint64_t involuntary_switches = 0;
+  TcpCounters tcp;  // its network namespace's
+};
+TreeFigures read_own_tree();
+
 struct ServerReport {
   std::string event;  // "snapshot" or "exit"
   servers::CounterValues counters;
   std::optional<ProcessUsage> usage;  // on exit
+  std::optional<TreeFigures> tree;    // on exit, and in snapshots asked for on stdin
 };
 
 // One line, without its newline.

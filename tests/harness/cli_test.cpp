@@ -34,11 +34,15 @@ TEST(Cli, ModelsListsOneModelPerLine) {
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"((^|\n)thread-per-connection +\S.*\n)")));
 }
 
-// The exit report: one JSON line with the counters and the process tree's usage.
+// The exit report: one JSON line with the counters, the usage getrusage gives
+// and the process tree as the server sees it (threads and processes alive).
 const std::regex kExitReport(
     R"(^\{"event":"exit","counters":\{"requests":\d+,"refused":\d+,"timed_out":\d+,)"
     R"("rejected":\d+,"accepted":\d+,"accepted_by_thread":\[[0-9,]*\]\},"usage":\{"user_s":[0-9.e-]+,"system_s":[0-9.e-]+,"max_rss_kb":\d+,)"
-    R"("voluntary_switches":\d+,"involuntary_switches":\d+\}\}\n$)");
+    R"("voluntary_switches":\d+,"involuntary_switches":\d+\},"tree":\{"user_s":[0-9.e-]+,)"
+    R"("system_s":[0-9.e-]+,"rss_kb":\d+,"threads":[1-9]\d*,"processes":[1-9]\d*,)"
+    R"("voluntary_switches":\d+,"involuntary_switches":\d+,"listen_overflows":\d+,)"
+    R"("listen_drops":\d+,"retransmits":\d+,"resets":\d+\}\}\n$)");
 
 TEST(Cli, ServePrintsOneLineAndItsReportAndExitsZeroOnSigterm) {
   for (int signal : {SIGTERM, SIGINT}) {

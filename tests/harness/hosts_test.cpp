@@ -340,6 +340,146 @@ TEST(Lab, AMissingLoadHostIsNamedAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 30s);
 }
 
+// The ssh: path against a real sshd (Debian's openssh-server) that the test
+// starts in a namespace of its own, with a throwaway key and port. The
+// harness runs in that namespace too, so every packet stays on its
+// loopback. One agent over ssh (its binary copied there by --push), one
+// local, merged into one row.
+TEST(Ssh, ALoadHostOverSshMergesWithALocalOne) {
+  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root";
+  if (!std::filesystem::exists("/usr/sbin/sshd")) GTEST_SKIP() << "no sshd (openssh-server)";
+  const std::string prefix = "cmbh" + std::to_string(::getpid());
+  const LabGuard guard{prefix};
+  ASSERT_EQ(run_cmbench({"lab", "up", "--load-hosts", "1", "--prefix", prefix}).exit_code, 0);
+  const std::string ns = prefix + "-load1";
+  const auto dir = std::filesystem::temp_directory_path() / (prefix + "-ssh");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_directories("/run/sshd");  // sshd's privilege separation directory
+  for (const char* key : {"host_key", "id"})
+    ASSERT_TRUE(cmb::harness::run_command(
+                    {"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", (dir / key).string()})
+                    .ok());
+  std::filesystem::copy_file(dir / "id.pub", dir / "authorized_keys");
+  const int port = 2222;
+  std::ofstream(dir / "sshd_config") << fmt::format(
+      "Port {}\nListenAddress 127.0.0.1\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n"
+      "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+      "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n",
+      port, (dir / "host_key").string(), (dir / "sshd.pid").string(),
+      (dir / "authorized_keys").string());
+  const std::string ssh_config = (dir / "ssh_config").string();
+  std::ofstream(ssh_config) << fmt::format(
+      "Host *\n  IdentityFile {}\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
+      "  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n",
+      (dir / "id").string());
+  Child sshd({"ip", "netns", "exec", ns, "/usr/sbin/sshd", "-D", "-e", "-f",
+              (dir / "sshd_config").string()});
+  const std::string spec = fmt::format("ssh:root@127.0.0.1:{}", port);
+  const auto in_ns = [&ns](std::vector<std::string> command) {
+    command.insert(command.begin(), {"ip", "netns", "exec", ns});
+    return command;
+  };
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    up = cmb::harness::run_command(
+             in_ns({"ssh", "-F", ssh_config, "-p", std::to_string(port), "root@127.0.0.1", "true"}),
+             10s)
+             .ok();
+    if (!up) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(up) << "sshd did not come up";
+
+  const std::string csv = (dir / "ssh.csv").string();
+  const auto run = cmb::harness::run_command(
+      in_ns({CMBENCH_BIN,     "run",   "--models", "epoll",        "--workload",    "bytes=13",
+             "--connections", "4",     "-d",       "1s",           "--warmup",      "300ms",
+             "--no-plots",    "--out", csv,        "--load-hosts", spec + ",local", "--ssh-config",
+             ssh_config,      "--push"}),
+      120s);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  const auto table = cmb::harness::read_csv_table(csv);
+  ASSERT_EQ(table.rows.size(), 1u);
+  const auto& row = table.rows.front();
+  const auto field = [&](const char* name) {
+    return row.at(static_cast<size_t>(table.column(name)));
+  };
+  EXPECT_EQ(field("error"), "");
+  EXPECT_EQ(field("load_hosts"), spec + ",local");
+  const uint64_t requests = std::stoull(field("requests"));
+  std::ifstream in(dir / (field("artifacts") + ".agents.json"));
+  const nlohmann::json agents = nlohmann::json::parse(in)["agents"];
+  ASSERT_EQ(agents.size(), 2u);
+  EXPECT_GT(agents[0]["requests"].get<uint64_t>(), 0u);
+  EXPECT_EQ(agents[0]["requests"].get<uint64_t>() + agents[1]["requests"].get<uint64_t>(),
+            requests);
+  EXPECT_NEAR(std::stod(field("server_requests")), static_cast<double>(requests), 8);
+  const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "ssh.json"));
+  const auto& host = manifest["hosts"]["load"][0];
+  EXPECT_EQ(host["spec"], spec);
+  // Over ssh its clock was measured: this machine's, so within half the round trip of ours.
+  EXPECT_GT(host["clock_round_trip_ms"].get<double>(), 0) << host.dump();
+  EXPECT_LE(std::abs(host["clock_offset_ms"].get<double>()),
+            host["clock_round_trip_ms"].get<double>() / 2 + 0.01)
+      << host.dump();
+
+  // The server over ssh, the load from here: the server's counters and its
+  // process tree come with its snapshots, and it stops when its input ends.
+  const std::string served = (dir / "served.csv").string();
+  const auto remote = cmb::harness::run_command(
+      in_ns({CMBENCH_BIN,  "run",          "--models",      "epoll",
+             "--workload", "bytes=13",     "--connections", "4",
+             "-d",         "1s",           "--warmup",      "300ms",
+             "--no-plots", "--out",        served,          "--server-host",
+             spec,         "--ssh-config", ssh_config,      "--push"}),
+      120s);
+  ASSERT_EQ(remote.exit_code, 0) << remote.out << remote.err;
+  const auto served_table = cmb::harness::read_csv_table(served);
+  ASSERT_EQ(served_table.rows.size(), 1u);
+  const auto served_field = [&](const char* name) {
+    return served_table.rows.front().at(static_cast<size_t>(served_table.column(name)));
+  };
+  EXPECT_EQ(served_field("error"), "");
+  const double served_requests = std::stod(served_field("requests"));
+  EXPECT_GT(served_requests, 0);
+  EXPECT_NEAR(std::stod(served_field("server_requests")), served_requests, 4);
+  EXPECT_GT(std::stod(served_field("server_cpu_us_per_request")), 0);
+  EXPECT_GE(std::stod(served_field("server_threads_max")), 1);
+  EXPECT_GT(std::stod(served_field("server_rss_max_kb")), 0);
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(dir / "served.json"))["hosts"]["server"]["spec"],
+            spec);
+  // No server is left behind on the host (its input ended with the run).
+  std::string left;
+  for (int i = 0; i < 50; ++i) {
+    left = cmb::harness::run_command({"pgrep", "-f", "cmbench-.* serve --host"}).out;
+    if (left.empty()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(left, "") << "a server still runs";
+
+  // A one-point run from `host` that must fail before it starts.
+  const auto refused_run = [&](const std::string& load_host, const char* name) {
+    return cmb::harness::run_command(
+        in_ns({CMBENCH_BIN, "run", "--models", "epoll", "--connections", "1", "-d", "200ms",
+               "--no-plots", "--out", (dir / name).string(), "--load-hosts", load_host,
+               "--ssh-config", ssh_config}),
+        60s);
+  };
+  // Without --push the host's own cmbench is asked for; there is none on
+  // its PATH, and the run says so, naming the host.
+  const auto unpushed = refused_run(spec, "unpushed.csv");
+  EXPECT_NE(unpushed.exit_code, 0);
+  EXPECT_NE(unpushed.err.find(spec), std::string::npos) << unpushed.err;
+  // Nothing listens on the next port: named within seconds.
+  const auto start = std::chrono::steady_clock::now();
+  const std::string refused = fmt::format("ssh:root@127.0.0.1:{}", port + 1);
+  const auto unreachable = refused_run(refused, "unreachable.csv");
+  EXPECT_NE(unreachable.exit_code, 0);
+  EXPECT_NE(unreachable.err.find("load host " + refused), std::string::npos) << unreachable.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Lab, BadFlagsAreUsageErrors) {
   EXPECT_EQ(run_cmbench({"lab", "up", "--load-hosts", "0"}).exit_code, 2);
   EXPECT_EQ(run_cmbench({"lab", "up", "--prefix", "a/b"}).exit_code, 2);

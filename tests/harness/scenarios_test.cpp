@@ -78,8 +78,8 @@ TEST(Scenarios, AcceptBalancePilesOntoOneExclusiveLoop) {
 // closed loop of 16 waits for the CPU at every round trip and serves half
 // as much (measured: epoll 11.5k req/s at 16, 22k at 1 024; 19k at 64).
 TEST(Scenarios, SedaCollapseDoesNotHappenButThreadsTrailTheLoop) {
-  expect_claims_hold("seda-collapse", {"--connections", "64,1024", "-d", "500ms", "--warmup", "300ms"},
-                     4);
+  expect_claims_hold("seda-collapse",
+                     {"--connections", "64,1024", "-d", "500ms", "--warmup", "300ms"}, 4);
 }
 
 // Idle connections beside 32 busy ones: select refuses the busy ones past
