@@ -132,8 +132,8 @@ loadgen::LoadResult parse_agent_result(std::string_view line) {
   }
 }
 
-std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int segment, int segments,
-                                         int64_t start_at_ns) {
+std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int segment,
+                                         int segments) {
   std::vector<std::string> args;
   for (const auto& target : load.targets)
     args.push_back(load.targets.size() > 1
@@ -143,8 +143,7 @@ std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int se
                            std::to_string(load.threads), "--timeout", duration_text(load.timeout),
                            "--pipeline", std::to_string(load.pipeline), "--engine",
                            load.engine == loadgen::IoEngine::kIoUring ? "io-uring" : "epoll",
-                           "--segment", fmt::format("{}/{}", segment + 1, segments), "--start-at",
-                           std::to_string(start_at_ns), "--agent"});
+                           "--segment", fmt::format("{}/{}", segment + 1, segments), "--agent"});
   if (load.max_requests > 0) {
     args.insert(args.end(), {"--requests", std::to_string(load.max_requests)});
   } else {
@@ -201,19 +200,12 @@ AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostS
   const bool over_ssh = std::any_of(hosts.begin(), hosts.end(), [](const HostSpec& host) {
     return host.kind == HostSpec::Kind::kSsh;
   });
-  // Long enough for every agent to start (and, over SSH, to connect).
-  const std::chrono::milliseconds lead =
-      over_ssh ? std::chrono::seconds(4) : std::chrono::milliseconds(500);
-  const auto start_at = system_clock::now() + lead;
-  // The same instant on the steady clock, which the window is timed by.
-  const auto steady_start = Steady::now() + lead;
-  const int64_t start_at_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(start_at.time_since_epoch()).count();
 
   struct Agent {
     pid_t pid = -1;
-    net::Fd stdin_write;  // closing it tells the agent to stop (it reads EOF)
+    net::Fd stdin_write;  // the start instant goes here; closing it stops the agent
     std::string out, err;
+    bool ready() const { return out.starts_with("ready\n"); }
   };
   const int n = static_cast<int>(hosts.size());
   std::vector<Agent> agents(hosts.size());
@@ -223,11 +215,7 @@ AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostS
     std::vector<std::string> command = {cmbench_on(hosts[k]), "load"};
     loadgen::LoadConfig mine = load;
     if (ssh) mine.cpus.clear();  // this machine's CPU numbers mean nothing there
-    const double offset_ms = static_cast<size_t>(k) < clock_offsets_ms.size()
-                                 ? clock_offsets_ms[static_cast<size_t>(k)]
-                                 : 0.0;
-    const auto args =
-        agent_arguments(mine, k, n, start_at_ns + static_cast<int64_t>(offset_ms * 1e6));
+    const auto args = agent_arguments(mine, k, n);
     command.insert(command.end(), args.begin(), args.end());
     int in[2];
     if (::pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
@@ -235,6 +223,37 @@ AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostS
     agents[k].stdin_write.reset(in[1]);
     agents[k].pid = collector.start(command_on(hosts[k], command), in_read.get(), &agents[k].out,
                                     &agents[k].err);
+  }
+  // Every agent connects (and opens its idle connections), says "ready",
+  // and waits for the start instant: however long each took to start (an
+  // ssh login on a loaded machine can take seconds), they start together.
+  const auto set_up_by = Steady::now() + load.idle_connect_timeout * 2 + std::chrono::seconds(30);
+  const auto all_ready = [&agents] {
+    return std::all_of(agents.begin(), agents.end(), [](const Agent& a) { return a.ready(); });
+  };
+  while (!all_ready() && collector.open() == 2 * agents.size() && Steady::now() < set_up_by &&
+         !(cancel != nullptr && cancel->load()))
+    collector.pump(std::min(set_up_by, Steady::now() + std::chrono::milliseconds(100)));
+  // A start line takes one write through a session that is already up.
+  const std::chrono::milliseconds lead =
+      over_ssh ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(100);
+  const auto start_at = system_clock::now() + lead;
+  // The same instant on the steady clock, which the window is timed by.
+  const auto steady_start = Steady::now() + lead;
+  const int64_t start_at_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(start_at.time_since_epoch()).count();
+  if (all_ready()) {
+    for (int k = 0; k < n; ++k) {
+      const double offset_ms = static_cast<size_t>(k) < clock_offsets_ms.size()
+                                   ? clock_offsets_ms[static_cast<size_t>(k)]
+                                   : 0.0;
+      const std::string line =
+          fmt::format("{}\n", start_at_ns + static_cast<int64_t>(offset_ms * 1e6));
+      [[maybe_unused]] const auto written =
+          ::write(agents[k].stdin_write.get(), line.data(), line.size());
+    }
+  } else {
+    for (auto& agent : agents) agent.stdin_write.reset();  // no start: each ends at once
   }
 
   const auto window_at = steady_start + load.warmup;
@@ -266,15 +285,20 @@ AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostS
   for (int k = 0; k < n; ++k) {
     Agent& agent = agents[k];
     agent.stdin_write.reset();
-    const int status = wait_child(
-        agent.pid, Steady::now() >= give_up ? std::chrono::seconds(0) : std::chrono::seconds(5));
     const std::string host = hosts[k].text();
     loadgen::LoadResult one;
     try {
+      if (agent.pid < 0) throw std::runtime_error("could not be started");
+      const int status = wait_child(
+          agent.pid, Steady::now() >= give_up ? std::chrono::seconds(0) : std::chrono::seconds(5));
       if (status != 0)
-        throw std::runtime_error(status < 0 ? "did not finish in time"
+        throw std::runtime_error(status < 0 ? "ended by a signal, or not in time"
                                             : fmt::format("exit {}", status));
-      one = parse_agent_result(agent.out);
+      // Its last line is the result ("ready" came first).
+      std::string_view out = agent.out;
+      while (!out.empty() && out.back() == '\n') out.remove_suffix(1);
+      const size_t last = out.rfind('\n');
+      one = parse_agent_result(last == std::string_view::npos ? out : out.substr(last + 1));
     } catch (const std::exception& e) {
       std::string said = agent.err;
       while (!said.empty() && said.back() == '\n') said.pop_back();

@@ -1,6 +1,7 @@
 // Load from other hosts: `cmbench run --load-hosts A,B` runs one
 // `cmbench load --agent` per host, each with its segment of the point's load
-// (k6's execution segments) and one start instant for all (`--start-at`).
+// (k6's execution segments); once all say they are ready, each is sent one
+// start instant (on its own clock), as Tsung and Hyperfoil start theirs.
 // An agent prints its whole result as one JSON line -- every histogram
 // bucket by bucket -- so the harness merges the agents exactly, as the load
 // threads of one generator merge.
@@ -23,10 +24,11 @@ std::string agent_result_json(const loadgen::LoadResult& result);
 // Throws std::runtime_error when `line` is not such a line.
 loadgen::LoadResult parse_agent_result(std::string_view line);
 
-// `cmbench load` flags that run `load` as agent `segment` of `segments`,
-// starting at `start_at_ns` (the URLs first).
-std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int segment, int segments,
-                                         int64_t start_at_ns);
+// `cmbench load` flags that run `load` as agent `segment` of `segments`
+// (the URLs first). With --agent it prints "ready" once set up and reads
+// its start instant from stdin.
+std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int segment,
+                                         int segments);
 
 struct AgentsResult {
   loadgen::LoadResult merged;             // the point's figures

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -133,18 +134,36 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
     fmt::print(stderr, "cmbench load: cannot connect to {}:{}: {}\n", url.host, url.port, why);
     return kExitUsage;
   }
-  // An agent of `cmbench run --load-hosts` stops when the harness closes its
-  // stdin (or its SSH session ends), so it never outlives the run.
+  // An agent of `cmbench run --load-hosts` says "ready" once set up, and
+  // its harness answers with the start instant once every agent is ready;
+  // it stops when the harness closes its stdin (or its SSH session ends),
+  // so it never outlives the run.
   static std::atomic<bool> stdin_closed{false};
-  if (outputs.agent)
-    std::thread([] {
-      char byte;
-      while (net::retry_on_eintr([&] { return ::read(STDIN_FILENO, &byte, 1); }) > 0) {
+  loadgen::LoadConfig run = config;
+  if (outputs.agent) {
+    auto start = std::make_shared<std::promise<int64_t>>();
+    run.await_start = [future = std::make_shared<std::future<int64_t>>(start->get_future())] {
+      fmt::print("ready\n");
+      std::fflush(stdout);
+      return future->get();
+    };
+    std::thread([start] {
+      std::string line;
+      int64_t at = 0;
+      if (std::getline(std::cin, line)) {
+        try {
+          at = std::stoll(line);
+        } catch (const std::exception&) {
+        }
+      }
+      start->set_value(at);
+      while (std::getline(std::cin, line)) {
       }
       stdin_closed.store(true);
     }).detach();
+  }
   const loadgen::LoadResult result =
-      loadgen::run_load(config, outputs.agent ? &stdin_closed : nullptr);
+      loadgen::run_load(run, outputs.agent ? &stdin_closed : nullptr);
   if (outputs.agent) {
     fmt::print("{}\n", agent_result_json(result));
     return kExitOk;

@@ -147,8 +147,8 @@ std::string host_unreachable_reason(const HostSpec& host) {
 }
 
 // Cristian's method over one session: the host answers each line we write
-// with its clock (`cmbench clock`); offset = its reading - the midpoint of our send and
-// receive, from the round trip with the least delay.
+// with its clock (`cmbench clock`); offset = its reading - the midpoint of
+// our send and receive, from the round trip with the least delay.
 void measure_clock(const HostSpec& host, HostInfo& info, const std::string& binary) {
   // `cmbench clock` answers at once; `date` in a shell loop would fork for
   // each answer and read the clock late in the round trip.

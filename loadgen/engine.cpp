@@ -639,7 +639,9 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   std::optional<IdleConnections> idle;
   if (idle_count > 0) idle.emplace(plan.address, idle_count, config.idle_connect_timeout);
   if (idle && config.on_idle_connected) config.on_idle_connected(idle->open());
-  plan.start = config.start_at_ns > 0 ? wait_for_start(config.start_at_ns) : Clock::now();
+  const int64_t start_at_ns = config.await_start ? config.await_start() : config.start_at_ns;
+  if (config.await_start && start_at_ns <= 0) return LoadResult{};
+  plan.start = start_at_ns > 0 ? wait_for_start(start_at_ns) : Clock::now();
   plan.measure_start = plan.start + config.warmup;
   plan.end = plan.measure_start + config.duration;
 

@@ -87,6 +87,11 @@ struct LoadConfig {
   // idle connections are opened before it. Throws std::runtime_error when
   // this agent gets there more than kStartAtSlack late.
   int64_t start_at_ns = 0;
+  // Set: called once everything is set up (idle connections open), to learn
+  // the start instant then, as start_at_ns -- an agent asks its harness,
+  // which starts every agent together once all are ready. Returns 0 to give
+  // up (the run then ends at once, counting nothing).
+  std::function<int64_t()> await_start;
 };
 
 inline constexpr std::chrono::milliseconds kStartAtSlack{100};

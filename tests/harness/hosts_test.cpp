@@ -2,6 +2,7 @@
 // namespaces (the lab's own tests run as root and skip otherwise).
 #include "harness/hosts.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
@@ -13,11 +14,13 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "harness/csv.hpp"
 #include "harness/lab.hpp"
 #include "harness/subprocess.hpp"
+#include "net/fd.hpp"
 #include "support/process.hpp"
 
 namespace {
@@ -229,6 +232,16 @@ TEST(Lab, ALinkRateShapesBothDirections) {
   EXPECT_FALSE(netns_exists(prefix + "-switch"));
 }
 
+// `cmbench run` across the lab PREFIX (its server and two load hosts),
+// with `flags` first.
+std::vector<std::string> lab_run(const std::string& prefix, std::vector<std::string> flags) {
+  flags.insert(flags.begin(), {CMBENCH_BIN, "run", "--workload", "bytes=13", "--no-plots"});
+  flags.insert(flags.end(),
+               {"--server-host", "netns:" + prefix + "-server", "--server-address", "198.18.0.1",
+                "--load-hosts", "netns:" + prefix + "-load1,netns:" + prefix + "-load2"});
+  return flags;
+}
+
 // The acceptance run, reduced: two models swept across a lab of a
 // server and two load hosts. Each row's requests are the sum of its agents'
 // (from the point's .agents.json), the server's own count agrees within the
@@ -241,26 +254,10 @@ TEST(Lab, ASweepAcrossTheLabMergesItsAgentsExactly) {
   const auto dir = std::filesystem::temp_directory_path() / ("cmbench-lab-sweep-" + prefix);
   std::filesystem::remove_all(dir);
   const std::string csv = (dir / "lab.csv").string();
-  const auto run = run_cmbench({"run",
-                                "--models",
-                                "epoll,thread-per-connection",
-                                "--workload",
-                                "bytes=13",
-                                "--connections",
-                                "8",
-                                "-d",
-                                "1s",
-                                "--warmup",
-                                "300ms",
-                                "--no-plots",
-                                "--out",
-                                csv,
-                                "--server-host",
-                                "netns:" + prefix + "-server",
-                                "--server-address",
-                                "198.18.0.1",
-                                "--load-hosts",
-                                "netns:" + prefix + "-load1,netns:" + prefix + "-load2"});
+  const auto run = cmb::harness::run_command(
+      lab_run(prefix, {"--models", "epoll,thread-per-connection", "--connections", "8", "-d", "1s",
+                       "--warmup", "300ms", "--out", csv}),
+      120s);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const auto table = cmb::harness::read_csv_table(csv);
   ASSERT_EQ(table.rows.size(), 2u);
@@ -293,39 +290,84 @@ TEST(Lab, ASweepAcrossTheLabMergesItsAgentsExactly) {
   std::filesystem::remove_all(dir);
 }
 
-// kill -9 of the harness mid-point leaves no process in any of the lab's
-// namespaces: the server and the agents die with it.
-TEST(Lab, KillNineOfTheHarnessLeavesNoProcessOnAnyHost) {
+// Ctrl-C or kill -9 of the harness mid-point leaves no process in any of
+// the lab's namespaces: the server and the agents end with it.
+TEST(Lab, InterruptOrKillNineOfTheHarnessLeavesNoProcessOnAnyHost) {
   if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root";
   const std::string prefix = "cmbk" + std::to_string(::getpid());
   const LabGuard guard{prefix};
   ASSERT_EQ(run_cmbench({"lab", "up", "--load-hosts", "2", "--prefix", prefix}).exit_code, 0);
-  Child harness({CMBENCH_BIN, "run", "--models", "epoll", "--workload", "bytes=13", "--connections",
-                 "4", "-d", "20s", "--no-plots", "--out",
-                 "/tmp/cmbench-lab-kill-" + prefix + ".csv", "--server-host",
-                 "netns:" + prefix + "-server", "--server-address", "198.18.0.1", "--load-hosts",
-                 "netns:" + prefix + "-load1,netns:" + prefix + "-load2"});
   const auto pids = [&prefix](const std::string& host) {
     return cmb::harness::run_command({"ip", "netns", "pids", prefix + "-" + host}).out;
   };
-  // Until the server and both agents run (the warm-up has begun).
-  const auto until = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < until &&
-         (pids("server").empty() || pids("load1").empty() || pids("load2").empty()))
-    std::this_thread::sleep_for(50ms);
-  ASSERT_FALSE(pids("load2").empty()) << "the agents never started";
-  std::this_thread::sleep_for(1s);
-  ::kill(harness.pid(), SIGKILL);
-  harness.wait(5s);
-  std::string left;
-  for (int i = 0; i < 100; ++i) {
-    left = pids("server") + pids("load1") + pids("load2");
-    if (left.empty()) break;
-    std::this_thread::sleep_for(50ms);
+  const std::string csv = "/tmp/cmbench-lab-kill-" + prefix + ".csv";
+  for (int signal : {SIGINT, SIGKILL}) {
+    Child harness(
+        lab_run(prefix, {"--models", "epoll", "--connections", "4", "-d", "20s", "--out", csv}));
+    // Until the server and both agents run (the warm-up has begun).
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < until &&
+           (pids("server").empty() || pids("load1").empty() || pids("load2").empty()))
+      std::this_thread::sleep_for(50ms);
+    ASSERT_FALSE(pids("load2").empty()) << "the agents never started";
+    std::this_thread::sleep_for(1s);
+    ::kill(harness.pid(), signal);
+    harness.wait(10s);
+    std::string left;
+    for (int i = 0; i < 100; ++i) {
+      left = pids("server") + pids("load1") + pids("load2");
+      if (left.empty()) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_EQ(left, "") << "processes left in the lab after signal " << signal;
+    std::filesystem::remove(csv);
+    std::filesystem::remove(std::filesystem::path(csv).replace_extension(".json"));
   }
-  EXPECT_EQ(left, "") << "processes left in the lab";
-  std::filesystem::remove("/tmp/cmbench-lab-kill-" + prefix + ".csv");
-  std::filesystem::remove("/tmp/cmbench-lab-kill-" + prefix + ".json");
+}
+
+// An agent that dies mid-point makes that point an error row naming its
+// host; the sweep goes on to the next point.
+TEST(Lab, AnAgentThatDiesMidPointIsAnErrorRowAndTheSweepGoesOn) {
+  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root";
+  const std::string prefix = "cmbd" + std::to_string(::getpid());
+  const LabGuard guard{prefix};
+  ASSERT_EQ(run_cmbench({"lab", "up", "--load-hosts", "2", "--prefix", prefix}).exit_code, 0);
+  const auto dir = std::filesystem::temp_directory_path() / ("cmbench-lab-dies-" + prefix);
+  std::filesystem::remove_all(dir);
+  const std::string csv = (dir / "dies.csv").string();
+  Child harness(lab_run(prefix, {"--models", "epoll", "--connections", "4,8", "-d", "2s",
+                                 "--warmup", "200ms", "--out", csv}));
+  // The first point's agent in load2 (not the harness's earlier look at
+  // the host), once it runs: killed.
+  const auto agent_in_load2 = [&prefix]() -> pid_t {
+    std::istringstream listed(
+        cmb::harness::run_command({"ip", "netns", "pids", prefix + "-load2"}).out);
+    for (pid_t pid; listed >> pid;) {
+      std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+      const std::string cmdline((std::istreambuf_iterator<char>(in)), {});
+      if (cmdline.find("--agent") != std::string::npos) return pid;
+    }
+    return 0;
+  };
+  pid_t victim = 0;
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (victim == 0 && std::chrono::steady_clock::now() < until) {
+    victim = agent_in_load2();
+    if (victim == 0) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_NE(victim, 0) << "the agent never started";
+  std::this_thread::sleep_for(700ms);
+  ::kill(victim, SIGKILL);
+  const auto finished = harness.wait(60s);
+  ASSERT_EQ(finished.exit_code, 0) << finished.out << finished.err;
+  const auto table = cmb::harness::read_csv_table(csv);
+  ASSERT_EQ(table.rows.size(), 2u);
+  const auto error = [&table](size_t row) {
+    return table.rows[row].at(static_cast<size_t>(table.column("error")));
+  };
+  EXPECT_NE(error(0).find("load host netns:" + prefix + "-load2"), std::string::npos) << error(0);
+  EXPECT_EQ(error(1), "");
+  std::filesystem::remove_all(dir);
 }
 
 // A load host that is not there stops the run at once, named.
@@ -456,6 +498,33 @@ TEST(Ssh, ALoadHostOverSshMergesWithALocalOne) {
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_EQ(left, "") << "a server still runs";
+
+  // A remote process dies with its ssh session: kill the ssh client of a
+  // `cmbench clock` (which reads its stdin until it ends) and it is gone.
+  std::string pushed;
+  for (const auto& entry : std::filesystem::directory_iterator("/tmp"))
+    if (const auto name = entry.path().filename().string();
+        name.starts_with("cmbench-") && !name.ends_with(".part") && entry.is_regular_file())
+      pushed = entry.path().string();
+  ASSERT_FALSE(pushed.empty()) << "--push left no binary in /tmp";
+  int session_input[2];
+  ASSERT_EQ(::pipe2(session_input, O_CLOEXEC), 0);
+  cmb::net::Fd held(session_input[1]), given(session_input[0]);
+  const pid_t client =
+      cmb::harness::spawn(in_ns({"ssh", "-F", ssh_config, "-p", std::to_string(port),
+                                 "root@127.0.0.1", "--", pushed + " clock"}),
+                          -1, -1, given.get());
+  given.reset();
+  const auto clocks = [] {
+    return cmb::harness::run_command({"pgrep", "-f", "cmbench-[^ ]* clock"}).out;
+  };
+  for (int i = 0; i < 100 && clocks().empty(); ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(clocks().empty()) << "the remote cmbench clock never started";
+  ::kill(client, SIGKILL);
+  cmb::harness::wait_child(client, 5s);
+  for (int i = 0; i < 100 && !clocks().empty(); ++i) std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(clocks(), "") << "a remote process outlived its ssh session";
+  std::filesystem::remove(pushed);
 
   // A one-point run from `host` that must fail before it starts.
   const auto refused_run = [&](const std::string& load_host, const char* name) {
