@@ -238,6 +238,16 @@ void push_binary(HostSpec& host) {
   host.binary = there;
 }
 
+std::string host_problem(const HostInfo& info, const std::string& our_version) {
+  if (!info.error.empty()) return info.spec + ": " + info.error;
+  if (info.cmbench_version != our_version)
+    return fmt::format(
+        "{} runs '{}', this harness is '{}': every host must run the same build (--push copies "
+        "this one there)",
+        info.spec, info.cmbench_version, our_version);
+  return {};
+}
+
 HostInfo describe_host(const HostSpec& host) {
   const std::string binary = cmbench_on(host);
   HostInfo info;

@@ -76,6 +76,11 @@ struct HostInfo {
 // info.error when the clock could not be read.
 void measure_clock(const HostSpec& host, HostInfo& info, const std::string& binary);
 
+// Why a run cannot use this host, or empty: what describe_host could not
+// learn, or a cmbench other than ours (`our_version`, the first line of
+// our --version), named with both versions.
+std::string host_problem(const HostInfo& info, const std::string& our_version);
+
 // Asks `host`: `cmbench --version` (cmbench_on), uname and nproc; over ssh,
 // also its clock five times (`cmbench clock`).
 HostInfo describe_host(const HostSpec& host);

@@ -61,12 +61,8 @@ int run_sweep(SweepConfig config) {
     std::string ours = version_text(build_info());
     ours = ours.substr(0, ours.find('\n'));
     for (const auto& info : config.host_infos) {
-      if (!info.error.empty()) throw std::runtime_error(info.spec + ": " + info.error);
-      if (info.cmbench_version != ours)
-        throw std::runtime_error(
-            fmt::format("{} runs '{}', this harness is '{}': every host must run the same build "
-                        "(--push copies this one there)",
-                        info.spec, info.cmbench_version, ours));
+      if (const std::string problem = host_problem(info, ours); !problem.empty())
+        throw std::runtime_error(problem);
       // Half the round trip bounds how well the agents' starts line up.
       if (info.clock_round_trip_ms / 2 > 1.0)
         fmt::print(stderr,

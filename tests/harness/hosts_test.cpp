@@ -111,6 +111,19 @@ TEST(Hosts, ClockOffsetIsWithinHalfTheRoundTrip) {
       << info.clock_offset_ms << " ms offset, " << info.clock_round_trip_ms << " ms round trip";
 }
 
+// Another build on a host is refused, naming both versions.
+TEST(Hosts, AnotherBuildThereIsRefusedNamingBoth) {
+  cmb::harness::HostInfo info;
+  info.spec = "ssh:bench-2";
+  info.cmbench_version = "cmbench 0.1.0 (commit 1111111)";
+  EXPECT_EQ(cmb::harness::host_problem(info, "cmbench 0.1.0 (commit 1111111)"), "");
+  const std::string problem = cmb::harness::host_problem(info, "cmbench 0.1.0 (commit 2222222)");
+  for (const char* part : {"ssh:bench-2", "commit 1111111", "commit 2222222", "--push"})
+    EXPECT_NE(problem.find(part), std::string::npos) << part << " in " << problem;
+  info.error = "ssh: connect to host bench-2 port 22: Connection refused";
+  EXPECT_EQ(cmb::harness::host_problem(info, "x"), "ssh:bench-2: " + info.error);
+}
+
 TEST(Lab, LayoutAndLinkRates) {
   const auto lab = cmb::harness::lab_layout({"t", 3, ""});
   EXPECT_EQ(lab.server_host, "netns:t-server");
