@@ -245,6 +245,18 @@ TEST(Lab, ALinkRateShapesBothDirections) {
   EXPECT_FALSE(netns_exists(prefix + "-switch"));
 }
 
+// How far the server's count of a point run by agents may be from theirs.
+// The harness reads the server's counters at the window's edges on the
+// clock the agents start by, not behind a barrier they wait at as the
+// threads of one generator do: besides the requests in flight at each edge
+// (at most one per connection), whatever is answered while the harness or
+// an agent wakes late at an edge. On a quiet machine they were 0 to 8 apart
+// with 8 connections; with the suite running beside them, 32 (lab, 21k
+// req/s) and 113 (ssh, 35k req/s). Allowed: 10 ms of a 1 s point's rate.
+double edge_slack(uint64_t requests, int connections) {
+  return 2.0 * connections + static_cast<double>(requests) * 0.010;
+}
+
 // `cmbench run` across the lab PREFIX (its server and two load hosts),
 // with `flags` first.
 std::vector<std::string> lab_run(const std::string& prefix, std::vector<std::string> flags) {
@@ -290,12 +302,9 @@ TEST(Lab, ASweepAcrossTheLabMergesItsAgentsExactly) {
     EXPECT_GT(agents[1]["requests"].get<uint64_t>(), 0u);
     EXPECT_NEAR(agents[0]["window_start_epoch_s"].get<double>(),
                 agents[1]["window_start_epoch_s"].get<double>(), 0.1);
-    const double server = std::stod(field(row, "server_requests"));
-    // In flight at the window's edges: at most the 8 connections at each,
-    // since the harness reads the server's counters at the agents' start
-    // instant on the same clock instead of behind a barrier they wait at
-    // (measured: 0 to 8 apart in eight rows).
-    EXPECT_NEAR(server, static_cast<double>(requests), 16) << field(row, "model");
+    EXPECT_NEAR(std::stod(field(row, "server_requests")), static_cast<double>(requests),
+                edge_slack(requests, 8))
+        << field(row, "model");
   }
   const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "lab.json"));
   EXPECT_EQ(manifest["hosts"]["server"]["spec"], "netns:" + prefix + "-server") << manifest.dump(2);
@@ -468,7 +477,8 @@ TEST(Ssh, ALoadHostOverSshMergesWithALocalOne) {
   EXPECT_GT(agents[0]["requests"].get<uint64_t>(), 0u);
   EXPECT_EQ(agents[0]["requests"].get<uint64_t>() + agents[1]["requests"].get<uint64_t>(),
             requests);
-  EXPECT_NEAR(std::stod(field("server_requests")), static_cast<double>(requests), 8);
+  EXPECT_NEAR(std::stod(field("server_requests")), static_cast<double>(requests),
+              edge_slack(requests, 4));
   const nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "ssh.json"));
   const auto& host = manifest["hosts"]["load"][0];
   EXPECT_EQ(host["spec"], spec);
