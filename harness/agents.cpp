@@ -256,30 +256,31 @@ AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostS
     for (auto& agent : agents) agent.stdin_write.reset();  // no start: each ends at once
   }
 
-  const auto window_at = steady_start + load.warmup;
-  bool window_open = !load.on_window_open;
   const auto give_up = steady_start + load.warmup + load.duration + load.timeout +
                        std::chrono::seconds(30) +
                        (over_ssh ? std::chrono::seconds(10) : std::chrono::seconds(0));
+  // Each agent says "edge" when its window opens and waits, its load
+  // threads paused; once every live agent is there, the server's counters
+  // are read (on_window_open) and each is told "go". The server's count and
+  // the agents' then differ only by the requests in flight at the edges.
+  bool window_open = false;
+  const auto at_edge = [](const Agent& a) { return a.out.find("\nedge\n") != std::string::npos; };
   bool cancelled = false;
   while (collector.open() > 0 && Steady::now() < give_up) {
-    // The agents open their windows at window_at (on their clocks, which
-    // are ours, or ours plus the offset we told them): read the server's
-    // figures then, sleeping the last stretch for precision -- polling
-    // times out in whole milliseconds.
-    if (!window_open && Steady::now() + std::chrono::milliseconds(2) >= window_at) {
-      std::this_thread::sleep_until(window_at);
-      load.on_window_open();
+    if (!window_open && std::all_of(agents.begin(), agents.end(), [&](const Agent& a) {
+          return at_edge(a) || collector.finished(&a.out);  // there, or gone
+        })) {
+      if (load.on_window_open) load.on_window_open();
+      for (auto& agent : agents)
+        if (agent.stdin_write) [[maybe_unused]]
+          const auto written = ::write(agent.stdin_write.get(), "go\n", 3);
       window_open = true;
     }
     if (!cancelled && cancel != nullptr && cancel->load()) {
       cancelled = true;
       for (auto& agent : agents) agent.stdin_write.reset();
     }
-    const auto until = window_open ? Steady::now() + std::chrono::milliseconds(100)
-                                   : std::min(window_at - std::chrono::milliseconds(2),
-                                              Steady::now() + std::chrono::milliseconds(100));
-    collector.pump(until);
+    collector.pump(Steady::now() + std::chrono::milliseconds(100));  // returns as lines come
   }
   AgentsResult result;
   for (int k = 0; k < n; ++k) {
@@ -319,7 +320,7 @@ AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostS
     result.merged.window_start_epoch_s = opened;
     result.each.push_back(std::move(one));
   }
-  if (!window_open) load.on_window_open();  // the hook's figures exist either way
+  if (!window_open && load.on_window_open) load.on_window_open();  // its figures exist anyway
   return result;
 }
 

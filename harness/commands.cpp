@@ -135,19 +135,28 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
     return kExitUsage;
   }
   // An agent of `cmbench run --load-hosts` says "ready" once set up, and
-  // its harness answers with the start instant once every agent is ready;
-  // it stops when the harness closes its stdin (or its SSH session ends),
-  // so it never outlives the run.
+  // its harness answers with the start instant once every agent is ready.
+  // At the measured window's edge it says "edge" and waits, its load threads
+  // paused there, until the harness has read the server's counters and
+  // says "go": the barrier the threads of one generator have. It stops when
+  // the harness closes its stdin (or its SSH session ends), so it never
+  // outlives the run.
   static std::atomic<bool> stdin_closed{false};
   loadgen::LoadConfig run = config;
   if (outputs.agent) {
     auto start = std::make_shared<std::promise<int64_t>>();
+    auto go = std::make_shared<std::promise<void>>();
     run.await_start = [future = std::make_shared<std::future<int64_t>>(start->get_future())] {
       fmt::print("ready\n");
       std::fflush(stdout);
       return future->get();
     };
-    std::thread([start] {
+    run.on_window_open = [released = std::make_shared<std::future<void>>(go->get_future())] {
+      fmt::print("edge\n");
+      std::fflush(stdout);
+      released->wait();
+    };
+    std::thread([start, go] {
       std::string line;
       int64_t at = 0;
       if (std::getline(std::cin, line)) {
@@ -157,9 +166,14 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
         }
       }
       start->set_value(at);
-      while (std::getline(std::cin, line)) {
-      }
+      bool released = false;
+      while (std::getline(std::cin, line))
+        if (line == "go" && !released) {
+          go->set_value();
+          released = true;
+        }
       stdin_closed.store(true);
+      if (!released) go->set_value();  // nobody will say go: do not wait at the edge
     }).detach();
   }
   const loadgen::LoadResult result =

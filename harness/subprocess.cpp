@@ -68,6 +68,11 @@ size_t OutputCollector::open() const {
       std::count_if(streams_.begin(), streams_.end(), [](const Stream& s) { return bool(s.fd); }));
 }
 
+bool OutputCollector::finished(const std::string* sink) const {
+  return std::none_of(streams_.begin(), streams_.end(),
+                      [sink](const Stream& s) { return s.sink == sink && bool(s.fd); });
+}
+
 void OutputCollector::pump(std::chrono::steady_clock::time_point deadline) {
   while (open() > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -39,6 +39,8 @@ class OutputCollector {
   void pump(std::chrono::steady_clock::time_point deadline);
   // Outputs not yet at their end.
   size_t open() const;
+  // Whether the output read into `sink` has ended (its writer exited).
+  bool finished(const std::string* sink) const;
 
  private:
   struct Stream {
