@@ -99,6 +99,17 @@ class Server:
             self.process.kill()
             self.process.wait()
 
+    def exit_report(self):
+        """A stopped cmbench server's exit report (the JSON line `serve`
+        prints last: its counters and its rusage, exited threads and reaped
+        children included), or None (nginx prints none)."""
+        if self.name == "nginx":
+            return None
+        for line in self.process.stdout.read().splitlines():
+            if line.startswith("{") and '"event":"exit"' in line:
+                return json.loads(line)
+        return None
+
     def __enter__(self):
         return self
 
@@ -196,6 +207,17 @@ def syscall_counts(run, pids=None, command=None):
         elif int(fields[0]) > 0:
             counts[fields[2].removeprefix("syscalls:sys_enter_")] = int(fields[0])
     return counts, total, result
+
+
+def interruptions(histogram, seconds, late_us):
+    """From a busy loop's histogram ({loop time in µs: loops}, as `oslat`
+    writes it) over `seconds`: how many loops took longer than `late_us`
+    per second, and the share of instants that fall more than `late_us`
+    into such a loop (one of g µs holds g − late_us µs of them)."""
+    long_loops = {us: n for us, n in histogram.items() if us > late_us}
+    per_second = sum(long_loops.values()) / seconds
+    late_share = sum(n * (us - late_us) for us, n in long_loops.items()) / (seconds * 1e6)
+    return per_second, late_share
 
 
 def settled_tree(pid):
