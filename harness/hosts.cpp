@@ -248,6 +248,15 @@ std::string host_problem(const HostInfo& info, const std::string& our_version) {
   return {};
 }
 
+std::string clock_warning(const HostInfo& info) {
+  // Half the round trip bounds how well the agents' starts line up.
+  if (info.clock_round_trip_ms / 2 <= 1.0) return {};
+  return fmt::format(
+      "{}'s clock is known to within {:.1f} ms only (offset {:.1f} ms): the agents' seconds may "
+      "not line up that closely",
+      info.spec, info.clock_round_trip_ms / 2, info.clock_offset_ms);
+}
+
 HostInfo describe_host(const HostSpec& host) {
   const std::string binary = cmbench_on(host);
   HostInfo info;

@@ -81,6 +81,10 @@ void measure_clock(const HostSpec& host, HostInfo& info, const std::string& bina
 // our --version), named with both versions.
 std::string host_problem(const HostInfo& info, const std::string& our_version);
 
+// A warning, or empty: when half info's clock round trip exceeds 1 ms, the
+// agents' start instants line up only to within that much.
+std::string clock_warning(const HostInfo& info);
+
 // Asks `host`: `cmbench --version` (cmbench_on), uname and nproc; over ssh,
 // also its clock five times (`cmbench clock`).
 HostInfo describe_host(const HostSpec& host);

@@ -658,6 +658,15 @@ void add_run(CLI::App& app, const ExitCode& exit_code, cmb::harness::SweepConfig
       build.path = std::filesystem::absolute(build.path).string();
       sweep.builds.push_back(build);
     }
+    // The builds are files here; a server over ssh runs that host's one cmbench.
+    if (!sweep.builds.empty() && sweep.server_host.kind == cmb::harness::HostSpec::Kind::kSsh) {
+      fmt::print(stderr,
+                 "cmbench run: --binary runs builds from this machine's disk, but --server-host {} "
+                 "runs the one cmbench there: compare builds with a local or netns: server\n",
+                 sweep.server_host.text());
+      *exit_code = kExitUsage;
+      return;
+    }
     sweep.duration = cmb::loadgen::parse_duration(o->duration);
     sweep.warmup = cmb::loadgen::parse_duration(o->warmup);
     sweep.timeout = cmb::loadgen::parse_duration(o->timeout);

@@ -63,12 +63,8 @@ int run_sweep(SweepConfig config) {
     for (const auto& info : config.host_infos) {
       if (const std::string problem = host_problem(info, ours); !problem.empty())
         throw std::runtime_error(problem);
-      // Half the round trip bounds how well the agents' starts line up.
-      if (info.clock_round_trip_ms / 2 > 1.0)
-        fmt::print(stderr,
-                   "warning: {}'s clock is known to within {:.1f} ms only (offset {:.1f} ms): the "
-                   "agents' seconds may not line up that closely\n",
-                   info.spec, info.clock_round_trip_ms / 2, info.clock_offset_ms);
+      if (const std::string warning = clock_warning(info); !warning.empty())
+        fmt::print(stderr, "warning: {}\n", warning);
     }
   }
   choose_cpus(config);

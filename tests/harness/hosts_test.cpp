@@ -124,6 +124,31 @@ TEST(Hosts, AnotherBuildThereIsRefusedNamingBoth) {
   EXPECT_EQ(cmb::harness::host_problem(info, "x"), "ssh:bench-2: " + info.error);
 }
 
+// Half a round trip over 1 ms is warned of, naming the host and the bound.
+TEST(Hosts, AClockKnownOnlyLooselyIsWarnedOf) {
+  cmb::harness::HostInfo info;
+  info.spec = "ssh:far-away";
+  info.clock_round_trip_ms = 1.9;
+  EXPECT_EQ(cmb::harness::clock_warning(info), "");
+  info.clock_round_trip_ms = 3.0;
+  info.clock_offset_ms = -0.4;
+  EXPECT_EQ(cmb::harness::clock_warning(info),
+            "ssh:far-away's clock is known to within 1.5 ms only (offset -0.4 ms): the agents' "
+            "seconds may not line up that closely");
+}
+
+// An A/B of builds needs them on the server's disk: over ssh it would run
+// that host's one cmbench under both labels, so it is refused before any
+// host is asked.
+TEST(Hosts, BuildsAgainstAnSshServerAreAUsageError) {
+  const auto result =
+      run_cmbench({"run", "--models", "epoll", "--binary", CMBENCH_BIN, "--binary", CMBENCH_BIN,
+                   "--server-host", "ssh:nowhere.invalid", "-d", "100ms", "--out", "/dev/null"});
+  EXPECT_EQ(result.exit_code, 2);
+  for (const char* part : {"--binary", "ssh:nowhere.invalid", "netns:"})
+    EXPECT_NE(result.err.find(part), std::string::npos) << part << " in " << result.err;
+}
+
 TEST(Lab, LayoutAndLinkRates) {
   const auto lab = cmb::harness::lab_layout({"t", 3, ""});
   EXPECT_EQ(lab.server_host, "netns:t-server");
