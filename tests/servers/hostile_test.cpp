@@ -10,7 +10,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -451,21 +454,19 @@ TEST_P(Hostile, SigtermCutsLongCpuBurnsShort) {
 INSTANTIATE_TEST_SUITE_P(AllModels, Hostile, ::testing::ValuesIn(available_model_names()),
                          cmb::testing::model_test_name);
 
-// thread-per-connection when no thread can be created (address space capped
-// so that thread stacks cannot be mapped): 503 and close, never a crash.
-TEST(HostileThreads, ThreadPerConnectionAnswers503WhenNoThreadCanBeCreated) {
-  ModelServer server("thread-per-connection", {}, [] {
-    const rlimit limit{256ull << 20, 256ull << 20};
-    ::setrlimit(RLIMIT_AS, &limit);
-  });
-  ASSERT_NE(server.port(), 0);
+// 100 clients at once, each asking `target` (which holds its connection for
+// a second) of a server that runs out of room for them: each is served or
+// refused with a 503, none dropped; then the server serves again and exits
+// 0. `what_ran_out` is for the message.
+void expect_served_or_refused(ModelServer& server, const std::string& target,
+                              const char* what_ran_out) {
   const uint16_t port = server.port();
   std::atomic<int> ok{0}, unavailable{0}, other{0};
   std::vector<std::thread> clients;
   for (int i = 0; i < 100; ++i) {
     clients.emplace_back([&] {
       TestClient client(port, 10s);
-      const auto response = client.get("/?sleep_us=1000000");
+      const auto response = client.get(target);
       if (response && response->status == 200)
         ++ok;
       else if (response && response->status == 503)
@@ -475,14 +476,60 @@ TEST(HostileThreads, ThreadPerConnectionAnswers503WhenNoThreadCanBeCreated) {
     });
   }
   for (auto& c : clients) c.join();
-  RecordProperty("served", ok.load());
-  RecordProperty("refused_503", unavailable.load());
+  ::testing::Test::RecordProperty("served", ok.load());
+  ::testing::Test::RecordProperty("refused_503", unavailable.load());
   EXPECT_GT(ok.load(), 0);
-  EXPECT_GT(unavailable.load(), 0) << "the address-space cap did not stop thread creation";
+  EXPECT_GT(unavailable.load(), 0) << "the address-space cap did not stop " << what_ran_out;
   EXPECT_EQ(other.load(), 0) << "a client was dropped without an answer";
   TestClient after(port);
-  EXPECT_TRUE(after.get("/"));
+  const auto response = after.get("/");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
   EXPECT_EQ(server.stop().exit_code, 0);
+}
+
+// thread-per-connection when no thread can be created (address space capped
+// so that thread stacks cannot be mapped): 503 and close, never a crash.
+TEST(HostileThreads, ThreadPerConnectionAnswers503WhenNoThreadCanBeCreated) {
+  ModelServer server("thread-per-connection", {}, [] {
+    const rlimit limit{256ull << 20, 256ull << 20};
+    ::setrlimit(RLIMIT_AS, &limit);
+  });
+  ASSERT_NE(server.port(), 0);
+  expect_served_or_refused(server, "/?sleep_us=1000000", "thread creation");
+}
+
+// A process's address space in KiB (VmSize), once it has stopped growing
+// (a server maps its threads' stacks and arenas as it starts), or 0.
+long settled_vm_kib(pid_t pid) {
+  long last = -1;
+  for (int i = 0; i < 50; ++i) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    long now = 0;
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("VmSize:", 0) == 0) now = std::stol(line.substr(7));
+    if (now == last) return now;
+    last = now;
+    std::this_thread::sleep_for(100ms);
+  }
+  return 0;
+}
+
+// fiber when no stack can be mapped for a new connection's fiber: 503 and
+// close, as thread-per-connection does. The cap leaves the settled server
+// 2 MiB: room for a few dozen of the 100 connections' 64 KiB stacks.
+TEST(HostileThreads, FiberAnswers503WhenNoStackCanBeMapped) {
+  const auto models = available_model_names();
+  if (std::find(models.begin(), models.end(), "fiber") == models.end())
+    GTEST_SKIP() << "the fiber model is not built here";
+  ModelServer server("fiber");
+  ASSERT_NE(server.port(), 0);
+  const long vm_kib = settled_vm_kib(server.pid());
+  ASSERT_GT(vm_kib, 0);
+  const auto cap = static_cast<rlim_t>(vm_kib + 2048) << 10;
+  const rlimit limit{cap, cap};
+  ASSERT_EQ(::prlimit(server.pid(), RLIMIT_AS, &limit, nullptr), 0) << std::strerror(errno);
+  expect_served_or_refused(server, "/?wait_us=1000000", "a stack being mapped");
 }
 
 }  // namespace
