@@ -1,5 +1,5 @@
 // How a load run is shown: a wrk-like summary for people and the
-// per-second timeline (its JSON is harness/results.hpp's load_json).
+// per-second timeline (its JSON is harness/cli/subcommands.hpp's load_json).
 #pragma once
 
 #include <cstdio>

@@ -5,8 +5,6 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "loadgen/engine.hpp"
-
 namespace cmb::loadgen {
 
 std::string Url::to_string() const { return fmt::format("http://{}{}", host_header, target); }

@@ -21,7 +21,12 @@ struct Url {
 // with the reason (other schemes, missing host, bad port).
 Url parse_url(std::string_view text);
 
-struct Target;
+// One URL of a load: several are mixed on the same connections.
+struct Target {
+  Url url;
+  unsigned weight = 1;  // share of requests: weight / sum of weights
+};
+
 // "URL" or "URL@WEIGHT" (a whole number >= 1): one of several URLs mixed on
 // the same connections in proportion to their weights.
 Target parse_target(std::string_view text);

@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "loadgen/engine.hpp"
+#include "loadgen/load.hpp"
 #include "net/fd.hpp"
 #include "net/http_response.hpp"
 #include "net/socket.hpp"

@@ -104,7 +104,7 @@ def manifest(csv_path):
 def knees(csv_path, workload):
     """(SLO in ms, {model: knee rate or None}) for one workload, as the
     manifest's summary gives them; (None, {}) without one. cmbench computes
-    the knee (harness/results.cpp); this script only draws it."""
+    the knee (harness/results/summary.cpp); this script only draws it."""
     summary = manifest(csv_path).get("summary") or {}
     models = (summary.get("workloads") or {}).get(workload, {})
     return summary.get("slo_p99_ms"), {m: f.get("knee_rate") for m, f in models.items()}

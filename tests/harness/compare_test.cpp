@@ -1,6 +1,6 @@
 // cmbench compare on small CSVs written here: matching, verdicts, noise,
 // normalisation, formats, and unusable input.
-#include "harness/compare.hpp"
+#include "harness/analysis/compare.hpp"
 
 #include <gtest/gtest.h>
 

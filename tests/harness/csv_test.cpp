@@ -1,13 +1,14 @@
 // Results CSVs as RFC 4180 has them: LF or CRLF, quoted fields holding
 // commas, doubled quotes and line breaks; files written by Python's csv
 // module and by pandas read back field for field; compare accepts them.
-#include "harness/csv.hpp"
+#include "harness/results/csv.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "harness/results/schema.hpp"
 #include "support/process.hpp"
 
 namespace cmb::harness {

@@ -1,8 +1,6 @@
 // Scenario claims as data: the language's parser, its verdicts on small
 // CSVs written here, and the committed gallery runs against the claims of
 // the scenarios that made them.
-#include "harness/expectations.hpp"
-
 #include <gtest/gtest.h>
 
 #include <CLI/CLI.hpp>
@@ -10,7 +8,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness/csv.hpp"
+#include "harness/results/claims.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
 
 namespace cmb::harness {
 namespace {

@@ -1,6 +1,6 @@
 // Host specs, the commands that reach them, and the lab of network
 // namespaces (the lab's own tests run as root and skip otherwise).
-#include "harness/hosts.hpp"
+#include "harness/hosts/hosts.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -17,9 +17,10 @@
 #include <sstream>
 #include <thread>
 
-#include "harness/csv.hpp"
-#include "harness/lab.hpp"
-#include "harness/subprocess.hpp"
+#include "harness/base/subprocess.hpp"
+#include "harness/hosts/lab.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
 #include "net/fd.hpp"
 #include "support/process.hpp"
 

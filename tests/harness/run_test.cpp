@@ -14,9 +14,10 @@
 #include <thread>
 #include <vector>
 
-#include "harness/csv.hpp"
-#include "harness/runner.hpp"
-#include "harness/syscall_counter.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
+#include "harness/sweep/plan.hpp"
+#include "harness/sweep/syscall_counter.hpp"
 #include "servers/registry.hpp"
 #include "support/process.hpp"
 #include "support/results_csv.hpp"

@@ -10,7 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "harness/csv.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
 #include "support/process.hpp"
 
 namespace {
@@ -80,8 +81,8 @@ TEST(Scenarios, AcceptBalancePilesOntoOneExclusiveLoop) {
 // A whole second per point: in half a second, one dip of the shared
 // machine took thread-per-connection's 1 024 point to 15k against 21.6k.
 TEST(Scenarios, SedaCollapseDoesNotHappenButThreadsTrailTheLoop) {
-  expect_claims_hold("seda-collapse",
-                     {"--connections", "64,1024", "-d", "1s", "--warmup", "300ms"}, 4);
+  expect_claims_hold("seda-collapse", {"--connections", "64,1024", "-d", "1s", "--warmup", "300ms"},
+                     4);
 }
 
 // Idle connections beside 32 busy ones: select refuses the busy ones past

@@ -19,7 +19,7 @@
 #include <thread>
 #include <vector>
 
-#include "harness/proc_stats.hpp"
+#include "harness/base/proc_stats.hpp"
 #include "net/fd.hpp"
 #include "net/socket.hpp"
 #include "servers/registry.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "harness/server_report.hpp"
+#include "harness/sweep/server_report.hpp"
 #include "servers/registry.hpp"
 #include "support/process.hpp"
 

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "harness/csv.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
 
 namespace cmb::testing {
 

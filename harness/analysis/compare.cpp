@@ -1,0 +1,303 @@
+#include "harness/analysis/compare.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+#include "harness/base/stats.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
+
+namespace cmb::harness {
+namespace {
+
+struct Samples {
+  std::vector<double> rps;
+  std::vector<double> p99;
+  std::vector<double> cpu;       // the server's CPU µs per request
+  std::vector<double> syscalls;  // the server's system calls per request (run --syscalls)
+};
+
+using Points = std::map<PointKey, Samples>;
+
+// The build label of a model swept with --binary ("epoll@B" -> "B"), or "".
+std::string build_of(const std::string& model) {
+  const size_t at = model.rfind('@');
+  return at == std::string::npos ? "" : model.substr(at + 1);
+}
+
+// A results CSV's points. With `build`, only that build's rows (MODEL@build),
+// keyed by the bare model so the other build's points match them.
+Points read_points(const std::string& path, const std::string& build = "") {
+  try {
+    const CsvTable table = read_csv_table(path);
+    const PointReader identity(table);
+    const int rps = table.column("rps"), p99 = table.column("latency_p99_us"),
+              cpu = table.column("server_cpu_us_per_request"),
+              syscalls = table.column("server_syscalls_per_request"), error = table.column("error");
+    if (rps < 0 || p99 < 0 || error < 0)
+      throw std::runtime_error("no 'rps', 'latency_p99_us' or 'error' column");
+    Points points;
+    for (const auto& row : table.rows) {
+      if (row.size() != table.header.size()) continue;         // a torn line: skip it
+      if (!row[static_cast<size_t>(error)].empty()) continue;  // a failed point has no figures
+      PointKey key = identity.read(row).point();
+      if (!build.empty()) {
+        std::string& model = std::get<0>(key);
+        if (build_of(model) != build) continue;
+        model.resize(model.size() - build.size() - 1);
+      }
+      Samples& samples = points[key];
+      samples.rps.push_back(std::stod(row[static_cast<size_t>(rps)]));
+      samples.p99.push_back(std::stod(row[static_cast<size_t>(p99)]));
+      // Optional figures: absent in older files, empty where not measured.
+      for (const auto& [column, into] :
+           {std::pair{cpu, &samples.cpu}, {syscalls, &samples.syscalls}})
+        if (column >= 0 && !row[static_cast<size_t>(column)].empty())
+          into->push_back(std::stod(row[static_cast<size_t>(column)]));
+    }
+    return points;
+  } catch (const std::logic_error&) {
+    throw UnusableInput(fmt::format("{}: a row has a number that does not parse", path));
+  } catch (const std::runtime_error& e) {
+    throw UnusableInput(fmt::format("{}: {}", path, e.what()));
+  }
+}
+
+// The build labels of an A/B CSV, in the order its rows name them.
+std::vector<std::string> builds_in(const std::string& path) {
+  std::vector<std::string> labels;
+  try {
+    const CsvTable table = read_csv_table(path);
+    const int model = table.column("model");
+    if (model < 0) throw std::runtime_error("no 'model' column");
+    for (const auto& row : table.rows) {
+      if (row.size() != table.header.size()) continue;
+      const std::string label = build_of(row[static_cast<size_t>(model)]);
+      if (!label.empty() && std::find(labels.begin(), labels.end(), label) == labels.end())
+        labels.push_back(label);
+    }
+  } catch (const std::runtime_error& e) {
+    throw UnusableInput(fmt::format("{}: {}", path, e.what()));
+  }
+  return labels;
+}
+
+// Every sample divided by the reference model's median at the same point;
+// the reference model itself leaves the comparison.
+Points normalize(const Points& points, const std::string& reference,
+                 std::vector<std::string>& notes, const std::string& path) {
+  Points out;
+  bool any_reference = false;
+  for (const auto& [key, samples] : points) {
+    const auto& [model, threads, workload, connections, rate, idle] = key;
+    if (model == reference) {
+      any_reference = true;
+      continue;
+    }
+    // The reference at the same workload, connections, rate and idle
+    // connections (its own threads).
+    const auto ref = std::find_if(points.begin(), points.end(), [&](const auto& entry) {
+      const auto& [m, t, w, c, r, i] = entry.first;
+      return m == reference && w == workload && c == connections && r == rate && i == idle;
+    });
+    if (ref == points.end()) {
+      notes.push_back(fmt::format("{}: no {} point to normalize {} {} c={} by; left out", path,
+                                  reference, model, workload, connections));
+      continue;
+    }
+    Samples& scaled = out[key];
+    const auto scale = [](const std::vector<double>& values, const std::vector<double>& by,
+                          std::vector<double>& into) {
+      const double by_median = by.empty() ? 0 : median(by);
+      for (double v : values) into.push_back(by_median > 0 ? v / by_median : 0);
+    };
+    scale(samples.rps, ref->second.rps, scaled.rps);
+    scale(samples.p99, ref->second.p99, scaled.p99);
+    scale(samples.cpu, ref->second.cpu, scaled.cpu);
+    scale(samples.syscalls, ref->second.syscalls, scaled.syscalls);
+  }
+  if (!any_reference)
+    throw UnusableInput(
+        fmt::format("{} has no points of the reference model '{}'", path, reference));
+  return out;
+}
+
+MetricComparison judge(const PointKey& key, const std::string& metric,
+                       const std::vector<double>& base, const std::vector<double>& fresh,
+                       bool higher_is_better, const CompareOptions& options) {
+  MetricComparison m;
+  std::tie(m.model, std::ignore, m.workload, m.connections, m.rate, m.idle_connections) = key;
+  m.metric = metric;
+  m.base = base;
+  m.fresh = fresh;
+  m.base_median = median(base);
+  m.new_median = median(fresh);
+  m.change = m.base_median != 0 ? (m.new_median - m.base_median) / m.base_median : 0;
+  const bool testable = base.size() >= 2 && fresh.size() >= 2;
+  m.p = testable ? welch_p(base, fresh) : 1.0;
+  const bool significant = !testable || m.p < options.alpha;
+  const double bad = higher_is_better ? -m.change : m.change;  // > 0: moved the wrong way
+  // requests/s and CPU per request move little between identical runs; p99 a lot.
+  const double threshold = metric == "p99_us" ? options.p99_threshold : options.threshold;
+  if (bad > threshold) {
+    m.verdict = significant ? "worse" : "noise";
+  } else if (-bad > threshold) {
+    m.verdict = significant ? "better" : "noise";
+  } else {
+    m.verdict = "same";
+  }
+  return m;
+}
+
+std::string point_label(const MetricComparison& m) {
+  return fmt::format("{} {} c={}{}{}", m.model, m.workload.empty() ? "hello" : m.workload,
+                     m.connections, m.rate > 0 ? fmt::format(" R={:g}", m.rate) : "",
+                     m.idle_connections > 0 ? fmt::format(" idle={}", m.idle_connections) : "");
+}
+
+}  // namespace
+
+bool Comparison::regressed() const {
+  for (const auto& m : metrics)
+    if (m.verdict == "worse") return true;
+  return false;
+}
+
+Comparison compare_results(const std::string& base_csv, const std::string& new_csv,
+                           const CompareOptions& options) {
+  Comparison comparison;
+  Points base, fresh;
+  std::string base_name = base_csv, new_name = new_csv;
+  if (new_csv.empty()) {  // one CSV from `run --binary A --binary B`: A against B
+    const std::vector<std::string> builds = builds_in(base_csv);
+    if (builds.size() != 2)
+      throw UnusableInput(fmt::format(
+          "{}: one CSV is compared build against build, and it names {} builds (run with "
+          "--binary A --binary B)",
+          base_csv, builds.size()));
+    base = read_points(base_csv, builds[0]);
+    fresh = read_points(base_csv, builds[1]);
+    base_name = base_csv + "@" + builds[0];
+    new_name = base_csv + "@" + builds[1];
+    comparison.notes.push_back(
+        fmt::format("build {} (base) against build {} (new), same run", builds[0], builds[1]));
+  } else {
+    base = read_points(base_csv);
+    fresh = read_points(new_csv);
+  }
+  if (!options.normalize_by.empty()) {
+    base = normalize(base, options.normalize_by, comparison.notes, base_name);
+    fresh = normalize(fresh, options.normalize_by, comparison.notes, new_name);
+  }
+  const auto wanted = [&](const char* metric) {
+    return std::find(options.metrics.begin(), options.metrics.end(), metric) !=
+           options.metrics.end();
+  };
+  for (const auto& [key, base_samples] : base) {
+    const auto it = fresh.find(key);
+    if (it == fresh.end()) continue;
+    const Samples& new_samples = it->second;
+    if (wanted("rps"))
+      comparison.metrics.push_back(
+          judge(key, "rps", base_samples.rps, new_samples.rps, true, options));
+    if (wanted("p99"))
+      comparison.metrics.push_back(
+          judge(key, "p99_us", base_samples.p99, new_samples.p99, false, options));
+    if (wanted("cpu") && !base_samples.cpu.empty() && !new_samples.cpu.empty())
+      comparison.metrics.push_back(
+          judge(key, "cpu_us", base_samples.cpu, new_samples.cpu, false, options));
+    if (wanted("syscalls") && !base_samples.syscalls.empty() && !new_samples.syscalls.empty())
+      comparison.metrics.push_back(
+          judge(key, "syscalls", base_samples.syscalls, new_samples.syscalls, false, options));
+  }
+  if (comparison.metrics.empty())
+    throw UnusableInput(
+        fmt::format("{} and {} have no point in common (model, workload, connections, rate)",
+                    base_name, new_name));
+  if (base.begin()->second.rps.size() < 2)
+    comparison.notes.push_back(
+        "no repetitions: verdicts use the threshold alone (run with --repeat 5)");
+  return comparison;
+}
+
+std::string format_comparison(const Comparison& c, const CompareOptions& options) {
+  const bool normalized = !options.normalize_by.empty();
+  const auto value = [&](const MetricComparison& m, double v) {
+    return normalized               ? fmt::format("{:.3f}x", v)
+           : m.metric == "rps"      ? fmt::format("{:.1f}", v)
+           : m.metric == "cpu_us"   ? fmt::format("{:.2f}", v)
+           : m.metric == "syscalls" ? fmt::format("{:.3f}", v)
+                                    : fmt::format("{:.0f}", v);
+  };
+  std::string out;
+  switch (options.format) {
+    case CompareOptions::Format::kJson: {
+      nlohmann::ordered_json points = nlohmann::ordered_json::array();
+      for (const auto& m : c.metrics)
+        points.push_back({{"model", m.model},
+                          {"workload", m.workload},
+                          {"connections", m.connections},
+                          {"rate", m.rate},
+                          {"idle_connections", m.idle_connections},
+                          {"metric", m.metric},
+                          {"base", m.base_median},
+                          {"new", m.new_median},
+                          {"change", m.change},
+                          {"p", m.p},
+                          {"verdict", m.verdict}});
+      const nlohmann::ordered_json json = {{"regressed", c.regressed()},
+                                           {"threshold", options.threshold},
+                                           {"p99_threshold", options.p99_threshold},
+                                           {"alpha", options.alpha},
+                                           {"normalize_by", options.normalize_by},
+                                           {"points", points},
+                                           {"notes", c.notes}};
+      return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    }
+    case CompareOptions::Format::kMarkdown: {
+      out = fmt::format("### cmbench compare: {}\n\n",
+                        c.regressed() ? "**regression**" : "no regression");
+      out +=
+          "| point | metric | base | new | change | p | verdict "
+          "|\n|---|---|---:|---:|---:|---:|---|\n";
+      for (const auto& m : c.metrics)
+        out += fmt::format("| {} | {} | {} | {} | {:+.1f}% | {:.3g} | {} |\n", point_label(m),
+                           m.metric, value(m, m.base_median), value(m, m.new_median),
+                           100 * m.change, m.p, m.verdict == "worse" ? "**worse**" : m.verdict);
+      for (const auto& note : c.notes) out += fmt::format("\n> {}\n", note);
+      out += fmt::format("\nThresholds: rps {:g}%, p99 {:g}%; alpha {:g}{}.\n",
+                         100 * options.threshold, 100 * options.p99_threshold, options.alpha,
+                         normalized ? fmt::format(", normalized by {}", options.normalize_by) : "");
+      return out;
+    }
+    case CompareOptions::Format::kText:
+      break;
+  }
+  out = fmt::format("{:<44} {:<7} {:>12} {:>12} {:>8} {:>7}  {}\n", "point", "metric", "base",
+                    "new", "change", "p", "verdict");
+  for (const auto& m : c.metrics)
+    out += fmt::format("{:<44} {:<7} {:>12} {:>12} {:>+7.1f}% {:>7.3g}  {}\n", point_label(m),
+                       m.metric, value(m, m.base_median), value(m, m.new_median), 100 * m.change,
+                       m.p, m.verdict);
+  for (const auto& note : c.notes) out += "note: " + note + "\n";
+  out += c.regressed() ? "verdict: worse beyond noise\n" : "verdict: no regression\n";
+  return out;
+}
+
+int compare_command(const std::string& base_csv, const std::string& new_csv,
+                    const CompareOptions& options) {
+  try {
+    const Comparison comparison = compare_results(base_csv, new_csv, options);
+    fmt::print("{}", format_comparison(comparison, options));
+    return comparison.regressed() ? 1 : 0;
+  } catch (const UnusableInput& e) {
+    fmt::print(stderr, "cmbench compare: {}\n", e.what());
+    return 2;
+  }
+}
+
+}  // namespace cmb::harness

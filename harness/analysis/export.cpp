@@ -1,0 +1,181 @@
+#include "harness/analysis/export.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "harness/base/exit_codes.hpp"
+#include "harness/base/files.hpp"
+#include "harness/base/stats.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
+
+namespace cmb::harness {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct Metric {
+  const char* name;    // --metric
+  const char* column;  // in the results CSV
+  const char* unit;
+  bool bigger_is_better;
+  const char* measure;  // the Bencher measure's slug
+};
+
+// Bencher's built-in `throughput` measure is operations per second, which a
+// request per second is; the others name their unit, as BMF has no unit field.
+constexpr Metric kMetrics[] = {
+    {"rps", "rps", "req/s", true, "throughput"},
+    {"p50", "latency_p50_us", "us", false, "latency-p50-us"},
+    {"p90", "latency_p90_us", "us", false, "latency-p90-us"},
+    {"p99", "latency_p99_us", "us", false, "latency-p99-us"},
+    {"p999", "latency_p999_us", "us", false, "latency-p999-us"},
+    {"cpu", "server_cpu_us_per_request", "us/request", false, "server-cpu-us-per-request"},
+    {"syscalls", "server_syscalls_per_request", "syscalls/request", false,
+     "server-syscalls-per-request"},
+};
+
+const Metric* find_metric(const std::string& name) {
+  for (const Metric& m : kMetrics)
+    if (name == m.name) return &m;
+  return nullptr;
+}
+
+double rounded(double value) { return std::round(value * 100) / 100; }
+
+// How people name a point: "epoll hello c=64", "thread-pool t=8 sleep_us=1000 c=16 R=2000",
+// "poll hello c=32 idle=8000".
+std::string point_name(const PointKey& key) {
+  const auto& [model, threads, workload, connections, rate, idle] = key;
+  std::string name = model;
+  if (threads > 0 && model.find(':') == std::string::npos) name += fmt::format(" t={}", threads);
+  name += fmt::format(" {} c={}", workload.empty() ? "hello" : workload, connections);
+  if (rate > 0) name += fmt::format(" R={:g}", rate);
+  if (idle > 0) name += fmt::format(" idle={}", idle);
+  return name;
+}
+
+struct Figures {
+  double median, min, max;
+  size_t samples;
+};
+
+Figures figures(const std::vector<double>& samples) {
+  return {median(samples), *std::min_element(samples.begin(), samples.end()),
+          *std::max_element(samples.begin(), samples.end()), samples.size()};
+}
+
+}  // namespace
+
+std::vector<std::string> export_metric_names() {
+  std::vector<std::string> names;
+  for (const Metric& m : kMetrics) names.emplace_back(m.name);
+  return names;
+}
+
+int export_command(const std::string& csv, const ExportOptions& options) {
+  std::vector<const Metric*> metrics;
+  for (const auto& name : options.metrics) {
+    const Metric* metric = find_metric(name);
+    if (metric == nullptr) {
+      fmt::print(stderr, "cmbench export: unknown metric '{}' (known: {})\n", name,
+                 fmt::join(export_metric_names(), ", "));
+      return kExitUsage;
+    }
+    metrics.push_back(metric);
+  }
+  if (options.format == ExportOptions::Format::kGithubActionBenchmark && options.out.empty()) {
+    fmt::print(stderr, "cmbench export: github-action-benchmark needs -o PREFIX (two files)\n");
+    return kExitUsage;
+  }
+
+  // Point -> metric -> its repetitions, in the CSV's order of points.
+  std::vector<PointKey> order;
+  std::map<PointKey, std::map<const Metric*, std::vector<double>>> points;
+  try {
+    const CsvTable table = read_csv_table(csv);
+    const PointReader identity(table);
+    const int error = table.column("error");
+    std::vector<int> columns;
+    for (const Metric* metric : metrics) {
+      columns.push_back(table.column(metric->column));
+      if (columns.back() < 0)
+        throw std::runtime_error(fmt::format("no '{}' column", metric->column));
+    }
+    for (const auto& row : table.rows) {
+      if (row.size() != table.header.size()) continue;                       // a torn line
+      if (error >= 0 && !row[static_cast<size_t>(error)].empty()) continue;  // no figures
+      const PointKey key = identity.read(row).point();
+      if (!points.contains(key)) order.push_back(key);
+      for (size_t i = 0; i < metrics.size(); ++i)  // an empty cell was not measured
+        if (const std::string& cell = row[static_cast<size_t>(columns[i])]; !cell.empty())
+          points[key][metrics[i]].push_back(std::stod(cell));
+    }
+  } catch (const std::logic_error&) {
+    fmt::print(stderr, "cmbench export: {}: a figure does not parse\n", csv);
+    return kExitUsage;
+  } catch (const std::runtime_error& e) {
+    fmt::print(stderr, "cmbench export: {}: {}\n", csv, e.what());
+    return kExitUsage;
+  }
+  if (order.empty()) {
+    fmt::print(stderr, "cmbench export: {}: no measured point to export\n", csv);
+    return kExitUsage;
+  }
+
+  if (options.format == ExportOptions::Format::kBmf) {
+    Json json = Json::object();
+    for (const PointKey& key : order) {
+      Json benchmark = Json::object();
+      for (const Metric* metric : metrics) {
+        if (points[key][metric].empty()) continue;
+        const Figures f = figures(points[key][metric]);
+        Json measure = {{"value", rounded(f.median)}};
+        if (f.samples > 1) {
+          measure["lower_value"] = rounded(f.min);
+          measure["upper_value"] = rounded(f.max);
+        }
+        benchmark[metric->measure] = measure;
+      }
+      if (!benchmark.empty()) json[point_name(key)] = benchmark;
+    }
+    const std::string text = json.dump(2) + "\n";
+    if (options.out.empty()) {
+      fmt::print("{}", text);
+    } else {
+      write_file_atomically(options.out, text);
+    }
+    return kExitOk;
+  }
+
+  for (const bool bigger : {true, false}) {
+    Json entries = Json::array();
+    for (const PointKey& key : order)
+      for (const Metric* metric : metrics) {
+        if (metric->bigger_is_better != bigger || points[key][metric].empty()) continue;
+        const Figures f = figures(points[key][metric]);
+        Json entry = {{"name", fmt::format("{} {}", point_name(key), metric->name)},
+                      {"unit", metric->unit},
+                      {"value", rounded(f.median)}};
+        if (f.samples > 1) {
+          entry["range"] =
+              fmt::format("± {:g}", rounded(std::max(f.max - f.median, f.median - f.min)));
+          entry["extra"] = fmt::format("median of {} repetitions; min {:g}, max {:g}", f.samples,
+                                       rounded(f.min), rounded(f.max));
+        }
+        entries.push_back(entry);
+      }
+    if (entries.empty()) continue;
+    const std::string path = options.out + (bigger ? "-bigger.json" : "-smaller.json");
+    write_file_atomically(path, entries.dump(2) + "\n");
+    fmt::print("{} ({})\n", path, bigger ? "customBiggerIsBetter" : "customSmallerIsBetter");
+  }
+  return kExitOk;
+}
+
+}  // namespace cmb::harness

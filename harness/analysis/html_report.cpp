@@ -1,0 +1,118 @@
+#include "harness/analysis/html_report.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "harness/base/exit_codes.hpp"
+#include "harness/base/files.hpp"
+#include "harness/results/claims.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
+
+namespace cmb::harness {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+Json read_manifest(const std::string& csv) {
+  std::ifstream in(fs::path(csv).replace_extension(".json"));
+  if (!in) return Json::object();
+  try {
+    return Json::parse(in);
+  } catch (const Json::exception&) {
+    return Json::object();
+  }
+}
+
+// The claims a run is judged by: its scenario file's, as they are now (a
+// run made before the file had claims is judged too); else the manifest's.
+std::vector<std::string> claims_of(const Json& manifest) {
+  const std::string scenario = manifest.value("scenario", "");
+  if (!scenario.empty()) {
+    try {
+      std::ifstream in(find_scenario(scenario));
+      for (const auto& item : CLI::ConfigTOML().from_config(in))
+        if (item.name == "claims") return item.inputs;
+    } catch (const std::invalid_argument&) {  // a scenario this install does not have
+    }
+  }
+  std::vector<std::string> claims;
+  if (manifest.contains("claims"))
+    for (const auto& claim : manifest["claims"]) claims.push_back(claim.get<std::string>());
+  return claims;
+}
+
+}  // namespace
+
+int report_command(const std::vector<std::string>& csvs, const std::string& out, bool slides) {
+  Json runs = Json::array();
+  for (const auto& csv : csvs) {
+    try {
+      const Json manifest = read_manifest(csv);
+      std::vector<std::string> models;
+      if (manifest.contains("models"))
+        for (const auto& m : manifest["models"]) models.push_back(m.value("name", ""));
+      const double slo =
+          manifest.contains("summary") ? manifest["summary"].value("slo_p99_ms", 10.0) : 10.0;
+      const std::vector<std::string> claims = claims_of(manifest);
+      const std::vector<ResultRow> rows = read_result_rows(csv);
+      for (const auto& row : rows)  // a run without a manifest: the CSV's models, in order
+        if (manifest.empty() && std::find(models.begin(), models.end(), row.model) == models.end())
+          models.push_back(row.model);
+      const SweepSummary summary = summarize(rows, models, slo);
+      Json verdicts = Json::array();
+      for (const auto& v : evaluate_claims(claims, csv, summary))
+        verdicts.push_back({{"claim", v.claim},
+                            {"held", v.held ? Json(*v.held) : Json()},
+                            {"verdict", verdict_word(v)},
+                            {"measured", v.measured}});
+      Json models_summary = Json::array();
+      for (const auto& m : summary.models)
+        models_summary.push_back({{"model", m.model},
+                                  {"best_rps", m.best_rps},
+                                  {"p99_at_best_us", m.p99_at_best_us},
+                                  {"knee_rate", m.knee_rate ? Json(*m.knee_rate) : Json()}});
+      runs.push_back({{"csv", fs::absolute(csv).string()},
+                      {"verdicts", verdicts},
+                      {"summary",
+                       {{"slo_p99_ms", slo},
+                        {"rate_sweep", summary.rate_sweep},
+                        {"models", models_summary}}}});
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "cmbench report: {}: {}\n", csv, e.what());
+      return kExitUsage;
+    }
+  }
+  if (::access("/usr/bin/python3", X_OK) != 0 ||
+      std::system("/usr/bin/python3 -c 'import matplotlib, pandas' >/dev/null 2>&1") != 0) {
+    fmt::print(stderr,
+               "cmbench report: needs /usr/bin/python3 with matplotlib and pandas "
+               "(apt-get install python3-matplotlib python3-pandas)\n");
+    return kExitFailure;
+  }
+  const fs::path input =
+      fs::temp_directory_path() / fmt::format("cmbench-report-{}.json", ::getpid());
+  write_file_atomically(input.string(), runs.dump(2));
+  const std::string command = fmt::format("/usr/bin/python3 '{}' --input '{}' -o '{}'{}",
+                                          (data_dir() / "plots" / "report.py").string(),
+                                          input.string(), out, slides ? " --slides" : "");
+  const int status = std::system(command.c_str());
+  fs::remove(input);
+  if (status != 0) {
+    fmt::print(stderr, "cmbench report: writing {} failed\n", out);
+    return kExitFailure;
+  }
+  fmt::print("report: {}\n", out);
+  return kExitOk;
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,60 @@
+// `cmbench compare`: flags for harness/analysis/compare.hpp.
+#include "harness/analysis/compare.hpp"
+
+#include <CLI/CLI.hpp>
+#include <memory>
+
+#include "harness/cli/subcommands.hpp"
+
+namespace cmb::harness {
+
+void add_compare(CLI::App& app, const ExitCode& exit_code) {
+  auto* compare = app.add_subcommand(
+      "compare", "is NEW (or build B) worse than BASE (or build A) beyond noise? (exit 1 if so)");
+  struct Options {
+    std::string base, fresh, format = "text";
+    CompareOptions compare;
+    double threshold_percent = 10, p99_threshold_percent = 50;
+  };
+  auto o = std::make_shared<Options>();
+  compare->add_option("base", o->base, "the baseline results CSV")->required();
+  compare->add_option("new", o->fresh,
+                      "the results CSV to judge; without it, BASE is a same-runner A/B (`run "
+                      "--binary A --binary B`) and build A is the base");
+  compare
+      ->add_option("--metrics", o->compare.metrics,
+                   "what to judge: rps, p99, cpu (server CPU µs per request), syscalls (per "
+                   "request, from run --syscalls)")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(CLI::IsMember({"rps", "p99", "cpu", "syscalls"}));
+  compare
+      ->add_option("--threshold", o->threshold_percent,
+                   "change in requests/s, in %, that counts (default 10)")
+      ->check(CLI::PositiveNumber);
+  compare
+      ->add_option("--p99-threshold", o->p99_threshold_percent,
+                   "change in p99, in %, that counts (default 50)")
+      ->check(CLI::PositiveNumber);
+  compare
+      ->add_option("--alpha", o->compare.alpha,
+                   "significance level of the t-test on the repetitions")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0001, 0.5));
+  compare->add_option("--normalize-by", o->compare.normalize_by,
+                      "divide by this model's figures from the same run (machine-independent)");
+  compare->add_option("--format", o->format, "text, markdown or json")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "markdown", "json"}));
+  compare->callback([o, exit_code] {
+    using Format = CompareOptions::Format;
+    o->compare.threshold = o->threshold_percent / 100.0;
+    o->compare.p99_threshold = o->p99_threshold_percent / 100.0;
+    o->compare.format = o->format == "json"       ? Format::kJson
+                        : o->format == "markdown" ? Format::kMarkdown
+                                                  : Format::kText;
+    *exit_code = compare_command(o->base, o->fresh, o->compare);
+  });
+}
+
+}  // namespace cmb::harness

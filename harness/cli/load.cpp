@@ -1,0 +1,360 @@
+// `cmbench load`: wrk's and wrk2's flags, the summary or one JSON object,
+// and the files a run may leave (timeline, --hist, --hlog); with --agent,
+// one load agent of a harness on another host (harness/hosts/agents.hpp).
+#include <fmt/format.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "harness/base/exit_codes.hpp"
+#include "harness/base/files.hpp"
+#include "harness/base/json.hpp"
+#include "harness/cli/subcommands.hpp"
+#include "harness/hosts/agents.hpp"
+#include "loadgen/hist_file.hpp"
+#include "loadgen/hlog.hpp"
+#include "loadgen/report.hpp"
+#include "loadgen/units.hpp"
+#include "loadgen/url.hpp"
+#include "net/socket.hpp"
+#include "net/uring.hpp"
+
+namespace cmb::harness {
+namespace {
+
+// What `cmbench load` writes besides running the load.
+struct LoadOutputs {
+  bool json = false;
+  bool latency_distribution = false;
+  std::string timeline_path;
+  std::string hist_path;
+  std::string hlog_path;  // needs LoadConfig::interval_histograms
+  bool agent = false;     // harness/hosts/agents.hpp's JSON line; ends when stdin closes
+};
+
+// "K/N" (1 <= K <= N): agent K of N, as the 0-based segment and the count.
+std::pair<int, int> parse_segment(const std::string& text) {
+  int k = 0, n = 0;
+  char slash = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &k, &slash, &n, &extra) != 3 || slash != '/' || k < 1 ||
+      n < 1 || k > n || n > 1000)
+    throw std::invalid_argument(
+        fmt::format("segment '{}': expected K/N with 1 <= K <= N <= 1000", text));
+  return {k - 1, n};
+}
+
+const CLI::Validator kSegment =
+    validator([](const std::string& text) { parse_segment(text); }, "K/N");
+
+Json latency_json(const loadgen::LatencyHistogram& h) {
+  const auto us = [](double nanos) { return json_number(nanos / 1000.0, 1); };
+  const auto p = [&](double pct) { return us(static_cast<double>(h.percentile(pct))); };
+  return {{"min", us(static_cast<double>(h.min()))},
+          {"mean", us(h.mean())},
+          {"p50", p(50)},
+          {"p90", p(90)},
+          {"p99", p(99)},
+          {"p999", p(99.9)},
+          {"p9999", p(99.99)},
+          {"max", us(static_cast<double>(h.max()))}};
+}
+
+// One blocking connect with a timeout; empty when it worked, else why not.
+std::string probe(const net::Address& address) {
+  net::Fd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return std::strerror(errno);
+  if (::connect(fd.get(), address.get(), address.length) == 0) return {};
+  if (errno != EINPROGRESS) return std::strerror(errno);
+  pollfd p{fd.get(), POLLOUT, 0};
+  if (::poll(&p, 1, 2000) <= 0) return "no answer within 2 s";
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  return error == 0 ? std::string() : std::strerror(error);
+}
+
+// The first response-parse error of a run that parsed no response at all;
+// empty otherwise.
+std::string non_http_reply(const loadgen::LoadResult& result) {
+  if (result.requests > 0 || result.errors.status > 0) return {};
+  for (const auto& [detail, count] : result.error_details)
+    if (detail.rfind(loadgen::kNotHttp, 0) == 0) return detail.substr(loadgen::kNotHttp.size());
+  return {};
+}
+
+int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) {
+  const loadgen::Url& url = config.targets.front().url;
+  if (const std::string why = probe(net::resolve(url.host, url.port)); !why.empty()) {
+    fmt::print(stderr, "cmbench load: cannot connect to {}:{}: {}\n", url.host, url.port, why);
+    return kExitUsage;
+  }
+  // An agent of `cmbench run --load-hosts` says "ready" once set up, and
+  // its harness answers with the start instant once every agent is ready.
+  // At the measured window's edge it says "edge" and waits, its load threads
+  // paused there, until the harness has read the server's counters and
+  // says "go": the barrier the threads of one generator have. It stops when
+  // the harness closes its stdin (or its SSH session ends), so it never
+  // outlives the run.
+  static std::atomic<bool> stdin_closed{false};
+  loadgen::LoadConfig run = config;
+  if (outputs.agent) {
+    auto start = std::make_shared<std::promise<int64_t>>();
+    auto go = std::make_shared<std::promise<void>>();
+    run.await_start = [future = std::make_shared<std::future<int64_t>>(start->get_future())] {
+      fmt::print("ready\n");
+      std::fflush(stdout);
+      return future->get();
+    };
+    run.on_window_open = [released = std::make_shared<std::future<void>>(go->get_future())] {
+      fmt::print("edge\n");
+      std::fflush(stdout);
+      released->wait();
+    };
+    std::thread([start, go] {
+      std::string line;
+      int64_t at = 0;
+      if (std::getline(std::cin, line)) {
+        try {
+          at = std::stoll(line);
+        } catch (const std::exception&) {
+        }
+      }
+      start->set_value(at);
+      bool released = false;
+      while (std::getline(std::cin, line))
+        if (line == "go" && !released) {
+          go->set_value();
+          released = true;
+        }
+      stdin_closed.store(true);
+      if (!released) go->set_value();  // nobody will say go: do not wait at the edge
+    }).detach();
+  }
+  const loadgen::LoadResult result =
+      loadgen::run_load(run, outputs.agent ? &stdin_closed : nullptr);
+  if (outputs.agent) {
+    fmt::print("{}\n", agent_result_json(result));
+    return kExitOk;
+  }
+  if (outputs.json) {
+    fmt::print("{}\n", load_json(config, result));
+  } else {
+    loadgen::print_summary(stdout, config, result, outputs.latency_distribution);
+  }
+  for (const auto& warning : loadgen::warnings(config, result))
+    fmt::print(stderr, "warning: {}\n", warning);
+  if (!outputs.timeline_path.empty())
+    write_file_atomically(outputs.timeline_path, loadgen::format_timeline_csv(result));
+  if (!outputs.hist_path.empty())
+    write_file_atomically(outputs.hist_path, loadgen::format_histogram_file(result.latency));
+  if (!outputs.hlog_path.empty())
+    write_file_atomically(outputs.hlog_path, loadgen::format_interval_log(config, result));
+  // Not one response could be parsed, and what came back was not HTTP: the
+  // URL points at some other service. Its figures above mean nothing.
+  if (const std::string garbage = non_http_reply(result); !garbage.empty()) {
+    fmt::print(stderr, "cmbench load: {}:{} does not answer HTTP/1.x ({})\n", url.host, url.port,
+               garbage);
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResult& result) {
+  const loadgen::ErrorCounts& e = result.errors;
+  Json json = {{"url", config.targets.front().url.to_string()},
+               {"connections", config.connections},
+               {"threads", std::min(config.threads, config.connections)},
+               {"keep_alive", config.keep_alive},
+               {"pipeline", config.pipeline},
+               {"requests", result.requests},
+               {"sent", result.sent},
+               {"in_flight_at_open", result.in_flight_at_open},
+               {"abandoned", result.abandoned},
+               {"duration_s", json_number(result.duration_s, 3)},
+               {"rps", json_number(result.rps(), 2)},
+               {"bytes_read", result.bytes_read},
+               {"errors",
+                {{"connect", e.connect},
+                 {"read", e.read},
+                 {"write", e.write},
+                 {"timeout", e.timeout},
+                 {"status", e.status}}},
+               {"latency_us", latency_json(result.latency)}};
+  if (config.rate > 0) {
+    json["rate"] = {
+        {"target", config.rate},
+        {"achieved", json_number(result.rps(), 2)},
+        {"arrival", config.arrival == loadgen::Arrival::kPoisson ? "poisson" : "uniform"}};
+    json["uncorrected_latency_us"] = latency_json(result.uncorrected_latency);
+    json["schedule_lag_us"] = latency_json(result.schedule_lag);
+  }
+  if (!config.keep_alive) json["connect_latency_us"] = latency_json(result.connect_latency);
+  json["window_start_epoch_s"] = json_number(result.window_start_epoch_s, 6);
+  if (config.segments > 1) {
+    const auto share = [&config](uint64_t total) {
+      return loadgen::segment_share(total, config.segment, config.segments).count;
+    };
+    json["segment"] = {{"k", config.segment + 1},
+                       {"n", config.segments},
+                       {"connections", share(static_cast<uint64_t>(config.connections))},
+                       {"idle_connections", share(static_cast<uint64_t>(config.idle_connections))},
+                       {"requests_budget", share(config.max_requests)}};
+  }
+  if (config.idle_connections > 0)
+    json["idle_connections"] = {{"asked", config.idle_connections},
+                                {"open", result.idle_open},
+                                {"failed", result.idle_failed},
+                                {"closed_by_server", result.idle_closed},
+                                {"first_error", result.idle_error}};
+  json["error_details"] = Json::object();
+  for (const auto& [what, count] : result.error_details) json["error_details"][what] = count;
+  if (config.targets.size() > 1) {
+    Json targets = Json::array();
+    for (size_t i = 0; i < config.targets.size(); ++i)
+      targets.push_back({{"url", config.targets[i].url.to_string()},
+                         {"weight", config.targets[i].weight},
+                         {"requests", result.targets[i].requests},
+                         {"latency_us", latency_json(result.targets[i].latency)}});
+    json["targets"] = targets;
+  }
+  json["loadgen_cpu_s"] = {{"user", json_number(result.cpu_user_s, 3)},
+                           {"system", json_number(result.cpu_system_s, 3)}};
+  json["loadgen_max_thread_busy"] = json_number(result.max_thread_busy(), 3);
+  // Invalid UTF-8 (an error text from the system, a URL) is replaced, not thrown on.
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void add_load(CLI::App& app, const ExitCode& exit_code) {
+  auto* load =
+      app.add_subcommand("load", "drive a server with HTTP requests (wrk and wrk2's flags)");
+  struct Options {
+    std::vector<std::string> urls;
+    loadgen::LoadConfig config;
+    LoadOutputs outputs;
+    std::string duration = "10s", warmup = "0s", timeout = "2s", think = "0s", max_spin = "200us";
+    std::string arrival = "uniform", engine = "epoll", segment;
+    bool no_keepalive = false;
+  };
+  auto o = std::make_shared<Options>();
+  load->add_option("url", o->urls,
+                   "http://host:port/path?query, several with @WEIGHT to mix them (same host)")
+      ->required();
+  load->add_option("-c,--connections", o->config.connections, "connections to keep open")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  load->add_option("-t,--threads", o->config.threads, "threads, each with its own event loop")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  auto* duration =
+      load->add_option("-d,--duration", o->duration, "measured duration (10s, 500ms, 2m)")
+          ->capture_default_str()
+          ->check(duration_check());
+  auto* requests =
+      load->add_option("--requests", o->config.max_requests,
+                       "send exactly N requests and wait for their responses (instead of -d)")
+          ->check(CLI::PositiveNumber);
+  load->add_option("--warmup", o->warmup, "load before measuring, not recorded")
+      ->capture_default_str()
+      ->check(duration_check())
+      ->excludes(requests);
+  load->add_option("--timeout", o->timeout, "a request without a response by then is an error")
+      ->capture_default_str()
+      ->check(duration_check());
+  load->add_option(
+          "-R,--rate", o->config.rate,
+          "open loop: requests/s over all connections, latency from the intended send time")
+      ->check(CLI::PositiveNumber);
+  load->add_option("--arrival", o->arrival, "open-loop spacing: uniform or poisson")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"uniform", "poisson"}));
+  load->add_option("--max-spin", o->max_spin,
+                   "open loop: poll at most this long before a due send instead of sleeping, to "
+                   "send on time (0: never)")
+      ->capture_default_str()
+      ->check(duration_check());
+  load->add_option("--engine", o->engine,
+                   "how each thread does I/O: epoll (readiness) or io-uring (batched completions)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"epoll", "io-uring"}));
+  load->add_option("--think", o->think, "closed loop: pause before each request")
+      ->check(duration_check());
+  load->add_option("--idle-connections", o->config.idle_connections,
+                   "this many more connections that connect before the run and never send, held "
+                   "to its end (from 127.0.0.2, .3, ... beyond 20 000 on loopback)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  load->add_option("--pipeline", o->config.pipeline, "requests in flight per connection")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  load->add_flag("--no-keepalive", o->no_keepalive, "a new connection for every request");
+  load->add_option("--segment", o->segment,
+                   "K/N: be agent K of N that together make this load: -c, --idle-connections and "
+                   "--requests are totals shared out, and -R's schedule is one for all")
+      ->check(kSegment);
+  load->add_flag("--agent", o->outputs.agent,
+                 "for `cmbench run --load-hosts`: print the whole result as one JSON line, and "
+                 "stop when standard input closes")
+      ->group("");
+  load->add_flag("--interval-histograms", o->config.interval_histograms,
+                 "keep a histogram per second (as --hlog does), for --agent")
+      ->group("");
+  load->add_option("--cpus", o->config.cpus, "pin load thread i to the i-th of these CPUs")
+      ->delimiter(',');
+  load->add_option("--start-at", o->config.start_at_ns,
+                   "start at this wall-clock instant (ns since the epoch), with other agents")
+      ->check(CLI::PositiveNumber);
+  load->add_flag("--latency", o->outputs.latency_distribution, "print the latency distribution");
+  load->add_flag("--json", o->outputs.json, "print one JSON object instead of the summary");
+  load->add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
+  load->add_option("--hist", o->outputs.hist_path,
+                   "write the latency distribution by percentile (mergeable) to this file");
+  load->add_option("--hlog", o->outputs.hlog_path,
+                   "write an HdrHistogram interval log (format 1.3), one interval per second "
+                   "(tags corrected and uncorrected in an open loop)");
+  load->callback([o, exit_code, duration] {
+    try {
+      for (const auto& text : o->urls) o->config.targets.push_back(loadgen::parse_target(text));
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "cmbench load: {}\n", e.what());
+      *exit_code = kExitUsage;
+      return;
+    }
+    o->config.duration = loadgen::parse_duration(o->duration);
+    if (o->config.max_requests > 0 && duration->count() == 0)
+      o->config.duration = std::chrono::hours(24);  // --requests alone: until they are done
+    o->config.warmup = loadgen::parse_duration(o->warmup);
+    o->config.timeout = loadgen::parse_duration(o->timeout);
+    o->config.think = loadgen::parse_duration(o->think);
+    o->config.max_spin = loadgen::parse_duration(o->max_spin);
+    o->config.arrival =
+        o->arrival == "poisson" ? loadgen::Arrival::kPoisson : loadgen::Arrival::kUniform;
+    o->config.keep_alive = !o->no_keepalive;
+    if (!o->segment.empty())
+      std::tie(o->config.segment, o->config.segments) = parse_segment(o->segment);
+    o->config.interval_histograms |= !o->outputs.hlog_path.empty();
+    if (o->engine == "io-uring") {
+      if (const std::string why = net::uring_unavailable_reason(); !why.empty()) {
+        fmt::print(stderr, "cmbench load: --engine io-uring {}\n", why);
+        *exit_code = kExitUsage;
+        return;
+      }
+      o->config.engine = loadgen::IoEngine::kIoUring;
+    }
+    *exit_code = load_command(o->config, o->outputs);
+  });
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,229 @@
+// `cmbench run`: the sweep's flags and the checks on them; the work is
+// harness/sweep/runner.hpp's.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include "harness/base/exit_codes.hpp"
+#include "harness/cli/subcommands.hpp"
+#include "harness/sweep/runner.hpp"
+#include "loadgen/units.hpp"
+#include "net/uring.hpp"
+#include "servers/external.hpp"
+#include "servers/registry.hpp"
+
+namespace cmb::harness {
+
+// `run` also reads a scenario file (a [run] section) through CLI11's config
+// support: main() names it with --scenario-file before parsing.
+void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
+  auto* run = app.add_subcommand("run", "sweep models x connections x workloads x rates into CSV");
+  struct Options {
+    std::string duration = "5s", warmup = "1s", timeout = "2s";
+    bool no_pin = false, no_plots = false;
+    std::vector<std::string> binaries;
+    std::vector<std::string> externals;
+    std::string server_host = "local";
+    std::vector<std::string> load_hosts;
+    std::string ssh_config;
+  };
+  auto o = std::make_shared<Options>();
+  run->add_option("--question", sweep.question, "what the scenario asks (from its file)");
+  run->add_option("--expect", sweep.expect, "the shape it expects (from its file)");
+  run->add_option("--claims", sweep.claims,
+                  "the scenario's claims, checked after the run (from its file; docs/scenarios.md "
+                  "has the language)");
+  run->add_option("--models", sweep.models, "model names; NAME:THREADS gives one its own --threads")
+      ->delimiter(',');
+  run->add_option("--connections", sweep.connections, "connection counts")
+      ->delimiter(',')
+      ->check(CLI::PositiveNumber);
+  run->add_option("--workload", sweep.workloads,
+                  "query strings, ';' between points; QUERY@W|QUERY@W mixes URLs by weight")
+      ->delimiter(';');
+  run->add_option("--rates", sweep.rates, "open-loop rates in req/s (0 = closed loop)")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--idle-connections", sweep.idle_connections,
+                  "idle connection counts: beside the active ones, connections that connect "
+                  "before each point and never send (Banga and Druschel's idle clients)")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--requests-per-connection", sweep.requests_per_connection,
+                  "each point sends connections x N requests and ends (Bendersky's clients)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("!--keepalive,!--no-keepalive", sweep.keep_alive, "a new connection per request");
+  run->add_option("-d,--duration", o->duration, "measured time per point")
+      ->capture_default_str()
+      ->check(duration_check());
+  run->add_option("--warmup", o->warmup, "unrecorded load before each point")
+      ->capture_default_str()
+      ->check(duration_check());
+  run->add_option("--timeout", o->timeout, "per-request timeout")
+      ->capture_default_str()
+      ->check(duration_check());
+  run->add_option("--repeat", sweep.repeat, "repetitions of every point")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  run->add_option("-t,--load-threads", sweep.load_threads, "load generator threads")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  run->add_option("--threads", sweep.server_threads, "--threads for every model (0 = default)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--slo-p99", sweep.slo_p99_ms, "p99 bound in ms for the knee of a rate sweep")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  run->add_option("--host,--server-address", sweep.host,
+                  "address the servers bind and the load connects to")
+      ->capture_default_str();
+  run->add_option("--server-host", o->server_host,
+                  "where the servers run: local, netns:NAME (cmbench lab up makes some) or "
+                  "ssh:[USER@]HOST[:PORT]")
+      ->capture_default_str();
+  run->add_option("--load-hosts", o->load_hosts,
+                  "SPEC,...: one load agent (cmbench load) per host, each with its share of "
+                  "the connections and of one schedule, started together and merged exactly "
+                  "(local, netns:NAME, ssh:[USER@]HOST[:PORT])")
+      ->delimiter(',');
+  run->add_option("--server-cpus", sweep.server_cpus, "CPUs for the server, e.g. 0 or 0,1")
+      ->delimiter(',');
+  run->add_option("--load-cpus", sweep.load_cpus, "CPUs for the load generator")->delimiter(',');
+  run->add_flag("--no-pin", o->no_pin, "do not pin server and load generator to CPUs");
+  run->add_flag("--no-plots", o->no_plots, "do not draw charts");
+  run->add_option("--charts", sweep.charts_dir, "where charts go")->capture_default_str();
+  run->add_option("-o,--out", sweep.out, "CSV path (default results/<scenario>-<UTC time>.csv)");
+  run->add_flag("--resume", sweep.resume, "skip points already measured in --out");
+  run->add_option("--binary", o->binaries,
+                  "[LABEL=]PATH of a cmbench build whose servers to measure; twice or more for a "
+                  "same-runner A/B: rows MODEL@LABEL (A, B, ... by default), the builds taking "
+                  "turns point by point")
+      ->take_all();
+  run->add_option("--external", o->externals,
+                  "NAME=COMMAND: a server of your own, usable as NAME in --models; COMMAND takes "
+                  "{host}, {port}, {threads}, ... (docs/models.md, \"External servers\"); repeatable")
+      ->take_all();
+  run->add_option("--ssh-config", o->ssh_config,
+                  "ssh hosts: read this ssh_config (ssh -F) instead of ~/.ssh/config");
+  run->add_flag("--push", sweep.push,
+                "copy this cmbench to each ssh host's /tmp first (else theirs must be the same "
+                "build, on PATH)");
+  run->add_flag("--syscalls", sweep.count_syscalls,
+                "count the server's system calls per request (perf stat; root or "
+                "perf_event_paranoid <= -1)");
+  run->footer(
+      "cmbench run [SCENARIO] [flags]: SCENARIO is scenarios/SCENARIO.toml "
+      "(default why-multithreaded); flags override its fields.");
+  run->callback([o, exit_code, &sweep] {
+    try {
+      sweep.server_host = parse_host(o->server_host);
+      sweep.server_host.ssh_config = o->ssh_config;
+      sweep.load_hosts.clear();
+      for (const auto& host : o->load_hosts) {
+        sweep.load_hosts.push_back(parse_host(host));
+        sweep.load_hosts.back().ssh_config = o->ssh_config;
+      }
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "cmbench run: {}\n", e.what());
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (sweep.models.empty()) sweep.models = {"iterative", "thread-per-connection"};
+    if (sweep.workloads.empty()) sweep.workloads = {""};
+    auto known = servers::available_model_names();
+    for (const auto& given : o->externals) {
+      const size_t equals = given.find('=');
+      const std::string name = given.substr(0, equals);
+      std::string problem;
+      if (equals == std::string::npos || equals + 1 == given.size())
+        problem = "give NAME=COMMAND";
+      else if (name.empty() || name.find_first_of("@,:= ") != std::string::npos)
+        problem = "a name must be non-empty, without '@', ',', ':', '=' or spaces";
+      else if (servers::find_model(name) ||
+               std::find(known.begin(), known.end(), name) != known.end())
+        problem = fmt::format("{} is a model already", name);
+      else {
+        try {
+          (void)servers::split_command_line(given.substr(equals + 1));
+        } catch (const std::invalid_argument& e) {
+          problem = e.what();
+        }
+      }
+      if (!problem.empty()) {
+        fmt::print(stderr, "cmbench run: --external {}: {}\n", given, problem);
+        *exit_code = kExitUsage;
+        return;
+      }
+      sweep.externals.push_back({name, given.substr(equals + 1)});
+      known.push_back(name);
+    }
+    for (const auto& model : sweep.models) {
+      // NAME, NAME:THREADS, io-uring+SETUP[:THREADS]
+      const size_t colon = model.find(':');
+      std::string name = model.substr(0, colon);
+      const std::string threads = colon == std::string::npos ? "1" : model.substr(colon + 1);
+      const size_t plus = name.find('+');
+      const std::string setup = plus == std::string::npos ? "" : name.substr(plus + 1);
+      name.resize(std::min(plus, name.size()));
+      if (std::find(known.begin(), known.end(), name) == known.end() || threads.empty() ||
+          threads.find_first_not_of("0123456789") != std::string::npos) {
+        fmt::print(stderr,
+                   "cmbench run: unknown model '{}' (known: {}; NAME:THREADS sets its --threads)\n",
+                   model, fmt::join(known, ", "));
+        *exit_code = kExitUsage;
+        return;
+      }
+      if (plus != std::string::npos) {
+        const auto& setups = net::uring_setup_names();
+        if (name != "io-uring" || std::find(setups.begin(), setups.end(), setup) == setups.end()) {
+          fmt::print(stderr, "cmbench run: '{}': only io-uring takes +SETUP, one of {}\n", model,
+                     fmt::join(setups, ", "));
+          *exit_code = kExitUsage;
+          return;
+        }
+      }
+    }
+    for (size_t i = 0; i < o->binaries.size(); ++i) {
+      const std::string& given = o->binaries[i];
+      const size_t equals = given.find('=');
+      Build build{equals == std::string::npos ? std::string(1, static_cast<char>('A' + i % 26))
+                                              : given.substr(0, equals),
+                  equals == std::string::npos ? given : given.substr(equals + 1)};
+      std::string problem;
+      if (build.label.empty() || build.label.find_first_of("@,:= ") != std::string::npos)
+        problem = "a label must be non-empty, without '@', ',', ':', '=' or spaces";
+      else if (::access(build.path.c_str(), X_OK) != 0)
+        problem = fmt::format("{} is not an executable file", build.path);
+      for (const auto& other : sweep.builds)
+        if (other.label == build.label) problem = fmt::format("label {} given twice", build.label);
+      if (!problem.empty()) {
+        fmt::print(stderr, "cmbench run: --binary {}: {}\n", given, problem);
+        *exit_code = kExitUsage;
+        return;
+      }
+      build.path = std::filesystem::absolute(build.path).string();
+      sweep.builds.push_back(build);
+    }
+    // The builds are files here; a server over ssh runs that host's one cmbench.
+    if (!sweep.builds.empty() && sweep.server_host.kind == HostSpec::Kind::kSsh) {
+      fmt::print(stderr,
+                 "cmbench run: --binary runs builds from this machine's disk, but --server-host {} "
+                 "runs the one cmbench there: compare builds with a local or netns: server\n",
+                 sweep.server_host.text());
+      *exit_code = kExitUsage;
+      return;
+    }
+    sweep.duration = loadgen::parse_duration(o->duration);
+    sweep.warmup = loadgen::parse_duration(o->warmup);
+    sweep.timeout = loadgen::parse_duration(o->timeout);
+    sweep.pin = !o->no_pin;
+    sweep.plots = !o->no_plots;
+    *exit_code = run_sweep(sweep);
+  });
+}
+
+}  // namespace cmb::harness

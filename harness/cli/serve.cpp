@@ -1,0 +1,190 @@
+// `cmbench serve`: one model (or an external server) until SIGINT or SIGTERM,
+// its counters on SIGUSR1 and its exit report as JSON lines
+// (harness/sweep/server_report.hpp).
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "harness/base/exit_codes.hpp"
+#include "harness/cli/subcommands.hpp"
+#include "harness/sweep/server_report.hpp"
+#include "loadgen/units.hpp"
+#include "net/socket.hpp"
+#include "net/uring.hpp"
+#include "servers/external.hpp"
+#include "servers/registry.hpp"
+
+namespace cmb::harness {
+namespace {
+
+int serve_command(const std::string& model, const servers::ServerConfig& config,
+                  const std::optional<servers::ExternalCommand>& external, bool control_stdin) {
+  // Signals are taken by one thread with sigwait, so every other thread
+  // (including the model's) runs with them blocked and is never interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Shared with the signal thread, which may outlive this function.
+  std::shared_ptr<servers::Server> server = external
+                                                ? servers::make_external_server(config, *external)
+                                                : servers::make_server(model, config);
+  if (net::is_wildcard(server->address()))
+    fmt::print(stderr,
+               "warning: listening on every interface ({}); use --host 127.0.0.1 to keep "
+               "the server local\n",
+               server->address().to_string());
+  // SIGUSR1: one line with the counters so far, so a harness can difference
+  // them at the edges of its measured window. SIGINT, SIGTERM: stop.
+  // Lines from several threads: one at a time, whole.
+  static std::mutex print_mutex;
+  const auto print_line = [](const std::string& line) {
+    std::lock_guard lock(print_mutex);
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+  };
+  std::thread([server, signals, print_line] {
+    for (int signal = 0; sigwait(&signals, &signal) == 0 && signal == SIGUSR1;)
+      print_line(format_server_report({"snapshot", servers::read_counters(), {}, {}}));
+    server->stop();
+  }).detach();
+  // For a harness on another host (over ssh): a "snapshot" line on stdin
+  // is answered with the counters and the process tree as the server sees
+  // them; the end of stdin (the session ended) stops the server.
+  if (control_stdin)
+    std::thread([server, print_line] {
+      for (std::string line; std::getline(std::cin, line);)
+        if (line == "snapshot")
+          print_line(
+              format_server_report({"snapshot", servers::read_counters(), {}, read_own_tree()}));
+      server->stop();
+    }).detach();
+  fmt::print("listening on {}\n", server->address().to_string());
+  std::fflush(stdout);
+  server->run();
+  fmt::print("{}\n", format_server_report(
+                         {"exit", servers::read_counters(), read_own_usage(), read_own_tree()}));
+  std::fflush(stdout);
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_serve(CLI::App& app, const ExitCode& exit_code) {
+  auto* serve = app.add_subcommand("serve", "run one model until SIGINT or SIGTERM");
+  struct Options {
+    std::string model;
+    std::string command;
+    std::string ready_line;
+    servers::ServerConfig config;
+    std::string header_timeout = "10s";
+    bool control_stdin = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* model = serve->add_option("--model", o->model, "model name (see `cmbench models`)");
+  auto* command =
+      serve
+          ->add_option("--command", o->command,
+                       "run this server instead of a model: a command line with {host}, {port}, "
+                       "{address}, {threads}, {dir}, {max_connections}, {header_timeout_ms} "
+                       "(docs/models.md, \"External servers\")")
+          ->excludes(model);
+  serve
+      ->add_option("--ready-line", o->ready_line,
+                   "with --command: ready once its stdout has a line with this text (and the "
+                   "port accepts); default: once the port accepts")
+      ->needs(command);
+  serve->add_option("--host", o->config.host, "address to bind")->capture_default_str();
+  serve->add_option("--port", o->config.port, "port to bind; 0 picks a free one")
+      ->capture_default_str();
+  serve
+      ->add_option("--threads", o->config.threads,
+                   "workers, loops or processes; 0 = the model's default")
+      ->check(CLI::NonNegativeNumber);
+  serve->add_option("--backlog", o->config.backlog, "listen backlog")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  // The limits a client meets (servers/limits.hpp; docs/models.md, "Limits and defaults").
+  serve
+      ->add_option("--header-timeout", o->header_timeout,
+                   "close a connection that completes no request (or reads no response) for this "
+                   "long; 408 if it sent part of one")
+      ->capture_default_str()
+      ->check(duration_check());
+  serve
+      ->add_option("--max-header-size", o->config.limits.max_header_bytes,
+                   "bytes of request line and headers; more is answered 431")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  serve
+      ->add_option("--max-body-size", o->config.limits.max_body_bytes,
+                   "bytes of request body; more is answered 413")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  serve
+      ->add_option("--max-connections", o->config.limits.max_connections,
+                   "open connections per server process; one more is answered 503 and closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  auto* uring = serve
+                    ->add_option("--uring", o->config.uring,
+                                 "the io-uring model's ring: defer-taskrun, coop-taskrun, sqpoll "
+                                 "or plain (docs/models.md, \"io_uring settings\")")
+                    ->capture_default_str()
+                    ->check(CLI::IsMember(net::uring_setup_names()));
+  serve
+      ->add_flag("--control-stdin", o->control_stdin,
+                 "answer a `snapshot` line on stdin with the counters and the process tree; stop "
+                 "when stdin ends (for a harness on another host)")
+      ->group("");
+  serve
+      ->add_option("--counters-fd", o->config.counters_fd,
+                   "keep the server's counters in this inherited memfd (for a harness that maps "
+                   "it)")
+      ->group("");  // for `cmbench run`, not for people
+  serve->callback([o, exit_code, uring] {
+    o->config.limits.header_timeout =
+        std::chrono::ceil<std::chrono::milliseconds>(loadgen::parse_duration(o->header_timeout));
+    if (o->config.limits.header_timeout.count() <= 0) {
+      fmt::print(stderr, "cmbench serve: --header-timeout must be positive\n");
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (o->model.empty() == o->command.empty()) {
+      fmt::print(stderr, "cmbench serve: give --model NAME or --command LINE\n");
+      *exit_code = kExitUsage;
+      return;
+    }
+    if (uring->count() > 0 && o->model != "io-uring") {
+      fmt::print(stderr, "cmbench serve: --uring sets up the io-uring model's ring only\n");
+      *exit_code = kExitUsage;
+      return;
+    }
+    std::optional<servers::ExternalCommand> external;
+    if (!o->command.empty()) {
+      try {
+        external.emplace();
+        external->argv = servers::split_command_line(o->command);
+        external->ready_line = o->ready_line;
+      } catch (const std::invalid_argument& e) {
+        fmt::print(stderr, "cmbench serve: {}\n", e.what());
+        *exit_code = kExitUsage;
+        return;
+      }
+    }
+    *exit_code = serve_command(o->model, o->config, external, o->control_stdin);
+  });
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,54 @@
+// The `cmbench` subcommands, one file each. Each registers itself with its
+// flags, their conversion and its action together (a CLI11 callback), and
+// leaves the process exit code in *exit_code (harness/base/exit_codes.hpp).
+// main.cpp only calls these, in the order `--help` lists them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <memory>
+#include <string>
+
+#include "harness/sweep/config.hpp"
+#include "loadgen/load.hpp"
+
+namespace cmb::harness {
+
+// Where a subcommand's action leaves the process exit code.
+using ExitCode = std::shared_ptr<int>;
+
+void add_models(CLI::App& app, const ExitCode& exit_code);
+void add_serve(CLI::App& app, const ExitCode& exit_code);
+void add_load(CLI::App& app, const ExitCode& exit_code);
+void add_merge_hist(CLI::App& app, const ExitCode& exit_code);
+void add_compare(CLI::App& app, const ExitCode& exit_code);
+void add_export(CLI::App& app, const ExitCode& exit_code);
+void add_report(CLI::App& app, const ExitCode& exit_code);
+// `run` also reads a scenario file's [run] section into `sweep` (main.cpp).
+void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep);
+void add_lab(CLI::App& app, const ExitCode& exit_code);
+void add_clock(CLI::App& app, const ExitCode& exit_code);
+
+// A CLI11 validator that takes what `parse` takes, and otherwise says what
+// it threw.
+template <typename Parse>
+CLI::Validator validator(Parse parse, const char* name) {
+  return CLI::Validator(
+      [parse](std::string& text) {
+        try {
+          parse(text);
+          return std::string();
+        } catch (const std::exception& e) {
+          return std::string(e.what());
+        }
+      },
+      name);
+}
+
+// Durations in wrk's syntax ("10s", "500ms").
+const CLI::Validator& duration_check();
+
+// `cmbench load --json`: one object (docs/commands.md lists its keys).
+std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResult& result);
+
+}  // namespace cmb::harness

@@ -1,0 +1,27 @@
+// Any CSV, read as RFC 4180 says: what every reader of results (compare,
+// export, claims, the report) and the schema share. Pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cmb::harness {
+
+// RFC 4180 records: fields split at commas, quoted fields may hold commas,
+// doubled quotes and line breaks; records end at LF or CRLF; blank lines are
+// skipped. A last record cut short (no line break) is returned as it is:
+// callers compare its field count with the header's.
+std::vector<std::vector<std::string>> parse_csv(std::string_view text);
+
+// Any CSV (RFC 4180, as parse_csv): its header and rows. Throws std::runtime_error
+// when the file cannot be read or is empty.
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  // The index of a column, or -1.
+  int column(std::string_view name) const;
+};
+CsvTable read_csv_table(const std::string& path);
+
+}  // namespace cmb::harness

@@ -1,0 +1,74 @@
+// One measured point: its identity and every figure of the CSV schema
+// (harness/results/schema.cpp; results/README.md documents each column).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "harness/results/point.hpp"
+
+namespace cmb::harness {
+
+// One measured point: its identity and every figure of the CSV schema
+// (harness/results/schema.cpp; results/README.md documents each column).
+struct ResultRow : PointId {
+  std::string timestamp;  // end of the point, UTC, ISO 8601
+  double duration_s = 0;
+  uint64_t requests = 0;
+  double rps = 0;
+  uint64_t errors_connect = 0;
+  uint64_t errors_read = 0;
+  uint64_t errors_write = 0;
+  uint64_t errors_timeout = 0;
+  uint64_t errors_status = 0;
+  double latency_mean_us = 0;
+  double latency_p50_us = 0;
+  double latency_p90_us = 0;
+  double latency_p99_us = 0;
+  double latency_p999_us = 0;
+  double latency_max_us = 0;
+  double uncorrected_p99_us = 0;   // open loop only
+  double schedule_lag_p99_us = 0;  // open loop only: how late the generator sent
+  double server_user_s = 0;
+  double server_system_s = 0;
+  double server_cpu_us_per_request = 0;
+  // With `run --syscalls` where perf can count: the server's system calls
+  // over the window per request it answered.
+  std::optional<double> server_syscalls_per_request;
+  uint64_t server_rss_max_kb = 0;
+  int server_threads_max = 0;
+  int server_processes_max = 0;
+  uint64_t server_ctx_voluntary = 0;
+  uint64_t server_ctx_involuntary = 0;
+  double loadgen_cpu_s = 0;
+  double loadgen_max_thread_busy = 0;
+  uint64_t listen_overflows = 0;
+  uint64_t listen_drops = 0;
+  uint64_t tcp_retransmits = 0;
+  uint64_t tcp_resets = 0;
+  // The server's own counters over the measured window (empty when it did
+  // not answer its snapshots): requests answered, connections refused,
+  // connections timed out, requests rejected for bad input.
+  std::optional<uint64_t> server_requests;
+  std::optional<uint64_t> server_refused;
+  std::optional<uint64_t> server_timed_out;
+  std::optional<uint64_t> server_rejected;
+  // Connections each accepting thread (or prefork child) took during the
+  // window, "a|b|c" in slot order: how evenly the kernel spread them.
+  std::optional<std::string> server_accepts_per_thread;
+  // How the io-uring model's ring was set up (net::UringSetup's name);
+  // empty for every other model.
+  std::string uring_setup;
+  // The hosts the load came from, "netns:a,netns:b" (run --load-hosts);
+  // empty when this process generated it.
+  std::string load_hosts;
+  std::string artifacts;  // path prefix of the point's .hist and .timeline.csv
+  std::string error;      // empty when the point was measured
+
+  uint64_t errors() const {
+    return errors_connect + errors_read + errors_write + errors_timeout + errors_status;
+  }
+};
+
+}  // namespace cmb::harness

@@ -1,0 +1,202 @@
+#include "harness/results/schema.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <stdexcept>
+#include <system_error>
+
+#include "harness/results/csv.hpp"
+
+namespace cmb::harness {
+namespace {
+
+std::string quote(std::string_view field) {
+  if (field.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(field);
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c == '\n' || c == '\r' ? ' ' : c;
+  }
+  return out + "\"";
+}
+
+struct Column {
+  std::string_view name;
+  std::string (*format)(const ResultRow&);
+};
+
+// The schema: every column, in order, with how it is written. results/README.md
+// documents each (a test checks).
+#define CMB_TEXT(field) [](const ResultRow& r) { return quote(r.field); }
+#define CMB_NUMBER(field, spec) [](const ResultRow& r) { return fmt::format(spec, r.field); }
+#define CMB_OPTIONAL(field) \
+  [](const ResultRow& r) { return r.field ? fmt::format("{}", *r.field) : std::string(); }
+const Column kColumns[] = {
+    {"timestamp", CMB_TEXT(timestamp)},
+    {"model", CMB_TEXT(model)},
+    {"workload", CMB_TEXT(workload)},
+    {"connections", CMB_NUMBER(connections, "{}")},
+    {"rate", CMB_NUMBER(rate, "{:g}")},
+    {"idle_connections", CMB_NUMBER(idle_connections, "{}")},
+    {"server_threads", CMB_NUMBER(server_threads, "{}")},
+    {"repetition", CMB_NUMBER(repetition, "{}")},
+    {"duration_s", CMB_NUMBER(duration_s, "{:.3f}")},
+    {"requests", CMB_NUMBER(requests, "{}")},
+    {"rps", CMB_NUMBER(rps, "{:.2f}")},
+    {"errors_connect", CMB_NUMBER(errors_connect, "{}")},
+    {"errors_read", CMB_NUMBER(errors_read, "{}")},
+    {"errors_write", CMB_NUMBER(errors_write, "{}")},
+    {"errors_timeout", CMB_NUMBER(errors_timeout, "{}")},
+    {"errors_status", CMB_NUMBER(errors_status, "{}")},
+    {"latency_mean_us", CMB_NUMBER(latency_mean_us, "{:.1f}")},
+    {"latency_p50_us", CMB_NUMBER(latency_p50_us, "{:.1f}")},
+    {"latency_p90_us", CMB_NUMBER(latency_p90_us, "{:.1f}")},
+    {"latency_p99_us", CMB_NUMBER(latency_p99_us, "{:.1f}")},
+    {"latency_p999_us", CMB_NUMBER(latency_p999_us, "{:.1f}")},
+    {"latency_max_us", CMB_NUMBER(latency_max_us, "{:.1f}")},
+    {"uncorrected_p99_us", CMB_NUMBER(uncorrected_p99_us, "{:.1f}")},
+    {"schedule_lag_p99_us", CMB_NUMBER(schedule_lag_p99_us, "{:.1f}")},
+    {"server_user_s", CMB_NUMBER(server_user_s, "{:.3f}")},
+    {"server_system_s", CMB_NUMBER(server_system_s, "{:.3f}")},
+    {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},
+    {"server_syscalls_per_request",
+     [](const ResultRow& r) {
+       return r.server_syscalls_per_request ? fmt::format("{:.3f}", *r.server_syscalls_per_request)
+                                            : std::string();
+     }},
+    {"server_rss_max_kb", CMB_NUMBER(server_rss_max_kb, "{}")},
+    {"server_threads_max", CMB_NUMBER(server_threads_max, "{}")},
+    {"server_processes_max", CMB_NUMBER(server_processes_max, "{}")},
+    {"server_ctx_voluntary", CMB_NUMBER(server_ctx_voluntary, "{}")},
+    {"server_ctx_involuntary", CMB_NUMBER(server_ctx_involuntary, "{}")},
+    {"loadgen_cpu_s", CMB_NUMBER(loadgen_cpu_s, "{:.3f}")},
+    {"loadgen_max_thread_busy", CMB_NUMBER(loadgen_max_thread_busy, "{:.3f}")},
+    {"listen_overflows", CMB_NUMBER(listen_overflows, "{}")},
+    {"listen_drops", CMB_NUMBER(listen_drops, "{}")},
+    {"tcp_retransmits", CMB_NUMBER(tcp_retransmits, "{}")},
+    {"tcp_resets", CMB_NUMBER(tcp_resets, "{}")},
+    {"server_requests", CMB_OPTIONAL(server_requests)},
+    {"server_refused", CMB_OPTIONAL(server_refused)},
+    {"server_timed_out", CMB_OPTIONAL(server_timed_out)},
+    {"server_rejected", CMB_OPTIONAL(server_rejected)},
+    {"server_accepts_per_thread", CMB_OPTIONAL(server_accepts_per_thread)},
+    {"uring_setup", CMB_TEXT(uring_setup)},
+    {"load_hosts", CMB_TEXT(load_hosts)},
+    {"artifacts", CMB_TEXT(artifacts)},
+    {"error", CMB_TEXT(error)},
+};
+#undef CMB_TEXT
+#undef CMB_NUMBER
+#undef CMB_OPTIONAL
+
+std::vector<std::string_view> column_names() {
+  std::vector<std::string_view> names;
+  for (const auto& column : kColumns) names.push_back(column.name);
+  return names;
+}
+
+std::string header_line() { return fmt::format("{}\n", fmt::join(column_names(), ",")); }
+
+}  // namespace
+
+std::span<const std::string_view> csv_columns() {
+  static const std::vector<std::string_view> names = column_names();
+  return names;
+}
+
+std::string format_csv_row(const ResultRow& row) {
+  std::string line;
+  for (const auto& column : kColumns) {
+    if (&column != &kColumns[0]) line += ',';
+    line += column.format(row);
+  }
+  return line + "\n";
+}
+
+std::vector<ResultRow> read_result_rows(const std::string& path) {
+  const CsvTable table = read_csv_table(path);
+  const PointReader identity(table);
+  struct Figure {
+    const char* name;
+    std::function<void(ResultRow&, const std::string&)> set;
+  };
+  const auto u64 = [](uint64_t ResultRow::*field) {
+    return [field](ResultRow& row, const std::string& text) { row.*field = std::stoull(text); };
+  };
+  const auto f64 = [](double ResultRow::*field) {
+    return [field](ResultRow& row, const std::string& text) { row.*field = std::stod(text); };
+  };
+  const Figure figures[] = {
+      {"rps", f64(&ResultRow::rps)},
+      {"requests", u64(&ResultRow::requests)},
+      {"errors_connect", u64(&ResultRow::errors_connect)},
+      {"errors_read", u64(&ResultRow::errors_read)},
+      {"errors_write", u64(&ResultRow::errors_write)},
+      {"errors_timeout", u64(&ResultRow::errors_timeout)},
+      {"errors_status", u64(&ResultRow::errors_status)},
+      {"latency_p50_us", f64(&ResultRow::latency_p50_us)},
+      {"latency_p99_us", f64(&ResultRow::latency_p99_us)},
+      {"error", [](ResultRow& row, const std::string& text) { row.error = text; }},
+  };
+  std::vector<int> at;
+  for (const auto& figure : figures) {
+    at.push_back(table.column(figure.name));
+    if (at.back() < 0)
+      throw std::runtime_error(fmt::format("{} has no '{}' column", path, figure.name));
+  }
+  std::vector<ResultRow> rows;
+  for (const auto& fields : table.rows) {
+    if (fields.size() != table.header.size()) continue;  // a torn last line
+    ResultRow row;
+    static_cast<PointId&>(row) = identity.read(fields);
+    try {
+      for (size_t i = 0; i < at.size(); ++i)
+        figures[i].set(row, fields[static_cast<size_t>(at[i])]);
+    } catch (const std::logic_error&) {
+      throw std::runtime_error(fmt::format("{}: a row has a figure that does not parse", path));
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+CsvWriter::CsvWriter(const std::string& path) : path_(path) {
+  const std::filesystem::path file(path);
+  if (file.has_parent_path()) std::filesystem::create_directories(file.parent_path());
+  std::string existing_header;
+  {
+    std::ifstream in(path);
+    std::getline(in, existing_header);
+    if (!existing_header.empty() && existing_header.back() == '\r') existing_header.pop_back();
+  }
+  fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (!fd_) throw std::system_error(errno, std::generic_category(), "open " + path);
+  const std::string header = header_line();
+  if (existing_header.empty()) {
+    write_all(header);
+  } else if (existing_header + "\n" != header) {
+    throw std::runtime_error(
+        fmt::format("{} already holds results with other columns; choose another --out", path));
+  }
+}
+
+void CsvWriter::write(const ResultRow& row) { write_all(format_csv_row(row)); }
+
+void CsvWriter::write_all(std::string_view text) {
+  // One write for the whole line: with O_APPEND it lands whole, even if the
+  // harness is killed right after.
+  const ssize_t n =
+      net::retry_on_eintr([&] { return ::write(fd_.get(), text.data(), text.size()); });
+  if (n != static_cast<ssize_t>(text.size()))
+    throw std::system_error(errno, std::generic_category(), "write " + path_);
+}
+
+}  // namespace cmb::harness

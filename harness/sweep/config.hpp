@@ -1,0 +1,74 @@
+// What a sweep is asked to measure: models, points, hosts and builds. Plain
+// data, filled by `cmbench run` from a scenario file and its flags.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "harness/hosts/hosts.hpp"
+
+namespace cmb::harness {
+
+// A cmbench binary whose servers a sweep measures (`--binary LABEL=PATH`).
+struct Build {
+  std::string label;  // "A", "B", ... unless named
+  std::string path;
+};
+
+// A server of the user's own in the sweep: `run --external NAME=COMMAND`,
+// or `external = ["NAME=COMMAND"]` in a scenario file (servers/external.hpp
+// for the placeholders).
+struct ExternalModel {
+  std::string name;
+  std::string command;
+};
+
+struct SweepConfig {
+  std::string scenario;             // its name, for the default output path and titles
+  std::string question;             // what the scenario asks
+  std::string expect;               // the shape it expects, in prose
+  std::vector<std::string> claims;  // the same as data (harness/results/claims.hpp)
+  std::vector<std::string> models;
+  std::vector<ExternalModel> externals;  // names that models may use
+  // Query strings. A point may mix several URLs: "bytes=13@95|sleep_us=20000@5".
+  std::vector<std::string> workloads = {""};
+  std::vector<int> connections = {1, 4, 16, 64};
+  std::vector<double> rates = {0};  // open-loop req/s; 0 = closed loop
+  // Connections beside the active ones that connect and never send
+  // (`load --idle-connections`), one point per count.
+  std::vector<int> idle_connections = {0};
+  int requests_per_connection = 0;  // > 0: a point sends connections x N requests, then ends
+  bool keep_alive = true;           // false: a new connection per request
+  int repeat = 1;
+  std::chrono::nanoseconds duration = std::chrono::seconds(5);
+  std::chrono::nanoseconds warmup = std::chrono::seconds(1);
+  std::chrono::nanoseconds timeout = std::chrono::seconds(2);
+  double slo_p99_ms = 10;  // the knee: the highest rate whose p99 stays under it
+  int load_threads = 1;
+  int server_threads = 0;  // --threads for every model; 0 = each model's default
+  std::string host = "127.0.0.1";
+  bool pin = true;
+  std::vector<int> server_cpus;  // empty with pin: the first half of ours
+  std::vector<int> load_cpus;    // empty with pin: the rest
+  std::string out;               // CSV path; empty: results/<scenario>-<time>.csv
+  bool resume = false;           // skip points already measured in `out`
+  bool plots = true;             // draw charts when Python can
+  std::string charts_dir = "plots/out";
+  std::string command_line;  // for the manifest
+  // Same-runner A/B: each model runs once per build, its rows labelled
+  // MODEL@LABEL, the builds taking turns point by point. Empty: this binary.
+  std::vector<Build> builds;
+  bool count_syscalls = false;  // server_syscalls_per_request, where perf can count
+  // Where the server runs (harness/hosts/hosts.hpp), binding `host`; and the load
+  // hosts, one `cmbench load` agent each, whose results merge into one row.
+  // No load hosts: the load generator runs in this process.
+  HostSpec server_host;
+  std::vector<HostSpec> load_hosts;
+  // Learnt at the start (describe_host), for the manifest and for starting
+  // each agent on its own clock: the server host's, then each load host's.
+  std::vector<HostInfo> host_infos;
+  bool push = false;  // copy this binary to every ssh host first
+};
+
+}  // namespace cmb::harness

@@ -1,0 +1,143 @@
+#include "harness/sweep/manifest.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "harness/base/build_info.hpp"
+#include "harness/base/files.hpp"
+#include "harness/base/json.hpp"
+#include "harness/sweep/plan.hpp"
+#include "servers/registry.hpp"
+
+namespace cmb::harness {
+namespace {
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+// The first line a binary's --version prints, or why there is none.
+std::string version_of(const std::string& binary) {
+  FILE* pipe = ::popen(fmt::format("'{}' --version 2>/dev/null", binary).c_str(), "r");
+  if (pipe == nullptr) return "unknown";
+  char text[256] = {};
+  const bool got = std::fgets(text, sizeof text, pipe) != nullptr;
+  ::pclose(pipe);
+  std::string line = got ? text : "unknown (no --version)";
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
+Json summary_json(const std::vector<ModelSummary>& models, bool rate_sweep) {
+  Json json = Json::object();
+  for (const auto& m : models) {
+    json[m.model] = {{"best_rps", json_number(m.best_rps, 2)},
+                     {"p99_at_best_us", json_number(m.p99_at_best_us, 1)},
+                     {"knee_rate", m.knee_rate && rate_sweep ? Json(*m.knee_rate) : Json()}};
+  }
+  return json;
+}
+
+}  // namespace
+
+void write_manifest(const SweepConfig& config, const std::string& started,
+                    const std::string& finished, const SweepSummary* summary,
+                    const std::vector<Verdict>& verdicts) {
+  Json models = Json::array();
+  for (const auto& model : config.models) {
+    const ModelSpec spec = parse_model_spec(model, 0);
+    const auto info = servers::find_model(spec.name);
+    const ExternalModel* external = find_external(model, config);
+    models.push_back({{"name", model},
+                      {"summary", external ? "external: " + external->command
+                                  : info   ? std::string(info->summary) +
+                                               (spec.uring.empty() ? "" : "; ring: " + spec.uring)
+                                         : ""},
+                      // A ring set up otherwise is a line of its own colour.
+                      {"colour", info && !external && spec.uring.empty() ? info->colour : ""}});
+  }
+  const BuildInfo build = build_info();
+  Json libraries = Json::object();
+  for (const auto& [library, version] : build.libraries) libraries[library] = version;
+  Json json = {{"scenario", config.scenario},
+               {"question", config.question},
+               {"expect", config.expect},
+               {"command", config.command_line},
+               {"cmbench_version", build.version},
+               {"git_commit", build.commit},
+               {"compiler", build.compiler},
+               {"libraries", libraries},
+               {"started", started},
+               {"finished", finished},
+               {"kernel", build.kernel},
+               {"cpu_model", cpu_model()},
+               {"cores", std::thread::hardware_concurrency()},
+               {"server_cpus", config.server_cpus},
+               {"load_cpus", config.load_cpus},
+               {"somaxconn", read_first_line("/proc/sys/net/core/somaxconn")},
+               {"tcp_tw_reuse", read_first_line("/proc/sys/net/ipv4/tcp_tw_reuse")},
+               {"ip_local_port_range", read_first_line("/proc/sys/net/ipv4/ip_local_port_range")},
+               {"io_uring_unavailable", build.io_uring_unavailable},
+               {"io_uring_features", build.io_uring_features},
+               {"models", models}};
+  if (!config.host_infos.empty()) {
+    const auto host_json = [](const HostInfo& info) {
+      return Json{{"spec", info.spec},
+                  {"cmbench_version", info.cmbench_version},
+                  {"kernel", info.kernel},
+                  {"cpus", info.cpus},
+                  {"clock_offset_ms", json_number(info.clock_offset_ms, 3)},
+                  {"clock_round_trip_ms", json_number(info.clock_round_trip_ms, 3)}};
+    };
+    Json load = Json::array();
+    for (size_t i = 1; i < config.host_infos.size(); ++i)
+      load.push_back(host_json(config.host_infos[i]));
+    json["hosts"] = {{"server", host_json(config.host_infos.front())},
+                     {"server_address", config.host},
+                     {"load", load}};
+  }
+  if (!config.builds.empty()) {
+    Json builds = Json::array();
+    for (const auto& other : config.builds)
+      builds.push_back(
+          {{"label", other.label}, {"binary", other.path}, {"version", version_of(other.path)}});
+    json["builds"] = builds;
+  }
+  if (summary != nullptr) {
+    Json workloads = Json::object();
+    for (const auto& [workload, part] : summary->workloads)
+      workloads[workload] = summary_json(part, summary->rate_sweep);
+    json["summary"] = {{"slo_p99_ms", summary->slo_p99_ms},
+                       {"rate_sweep", summary->rate_sweep},
+                       {"models", summary_json(summary->models, summary->rate_sweep)},
+                       {"workloads", workloads}};
+  }
+  if (!config.claims.empty()) {
+    Json expectations = Json::array();
+    for (const auto& verdict : verdicts)
+      expectations.push_back({{"claim", verdict.claim},
+                              {"held", verdict.held ? Json(*verdict.held) : Json()},
+                              {"measured", verdict.measured}});
+    json["claims"] = config.claims;
+    if (summary != nullptr) json["expectations"] = expectations;
+  }
+  const std::filesystem::path path = std::filesystem::path(config.out).replace_extension(".json");
+  write_file_atomically(path.string(),
+                        json.dump(2, ' ', false, Json::error_handler_t::replace) + "\n");
+}
+
+}  // namespace cmb::harness

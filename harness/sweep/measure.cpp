@@ -1,0 +1,350 @@
+#include "harness/sweep/measure.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "harness/base/clock.hpp"
+#include "harness/base/proc_stats.hpp"
+#include "harness/hosts/agents.hpp"
+#include "harness/sweep/plan.hpp"
+#include "harness/sweep/syscall_counter.hpp"
+#include "loadgen/hist_file.hpp"
+#include "loadgen/report.hpp"
+#include "loadgen/url.hpp"
+#include "net/uring.hpp"
+
+namespace cmb::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+std::string slug(std::string_view text) {
+  std::string out;
+  for (char c : text)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '=' || c == '.' ? c : '_';
+  return out.empty() ? "hello" : out;
+}
+
+// Samples the server's process tree while a point runs: memory, threads,
+// processes and context switches every 50 ms (less often when a sample is
+// slow), CPU and TCP counters when the measured window opens (warm-up and
+// connecting are not charged).
+class ServerSampler {
+ public:
+  explicit ServerSampler(pid_t pid) : pid_(pid), thread_([this] { loop(); }) {}
+  ~ServerSampler() { finish(); }
+
+  // At the window's edge (LoadConfig::on_window_open): the figures the
+  // window is measured from, read here so that they are exact.
+  void open_window() {
+    {
+      std::lock_guard lock(mutex_);
+      cpu_at_start_ = read_tree_cpu(pid_);
+      tcp_at_start_ = read_tcp_counters(pid_);
+      switches_.start(read_tree_switches(pid_));
+      window_open_ = true;
+    }
+    wake_.notify_all();
+  }
+
+  void finish() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::optional<TreeCpu> cpu_at_start() const { return cpu_at_start_; }
+  TcpCounters tcp_at_start() const { return tcp_at_start_; }
+  const TreeMemory& peak() const { return peak_; }
+  const SwitchCounter& switches() const { return switches_; }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [&] { return done_ || window_open_; });
+    if (!window_open_) return;
+    Clock::duration pause;
+    do {
+      const auto began = Clock::now();
+      if (auto memory = read_tree_memory(pid_)) {
+        peak_.rss_kb = std::max(peak_.rss_kb, memory->rss_kb);
+        peak_.threads = std::max(peak_.threads, memory->threads);
+        peak_.processes = std::max(peak_.processes, memory->processes);
+      }
+      switches_.sample(read_tree_switches(pid_));
+      // A sample reads every thread's status: with 10 000 threads that
+      // takes longer than 50 ms. Sampling takes at most a fifth of a CPU
+      // then, instead of taking one from the load generator or the server.
+      pause = std::max<Clock::duration>(std::chrono::milliseconds(50), 4 * (Clock::now() - began));
+    } while (!wake_.wait_for(lock, pause, [&] { return done_; }));
+    switches_.sample(read_tree_switches(pid_));
+  }
+
+  pid_t pid_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  bool window_open_ = false;
+  std::optional<TreeCpu> cpu_at_start_;
+  TcpCounters tcp_at_start_;
+  TreeMemory peak_;
+  SwitchCounter switches_;
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+// Until the server has accepted `total` connections in all, or has taken
+// none for 5 s (it holds what it can; a dropped SYN is retried 1, 2 and
+// 4 s apart), or a minute has passed.
+void wait_for_accepts(ServerProcess& server, uint64_t total) {
+  const auto give_up = Clock::now() + std::chrono::minutes(1);
+  uint64_t last = 0;
+  auto last_progress = Clock::now();
+  while (Clock::now() < give_up && Clock::now() - last_progress < std::chrono::seconds(5)) {
+    const auto now = server.snapshot();
+    if (!now || now->accepted >= total) return;
+    if (now->accepted != last) {
+      last = now->accepted;
+      last_progress = Clock::now();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// "bytes=13@95|sleep_us=20000@5" -> two weighted targets on one server.
+std::vector<loadgen::Target> targets_for(const SweepConfig& config, uint16_t port,
+                                         const std::string& workload) {
+  const std::string host =
+      config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;
+  std::vector<loadgen::Target> targets;
+  std::stringstream parts(workload);
+  for (std::string part; std::getline(parts, part, '|');) {
+    const size_t at = part.rfind('@');
+    const std::string query = at == std::string::npos ? part : part.substr(0, at);
+    loadgen::Target target = loadgen::parse_target(
+        fmt::format("http://{}:{}/{}{}{}", host, port, query.empty() ? "" : "?", query,
+                    at == std::string::npos ? "" : part.substr(at)));
+    targets.push_back(target);
+  }
+  if (targets.empty())
+    targets.push_back(loadgen::parse_target(fmt::format("http://{}:{}/", host, port)));
+  return targets;
+}
+
+void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
+  const auto us = [](uint64_t nanos) { return static_cast<double>(nanos) / 1000.0; };
+  row.duration_s = result.duration_s;
+  row.requests = result.requests;
+  row.rps = result.rps();
+  row.errors_connect = result.errors.connect;
+  row.errors_read = result.errors.read;
+  row.errors_write = result.errors.write;
+  row.errors_timeout = result.errors.timeout;
+  row.errors_status = result.errors.status;
+  row.latency_mean_us = result.latency.mean() / 1000.0;
+  row.latency_p50_us = us(result.latency.percentile(50));
+  row.latency_p90_us = us(result.latency.percentile(90));
+  row.latency_p99_us = us(result.latency.percentile(99));
+  row.latency_p999_us = us(result.latency.percentile(99.9));
+  row.latency_max_us = us(result.latency.max());
+  row.uncorrected_p99_us = us(result.uncorrected_latency.percentile(99));
+  row.schedule_lag_p99_us = us(result.schedule_lag.percentile(99));
+  row.loadgen_cpu_s = result.cpu_user_s + result.cpu_system_s;
+  row.loadgen_max_thread_busy = result.max_thread_busy();
+}
+
+}  // namespace
+
+ResultRow row_for(const PointId& point) {
+  ResultRow row;
+  static_cast<PointId&>(row) = point;
+  if (const ModelSpec spec = parse_model_spec(point.model, 0); spec.name == "io-uring")
+    row.uring_setup = spec.uring.empty() ? net::uring_setup_names().front() : spec.uring;
+  row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  return row;
+}
+
+std::vector<double> PointMeasurer::agent_clock_offsets() const {
+  std::vector<double> offsets;
+  for (size_t i = 1; i < config_.host_infos.size(); ++i)
+    offsets.push_back(config_.host_infos[i].clock_offset_ms);
+  offsets.resize(config_.load_hosts.size());
+  return offsets;
+}
+
+PointMeasurer::PointMeasurer(const SweepConfig& config, const std::atomic<bool>* cancel)
+    : config_(config), cancel_(cancel) {}
+
+ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
+  ResultRow row = row_for(point);
+  loadgen::LoadConfig load;
+  load.targets = targets_for(config_, server.port(), point.workload);
+  load.connections = point.connections;
+  load.threads = config_.load_threads;
+  load.duration = config_.duration;
+  load.warmup = config_.warmup;
+  load.timeout = config_.timeout;
+  load.rate = point.rate;
+  load.idle_connections = point.idle_connections;
+  load.keep_alive = config_.keep_alive;
+  load.cpus = config_.load_cpus;
+  load.interval_histograms = true;  // for the point's .hlog
+  if (config_.requests_per_connection > 0) {
+    // Bendersky's clients: a fixed amount of work, timed to its end.
+    load.max_requests = static_cast<uint64_t>(point.connections) *
+                        static_cast<uint64_t>(config_.requests_per_connection);
+    load.warmup = {};
+    load.duration = std::chrono::minutes(10);
+  }
+
+  // The server's counters as the window opens (every load thread waits at
+  // its edge while they are read) and after it closes: the server's count
+  // and the client's then differ only by the requests in flight at either
+  // edge.
+  std::optional<servers::CounterValues> counters_start;
+  // The server's process tree over the window: sampled from /proc here, or
+  // reported by the server itself with its snapshots when it runs over ssh.
+  const bool remote = server.remote();
+  std::optional<SyscallCounter> syscalls;
+  if (!remote && config_.count_syscalls && SyscallCounter::unavailable_reason().empty())
+    syscalls.emplace(server.pid());
+  std::optional<ServerSampler> sampler;
+  if (!remote) sampler.emplace(server.pid());
+  std::optional<TreeFigures> tree_start;
+  load.on_window_open = [&] {
+    counters_start = server.snapshot();
+    if (sampler) sampler->open_window();
+    if (remote) tree_start = server.last_tree();
+    if (syscalls) syscalls->enable();
+  };
+  if (!external_model(point.model, config_))
+    load.on_idle_connected = [&server, before = server.snapshot()](int open) {
+      if (before) wait_for_accepts(server, before->accepted + static_cast<uint64_t>(open));
+    };
+  loadgen::LoadResult result;
+  std::string agents_error;
+  if (config_.load_hosts.empty()) {
+    result = loadgen::run_load(load, cancel_);
+  } else {
+    AgentsResult agents = run_agents(load, config_.load_hosts, agent_clock_offsets(), cancel_);
+    result = std::move(agents.merged);
+    agents_error = std::move(agents.error);
+    row.load_hosts = load_hosts_text(config_.load_hosts);
+    write_agents_file(point, config_.load_hosts, agents.each);
+  }
+  if (syscalls) syscalls->disable();
+  const std::optional<servers::CounterValues> counters_end = server.snapshot();
+
+  // What the server did over the window, however it was learnt.
+  std::optional<TreeCpu> cpu_start, cpu_end;
+  TreeMemory peak;
+  uint64_t voluntary = 0, involuntary = 0;
+  TcpCounters tcp_start, tcp_end;
+  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
+  if (sampler) {
+    cpu_end = read_tree_cpu(server.pid());
+    // Read through the server's /proc: nothing to read once it has exited.
+    tcp_end = read_tcp_counters(server.pid());
+    sampler->finish();
+    cpu_start = sampler->cpu_at_start();
+    peak = sampler->peak();
+    voluntary = sampler->switches().voluntary();
+    involuntary = sampler->switches().involuntary();
+    tcp_start = sampler->tcp_at_start();
+  } else if (const auto& tree_end = server.last_tree(); tree_start && tree_end) {
+    // Two readings, not a sampled peak: the larger of the window's edges.
+    cpu_start = tree_start->cpu;
+    cpu_end = tree_end->cpu;
+    peak.rss_kb = std::max(tree_start->memory.rss_kb, tree_end->memory.rss_kb);
+    peak.threads = std::max(tree_start->memory.threads, tree_end->memory.threads);
+    peak.processes = std::max(tree_start->memory.processes, tree_end->memory.processes);
+    voluntary = grew(tree_end->voluntary_switches, tree_start->voluntary_switches);
+    involuntary = grew(tree_end->involuntary_switches, tree_start->involuntary_switches);
+    tcp_start = tree_start->tcp;
+    tcp_end = tree_end->tcp;
+  }
+
+  fill_load_figures(row, result);
+  if (cpu_start && cpu_end) {
+    row.server_user_s = cpu_end->user_s - cpu_start->user_s;
+    row.server_system_s = cpu_end->system_s - cpu_start->system_s;
+    if (result.requests > 0)
+      row.server_cpu_us_per_request =
+          (row.server_user_s + row.server_system_s) * 1e6 / static_cast<double>(result.requests);
+  }
+  // An external server keeps none of our counters: blank, not zero.
+  if (counters_start && counters_end && !external_model(point.model, config_)) {
+    row.server_requests = counters_end->requests - counters_start->requests;
+    row.server_refused = counters_end->refused - counters_start->refused;
+    row.server_timed_out = counters_end->timed_out - counters_start->timed_out;
+    row.server_rejected = counters_end->rejected - counters_start->rejected;
+    std::vector<uint64_t> accepts;
+    for (size_t s = 0; s < servers::kCounterSlots; ++s)
+      if ((counters_end->acceptor_slots >> s) & 1)
+        accepts.push_back(counters_end->accepted_by_slot[s] - counters_start->accepted_by_slot[s]);
+    row.server_accepts_per_thread = fmt::format("{}", fmt::join(accepts, "|"));
+    if (const auto calls = syscalls ? syscalls->finish() : std::nullopt;
+        calls && *row.server_requests > 0)
+      row.server_syscalls_per_request =
+          static_cast<double>(*calls) / static_cast<double>(*row.server_requests);
+  }
+  row.server_rss_max_kb = peak.rss_kb;
+  row.server_threads_max = peak.threads;
+  row.server_processes_max = peak.processes;
+  row.server_ctx_voluntary = voluntary;
+  row.server_ctx_involuntary = involuntary;
+  row.listen_overflows = grew(tcp_end.listen_overflows, tcp_start.listen_overflows);
+  row.listen_drops = grew(tcp_end.listen_drops, tcp_start.listen_drops);
+  row.tcp_retransmits = grew(tcp_end.retransmits, tcp_start.retransmits);
+  row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
+  row.artifacts = write_artifacts(point, load, result);
+  if (result.idle_failed > 0)  // the point is not the one asked for
+    row.error = fmt::format("{} of {} idle connections did not connect ({})", result.idle_failed,
+                            point.idle_connections, result.idle_error);
+  if (!agents_error.empty()) row.error = agents_error;
+  if (const std::string ended = server.poll_exit(); !ended.empty())
+    row.error = "server " + ended + " during the point";
+  row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  return row;
+}
+
+std::string PointMeasurer::artifact_name(const PointId& point) const {
+  return fmt::format("{}/{}_c{}_r{:g}{}_{}_{}", fs::path(config_.out).stem().string(), point.model,
+                     point.connections, point.rate,
+                     point.idle_connections > 0 ? fmt::format("_i{}", point.idle_connections) : "",
+                     point.repetition, slug(point.workload));
+}
+
+std::string PointMeasurer::artifact_path(const PointId& point) const {
+  const fs::path prefix = fs::path(config_.out).parent_path() / artifact_name(point);
+  fs::create_directories(prefix.parent_path());
+  return prefix.string();
+}
+
+std::string PointMeasurer::write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
+                                           const loadgen::LoadResult& result) {
+  const std::string prefix = artifact_path(point);
+  std::ofstream(prefix + ".hist") << loadgen::format_histogram_file(result.latency);
+  std::ofstream(prefix + ".timeline.csv") << loadgen::format_timeline_csv(result);
+  std::ofstream(prefix + ".hlog") << loadgen::format_interval_log(load, result);
+  return artifact_name(point);
+}
+
+void PointMeasurer::write_agents_file(const PointId& point, const std::vector<HostSpec>& hosts,
+                                      const std::vector<loadgen::LoadResult>& each) {
+  std::ofstream(artifact_path(point) + ".agents.json") << agents_summary_json(hosts, each);
+}
+
+}  // namespace cmb::harness

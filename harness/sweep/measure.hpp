@@ -1,0 +1,47 @@
+// Measuring one point: the load generator in this process against a server
+// child, the server's process tree sampled meanwhile, its own counters read
+// at the window's edges, and the point's histogram and timeline written
+// beside the CSV.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "harness/results/summary.hpp"
+#include "harness/sweep/config.hpp"
+#include "harness/sweep/server_process.hpp"
+#include "loadgen/engine.hpp"
+
+namespace cmb::harness {
+
+// A row with the point's identity, stamped now, and no figures yet.
+ResultRow row_for(const PointId& point);
+
+class PointMeasurer {
+ public:
+  // `cancel`, when it turns true, ends the point early.
+  PointMeasurer(const SweepConfig& config, const std::atomic<bool>* cancel);
+
+  // The point's row; its `error` says so when the server ended meanwhile.
+  ResultRow measure(ServerProcess& server, const PointId& point);
+
+ private:
+  // The point's latency histogram, interval log and timeline beside the CSV; returns their
+  // path prefix relative to the CSV's folder.
+  std::string write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
+                              const loadgen::LoadResult& result);
+  // Each load host's clock minus ours, in --load-hosts order.
+  std::vector<double> agent_clock_offsets() const;
+  // Each load host's own figures, PREFIX.agents.json.
+  void write_agents_file(const PointId& point, const std::vector<HostSpec>& hosts,
+                         const std::vector<loadgen::LoadResult>& each);
+  // FOLDER/NAME, relative to the CSV's folder; and the path prefix itself,
+  // its folder made.
+  std::string artifact_name(const PointId& point) const;
+  std::string artifact_path(const PointId& point) const;
+
+  const SweepConfig& config_;
+  const std::atomic<bool>* cancel_;
+};
+
+}  // namespace cmb::harness

@@ -1,0 +1,161 @@
+#include "harness/sweep/plan.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+#include "harness/base/files.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
+#include "servers/limits.hpp"
+#include "servers/registry.hpp"
+
+namespace cmb::harness {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  return cpus;
+}
+
+int largest(const std::vector<int>& values) {
+  return values.empty() ? 0 : *std::max_element(values.begin(), values.end());
+}
+
+}  // namespace
+
+ModelSpec parse_model_spec(const std::string& model, int default_threads) {
+  ModelSpec spec{model, default_threads, "", ""};
+  if (const size_t at = spec.name.rfind('@'); at != std::string::npos) {
+    spec.build = spec.name.substr(at + 1);
+    spec.name.resize(at);
+  }
+  if (const size_t colon = spec.name.find(':'); colon != std::string::npos) {
+    spec.threads = std::stoi(spec.name.substr(colon + 1));
+    spec.name.resize(colon);
+  }
+  if (const size_t plus = spec.name.find('+'); plus != std::string::npos) {
+    spec.uring = spec.name.substr(plus + 1);
+    spec.name.resize(plus);
+  }
+  return spec;
+}
+
+const ExternalModel* find_external(const std::string& model, const SweepConfig& config) {
+  const std::string name = parse_model_spec(model, 0).name;
+  for (const auto& external : config.externals)
+    if (external.name == name) return &external;
+  return nullptr;
+}
+
+bool external_model(const std::string& model, const SweepConfig& config) {
+  if (find_external(model, config) != nullptr) return true;
+  const auto info = servers::find_model(parse_model_spec(model, 0).name);
+  return info && info->external;
+}
+
+void label_models_by_build(SweepConfig& config) {
+  if (config.builds.empty()) return;
+  std::vector<std::string> labelled;
+  for (const auto& model : config.models)
+    for (const auto& build : config.builds) labelled.push_back(model + "@" + build.label);
+  config.models = labelled;
+}
+
+std::set<std::string> measured_points(const std::string& csv) {
+  std::set<std::string> done;
+  if (!fs::exists(csv)) return done;
+  const CsvTable table = read_csv_table(csv);
+  const PointReader reader(table);
+  const int error = table.column("error");
+  for (const auto& row : table.rows)
+    if (row.size() == table.header.size() && error >= 0 && row[static_cast<size_t>(error)].empty())
+      done.insert(reader.read(row).key());
+  return done;
+}
+
+std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::string>& done) {
+  // Models that differ only in their build form one group, measured in turn.
+  std::vector<std::vector<std::string>> groups;
+  for (const auto& model : config.models) {
+    const std::string base = model.substr(0, model.rfind('@'));
+    if (groups.empty() || groups.back().front().substr(0, groups.back().front().rfind('@')) != base)
+      groups.emplace_back();
+    groups.back().push_back(model);
+  }
+  std::vector<PointId> points;
+  for (int rep = 1; rep <= config.repeat; ++rep)
+    for (const auto& group : groups)
+      for (const auto& workload : config.workloads)
+        for (double rate : config.rates)
+          for (int idle : config.idle_connections)
+            for (int connections : config.connections)
+              for (size_t turn = 0; turn < group.size(); ++turn) {
+                const std::string& model = group[rep % 2 == 1 ? turn : group.size() - 1 - turn];
+                const PointId point{
+                    model,    parse_model_spec(model, config.server_threads).threads,
+                    workload, connections,
+                    rate,     rep,
+                    idle};
+                if (!done.count(point.key())) points.push_back(point);
+              }
+  return points;
+}
+
+void choose_cpus(SweepConfig& config) {
+  if (!config.pin) {
+    config.server_cpus.clear();
+    config.load_cpus.clear();
+    return;
+  }
+  if (!config.server_cpus.empty() || !config.load_cpus.empty()) return;
+  const std::vector<int> cpus = allowed_cpus();
+  if (cpus.size() < 2) {
+    fmt::print(stderr, "warning: one CPU only: server and load generator share it\n");
+    return;
+  }
+  const auto half = static_cast<std::ptrdiff_t>(cpus.size() / 2);
+  config.server_cpus.assign(cpus.begin(), cpus.begin() + half);
+  config.load_cpus.assign(cpus.begin() + half, cpus.end());
+}
+
+std::chrono::milliseconds server_header_timeout(const SweepConfig& config) {
+  std::chrono::milliseconds longest{0};
+  for (double rate : config.rates) {
+    if (rate <= 0) continue;
+    for (int connections : config.connections) {
+      const auto gap =
+          std::chrono::milliseconds(static_cast<int64_t>(2000.0 * connections / rate) + 1);
+      if (gap > std::chrono::seconds(10)) longest = std::max(longest, gap);
+    }
+  }
+  // Idle connections never send: they must outlast their connecting (the
+  // harness waits up to a minute for a slow server to accept them), the
+  // warm-up and the window.
+  if (largest(config.idle_connections) > 0) {
+    const auto held = std::chrono::ceil<std::chrono::milliseconds>(
+        2 * (config.warmup + config.duration) + std::chrono::minutes(2));
+    longest = std::max(longest, held);
+  }
+  return longest;
+}
+
+int server_max_connections(const SweepConfig& config) {
+  const int most_connections = largest(config.connections) + largest(config.idle_connections);
+  // Headroom for the connections a no-keepalive point has closing.
+  const int wanted = most_connections + 64;
+  return wanted > servers::Limits{}.max_connections ? wanted : 0;
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,70 @@
+// Planning a sweep: which points, in which order, which of them an earlier
+// run already measured, which CPUs server and load generator get, and what
+// a scenario file and a model spec name.
+#pragma once
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/results/summary.hpp"
+#include "harness/sweep/config.hpp"
+
+namespace cmb::harness {
+
+// "thread-pool:32": a model with its own --threads, so one sweep can give a
+// pool as many workers as it has connections while other models keep theirs.
+// "epoll@B": the model as the build labelled B serves it (SweepConfig::builds).
+// "io-uring+sqpoll": the io-uring model with its ring set up so
+// (net::UringSetup), a row of its own.
+struct ModelSpec {
+  std::string name;
+  int threads;
+  std::string build;  // empty: this binary
+  std::string uring;  // empty: the default setup
+};
+ModelSpec parse_model_spec(const std::string& model, int default_threads);
+
+// Whether a row's model ("nginx:4@B" too) is a server that is not ours
+// (servers::ModelInfo::external, or one of config.externals): hello
+// workload only, no counters of ours.
+bool external_model(const std::string& model, const SweepConfig& config);
+// The command of one of config.externals by its row's model; nullptr if none.
+const ExternalModel* find_external(const std::string& model, const SweepConfig& config);
+
+// With builds: every model becomes MODEL@LABEL, once per build, in the
+// builds' order. Without: nothing changes.
+void label_models_by_build(SweepConfig& config);
+
+// The PointId::key() of every point `csv` already holds a measured row of
+// (for --resume); none when the file does not exist.
+std::set<std::string> measured_points(const std::string& csv);
+
+// The points still to measure. Repetitions are the outer loop: each round
+// measures every model once, so a disturbance of a few seconds touches one
+// sample of each model instead of every sample of one (which a
+// significance test would call real). The builds of one model take turns
+// point by point, A B in odd rounds and B A in even ones, so a drift in
+// the machine's speed favours neither.
+std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::string>& done);
+
+// The --header-timeout the sweep's servers get: 0 (their 10 s default)
+// unless an open-loop point spaces a connection's requests further apart,
+// then twice the longest gap, so that no connection is closed for idling
+// between its own requests; with idle connections, long enough for them
+// to be held through a whole point.
+std::chrono::milliseconds server_header_timeout(const SweepConfig& config);
+
+// The --max-connections the sweep's servers get: 0 (the server's default)
+// unless a point holds more connections, active and idle, than that; then
+// enough for the largest point, so that the model's own limit (threads,
+// select's FD_SETSIZE, memory) is what shows.
+int server_max_connections(const SweepConfig& config);
+
+// With pinning and no CPUs named: the first half of the CPUs this process
+// may use for the server, the rest for the load generator (a warning with
+// one CPU). Without pinning: none.
+void choose_cpus(SweepConfig& config);
+
+}  // namespace cmb::harness

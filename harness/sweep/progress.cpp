@@ -1,0 +1,94 @@
+#include "harness/sweep/progress.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "harness/base/files.hpp"
+#include "harness/results/claims.hpp"
+#include "loadgen/units.hpp"
+
+namespace cmb::harness {
+
+namespace fs = std::filesystem;
+
+void print_progress(size_t done, size_t total, const ResultRow& row, double eta_s) {
+  const std::string label =
+      fmt::format("[{}/{}] {:<22} {:<18} c={:<5}{}{}", done, total, row.model,
+                  row.workload.empty() ? "hello" : row.workload, row.connections,
+                  row.rate > 0 ? fmt::format(" R={:<7g}", row.rate) : "",
+                  row.idle_connections > 0 ? fmt::format(" idle={:<6}", row.idle_connections) : "");
+  if (row.error.empty()) {
+    fmt::print("{} {:>10.1f} req/s  p99 {:>9}  errors {}  (ETA {:.0f}s)\n", label, row.rps,
+               loadgen::format_nanos(row.latency_p99_us * 1000), row.errors(), eta_s);
+  } else {
+    fmt::print("{} FAILED: {}\n", label, row.error);
+  }
+  std::fflush(stdout);
+}
+
+void print_summary(const SweepConfig& config, const SweepSummary& summary) {
+  fmt::print("\n{:<22} {:>12} {:>12} {:>14}\n", "model", "best req/s", "p99 there",
+             fmt::format("knee (p99 {:g} ms)", config.slo_p99_ms));
+  for (const auto& model : config.models) {
+    const auto it = std::find_if(summary.models.begin(), summary.models.end(),
+                                 [&](const ModelSummary& m) { return m.model == model; });
+    if (it == summary.models.end()) {
+      fmt::print("{:<22} {:>12}\n", model, "no data");
+      continue;
+    }
+    fmt::print("{:<22} {:>12.1f} {:>12} {:>14}\n", model, it->best_rps,
+               loadgen::format_nanos(it->p99_at_best_us * 1000),
+               !summary.rate_sweep ? "-"
+               : it->knee_rate     ? fmt::format("{:g} req/s", *it->knee_rate)
+                                   : "none");
+  }
+}
+
+void print_verdicts(const std::vector<Verdict>& verdicts) {
+  if (verdicts.empty()) return;
+  fmt::print("\nThe scenario's claims, on this machine:\n");
+  int held = 0, failed = 0, unmeasured = 0;
+  for (const auto& verdict : verdicts) {
+    fmt::print("  {:<13} {}\n  {:<13} {}\n", verdict_word(verdict), verdict.claim, "",
+               verdict.measured);
+    (!verdict.held ? unmeasured : *verdict.held ? held : failed) += 1;
+  }
+  fmt::print("{} of {} claims held", held, verdicts.size());
+  if (failed > 0)
+    fmt::print("; {} did not hold here (a finding about this machine, not an error)", failed);
+  if (unmeasured > 0) fmt::print("; {} not measured (the sweep left out their points)", unmeasured);
+  fmt::print(".\n");
+}
+
+std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir) {
+  const char* python = "/usr/bin/python3";
+  if (::access(python, X_OK) != 0 ||
+      std::system("/usr/bin/python3 -c 'import matplotlib, pandas' >/dev/null 2>&1") != 0) {
+    fmt::print(stderr,
+               "note: no charts: /usr/bin/python3 lacks matplotlib or pandas "
+               "(apt-get install python3-matplotlib python3-pandas)\n");
+    return {};
+  }
+  const fs::path script = data_dir() / "plots" / "plot_results.py";
+  const std::string command =
+      fmt::format("{} '{}' '{}' --out-dir '{}'", python, script.string(), csv, out_dir);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return {};
+  std::vector<std::string> written;
+  char line[4096];
+  while (std::fgets(line, sizeof line, pipe) != nullptr) {
+    std::string path(line);
+    while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
+    if (!path.empty()) written.push_back(path);
+  }
+  if (const int status = ::pclose(pipe); status != 0)
+    fmt::print(stderr, "warning: plotting failed (status {})\n", status);
+  return written;
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,28 @@
+// What a sweep tells people as it goes and when it ends: a progress line
+// per point, the summary table, and the charts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "harness/results/claims.hpp"
+#include "harness/sweep/config.hpp"
+
+namespace cmb::harness {
+
+// "[3/20] epoll  hello  c=64  201234.5 req/s  p99 1.2ms  errors 0  (ETA 42s)".
+void print_progress(size_t done, size_t total, const ResultRow& row, double eta_s);
+
+// Per model: the best throughput and the p99 there; for rate sweeps, the
+// knee under the SLO (harness/results/summary.hpp has the rule).
+void print_summary(const SweepConfig& config, const SweepSummary& summary);
+
+// Each claim of the scenario, its verdict and its figures, then a count. A
+// claim that did not hold is said plainly; it is a finding, not a failure.
+void print_verdicts(const std::vector<Verdict>& verdicts);
+
+// Draws the charts with the Debian interpreter when it has matplotlib;
+// returns the paths written.
+std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir);
+
+}  // namespace cmb::harness

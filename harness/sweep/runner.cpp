@@ -1,0 +1,170 @@
+#include "harness/sweep/runner.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <stdexcept>
+
+#include "harness/base/build_info.hpp"
+#include "harness/base/clock.hpp"
+#include "harness/results/claims.hpp"
+#include "harness/results/csv.hpp"
+#include "harness/results/schema.hpp"
+#include "harness/results/summary.hpp"
+#include "harness/sweep/manifest.hpp"
+#include "harness/sweep/measure.hpp"
+#include "harness/sweep/plan.hpp"
+#include "harness/sweep/progress.hpp"
+#include "harness/sweep/server_process.hpp"
+#include "harness/sweep/syscall_counter.hpp"
+#include "loadgen/units.hpp"
+
+namespace cmb::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Set by SIGINT/SIGTERM: the current point ends early and is not recorded.
+std::atomic<bool> g_interrupted{false};
+
+void on_interrupt(int) { g_interrupted.store(true); }
+
+}  // namespace
+
+int run_sweep(SweepConfig config) {
+  if (config.models.empty()) throw std::invalid_argument("no models to run");
+  if (config.rates.empty()) config.rates = {0};
+  if (config.idle_connections.empty()) config.idle_connections = {0};
+  check_claims(config.claims);  // a claim that does not parse stops the run before it starts
+  label_models_by_build(config);
+  if (config.count_syscalls && !SyscallCounter::unavailable_reason().empty())
+    fmt::print(stderr, "warning: --syscalls: {}; server_syscalls_per_request stays empty\n",
+               SyscallCounter::unavailable_reason());
+  // A host that cannot be reached stops the run before it starts, named.
+  for (const auto& host : config.load_hosts)
+    if (const std::string why = host_unreachable_reason(host); !why.empty())
+      throw std::runtime_error("load host " + why);
+  if (config.push) {
+    push_binary(config.server_host);
+    for (auto& host : config.load_hosts) push_binary(host);
+  }
+  if (const std::string why = host_unreachable_reason(config.server_host); !why.empty())
+    throw std::runtime_error("server host " + why);
+  if (!config.load_hosts.empty() || config.server_host.kind != HostSpec::Kind::kLocal) {
+    config.host_infos.clear();
+    config.host_infos.push_back(describe_host(config.server_host));
+    for (const auto& host : config.load_hosts) config.host_infos.push_back(describe_host(host));
+    std::string ours = version_text(build_info());
+    ours = ours.substr(0, ours.find('\n'));
+    for (const auto& info : config.host_infos) {
+      if (const std::string problem = host_problem(info, ours); !problem.empty())
+        throw std::runtime_error(problem);
+      if (const std::string warning = clock_warning(info); !warning.empty())
+        fmt::print(stderr, "warning: {}\n", warning);
+    }
+  }
+  choose_cpus(config);
+  if (config.out.empty())
+    config.out = fmt::format("results/{}-{}.csv", config.scenario.empty() ? "run" : config.scenario,
+                             utc_now("%Y%m%d-%H%M%S"));
+  const std::set<std::string> done =
+      config.resume ? measured_points(config.out) : std::set<std::string>();
+  CsvWriter csv(config.out);
+  const std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  write_manifest(config, started, "", nullptr);
+  const std::vector<PointId> points = plan_points(config, done);
+
+  if (!config.question.empty()) fmt::print("{}\n", config.question);
+  if (!config.expect.empty()) fmt::print("Expected: {}\n", config.expect);
+  fmt::print("cmbench run{}: {} points{}, {} + {} warm-up each; server CPUs [{}], load CPUs [{}]\n",
+             config.scenario.empty() ? "" : " " + config.scenario, points.size(),
+             done.empty() ? "" : fmt::format(" ({} already in the CSV)", done.size()),
+             loadgen::format_nanos(static_cast<double>(config.duration.count())),
+             loadgen::format_nanos(static_cast<double>(config.warmup.count())),
+             fmt::join(config.server_cpus, ","), fmt::join(config.load_cpus, ","));
+  std::fflush(stdout);
+
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+
+  PointMeasurer measurer(config, &g_interrupted);
+  size_t kept = 0;
+  const auto sweep_start = Clock::now();
+  const std::chrono::milliseconds header_timeout = server_header_timeout(config);
+  const int max_connections = server_max_connections(config);
+  std::unique_ptr<ServerProcess> server;
+  std::string current_model;
+  for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
+    const PointId& point = points[i];
+    if (point.model != current_model || (server && !server->poll_exit().empty())) {
+      server.reset();  // a new model, or the old one died: start afresh
+      current_model = point.model;
+    }
+    ResultRow row;
+    try {
+      if (external_model(point.model, config) && !point.workload.empty())
+        throw std::runtime_error(
+            fmt::format("{} serves only the hello workload: '{}' would be ignored", point.model,
+                        point.workload));
+      if (!server) {
+        const ModelSpec spec = parse_model_spec(point.model, config.server_threads);
+        std::string binary = "/proc/self/exe";
+        for (const auto& build : config.builds)
+          if (build.label == spec.build) binary = build.path;
+        const ExternalModel* external = find_external(point.model, config);
+        server = std::make_unique<ServerProcess>(
+            ServerProcess::Options{.binary = binary,
+                                   .model = spec.name,
+                                   .command = external ? external->command : "",
+                                   .host = config.host,
+                                   .threads = spec.threads,
+                                   .cpus = config.server_cpus,
+                                   .header_timeout = header_timeout,
+                                   .max_connections = max_connections,
+                                   .uring = spec.uring,
+                                   .where = config.server_host});
+      }
+      row = measurer.measure(*server, point);
+    } catch (const std::exception& e) {
+      row = row_for(point);
+      row.error = e.what();
+      server.reset();
+    }
+    if (g_interrupted) break;  // a cut-short point is not a result
+    csv.write(row);
+    ++kept;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - sweep_start).count();
+    print_progress(
+        i + 1, points.size(), row,
+        elapsed / static_cast<double>(i + 1) * static_cast<double>(points.size() - i - 1));
+  }
+  server.reset();
+  // Over the whole CSV: with --resume it holds earlier runs' points too.
+  const SweepSummary summary =
+      summarize(read_result_rows(config.out), config.models, config.slo_p99_ms);
+  const std::vector<Verdict> verdicts = evaluate_claims(config.claims, config.out, summary);
+  write_manifest(config, started, utc_now("%Y-%m-%dT%H:%M:%SZ"), &summary, verdicts);
+  if (g_interrupted) {
+    fmt::print("interrupted: {} points kept in {}; --resume continues\n", kept, config.out);
+    return 130;
+  }
+  print_summary(config, summary);
+  print_verdicts(verdicts);
+  fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
+             std::filesystem::path(config.out).replace_extension(".json").string());
+  if (config.plots)
+    for (const auto& chart : draw_plots(config.out, config.charts_dir))
+      fmt::print("chart: {}\n", chart);
+  return 0;
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,189 @@
+#include "harness/sweep/server_process.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "net/fd.hpp"
+
+namespace cmb::harness {
+namespace {
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status), ::strsignal(WTERMSIG(status)));
+  return "stopped";
+}
+
+// Reads one line from `fd` within `timeout`; empty when none came.
+std::string read_line(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string line;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return {};
+    pollfd p{fd, POLLIN, 0};
+    if (net::retry_on_eintr([&] { return ::poll(&p, 1, static_cast<int>(left.count())); }) <= 0)
+      return {};
+    char c;
+    const ssize_t n = net::retry_on_eintr([&] { return ::read(fd, &c, 1); });
+    if (n <= 0) return {};
+    if (c == '\n') return line;
+    line += c;
+    if (line.size() > 4096) return line;
+  }
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const Options& options) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  net::Fd read_end(pipe_fds[0]);
+  net::Fd write_end(pipe_fds[1]);
+
+  std::vector<std::string> args = {"cmbench", "serve", "--host", options.host, "--port", "0"};
+  if (options.command.empty())
+    args.insert(args.end(), {"--model", options.model});
+  else
+    args.insert(args.end(), {"--command", options.command});
+  if (options.threads > 0) {
+    args.push_back("--threads");
+    args.push_back(std::to_string(options.threads));
+  }
+  remote_ = options.where.kind == HostSpec::Kind::kSsh;
+  if (remote_) {
+    args.push_back("--control-stdin");
+  } else {
+    args.push_back("--counters-fd");
+    args.push_back(std::to_string(counters_.fd()));
+  }
+  if (options.header_timeout.count() > 0) {
+    args.push_back("--header-timeout");
+    args.push_back(std::to_string(options.header_timeout.count()) + "ms");
+  }
+  if (!options.uring.empty()) {
+    args.push_back("--uring");
+    args.push_back(options.uring);
+  }
+  if (options.max_connections > 0) {
+    args.push_back("--max-connections");
+    args.push_back(std::to_string(options.max_connections));
+  }
+  if (const std::string why = host_unreachable_reason(options.where); !why.empty())
+    throw std::runtime_error(why);
+  // `ip netns exec` runs the binary by its path: /proc/self/exe would be ip's.
+  args[0] = options.where.kind == HostSpec::Kind::kSsh ? cmbench_on(options.where)
+                                                       : executable_path(options.binary);
+  int control[2] = {-1, -1};
+  if (remote_ && ::pipe2(control, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  net::Fd control_read(control[0]);
+  control_.reset(control[1]);
+  args = command_on(options.where, args);
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error(fmt::format("fork failed: {}", std::strerror(errno)));
+  if (pid_ == 0) {
+    // Child: only async-signal-safe calls until exec.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // the harness died already
+    if (!options.cpus.empty()) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      for (int cpu : options.cpus) CPU_SET(cpu, &set);
+      ::sched_setaffinity(0, sizeof set, &set);
+    }
+    ::dup2(write_end.get(), STDOUT_FILENO);
+    if (control_read) ::dup2(control_read.get(), STDIN_FILENO);
+    ::fcntl(counters_.fd(), F_SETFD, 0);  // the server maps it: keep it across exec
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  write_end.reset();
+  control_read.reset();
+  out_ = std::move(read_end);
+
+  const std::string line = read_line(out_.get(), options.ready_timeout);
+  const std::string_view prefix = "listening on ";
+  const size_t colon = line.rfind(':');
+  if (line.rfind(prefix, 0) != 0 || colon == std::string::npos) {
+    std::string how = poll_exit();
+    if (how.empty()) {
+      stop(std::chrono::milliseconds(1000));
+      how = line.empty()
+                ? fmt::format("no readiness line within {} ms", options.ready_timeout.count())
+                : fmt::format("printed '{}' instead of its readiness line", line);
+    }
+    throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model, how));
+  }
+  port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
+}
+
+ServerProcess::~ServerProcess() {
+  if (ended_.empty() && pid_ > 0) stop(std::chrono::milliseconds(2000));
+}
+
+std::string ServerProcess::poll_exit() {
+  if (!ended_.empty()) return ended_;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) ended_ = describe_status(status);
+  return ended_;
+}
+
+std::optional<servers::CounterValues> ServerProcess::snapshot() {
+  if (!poll_exit().empty()) return std::nullopt;
+  if (!remote_) return counters_.read();
+  if (::write(control_.get(), "snapshot\n", 9) != 9) return std::nullopt;
+  // Its answer is the next snapshot line (over a slow link, within seconds).
+  for (std::string line; !(line = read_line(out_.get(), std::chrono::seconds(10))).empty();)
+    if (auto report = parse_server_report(line); report && report->event == "snapshot") {
+      last_tree_ = report->tree;
+      return report->counters;
+    }
+  return std::nullopt;
+}
+
+std::string ServerProcess::stop(std::chrono::milliseconds grace) {
+  if (!poll_exit().empty()) return ended_;
+  // Over ssh a signal would reach only the ssh client: end the server's
+  // input instead, and it stops as on SIGTERM.
+  if (remote_)
+    control_.reset();
+  else
+    ::kill(pid_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!poll_exit().empty()) {
+      // Its last line is the exit report (the pipe is at EOF after it).
+      for (std::string line;
+           !(line = read_line(out_.get(), std::chrono::milliseconds(100))).empty();)
+        if (auto report = parse_server_report(line); report && report->event == "exit")
+          exit_report_ = std::move(report);
+      return ended_;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  ended_ = describe_status(status) +
+           fmt::format(" (did not stop within {} ms of SIGTERM)", grace.count());
+  return ended_;
+}
+
+}  // namespace cmb::harness

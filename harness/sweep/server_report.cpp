@@ -1,0 +1,121 @@
+#include "harness/sweep/server_report.hpp"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace cmb::harness {
+namespace {
+
+double seconds(const timeval& t) {
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+ProcessUsage read_own_usage() {
+  rusage self{}, children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  ProcessUsage usage;
+  usage.user_s = seconds(self.ru_utime) + seconds(children.ru_utime);
+  usage.system_s = seconds(self.ru_stime) + seconds(children.ru_stime);
+  usage.max_rss_kb = static_cast<uint64_t>(std::max(self.ru_maxrss, children.ru_maxrss));
+  usage.voluntary_switches = static_cast<uint64_t>(self.ru_nvcsw + children.ru_nvcsw);
+  usage.involuntary_switches = static_cast<uint64_t>(self.ru_nivcsw + children.ru_nivcsw);
+  return usage;
+}
+
+TreeFigures read_own_tree() {
+  TreeFigures tree;
+  const pid_t self = ::getpid();
+  tree.cpu = read_tree_cpu(self).value_or(TreeCpu{});
+  tree.memory = read_tree_memory(self).value_or(TreeMemory{});
+  for (const auto& [tid, counts] : read_tree_switches(self)) {
+    tree.voluntary_switches += counts.first;
+    tree.involuntary_switches += counts.second;
+  }
+  tree.tcp = read_tcp_counters(self);
+  return tree;
+}
+
+std::string format_server_report(const ServerReport& report) {
+  nlohmann::ordered_json json;
+  json["event"] = report.event;
+  json["counters"] = {{"requests", report.counters.requests},
+                      {"refused", report.counters.refused},
+                      {"timed_out", report.counters.timed_out},
+                      {"rejected", report.counters.rejected},
+                      {"accepted", report.counters.accepted},
+                      {"accepted_by_thread", report.counters.accepted_by_thread()}};
+  if (report.usage) {
+    const ProcessUsage& u = *report.usage;
+    json["usage"] = {{"user_s", u.user_s},
+                     {"system_s", u.system_s},
+                     {"max_rss_kb", u.max_rss_kb},
+                     {"voluntary_switches", u.voluntary_switches},
+                     {"involuntary_switches", u.involuntary_switches}};
+  }
+  if (report.tree) {
+    const TreeFigures& t = *report.tree;
+    json["tree"] = {{"user_s", t.cpu.user_s},
+                    {"system_s", t.cpu.system_s},
+                    {"rss_kb", t.memory.rss_kb},
+                    {"threads", t.memory.threads},
+                    {"processes", t.memory.processes},
+                    {"voluntary_switches", t.voluntary_switches},
+                    {"involuntary_switches", t.involuntary_switches},
+                    {"listen_overflows", t.tcp.listen_overflows},
+                    {"listen_drops", t.tcp.listen_drops},
+                    {"retransmits", t.tcp.retransmits},
+                    {"resets", t.tcp.resets}};
+  }
+  return json.dump();
+}
+
+std::optional<ServerReport> parse_server_report(std::string_view line) {
+  const nlohmann::json json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json.contains("event") || !json.contains("counters")) return {};
+  try {
+    ServerReport report;
+    report.event = json.at("event").get<std::string>();
+    const auto& c = json.at("counters");
+    report.counters.requests = c.at("requests").get<uint64_t>();
+    report.counters.refused = c.at("refused").get<uint64_t>();
+    report.counters.timed_out = c.at("timed_out").get<uint64_t>();
+    report.counters.rejected = c.at("rejected").get<uint64_t>();
+    report.counters.accepted = c.value("accepted", uint64_t{0});
+    // The acceptor threads again, as the first slots.
+    const auto by_thread = c.value("accepted_by_thread", std::vector<uint64_t>{});
+    for (size_t i = 0; i < by_thread.size() && i < servers::kCounterSlots; ++i) {
+      report.counters.accepted_by_slot[i] = by_thread[i];
+      report.counters.acceptor_slots |= uint64_t{1} << i;
+    }
+    if (json.contains("usage")) {
+      const auto& u = json.at("usage");
+      report.usage = ProcessUsage{u.at("user_s").get<double>(), u.at("system_s").get<double>(),
+                                  u.at("max_rss_kb").get<uint64_t>(),
+                                  u.at("voluntary_switches").get<uint64_t>(),
+                                  u.at("involuntary_switches").get<uint64_t>()};
+    }
+    if (json.contains("tree")) {
+      const auto& t = json.at("tree");
+      TreeFigures tree;
+      tree.cpu = {t.at("user_s").get<double>(), t.at("system_s").get<double>()};
+      tree.memory = {t.at("rss_kb").get<uint64_t>(), t.at("threads").get<int>(),
+                     t.at("processes").get<int>()};
+      tree.voluntary_switches = t.at("voluntary_switches").get<uint64_t>();
+      tree.involuntary_switches = t.at("involuntary_switches").get<uint64_t>();
+      tree.tcp = {t.at("listen_overflows").get<uint64_t>(), t.at("listen_drops").get<uint64_t>(),
+                  t.at("retransmits").get<uint64_t>(), t.at("resets").get<uint64_t>()};
+      report.tree = tree;
+    }
+    return report;
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,185 @@
+// What a load is asked to do and what it measured: the configuration, the
+// errors by cause, the histograms and the timeline, and how several threads'
+// or agents' results add up. Plain data; loadgen/engine.hpp runs it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loadgen/histogram.hpp"
+#include "loadgen/schedule.hpp"
+#include "loadgen/url.hpp"
+
+namespace cmb::loadgen {
+
+// How each load thread does its I/O. Both run the same schedule, parser
+// and accounting.
+enum class IoEngine {
+  kEpoll,   // readiness: epoll_pwait2, then one recv and one send per call
+  kIoUring  // completions: multishot recv into provided buffers, sends and
+            // connects submitted in batches, one io_uring_enter per wake-up
+};
+
+struct LoadConfig {
+  // Every target must name the same host and port: they share connections.
+  std::vector<Target> targets;
+  int connections = 10;
+  int threads = 2;  // clamped to the number of connections
+  std::chrono::nanoseconds duration = std::chrono::seconds(10);
+  std::chrono::nanoseconds warmup{0};  // runs before `duration`, not recorded
+  std::chrono::nanoseconds timeout = std::chrono::seconds(2);  // per request
+  bool keep_alive = true;  // false: a new connection per request
+  double rate = 0;         // requests/s over all connections; 0: closed loop
+  Arrival arrival = Arrival::kUniform;
+  std::chrono::nanoseconds think{0};  // closed loop: pause before each request
+  int pipeline = 1;                   // requests in flight per connection
+  uint64_t max_requests = 0;          // stop after sending this many; 0: run for `duration`
+  std::vector<int> cpus;              // pin thread i to cpus[i % size]; empty: no pinning
+  // Open loop: the timer wakes the thread late (tens of microseconds on a
+  // VM), so each thread learns how late and wakes that much early, then
+  // polls without sleeping until the send is due -- at most this long per
+  // wait. Zero: never spin (less generator CPU, later sends).
+  std::chrono::nanoseconds max_spin = std::chrono::microseconds(200);
+  IoEngine engine = IoEngine::kEpoll;
+  // Keep a full-precision latency histogram per second of the measured
+  // window (LoadResult::intervals), for HdrHistogram interval logs: 34 KiB
+  // per second per thread, twice in an open loop.
+  bool interval_histograms = false;
+  // Called once as the measured window opens, while every load thread
+  // waits at its edge: nothing is sent or read while it runs, and only what
+  // happens after it returns is counted. The harness snapshots the server's
+  // counters here: the responses the client then counts were all answered
+  // after it, but for the `in_flight_at_open` requests. Must not throw.
+  std::function<void()> on_window_open;
+  // Connections opened before the run that never send (loadgen/idle.hpp),
+  // held until it ends; each wave of them is given at most
+  // idle_connect_timeout to connect.
+  int idle_connections = 0;
+  std::chrono::milliseconds idle_connect_timeout{10'000};
+  // Called once the idle connections are open (with how many are), before
+  // the run's clock starts: a client sees a connection complete while the
+  // server may not have accepted it yet, so the harness waits here until
+  // the server's counters show it holds them. Must not throw.
+  std::function<void(int)> on_idle_connected;
+  // One agent of `segments` that together make one load (k6's execution
+  // segments): `connections`, `idle_connections` and `max_requests` are the
+  // totals, this agent takes its share of each (segment_share), and its
+  // connections keep their places in the one open-loop schedule, so the
+  // agents together send what one generator would.
+  int segment = 0;
+  int segments = 1;
+  // Not zero: the run (its warm-up first) starts at this wall-clock instant,
+  // nanoseconds since the epoch, so agents on several hosts start together;
+  // idle connections are opened before it. Throws std::runtime_error when
+  // this agent gets there more than kStartAtSlack late.
+  int64_t start_at_ns = 0;
+  // Set: called once everything is set up (idle connections open), to learn
+  // the start instant then, as start_at_ns -- an agent asks its harness,
+  // which starts every agent together once all are ready. Returns 0 to give
+  // up (the run then ends at once, counting nothing).
+  std::function<int64_t()> await_start;
+};
+
+inline constexpr std::chrono::milliseconds kStartAtSlack{100};
+
+// Segment `segment` of `segments` of `total` items: the first and how many.
+// The shares differ by at most one, the larger ones first.
+struct Share {
+  uint64_t first = 0;
+  uint64_t count = 0;
+};
+Share segment_share(uint64_t total, int segment, int segments);
+
+// Errors by cause, as wrk counts them. A response with status >= 400 is a
+// completed request and a status error.
+// The error_details prefix of replies that are not HTTP/1.x at all.
+inline constexpr std::string_view kNotHttp = "read: not HTTP: ";
+
+struct ErrorCounts {
+  uint64_t connect = 0;
+  uint64_t read = 0;
+  uint64_t write = 0;
+  uint64_t timeout = 0;
+  uint64_t status = 0;
+
+  uint64_t total() const { return connect + read + write + timeout + status; }
+  ErrorCounts& operator+=(const ErrorCounts& other);
+};
+
+struct TargetResult {
+  uint64_t requests = 0;
+  LatencyHistogram latency;
+};
+
+struct TimelineSecond {
+  uint64_t requests = 0;
+  uint64_t errors = 0;
+  CoarseLatencyHistogram latency;
+};
+
+// Second i of the measured window at full precision (see
+// LoadConfig::interval_histograms).
+struct IntervalLatency {
+  LatencyHistogram latency;      // as LoadResult::latency
+  LatencyHistogram uncorrected;  // open loop: as LoadResult::uncorrected_latency
+};
+
+struct ThreadUsage {
+  double cpu_s = 0;   // user + system
+  double wall_s = 0;  // how long the thread ran
+  double busy() const { return wall_s > 0 ? cpu_s / wall_s : 0; }
+};
+
+struct LoadResult {
+  uint64_t requests = 0;           // responses completed in the measured window
+  uint64_t sent = 0;               // requests written in the measured window
+  uint64_t abandoned = 0;          // still in flight when the run ended (counted nowhere else)
+  uint64_t in_flight_at_open = 0;  // sent before the window opened, unanswered then
+  double duration_s = 0;           // the measured window
+  uint64_t bytes_read = 0;
+  ErrorCounts errors;
+  // "connect: Connection refused", "status 5xx", ... -> how many. Replies
+  // that are not HTTP start with kNotHttp.
+  std::map<std::string, uint64_t> error_details;
+  // Open loop: from the intended send time (corrected). Closed loop: from the
+  // actual send. A request that timed out counts with its age when abandoned.
+  LatencyHistogram latency;
+  // Open loop only: from the actual send, as a closed loop would see it.
+  LatencyHistogram uncorrected_latency;
+  // Open loop only: how late sends ran behind their intended times.
+  LatencyHistogram schedule_lag;
+  LatencyHistogram connect_latency;  // connect() -> connected
+  // Per URL, in LoadConfig::targets order; filled only with several URLs
+  // (with one, `requests` and `latency` are its figures).
+  std::vector<TargetResult> targets;
+  std::vector<TimelineSecond> timeline;    // second i of the measured window
+  std::vector<IntervalLatency> intervals;  // with LoadConfig::interval_histograms
+  double window_start_epoch_s = 0;         // when the measured window opened (wall clock)
+  std::vector<ThreadUsage> threads;
+  double cpu_user_s = 0;  // the generator's own threads
+  double cpu_system_s = 0;
+  // LoadConfig::idle_connections: how many connected, how many did not
+  // (idle_error says why the first did not), and how many of those that
+  // connected the server had closed by the end of the run.
+  uint64_t idle_open = 0;
+  uint64_t idle_failed = 0;
+  uint64_t idle_closed = 0;
+  std::string idle_error;
+
+  double rps() const { return duration_s > 0 ? static_cast<double>(requests) / duration_s : 0; }
+  // Adds another thread's (or generator's) figures over the same window:
+  // counts add, histograms merge exactly, timelines add second by second,
+  // threads are listed together. duration_s is left as it is.
+  LoadResult& operator+=(const LoadResult& other);
+  // The busiest generator thread's CPU share: near 1 means the client, not
+  // the server, set the pace.
+  double max_thread_busy() const;
+};
+
+}  // namespace cmb::loadgen

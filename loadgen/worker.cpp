@@ -1,0 +1,475 @@
+// The worker: a load thread's schedule, parsing and accounting, and its
+// epoll transport (worker_uring.cpp has the io-uring one).
+#include "loadgen/worker.hpp"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+namespace cmb::loadgen::detail {
+namespace {
+
+double timeval_seconds(const timeval& tv) {
+  return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+uint64_t nanos(Clock::duration d) {
+  return static_cast<uint64_t>(
+      std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()));
+}
+
+std::string error_text(int error) {
+  switch (error) {
+    case 0:
+      return "connection closed before the response was complete";
+    case EADDRNOTAVAIL:
+      return "no free local port (ephemeral ports exhausted by TIME_WAIT): lower the rate, use "
+             "keep-alive, or widen net.ipv4.ip_local_port_range";
+    default:
+      return std::strerror(error);
+  }
+}
+
+Worker::Worker(Plan& plan, int first_connection, int connections, uint64_t seed)
+    : plan_(plan),
+      config_(*plan.config),
+      connections_(static_cast<size_t>(connections)),
+      random_(seed) {
+  result_.targets.resize(config_.targets.size());
+  if (plan_.open_loop()) {
+    for (int i = 0; i < connections; ++i)
+      connections_[static_cast<size_t>(i)].schedule.emplace(
+          config_.rate, config_.connections, first_connection + i, plan_.start, config_.arrival,
+          seed * 7919 + static_cast<uint64_t>(i));
+  }
+}
+
+void Worker::run(int cpu) {
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    ::sched_setaffinity(0, sizeof set, &set);  // best effort
+  }
+  try {
+    if (config_.engine == IoEngine::kIoUring) {
+      uring_ = std::make_unique<net::Uring>(kRingEntries, kBufferCount, kBufferSize);
+    } else {
+      epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+      if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    }
+  } catch (...) {
+    plan_.window_edge->arrive_and_drop();  // the others open the window without this one
+    throw;
+  }
+  // The kernel may let a timer fire this much late to batch wake-ups (50 us
+  // by default); an open loop's sends are due to the microsecond.
+  if (plan_.open_loop()) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  const Clock::time_point begin = Clock::now();
+  for (uint32_t i = 0; i < connections_.size(); ++i) open(i, begin);
+
+  epoll_event events[kMaxEvents];
+  Clock::time_point last_scan = begin;
+  for (;;) {
+    Clock::time_point now = Clock::now();
+    if (now >= plan_.end || (plan_.cancel && plan_.cancel->load(std::memory_order_relaxed))) break;
+    if (budget_spent() && in_flight_ == 0) break;
+    open_window_when_due(now);
+    Clock::duration wait = std::min<Clock::duration>(plan_.end - now, kScanInterval);
+    if (!window_open_) wait = std::min<Clock::duration>(wait, plan_.measure_start - now);
+    if (!due_.empty())
+      wait = std::min<Clock::duration>(wait, std::max<Clock::duration>(due_.top().first - now, {}));
+    Clock::duration sleep = wait;
+    if (plan_.open_loop()) sleep = std::max<Clock::duration>(wait - wake_early_, {});
+    const int n = uring_ ? wait_for_completions(sleep) : wait_for_events(events, sleep);
+    const Clock::time_point woke = Clock::now();
+    if (n == 0 && sleep > Clock::duration{}) learn_wake_lateness(woke - (now + sleep));
+    open_window_when_due(woke);
+    if (uring_) {
+      unsigned head, seen = 0;
+      io_uring_cqe* cqe;
+      io_uring_for_each_cqe(uring_->get(), head, cqe) {
+        on_completion(*cqe, woke);
+        ++seen;
+      }
+      io_uring_cq_advance(uring_->get(), seen);
+    }
+    for (int i = 0; !uring_ && i < n; ++i) on_event(events[i].data.u32, events[i].events);
+    now = Clock::now();
+    run_due(now);
+    if (now - last_scan >= kScanInterval) {
+      scan(now);
+      last_scan = now;
+    }
+  }
+  // Ended before the window opened (cancelled): the others must not wait.
+  if (!window_open_) plan_.window_edge->arrive_and_drop();
+  finished_ = Clock::now();
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  result_.cpu_user_s = timeval_seconds(usage.ru_utime);
+  result_.cpu_system_s = timeval_seconds(usage.ru_stime);
+  result_.threads.push_back({result_.cpu_user_s + result_.cpu_system_s,
+                             std::chrono::duration<double>(finished_ - begin).count()});
+  result_.abandoned = in_flight_;
+  for (auto& c : connections_) c.fd.reset();
+  uring_.reset();  // before the buffers its sends may still point into
+}
+
+int Worker::wait_for_events(epoll_event* events, Clock::duration wait) {
+  if (precise_wait_) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    const timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                           static_cast<long>(ns % 1'000'000'000)};
+    const int n = ::epoll_pwait2(epoll_.get(), events, kMaxEvents, &timeout, nullptr);
+    if (n >= 0 || errno != ENOSYS) return n;
+    precise_wait_ = false;  // a kernel before 5.11: milliseconds it is
+  }
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+  return ::epoll_wait(epoll_.get(), events, kMaxEvents, static_cast<int>(ms));
+}
+
+void Worker::learn_wake_lateness(Clock::duration late) {
+  constexpr Clock::duration kStep = std::chrono::nanoseconds(50);
+  if (late > wake_early_)
+    wake_early_ = std::min<Clock::duration>(wake_early_ + 99 * kStep, config_.max_spin);
+  else
+    wake_early_ = std::max<Clock::duration>(wake_early_ - kStep, {});
+}
+
+void Worker::open_window_when_due(Clock::time_point now) {
+  if (window_open_ || !measuring(now)) return;
+  plan_.window_edge->arrive_and_wait();
+  window_open_ = true;
+  result_.in_flight_at_open = in_flight_;
+}
+
+void Worker::open(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  const net::Address& address = plan_.address;
+  c.fd.reset(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!c.fd) {
+    fail(index, &ErrorCounts::connect, "connect: " + error_text(errno), now, kConnectRetryDelay);
+    return;
+  }
+  net::set_nodelay(c.fd.get());
+  if (::connect(c.fd.get(), address.get(), address.length) != 0 && errno != EINPROGRESS) {
+    fail(index, &ErrorCounts::connect, "connect: " + error_text(errno), now, kConnectRetryDelay);
+    return;
+  }
+  c.state = State::kConnecting;
+  c.connect_started = now;
+  ++c.generation;
+  if (uring_) {  // writable once connected
+    io_uring_sqe* entry = uring_->sqe();
+    io_uring_prep_poll_add(entry, c.fd.get(), POLLOUT);
+    submit(Op::kConnect, index, entry);
+    return;
+  }
+  // Edge-triggered for both directions: registered once, never modified.
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u32 = index;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev) != 0)
+    fail(index, &ErrorCounts::connect, "connect: " + error_text(errno), now, kConnectRetryDelay);
+}
+
+void Worker::on_event(uint32_t index, uint32_t events) {
+  Connection& c = connections_[index];
+  if (c.state == State::kConnecting) {
+    int error = 0;
+    socklen_t length = sizeof error;
+    ::getsockopt(c.fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+    const Clock::time_point now = Clock::now();
+    if (error != 0) {
+      fail(index, &ErrorCounts::connect, "connect: " + error_text(error), now, kConnectRetryDelay);
+      return;
+    }
+    if ((events & EPOLLOUT) == 0) return;
+    c.state = State::kOpen;
+    if (window_open_) result_.connect_latency.record(nanos(now - c.connect_started));
+    if (uring_) arm_recv(index);
+    try_send(index, now);
+    // Fall through: this edge may also say the peer already wrote or closed.
+  } else if (c.state == State::kOpen && !c.out.empty() &&
+             (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+    if (!write_some(index)) return;
+  }
+  if (c.state == State::kOpen && (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)))
+    read_some(index, (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0);
+}
+
+uint16_t Worker::pick_target() {
+  if (plan_.cumulative_weight.size() == 1) return 0;
+  std::uniform_int_distribution<unsigned> pick(0, plan_.cumulative_weight.back() - 1);
+  const unsigned ticket = pick(random_);
+  const auto it =
+      std::upper_bound(plan_.cumulative_weight.begin(), plan_.cumulative_weight.end(), ticket);
+  return static_cast<uint16_t>(it - plan_.cumulative_weight.begin());
+}
+
+// Queues as many requests as the pipeline, the schedule (open loop) or the
+// think time (closed loop) allow, then writes them.
+void Worker::try_send(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  if (c.state != State::kOpen) return;
+  const size_t depth = config_.keep_alive ? static_cast<size_t>(config_.pipeline) : 1;
+  bool queued = false;
+  while (c.in_flight.size() < depth) {
+    Clock::time_point intended = now;
+    if (c.schedule) {
+      if (c.schedule->next() > now) {
+        due_.push({c.schedule->next(), index});
+        break;
+      }
+    } else if (c.ready_at > now) {
+      due_.push({c.ready_at, index});
+      break;
+    }
+    if (plan_.max_requests > 0 &&
+        plan_.issued.fetch_add(1, std::memory_order_relaxed) >= plan_.max_requests)
+      break;
+    if (c.schedule) intended = c.schedule->take();
+    const uint16_t target = pick_target();
+    c.out += plan_.requests[target];
+    c.in_flight.push_back({intended, now, target});
+    ++in_flight_;
+    if (window_open_) {
+      ++result_.sent;
+      if (c.schedule) result_.schedule_lag.record(nanos(now - intended));
+    }
+    queued = true;
+  }
+  if (queued) write_some(index);
+}
+
+bool Worker::write_some(uint32_t index) {
+  Connection& c = connections_[index];
+  if (uring_) {
+    send_next(index);
+    return true;
+  }
+  while (c.out_sent < c.out.size()) {
+    const ssize_t n = net::retry_on_eintr([&] {
+      return ::send(c.fd.get(), c.out.data() + c.out_sent, c.out.size() - c.out_sent, MSG_NOSIGNAL);
+    });
+    if (n > 0) {
+      c.out_sent += static_cast<size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return true;  // the next EPOLLOUT edge continues
+    } else {
+      fail(index, &ErrorCounts::write, "write: " + error_text(errno), Clock::now());
+      return false;
+    }
+  }
+  c.out.clear();
+  c.out_sent = 0;
+  return true;
+}
+
+void Worker::read_some(uint32_t index, bool peer_shut) {
+  Connection& c = connections_[index];
+  while (c.state == State::kOpen) {
+    const ssize_t n =
+        net::retry_on_eintr([&] { return ::recv(c.fd.get(), buffer_.get(), kReadChunk, 0); });
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        fail(index, &ErrorCounts::read, "read: " + error_text(errno), Clock::now());
+      return;
+    }
+    const Clock::time_point now = Clock::now();
+    if (n == 0) {
+      on_eof(index, now);
+      return;
+    }
+    consume(index, std::string_view(buffer_.get(), static_cast<size_t>(n)), now);
+    if (static_cast<size_t>(n) < kReadChunk && !peer_shut) return;
+  }
+}
+
+void Worker::on_eof(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  if (c.parsing) {
+    c.parser.on_eof();
+    if (c.parser.state() == net::ResponseParser::State::kComplete) {
+      c.parsing = false;
+      on_response(index, now);
+    }
+  }
+  if (c.state != State::kOpen) return;
+  if (!c.in_flight.empty()) {
+    fail(index, &ErrorCounts::read, "read: " + error_text(0), now);
+  } else {  // the server closed an idle connection: reconnect quietly
+    close_socket(c);
+    open(index, now);
+  }
+}
+
+void Worker::consume(uint32_t index, std::string_view data, Clock::time_point now) {
+  Connection& c = connections_[index];
+  if (window_open_) result_.bytes_read += data.size();
+  while (!data.empty() && c.state == State::kOpen) {
+    if (c.in_flight.empty()) {
+      fail(index, &ErrorCounts::read,
+           std::string(kNotHttp) + "bytes arrived with no request outstanding", now);
+      return;
+    }
+    if (!c.parsing) {
+      c.parser.reset();
+      c.parsing = true;
+    }
+    data.remove_prefix(c.parser.feed(data));
+    if (c.parser.state() == net::ResponseParser::State::kError) {
+      fail(index, &ErrorCounts::read, fmt::format("{}{}", kNotHttp, c.parser.error()), now);
+      return;
+    }
+    if (c.parser.state() == net::ResponseParser::State::kComplete) {
+      c.parsing = false;
+      on_response(index, now);
+    }
+  }
+}
+
+void Worker::on_response(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  const InFlight request = c.in_flight.front();
+  c.in_flight.pop_front();
+  --in_flight_;
+  if (window_open_) {
+    ++result_.requests;
+    if (result_.targets.size() > 1) ++result_.targets[request.target].requests;
+    record_latency(c, request, now);
+    TimelineSecond* s = second(now);
+    ++s->requests;
+    if (const int status = c.parser.status(); status >= 400) {
+      ++result_.errors.status;
+      ++result_.error_details[fmt::format("status {}xx", status / 100)];
+      ++s->errors;
+    }
+  }
+  if (!config_.keep_alive || !c.parser.keep_alive()) {
+    if (!c.in_flight.empty()) {  // the server closed with requests pipelined behind
+      fail(index, &ErrorCounts::read,
+           "read: the server closed the connection with requests outstanding", now);
+      return;
+    }
+    close_socket(c);
+    if (c.schedule && !config_.keep_alive) {
+      // An open loop of new connections: the next one is opened when its
+      // request is due, so its latency counts the connect and the accept.
+      c.state = State::kClosed;
+      c.retry_at = c.schedule->next();
+      due_.push({c.retry_at, index});
+      return;
+    }
+    open(index, now);
+    return;
+  }
+  if (!c.schedule) c.ready_at = now + config_.think;
+  try_send(index, now);
+}
+
+void Worker::record_latency(const Connection& c, const InFlight& request, Clock::time_point now) {
+  const uint64_t latency = nanos(now - request.intended);
+  result_.latency.record(latency);
+  if (result_.targets.size() > 1)  // with one URL the totals say it all
+    result_.targets[request.target].latency.record(latency);
+  second(now)->latency.record(latency);
+  IntervalLatency* interval = nullptr;
+  if (config_.interval_histograms) {
+    const size_t index = second_index(now);
+    if (result_.intervals.size() <= index) result_.intervals.resize(index + 1);
+    interval = &result_.intervals[index];
+    interval->latency.record(latency);
+  }
+  if (c.schedule) {
+    const uint64_t uncorrected = nanos(now - request.sent);
+    result_.uncorrected_latency.record(uncorrected);
+    if (interval != nullptr) interval->uncorrected.record(uncorrected);
+  }
+}
+
+void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
+                  Clock::time_point now, Clock::duration retry_after) {
+  Connection& c = connections_[index];
+  // Every request lost with the connection is one error; a connect error is one.
+  const uint64_t lost = std::max<uint64_t>(1, c.in_flight.size());
+  if (window_open_) {
+    result_.errors.*cause += lost;
+    result_.error_details[what] += lost;
+    second(now)->errors += lost;
+    if (cause == &ErrorCounts::timeout)
+      for (const auto& request : c.in_flight) record_latency(c, request, now);
+  }
+  in_flight_ -= c.in_flight.size();
+  c.in_flight.clear();
+  c.out.clear();
+  c.out_sent = 0;
+  c.parsing = false;
+  close_socket(c);
+  c.state = State::kClosed;
+  c.retry_at = now + retry_after;
+  if (retry_after == Clock::duration::zero()) open(index, now);
+}
+
+void Worker::close_socket(Connection& c) {
+  if (uring_ && c.fd) ::shutdown(c.fd.get(), SHUT_RDWR);
+  c.fd.reset();
+}
+
+void Worker::scan(Clock::time_point now) {
+  const auto timeout = config_.timeout;
+  for (uint32_t i = 0; i < connections_.size(); ++i) {
+    Connection& c = connections_[i];
+    if (c.state == State::kClosed) {
+      if (now >= c.retry_at) open(i, now);
+    } else if (c.state == State::kConnecting) {
+      if (now - c.connect_started >= timeout)
+        fail(i, &ErrorCounts::timeout, "timeout: no connection within the timeout", now);
+    } else if (!c.in_flight.empty() && now - c.in_flight.front().sent >= timeout) {
+      fail(i, &ErrorCounts::timeout, "timeout: no response within the timeout", now);
+    }
+  }
+}
+
+void Worker::run_due(Clock::time_point now) {
+  while (!due_.empty() && due_.top().first <= now) {
+    const uint32_t index = due_.top().second;
+    due_.pop();
+    if (connections_[index].state == State::kClosed) {
+      if (now >= connections_[index].retry_at) open(index, now);  // a new connection, now due
+      continue;
+    }
+    try_send(index, now);  // re-queues itself if still not due
+  }
+}
+
+size_t Worker::second_index(Clock::time_point now) const {
+  return static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::max(now - plan_.measure_start, Clock::duration::zero()))
+                                 .count());
+}
+
+TimelineSecond* Worker::second(Clock::time_point now) {
+  const size_t index = second_index(now);
+  if (result_.timeline.size() <= index) result_.timeline.resize(index + 1);
+  return &result_.timeline[index];
+}
+
+}  // namespace cmb::loadgen::detail
