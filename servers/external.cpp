@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,6 +13,8 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
+
+#include "net/spawn.hpp"
 
 namespace cmb::servers {
 namespace {
@@ -94,26 +95,14 @@ class ExternalServer final : public Server {
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
       throw std::system_error(errno, std::generic_category(), "pipe2");
     net::Fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
-    std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    const pid_t parent = ::getpid();
-    child_ = ::fork();
-    if (child_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
-    if (child_ == 0) {
-      // Its own process group, so that stopping it reaches its workers too;
-      // its stdout to our pipe (ours is the harness's), then on to stderr.
-      ::setpgid(0, 0);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-      ::dup2(write_end.get(), STDOUT_FILENO);
-      sigset_t none;
-      sigemptyset(&none);
-      ::sigprocmask(SIG_SETMASK, &none, nullptr);  // serve blocks its signals for sigwait
-      ::execvp(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::setpgid(child_, child_);  // also here: no race with the exec
+    // Its own process group, so that stopping it reaches its workers too;
+    // its stdout to our pipe (ours is the harness's), then on to stderr;
+    // every signal unblocked (serve blocks them for sigwait).
+    net::SpawnOptions options;
+    options.stdout_fd = write_end.get();
+    options.new_process_group = true;
+    options.clear_signal_mask = true;
+    child_ = net::spawn_process(args, options);
     out_ = std::move(read_end);
   }
 

@@ -5,7 +5,6 @@
 #include <fmt/ranges.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include <thread>
 
 #include "net/fd.hpp"
+#include "net/spawn.hpp"
 
 namespace cmb::harness {
 
@@ -27,26 +27,19 @@ std::string CommandResult::describe(const std::vector<std::string>& argv) const 
   return fmt::format("{}: {}{}{}", fmt::join(argv, " "), why, said.empty() ? "" : ": ", said);
 }
 
-pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd, int in_fd) {
-  std::vector<std::string> copy = argv;
-  std::vector<char*> args;
-  for (auto& arg : copy) args.push_back(arg.data());
-  args.push_back(nullptr);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // the harness died already
-    const int null = ::open("/dev/null", O_RDWR);
-    ::dup2(in_fd >= 0 ? in_fd : null, STDIN_FILENO);
-    ::dup2(out_fd >= 0 ? out_fd : null, STDOUT_FILENO);
-    ::dup2(err_fd >= 0 ? err_fd : null, STDERR_FILENO);
-    ::execvp(args[0], args.data());
-    const std::string message = fmt::format("cannot run {}: {}\n", argv[0], std::strerror(errno));
-    [[maybe_unused]] auto written = ::write(STDERR_FILENO, message.data(), message.size());
-    ::_exit(127);
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd, int in_fd,
+            std::string* why) {
+  const auto or_null = [](int fd) { return fd >= 0 ? fd : net::SpawnOptions::kDevNull; };
+  net::SpawnOptions options;
+  options.stdin_fd = or_null(in_fd);
+  options.stdout_fd = or_null(out_fd);
+  options.stderr_fd = or_null(err_fd);
+  try {
+    return net::spawn_process(argv, options);
+  } catch (const std::exception& e) {
+    if (why != nullptr) *why = e.what();
+    return -1;
   }
-  return pid;
 }
 
 pid_t OutputCollector::start(const std::vector<std::string>& argv, int in_fd, std::string* out,
@@ -56,8 +49,12 @@ pid_t OutputCollector::start(const std::vector<std::string>& argv, int in_fd, st
   net::Fd out_read(out_pipe[0]), out_write(out_pipe[1]);
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) return -1;
   net::Fd err_read(err_pipe[0]), err_write(err_pipe[1]);
-  const pid_t pid = spawn(argv, out_write.get(), err_write.get(), in_fd);
-  if (pid < 0) return -1;
+  std::string why;
+  const pid_t pid = spawn(argv, out_write.get(), err_write.get(), in_fd, &why);
+  if (pid < 0) {
+    *err += why + "\n";
+    return -1;
+  }
   streams_.push_back({std::move(out_read), out});
   streams_.push_back({std::move(err_read), err});
   return pid;
@@ -122,7 +119,10 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   if (argv.empty()) return result;
   OutputCollector collector;
   const pid_t pid = collector.start(argv, -1, &result.out, &result.err);
-  if (pid < 0) return result;
+  if (pid < 0) {
+    result.exit_code = kCannotRun;
+    return result;
+  }
   collector.pump(std::chrono::steady_clock::now() + timeout);
   result.timed_out = collector.open() > 0;
   result.exit_code = wait_child(pid, std::chrono::milliseconds(result.timed_out ? 0 : 5000));

@@ -22,18 +22,24 @@ struct CommandResult {
   std::string describe(const std::vector<std::string>& argv) const;
 };
 
-// Forks and runs argv[0] (found on PATH) with its stdout, stderr and stdin
-// on these descriptors (-1: /dev/null); the child is
-// killed when the harness dies. Returns its pid, or -1 when fork failed.
-// A program that cannot be run exits 127 saying so on `err_fd`.
-pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd, int in_fd = -1);
+// The shell's exit code for a program that could not be run.
+inline constexpr int kCannotRun = 127;
+
+// Runs argv[0] (found on PATH) with its stdout, stderr and stdin on these
+// descriptors (-1: /dev/null), through net::spawn_process; the child is
+// killed when the harness dies. Returns its pid, or -1 when it could not be
+// started, and then `why` says so ("cannot run perf: No such file or
+// directory").
+pid_t spawn(const std::vector<std::string>& argv, int out_fd, int err_fd, int in_fd = -1,
+            std::string* why = nullptr);
 
 // Several children at once, each one's stdout and stderr read into strings
 // as they come.
 class OutputCollector {
  public:
   // Spawns argv with `in_fd` as its stdin (-1: /dev/null); its output goes
-  // to *out and *err, which must outlive this. Returns the pid, or -1.
+  // to *out and *err, which must outlive this. Returns the pid, or -1 with
+  // why in *err.
   pid_t start(const std::vector<std::string>& argv, int in_fd, std::string* out, std::string* err);
   // Reads what has come until `deadline` or until every output is closed.
   void pump(std::chrono::steady_clock::time_point deadline);
@@ -55,7 +61,8 @@ class OutputCollector {
 int wait_child(pid_t pid, std::chrono::milliseconds timeout);
 
 // Runs argv[0] (found on PATH) with argv, stdin from /dev/null, and collects
-// its output. Killed (SIGKILL) once `timeout` passes.
+// its output. Killed (SIGKILL) once `timeout` passes. A program that cannot
+// be run has exit code kCannotRun and says why in `err`.
 CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

@@ -3,9 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +12,7 @@
 #include <thread>
 
 #include "net/fd.hpp"
+#include "net/spawn.hpp"
 
 namespace cmb::harness {
 namespace {
@@ -91,28 +90,15 @@ ServerProcess::ServerProcess(const Options& options) {
   net::Fd control_read(control[0]);
   control_.reset(control[1]);
   args = command_on(options.where, args);
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error(fmt::format("fork failed: {}", std::strerror(errno)));
-  if (pid_ == 0) {
-    // Child: only async-signal-safe calls until exec.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);  // the harness died already
-    if (!options.cpus.empty()) {
-      cpu_set_t set;
-      CPU_ZERO(&set);
-      for (int cpu : options.cpus) CPU_SET(cpu, &set);
-      ::sched_setaffinity(0, sizeof set, &set);
-    }
-    ::dup2(write_end.get(), STDOUT_FILENO);
-    if (control_read) ::dup2(control_read.get(), STDIN_FILENO);
-    ::fcntl(counters_.fd(), F_SETFD, 0);  // the server maps it: keep it across exec
-    ::execvp(argv[0], argv.data());
-    ::_exit(127);
+  net::SpawnOptions spawn;
+  spawn.stdout_fd = write_end.get();
+  if (control_read) spawn.stdin_fd = control_read.get();
+  spawn.keep_fds = {counters_.fd()};  // the server maps it
+  spawn.cpus = options.cpus;
+  try {
+    pid_ = net::spawn_process(args, spawn);
+  } catch (const std::system_error& e) {
+    throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model, e.what()));
   }
   write_end.reset();
   control_read.reset();

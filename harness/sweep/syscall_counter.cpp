@@ -46,14 +46,14 @@ std::optional<uint64_t> read_count(const fs::path& file) {
 
 std::string probe() {
   const fs::path out = fs::temp_directory_path() / fmt::format("cmbench-perf-probe-{}", ::getpid());
+  std::string why;
   const pid_t pid = spawn(
       {"perf", "stat", "-e", "raw_syscalls:sys_enter", "-x,", "-o", out.string(), "--", "true"}, -1,
-      -1);  // perf's "Events enabled" and the like go nowhere
-  if (pid < 0) return "cannot start perf";
+      -1, -1, &why);  // perf's "Events enabled" and the like go nowhere
+  if (pid < 0) return why + " (apt-get install linux-perf)";
   const int status = wait_for(pid);
   const std::optional<uint64_t> count = read_count(out);
   fs::remove(out);
-  if (status == 127) return "perf is not installed (apt-get install linux-perf)";
   if (status != 0 || !count || *count == 0)
     return "perf cannot count the raw_syscalls:sys_enter tracepoint here (needs root or "
            "kernel.perf_event_paranoid <= -1, and tracefs)";
@@ -78,11 +78,12 @@ SyscallCounter::SyscallCounter(pid_t pid) {
   // Read-write, so opening does not wait for perf to open its end.
   control_ = net::Fd(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (!control_) throw std::runtime_error(fmt::format("open fifo: {}", std::strerror(errno)));
+  std::string why;
   perf_ =
       spawn({"perf", "stat", "-e", "raw_syscalls:sys_enter", "-x,", "-D", "-1", "--control",
              "fifo:" + fifo.string(), "-o", (dir_ / "count").string(), "-p", std::to_string(pid)},
-            -1, -1);
-  if (perf_ < 0) throw std::runtime_error("cannot start perf");
+            -1, -1, -1, &why);
+  if (perf_ < 0) throw std::runtime_error(why);
   // perf attaches within milliseconds; the warm-up that follows is longer.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
