@@ -4,12 +4,14 @@
 
 namespace cmb::loadgen {
 
+uint64_t ErrorCounts::total() const {
+  uint64_t sum = 0;
+  for (const auto& cause : kErrorCauses) sum += this->*cause.count;
+  return sum;
+}
+
 ErrorCounts& ErrorCounts::operator+=(const ErrorCounts& other) {
-  connect += other.connect;
-  read += other.read;
-  write += other.write;
-  timeout += other.timeout;
-  status += other.status;
+  for (const auto& cause : kErrorCauses) this->*cause.count += other.*cause.count;
   return *this;
 }
 

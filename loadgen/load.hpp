@@ -3,6 +3,7 @@
 // or agents' results add up. Plain data; loadgen/engine.hpp runs it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -108,9 +109,21 @@ struct ErrorCounts {
   uint64_t timeout = 0;
   uint64_t status = 0;
 
-  uint64_t total() const { return connect + read + write + timeout + status; }
+  uint64_t total() const;
   ErrorCounts& operator+=(const ErrorCounts& other);
 };
+
+// The causes, in the order every report, JSON object and CSV column
+// (errors_NAME) lists them: the one list of them.
+struct ErrorCause {
+  std::string_view name;
+  uint64_t ErrorCounts::*count;
+};
+inline constexpr std::array<ErrorCause, 5> kErrorCauses{{{"connect", &ErrorCounts::connect},
+                                                         {"read", &ErrorCounts::read},
+                                                         {"write", &ErrorCounts::write},
+                                                         {"timeout", &ErrorCounts::timeout},
+                                                         {"status", &ErrorCounts::status}}};
 
 struct TargetResult {
   uint64_t requests = 0;

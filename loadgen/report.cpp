@@ -75,7 +75,7 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
   if (e.timeout > 0)
     fmt::print(out, "  Latency includes {} timed-out requests at their age when abandoned ({})\n",
                e.timeout, format_nanos(static_cast<double>(config.timeout.count())));
-  if (e.connect + e.read + e.write + e.timeout > 0)
+  if (e.total() > e.status)  // wrk's line, in wrk's words
     fmt::print(out, "  Socket errors: connect {}, read {}, write {}, timeout {}\n", e.connect,
                e.read, e.write, e.timeout);
   if (e.status > 0) fmt::print(out, "  Non-2xx or 3xx responses: {}\n", e.status);

@@ -1,6 +1,7 @@
 #include "servers/external.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -102,7 +103,12 @@ class ExternalServer final : public Server {
     options.stdout_fd = write_end.get();
     options.new_process_group = true;
     options.clear_signal_mask = true;
-    child_ = net::spawn_process(args, options);
+    try {
+      child_ = net::spawn_process(args, options);
+    } catch (const std::system_error& e) {
+      throw std::runtime_error(fmt::format("{} failed before it was ready: cannot run it: {}",
+                                           args.front(), e.code().message()));
+    }
     out_ = std::move(read_end);
   }
 

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <tuple>
 
 #include "harness/base/stats.hpp"
 #include "harness/results/csv.hpp"
+#include "harness/results/model_spec.hpp"
 #include "harness/results/schema.hpp"
 
 namespace cmb::harness {
@@ -24,10 +24,7 @@ struct Samples {
 using Points = std::map<PointKey, Samples>;
 
 // The build label of a model swept with --binary ("epoll@B" -> "B"), or "".
-std::string build_of(const std::string& model) {
-  const size_t at = model.rfind('@');
-  return at == std::string::npos ? "" : model.substr(at + 1);
-}
+std::string build_of(const std::string& model) { return parse_model_spec(model).build; }
 
 // A results CSV's points. With `build`, only that build's rows (MODEL@build),
 // keyed by the bare model so the other build's points match them.
@@ -46,9 +43,9 @@ Points read_points(const std::string& path, const std::string& build = "") {
       if (!row[static_cast<size_t>(error)].empty()) continue;  // a failed point has no figures
       PointKey key = identity.read(row).point();
       if (!build.empty()) {
-        std::string& model = std::get<0>(key);
-        if (build_of(model) != build) continue;
-        model.resize(model.size() - build.size() - 1);
+        const ModelSpec spec = parse_model_spec(key.model);
+        if (spec.build != build) continue;
+        key.model = spec.without_build();
       }
       Samples& samples = points[key];
       samples.rps.push_back(std::stod(row[static_cast<size_t>(rps)]));
@@ -80,7 +77,7 @@ std::vector<std::string> builds_in(const std::string& path) {
       if (!label.empty() && std::find(labels.begin(), labels.end(), label) == labels.end())
         labels.push_back(label);
     }
-  } catch (const std::runtime_error& e) {
+  } catch (const std::exception& e) {  // a model name that does not parse too
     throw UnusableInput(fmt::format("{}: {}", path, e.what()));
   }
   return labels;
@@ -130,7 +127,11 @@ MetricComparison judge(const PointKey& key, const std::string& metric,
                        const std::vector<double>& base, const std::vector<double>& fresh,
                        bool higher_is_better, const CompareOptions& options) {
   MetricComparison m;
-  std::tie(m.model, std::ignore, m.workload, m.connections, m.rate, m.idle_connections) = key;
+  m.model = key.model;
+  m.workload = key.workload;
+  m.connections = key.connections;
+  m.rate = key.rate;
+  m.idle_connections = key.idle_connections;
   m.metric = metric;
   m.base = base;
   m.fresh = fresh;

@@ -12,6 +12,7 @@
 #include "harness/base/files.hpp"
 #include "harness/base/stats.hpp"
 #include "harness/results/csv.hpp"
+#include "harness/results/model_spec.hpp"
 #include "harness/results/schema.hpp"
 
 namespace cmb::harness {
@@ -51,12 +52,12 @@ double rounded(double value) { return std::round(value * 100) / 100; }
 // How people name a point: "epoll hello c=64", "thread-pool t=8 sleep_us=1000 c=16 R=2000",
 // "poll hello c=32 idle=8000".
 std::string point_name(const PointKey& key) {
-  const auto& [model, threads, workload, connections, rate, idle] = key;
-  std::string name = model;
-  if (threads > 0 && model.find(':') == std::string::npos) name += fmt::format(" t={}", threads);
-  name += fmt::format(" {} c={}", workload.empty() ? "hello" : workload, connections);
-  if (rate > 0) name += fmt::format(" R={:g}", rate);
-  if (idle > 0) name += fmt::format(" idle={}", idle);
+  std::string name = key.model;
+  if (key.server_threads > 0 && !parse_model_spec(key.model).threads)
+    name += fmt::format(" t={}", key.server_threads);
+  name += fmt::format(" {} c={}", key.workload.empty() ? "hello" : key.workload, key.connections);
+  if (key.rate > 0) name += fmt::format(" R={:g}", key.rate);
+  if (key.idle_connections > 0) name += fmt::format(" idle={}", key.idle_connections);
   return name;
 }
 

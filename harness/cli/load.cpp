@@ -173,7 +173,8 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
 }  // namespace
 
 std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResult& result) {
-  const loadgen::ErrorCounts& e = result.errors;
+  Json errors = Json::object();
+  for (const auto& cause : loadgen::kErrorCauses) errors[cause.name] = result.errors.*cause.count;
   Json json = {{"url", config.targets.front().url.to_string()},
                {"connections", config.connections},
                {"threads", std::min(config.threads, config.connections)},
@@ -186,12 +187,7 @@ std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResu
                {"duration_s", json_number(result.duration_s, 3)},
                {"rps", json_number(result.rps(), 2)},
                {"bytes_read", result.bytes_read},
-               {"errors",
-                {{"connect", e.connect},
-                 {"read", e.read},
-                 {"write", e.write},
-                 {"timeout", e.timeout},
-                 {"status", e.status}}},
+               {"errors", errors},
                {"latency_us", latency_json(result.latency)}};
   if (config.rate > 0) {
     json["rate"] = {
@@ -237,124 +233,126 @@ std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResu
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-void add_load(CLI::App& app, const ExitCode& exit_code) {
-  auto* load =
-      app.add_subcommand("load", "drive a server with HTTP requests (wrk and wrk2's flags)");
-  struct Options {
-    std::vector<std::string> urls;
-    loadgen::LoadConfig config;
-    LoadOutputs outputs;
-    std::string duration = "10s", warmup = "0s", timeout = "2s", think = "0s", max_spin = "200us";
-    std::string arrival = "uniform", engine = "epoll", segment;
-    bool no_keepalive = false;
-  };
-  auto o = std::make_shared<Options>();
-  load->add_option("url", o->urls,
-                   "http://host:port/path?query, several with @WEIGHT to mix them (same host)")
+struct LoadFlags {
+  std::vector<std::string> urls;
+  loadgen::LoadConfig config;
+  LoadOutputs outputs;
+  std::string duration = "10s", warmup = "0s", timeout = "2s", think = "0s", max_spin = "200us";
+  std::string arrival = "uniform", engine = "epoll", segment;
+  bool no_keepalive = false;
+  CLI::Option* duration_given = nullptr;
+};
+
+std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
+  auto o = std::make_shared<LoadFlags>();
+  load.add_option("url", o->urls,
+                  "http://host:port/path?query, several with @WEIGHT to mix them (same host)")
       ->required();
-  load->add_option("-c,--connections", o->config.connections, "connections to keep open")
+  load.add_option("-c,--connections", o->config.connections, "connections to keep open")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  load->add_option("-t,--threads", o->config.threads, "threads, each with its own event loop")
+  load.add_option("-t,--threads", o->config.threads, "threads, each with its own event loop")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  auto* duration =
-      load->add_option("-d,--duration", o->duration, "measured duration (10s, 500ms, 2m)")
+  o->duration_given =
+      load.add_option("-d,--duration", o->duration, "measured duration (10s, 500ms, 2m)")
           ->capture_default_str()
           ->check(duration_check());
   auto* requests =
-      load->add_option("--requests", o->config.max_requests,
-                       "send exactly N requests and wait for their responses (instead of -d)")
+      load.add_option("--requests", o->config.max_requests,
+                      "send exactly N requests and wait for their responses (instead of -d)")
           ->check(CLI::PositiveNumber);
-  load->add_option("--warmup", o->warmup, "load before measuring, not recorded")
+  load.add_option("--warmup", o->warmup, "load before measuring, not recorded")
       ->capture_default_str()
       ->check(duration_check())
       ->excludes(requests);
-  load->add_option("--timeout", o->timeout, "a request without a response by then is an error")
+  load.add_option("--timeout", o->timeout, "a request without a response by then is an error")
       ->capture_default_str()
       ->check(duration_check());
-  load->add_option(
-          "-R,--rate", o->config.rate,
-          "open loop: requests/s over all connections, latency from the intended send time")
+  load.add_option("-R,--rate", o->config.rate,
+                  "open loop: requests/s over all connections, latency from the intended send time")
       ->check(CLI::PositiveNumber);
-  load->add_option("--arrival", o->arrival, "open-loop spacing: uniform or poisson")
+  load.add_option("--arrival", o->arrival, "open-loop spacing: uniform or poisson")
       ->capture_default_str()
       ->check(CLI::IsMember({"uniform", "poisson"}));
-  load->add_option("--max-spin", o->max_spin,
-                   "open loop: poll at most this long before a due send instead of sleeping, to "
-                   "send on time (0: never)")
+  load.add_option("--max-spin", o->max_spin,
+                  "open loop: poll at most this long before a due send instead of sleeping, to "
+                  "send on time (0: never)")
       ->capture_default_str()
       ->check(duration_check());
-  load->add_option("--engine", o->engine,
-                   "how each thread does I/O: epoll (readiness) or io-uring (batched completions)")
+  load.add_option("--engine", o->engine,
+                  "how each thread does I/O: epoll (readiness) or io-uring (batched completions)")
       ->capture_default_str()
       ->check(CLI::IsMember({"epoll", "io-uring"}));
-  load->add_option("--think", o->think, "closed loop: pause before each request")
+  load.add_option("--think", o->think, "closed loop: pause before each request")
       ->check(duration_check());
-  load->add_option("--idle-connections", o->config.idle_connections,
-                   "this many more connections that connect before the run and never send, held "
-                   "to its end (from 127.0.0.2, .3, ... beyond 20 000 on loopback)")
+  load.add_option("--idle-connections", o->config.idle_connections,
+                  "this many more connections that connect before the run and never send, held "
+                  "to its end (from 127.0.0.2, .3, ... beyond 20 000 on loopback)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  load->add_option("--pipeline", o->config.pipeline, "requests in flight per connection")
+  load.add_option("--pipeline", o->config.pipeline, "requests in flight per connection")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  load->add_flag("--no-keepalive", o->no_keepalive, "a new connection for every request");
-  load->add_option("--segment", o->segment,
-                   "K/N: be agent K of N that together make this load: -c, --idle-connections and "
-                   "--requests are totals shared out, and -R's schedule is one for all")
+  load.add_flag("--no-keepalive", o->no_keepalive, "a new connection for every request");
+  load.add_option("--segment", o->segment,
+                  "K/N: be agent K of N that together make this load: -c, --idle-connections and "
+                  "--requests are totals shared out, and -R's schedule is one for all")
       ->check(kSegment);
-  load->add_flag("--agent", o->outputs.agent,
-                 "for `cmbench run --load-hosts`: print the whole result as one JSON line, and "
-                 "stop when standard input closes")
+  load.add_flag("--agent", o->outputs.agent,
+                "for `cmbench run --load-hosts`: print the whole result as one JSON line, and "
+                "stop when standard input closes")
       ->group("");
-  load->add_flag("--interval-histograms", o->config.interval_histograms,
-                 "keep a histogram per second (as --hlog does), for --agent")
+  load.add_flag("--interval-histograms", o->config.interval_histograms,
+                "keep a histogram per second (as --hlog does), for --agent")
       ->group("");
-  load->add_option("--cpus", o->config.cpus, "pin load thread i to the i-th of these CPUs")
+  load.add_option("--cpus", o->config.cpus, "pin load thread i to the i-th of these CPUs")
       ->delimiter(',');
-  load->add_option("--start-at", o->config.start_at_ns,
-                   "start at this wall-clock instant (ns since the epoch), with other agents")
+  load.add_option("--start-at", o->config.start_at_ns,
+                  "start at this wall-clock instant (ns since the epoch), with other agents")
       ->check(CLI::PositiveNumber);
-  load->add_flag("--latency", o->outputs.latency_distribution, "print the latency distribution");
-  load->add_flag("--json", o->outputs.json, "print one JSON object instead of the summary");
-  load->add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
-  load->add_option("--hist", o->outputs.hist_path,
-                   "write the latency distribution by percentile (mergeable) to this file");
-  load->add_option("--hlog", o->outputs.hlog_path,
-                   "write an HdrHistogram interval log (format 1.3), one interval per second "
-                   "(tags corrected and uncorrected in an open loop)");
-  load->callback([o, exit_code, duration] {
-    try {
-      for (const auto& text : o->urls) o->config.targets.push_back(loadgen::parse_target(text));
-    } catch (const std::invalid_argument& e) {
-      fmt::print(stderr, "cmbench load: {}\n", e.what());
-      *exit_code = kExitUsage;
-      return;
-    }
-    o->config.duration = loadgen::parse_duration(o->duration);
-    if (o->config.max_requests > 0 && duration->count() == 0)
-      o->config.duration = std::chrono::hours(24);  // --requests alone: until they are done
-    o->config.warmup = loadgen::parse_duration(o->warmup);
-    o->config.timeout = loadgen::parse_duration(o->timeout);
-    o->config.think = loadgen::parse_duration(o->think);
-    o->config.max_spin = loadgen::parse_duration(o->max_spin);
-    o->config.arrival =
-        o->arrival == "poisson" ? loadgen::Arrival::kPoisson : loadgen::Arrival::kUniform;
-    o->config.keep_alive = !o->no_keepalive;
-    if (!o->segment.empty())
-      std::tie(o->config.segment, o->config.segments) = parse_segment(o->segment);
-    o->config.interval_histograms |= !o->outputs.hlog_path.empty();
-    if (o->engine == "io-uring") {
-      if (const std::string why = net::uring_unavailable_reason(); !why.empty()) {
-        fmt::print(stderr, "cmbench load: --engine io-uring {}\n", why);
-        *exit_code = kExitUsage;
-        return;
-      }
-      o->config.engine = loadgen::IoEngine::kIoUring;
-    }
-    *exit_code = load_command(o->config, o->outputs);
-  });
+  load.add_flag("--latency", o->outputs.latency_distribution, "print the latency distribution");
+  load.add_flag("--json", o->outputs.json, "print one JSON object instead of the summary");
+  load.add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
+  load.add_option("--hist", o->outputs.hist_path,
+                  "write the latency distribution by percentile (mergeable) to this file");
+  load.add_option("--hlog", o->outputs.hlog_path,
+                  "write an HdrHistogram interval log (format 1.3), one interval per second "
+                  "(tags corrected and uncorrected in an open loop)");
+  return o;
+}
+
+loadgen::LoadConfig load_config(const LoadFlags& flags) {
+  loadgen::LoadConfig config = flags.config;
+  for (const auto& text : flags.urls) config.targets.push_back(loadgen::parse_target(text));
+  config.duration = loadgen::parse_duration(flags.duration);
+  if (config.max_requests > 0 && flags.duration_given->count() == 0)
+    config.duration = std::chrono::hours(24);  // --requests alone: until they are done
+  config.warmup = loadgen::parse_duration(flags.warmup);
+  config.timeout = loadgen::parse_duration(flags.timeout);
+  config.think = loadgen::parse_duration(flags.think);
+  config.max_spin = loadgen::parse_duration(flags.max_spin);
+  config.arrival =
+      flags.arrival == "poisson" ? loadgen::Arrival::kPoisson : loadgen::Arrival::kUniform;
+  config.keep_alive = !flags.no_keepalive;
+  if (!flags.segment.empty())
+    std::tie(config.segment, config.segments) = parse_segment(flags.segment);
+  config.interval_histograms |= !flags.outputs.hlog_path.empty();
+  if (flags.engine == "io-uring") {
+    if (const std::string why = net::uring_unavailable_reason(); !why.empty())
+      throw UsageError("--engine io-uring " + why);
+    config.engine = loadgen::IoEngine::kIoUring;
+  }
+  return config;
+}
+
+void add_load(CLI::App& app, const ExitCode& exit_code) {
+  auto* load =
+      app.add_subcommand("load", "drive a server with HTTP requests (wrk and wrk2's flags)");
+  auto flags = add_load_flags(*load);
+  // A URL, duration or engine that cannot be is a UsageError: main says so, exit 2.
+  load->callback(
+      [flags, exit_code] { *exit_code = load_command(load_config(*flags), flags->outputs); });
 }
 
 }  // namespace cmb::harness

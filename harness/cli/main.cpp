@@ -98,8 +98,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
-  } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "cmbench: {}\n", e.what());
+  } catch (const std::invalid_argument& e) {  // UsageError, and a bad value found later
+    const auto chosen = app.get_subcommands();
+    fmt::print(stderr, "cmbench{}: {}\n", chosen.empty() ? "" : " " + chosen.front()->get_name(),
+               e.what());
     return kExitUsage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "cmbench: {}\n", e.what());

@@ -11,6 +11,7 @@
 
 #include "harness/base/exit_codes.hpp"
 #include "harness/cli/subcommands.hpp"
+#include "harness/sweep/models.hpp"
 #include "harness/sweep/runner.hpp"
 #include "loadgen/units.hpp"
 #include "net/uring.hpp"
@@ -103,9 +104,10 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
                   "same-runner A/B: rows MODEL@LABEL (A, B, ... by default), the builds taking "
                   "turns point by point")
       ->take_all();
-  run->add_option("--external", o->externals,
-                  "NAME=COMMAND: a server of your own, usable as NAME in --models; COMMAND takes "
-                  "{host}, {port}, {threads}, ... (docs/models.md, \"External servers\"); repeatable")
+  run->add_option(
+         "--external", o->externals,
+         "NAME=COMMAND: a server of your own, usable as NAME in --models; COMMAND takes "
+         "{host}, {port}, {threads}, ... (docs/models.md, \"External servers\"); repeatable")
       ->take_all();
   run->add_option("--ssh-config", o->ssh_config,
                   "ssh hosts: read this ssh_config (ssh -F) instead of ~/.ssh/config");
@@ -119,104 +121,18 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
       "cmbench run [SCENARIO] [flags]: SCENARIO is scenarios/SCENARIO.toml "
       "(default why-multithreaded); flags override its fields.");
   run->callback([o, exit_code, &sweep] {
-    try {
-      sweep.server_host = parse_host(o->server_host);
-      sweep.server_host.ssh_config = o->ssh_config;
-      sweep.load_hosts.clear();
-      for (const auto& host : o->load_hosts) {
-        sweep.load_hosts.push_back(parse_host(host));
-        sweep.load_hosts.back().ssh_config = o->ssh_config;
-      }
-    } catch (const std::invalid_argument& e) {
-      fmt::print(stderr, "cmbench run: {}\n", e.what());
-      *exit_code = kExitUsage;
-      return;
+    // What cannot be done throws UsageError (std::invalid_argument): main says so, exit 2.
+    sweep.server_host = parse_host(o->server_host);
+    sweep.server_host.ssh_config = o->ssh_config;
+    sweep.load_hosts.clear();
+    for (const auto& host : o->load_hosts) {
+      sweep.load_hosts.push_back(parse_host(host));
+      sweep.load_hosts.back().ssh_config = o->ssh_config;
     }
     if (sweep.models.empty()) sweep.models = {"iterative", "thread-per-connection"};
     if (sweep.workloads.empty()) sweep.workloads = {""};
-    auto known = servers::available_model_names();
-    for (const auto& given : o->externals) {
-      const size_t equals = given.find('=');
-      const std::string name = given.substr(0, equals);
-      std::string problem;
-      if (equals == std::string::npos || equals + 1 == given.size())
-        problem = "give NAME=COMMAND";
-      else if (name.empty() || name.find_first_of("@,:= ") != std::string::npos)
-        problem = "a name must be non-empty, without '@', ',', ':', '=' or spaces";
-      else if (servers::find_model(name) ||
-               std::find(known.begin(), known.end(), name) != known.end())
-        problem = fmt::format("{} is a model already", name);
-      else {
-        try {
-          (void)servers::split_command_line(given.substr(equals + 1));
-        } catch (const std::invalid_argument& e) {
-          problem = e.what();
-        }
-      }
-      if (!problem.empty()) {
-        fmt::print(stderr, "cmbench run: --external {}: {}\n", given, problem);
-        *exit_code = kExitUsage;
-        return;
-      }
-      sweep.externals.push_back({name, given.substr(equals + 1)});
-      known.push_back(name);
-    }
-    for (const auto& model : sweep.models) {
-      // NAME, NAME:THREADS, io-uring+SETUP[:THREADS]
-      const size_t colon = model.find(':');
-      std::string name = model.substr(0, colon);
-      const std::string threads = colon == std::string::npos ? "1" : model.substr(colon + 1);
-      const size_t plus = name.find('+');
-      const std::string setup = plus == std::string::npos ? "" : name.substr(plus + 1);
-      name.resize(std::min(plus, name.size()));
-      if (std::find(known.begin(), known.end(), name) == known.end() || threads.empty() ||
-          threads.find_first_not_of("0123456789") != std::string::npos) {
-        fmt::print(stderr,
-                   "cmbench run: unknown model '{}' (known: {}; NAME:THREADS sets its --threads)\n",
-                   model, fmt::join(known, ", "));
-        *exit_code = kExitUsage;
-        return;
-      }
-      if (plus != std::string::npos) {
-        const auto& setups = net::uring_setup_names();
-        if (name != "io-uring" || std::find(setups.begin(), setups.end(), setup) == setups.end()) {
-          fmt::print(stderr, "cmbench run: '{}': only io-uring takes +SETUP, one of {}\n", model,
-                     fmt::join(setups, ", "));
-          *exit_code = kExitUsage;
-          return;
-        }
-      }
-    }
-    for (size_t i = 0; i < o->binaries.size(); ++i) {
-      const std::string& given = o->binaries[i];
-      const size_t equals = given.find('=');
-      Build build{equals == std::string::npos ? std::string(1, static_cast<char>('A' + i % 26))
-                                              : given.substr(0, equals),
-                  equals == std::string::npos ? given : given.substr(equals + 1)};
-      std::string problem;
-      if (build.label.empty() || build.label.find_first_of("@,:= ") != std::string::npos)
-        problem = "a label must be non-empty, without '@', ',', ':', '=' or spaces";
-      else if (::access(build.path.c_str(), X_OK) != 0)
-        problem = fmt::format("{} is not an executable file", build.path);
-      for (const auto& other : sweep.builds)
-        if (other.label == build.label) problem = fmt::format("label {} given twice", build.label);
-      if (!problem.empty()) {
-        fmt::print(stderr, "cmbench run: --binary {}: {}\n", given, problem);
-        *exit_code = kExitUsage;
-        return;
-      }
-      build.path = std::filesystem::absolute(build.path).string();
-      sweep.builds.push_back(build);
-    }
-    // The builds are files here; a server over ssh runs that host's one cmbench.
-    if (!sweep.builds.empty() && sweep.server_host.kind == HostSpec::Kind::kSsh) {
-      fmt::print(stderr,
-                 "cmbench run: --binary runs builds from this machine's disk, but --server-host {} "
-                 "runs the one cmbench there: compare builds with a local or netns: server\n",
-                 sweep.server_host.text());
-      *exit_code = kExitUsage;
-      return;
-    }
+    for (const auto& given : o->externals) add_external(sweep, given);
+    for (size_t i = 0; i < o->binaries.size(); ++i) add_build(sweep, o->binaries[i], i);
     sweep.duration = loadgen::parse_duration(o->duration);
     sweep.warmup = loadgen::parse_duration(o->warmup);
     sweep.timeout = loadgen::parse_duration(o->timeout);

@@ -70,7 +70,7 @@ int serve_command(const std::string& model, const servers::ServerConfig& config,
               format_server_report({"snapshot", servers::read_counters(), {}, read_own_tree()}));
       server->stop();
     }).detach();
-  fmt::print("listening on {}\n", server->address().to_string());
+  fmt::print("{}\n", format_ready_line(server->address().to_string()));
   std::fflush(stdout);
   server->run();
   fmt::print("{}\n", format_server_report(

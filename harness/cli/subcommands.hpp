@@ -48,6 +48,13 @@ CLI::Validator validator(Parse parse, const char* name) {
 // Durations in wrk's syntax ("10s", "500ms").
 const CLI::Validator& duration_check();
 
+// `load`'s flags registered on `load`, and the configuration they make
+// (throws UsageError): what `cmbench load` and an agent started with
+// harness/hosts/agents.hpp's agent_arguments() both run.
+struct LoadFlags;
+std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load);
+loadgen::LoadConfig load_config(const LoadFlags& flags);
+
 // `cmbench load --json`: one object (docs/commands.md lists its keys).
 std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResult& result);
 

@@ -48,14 +48,15 @@ std::string duration_text(std::chrono::nanoseconds d) { return fmt::format("{}ns
 }  // namespace
 
 std::string agent_result_json(const loadgen::LoadResult& r) {
-  const auto& e = r.errors;
+  Json errors = Json::object();
+  for (const auto& cause : loadgen::kErrorCauses) errors[cause.name] = r.errors.*cause.count;
   Json json = {{"requests", r.requests},
                {"sent", r.sent},
                {"abandoned", r.abandoned},
                {"in_flight_at_open", r.in_flight_at_open},
                {"duration_s", r.duration_s},
                {"bytes_read", r.bytes_read},
-               {"errors", {e.connect, e.read, e.write, e.timeout, e.status}},
+               {"errors", errors},
                {"error_details", r.error_details},
                {"latency", histogram_json(r.latency)},
                {"uncorrected_latency", histogram_json(r.uncorrected_latency)},
@@ -98,9 +99,8 @@ loadgen::LoadResult parse_agent_result(std::string_view line) {
     r.in_flight_at_open = json.at("in_flight_at_open").get<uint64_t>();
     r.duration_s = json.at("duration_s").get<double>();
     r.bytes_read = json.at("bytes_read").get<uint64_t>();
-    const auto& e = json.at("errors");
-    r.errors = {e.at(0).get<uint64_t>(), e.at(1).get<uint64_t>(), e.at(2).get<uint64_t>(),
-                e.at(3).get<uint64_t>(), e.at(4).get<uint64_t>()};
+    for (const auto& cause : loadgen::kErrorCauses)
+      r.errors.*cause.count = json.at("errors").at(std::string(cause.name)).get<uint64_t>();
     r.error_details = json.at("error_details").get<std::map<std::string, uint64_t>>();
     r.latency = histogram_from<LatencyHistogram>(json.at("latency"));
     r.uncorrected_latency = histogram_from<LatencyHistogram>(json.at("uncorrected_latency"));

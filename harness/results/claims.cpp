@@ -25,7 +25,7 @@ struct Metric {
   const char* name;
   Unit unit;
   const char* label;                 // how figures are shown
-  std::vector<const char*> columns;  // summed (errors); empty: from the summary
+  std::vector<std::string> columns;  // summed (errors); empty: from the summary
 };
 
 constexpr const char* kImbalance = "accept_imbalance";
@@ -59,10 +59,7 @@ const std::vector<Metric>& metrics() {
       {"threads", Unit::kNone, "threads", {"server_threads_max"}},
       {"rss", Unit::kKib, "KiB", {"server_rss_max_kb"}},
       {"cpu", Unit::kMicros, "µs/request", {"server_cpu_us_per_request"}},
-      {"errors",
-       Unit::kNone,
-       "errors",
-       {"errors_connect", "errors_read", "errors_write", "errors_timeout", "errors_status"}},
+      {"errors", Unit::kNone, "errors", error_columns()},
       // Not a column: the busiest accepting thread's share over the mean
       // (server_accepts_per_thread), 1 when the kernel spread them evenly.
       {"imbalance", Unit::kNone, "x the mean", {kImbalance}},
@@ -252,7 +249,7 @@ std::string figure(double value, const Metric& metric) {
 
 double value_of(const Row& row, const Metric& metric) {
   double sum = 0;
-  for (const char* column : metric.columns) sum += row.figures.at(column);
+  for (const std::string& column : metric.columns) sum += row.figures.at(column);
   return sum;
 }
 
@@ -274,7 +271,7 @@ class Results {
               idle = table.column("idle_connections");
     std::set<std::string> columns;
     for (const Metric& m : metrics())
-      for (const char* c : m.columns) columns.insert(c);
+      for (const std::string& c : m.columns) columns.insert(c);
     for (const auto& fields : table.rows) {
       if (fields.size() != table.header.size()) continue;
       if (error >= 0 && !fields[static_cast<size_t>(error)].empty()) continue;
@@ -337,7 +334,7 @@ class Results {
                                         side.metric->name, side.model, points.size())};
     std::vector<double> samples;
     for (const Row* r : rows) {
-      for (const char* column : side.metric->columns)
+      for (const std::string& column : side.metric->columns)
         if (!r->figures.contains(column))
           return {std::nullopt, fmt::format("{} has no {} figure", side.model, column)};
       samples.push_back(value_of(*r, *side.metric));

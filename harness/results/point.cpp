@@ -18,12 +18,6 @@ int column_of(const CsvTable& table, const char* name) {
 
 }  // namespace
 
-std::string PointId::key() const {
-  // Without idle connections, the key older CSVs were resumed by.
-  return fmt::format("{}|{}|{}|{}|{:g}|{}{}", model, server_threads, workload, connections, rate,
-                     repetition, idle_connections > 0 ? fmt::format("|i{}", idle_connections) : "");
-}
-
 PointReader::PointReader(const CsvTable& table)
     : model_(column_of(table, "model")),
       threads_(table.column("server_threads")),
@@ -43,10 +37,15 @@ PointId PointReader::read(const std::vector<std::string>& row) const {
     return index < 0 ? absent : std::stoi(at(index));
   };
   try {
-    return {at(model_),           optional(threads_, 0),
-            at(workload_),        std::stoi(at(connections_)),
-            std::stod(at(rate_)), optional(repetition_, 1),
-            optional(idle_, 0)};
+    PointId id;
+    id.model = at(model_);
+    id.server_threads = optional(threads_, 0);
+    id.workload = at(workload_);
+    id.connections = std::stoi(at(connections_));
+    id.rate = std::stod(at(rate_));
+    id.idle_connections = optional(idle_, 0);
+    id.repetition = optional(repetition_, 1);
+    return id;
   } catch (const std::logic_error&) {  // std::invalid_argument, std::out_of_range
     throw std::runtime_error("a row's identity has a number that does not parse");
   }

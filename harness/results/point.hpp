@@ -3,36 +3,34 @@
 // name. Plain data.
 #pragma once
 
+#include <compare>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace cmb::harness {
 
 struct CsvTable;
 
-// A point without its repetition: model, server_threads, workload,
-// connections, rate, idle_connections. Repetitions are samples of one
-// PointKey.
-using PointKey = std::tuple<std::string, int, std::string, int, double, int>;
-
-// What makes a point a point. Repetitions of one point share all but
-// `repetition`.
-struct PointId {
-  std::string model;       // as swept: "thread-pool:32" keeps its own --threads
+// A point without its repetition: what compare matches and the summary
+// groups by. Repetitions are samples of one PointKey.
+struct PointKey {
+  std::string model;       // as swept: "thread-pool:32" keeps its own --threads (ModelSpec)
   int server_threads = 0;  // --threads given to the model; 0 = its default
   std::string workload;    // the query string sent, "" for hello
   int connections = 0;
-  double rate = 0;  // target requests/s; 0 = closed loop
-  int repetition = 1;
+  double rate = 0;           // target requests/s; 0 = closed loop
   int idle_connections = 0;  // held open beside `connections`, never sending
 
-  // The point whose samples the repetitions are (what compare matches).
-  PointKey point() const {
-    return {model, server_threads, workload, connections, rate, idle_connections};
-  }
-  // The whole identity as one string (what --resume skips).
-  std::string key() const;
+  auto operator<=>(const PointKey&) const = default;
+};
+
+// What makes a point a point: its key and which repetition (what --resume
+// skips, what the plan lists).
+struct PointId : PointKey {
+  int repetition = 1;
+
+  const PointKey& point() const { return *this; }
+  auto operator<=>(const PointId&) const = default;
 };
 
 // Reads identities from a results CSV's rows by column name, never by

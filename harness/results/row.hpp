@@ -7,6 +7,7 @@
 #include <string>
 
 #include "harness/results/point.hpp"
+#include "loadgen/load.hpp"
 
 namespace cmb::harness {
 
@@ -17,11 +18,7 @@ struct ResultRow : PointId {
   double duration_s = 0;
   uint64_t requests = 0;
   double rps = 0;
-  uint64_t errors_connect = 0;
-  uint64_t errors_read = 0;
-  uint64_t errors_write = 0;
-  uint64_t errors_timeout = 0;
-  uint64_t errors_status = 0;
+  loadgen::ErrorCounts errors;  // by cause: columns errors_CAUSE (loadgen::kErrorCauses)
   double latency_mean_us = 0;
   double latency_p50_us = 0;
   double latency_p90_us = 0;
@@ -65,10 +62,6 @@ struct ResultRow : PointId {
   std::string load_hosts;
   std::string artifacts;  // path prefix of the point's .hist and .timeline.csv
   std::string error;      // empty when the point was measured
-
-  uint64_t errors() const {
-    return errors_connect + errors_read + errors_write + errors_timeout + errors_status;
-  }
 };
 
 }  // namespace cmb::harness

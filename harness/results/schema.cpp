@@ -29,83 +29,103 @@ std::string quote(std::string_view field) {
 }
 
 struct Column {
-  std::string_view name;
-  std::string (*format)(const ResultRow&);
+  std::string name;
+  std::function<std::string(const ResultRow&)> format;
 };
 
-// The schema: every column, in order, with how it is written. results/README.md
-// documents each (a test checks).
+// The columns in order, each with how it is written.
 #define CMB_TEXT(field) [](const ResultRow& r) { return quote(r.field); }
 #define CMB_NUMBER(field, spec) [](const ResultRow& r) { return fmt::format(spec, r.field); }
 #define CMB_OPTIONAL(field) \
   [](const ResultRow& r) { return r.field ? fmt::format("{}", *r.field) : std::string(); }
-const Column kColumns[] = {
-    {"timestamp", CMB_TEXT(timestamp)},
-    {"model", CMB_TEXT(model)},
-    {"workload", CMB_TEXT(workload)},
-    {"connections", CMB_NUMBER(connections, "{}")},
-    {"rate", CMB_NUMBER(rate, "{:g}")},
-    {"idle_connections", CMB_NUMBER(idle_connections, "{}")},
-    {"server_threads", CMB_NUMBER(server_threads, "{}")},
-    {"repetition", CMB_NUMBER(repetition, "{}")},
-    {"duration_s", CMB_NUMBER(duration_s, "{:.3f}")},
-    {"requests", CMB_NUMBER(requests, "{}")},
-    {"rps", CMB_NUMBER(rps, "{:.2f}")},
-    {"errors_connect", CMB_NUMBER(errors_connect, "{}")},
-    {"errors_read", CMB_NUMBER(errors_read, "{}")},
-    {"errors_write", CMB_NUMBER(errors_write, "{}")},
-    {"errors_timeout", CMB_NUMBER(errors_timeout, "{}")},
-    {"errors_status", CMB_NUMBER(errors_status, "{}")},
-    {"latency_mean_us", CMB_NUMBER(latency_mean_us, "{:.1f}")},
-    {"latency_p50_us", CMB_NUMBER(latency_p50_us, "{:.1f}")},
-    {"latency_p90_us", CMB_NUMBER(latency_p90_us, "{:.1f}")},
-    {"latency_p99_us", CMB_NUMBER(latency_p99_us, "{:.1f}")},
-    {"latency_p999_us", CMB_NUMBER(latency_p999_us, "{:.1f}")},
-    {"latency_max_us", CMB_NUMBER(latency_max_us, "{:.1f}")},
-    {"uncorrected_p99_us", CMB_NUMBER(uncorrected_p99_us, "{:.1f}")},
-    {"schedule_lag_p99_us", CMB_NUMBER(schedule_lag_p99_us, "{:.1f}")},
-    {"server_user_s", CMB_NUMBER(server_user_s, "{:.3f}")},
-    {"server_system_s", CMB_NUMBER(server_system_s, "{:.3f}")},
-    {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},
-    {"server_syscalls_per_request",
-     [](const ResultRow& r) {
-       return r.server_syscalls_per_request ? fmt::format("{:.3f}", *r.server_syscalls_per_request)
-                                            : std::string();
-     }},
-    {"server_rss_max_kb", CMB_NUMBER(server_rss_max_kb, "{}")},
-    {"server_threads_max", CMB_NUMBER(server_threads_max, "{}")},
-    {"server_processes_max", CMB_NUMBER(server_processes_max, "{}")},
-    {"server_ctx_voluntary", CMB_NUMBER(server_ctx_voluntary, "{}")},
-    {"server_ctx_involuntary", CMB_NUMBER(server_ctx_involuntary, "{}")},
-    {"loadgen_cpu_s", CMB_NUMBER(loadgen_cpu_s, "{:.3f}")},
-    {"loadgen_max_thread_busy", CMB_NUMBER(loadgen_max_thread_busy, "{:.3f}")},
-    {"listen_overflows", CMB_NUMBER(listen_overflows, "{}")},
-    {"listen_drops", CMB_NUMBER(listen_drops, "{}")},
-    {"tcp_retransmits", CMB_NUMBER(tcp_retransmits, "{}")},
-    {"tcp_resets", CMB_NUMBER(tcp_resets, "{}")},
-    {"server_requests", CMB_OPTIONAL(server_requests)},
-    {"server_refused", CMB_OPTIONAL(server_refused)},
-    {"server_timed_out", CMB_OPTIONAL(server_timed_out)},
-    {"server_rejected", CMB_OPTIONAL(server_rejected)},
-    {"server_accepts_per_thread", CMB_OPTIONAL(server_accepts_per_thread)},
-    {"uring_setup", CMB_TEXT(uring_setup)},
-    {"load_hosts", CMB_TEXT(load_hosts)},
-    {"artifacts", CMB_TEXT(artifacts)},
-    {"error", CMB_TEXT(error)},
-};
+std::vector<Column> make_columns() {
+  std::vector<Column> columns = {
+      {"timestamp", CMB_TEXT(timestamp)},
+      {"model", CMB_TEXT(model)},
+      {"workload", CMB_TEXT(workload)},
+      {"connections", CMB_NUMBER(connections, "{}")},
+      {"rate", CMB_NUMBER(rate, "{:g}")},
+      {"idle_connections", CMB_NUMBER(idle_connections, "{}")},
+      {"server_threads", CMB_NUMBER(server_threads, "{}")},
+      {"repetition", CMB_NUMBER(repetition, "{}")},
+      {"duration_s", CMB_NUMBER(duration_s, "{:.3f}")},
+      {"requests", CMB_NUMBER(requests, "{}")},
+      {"rps", CMB_NUMBER(rps, "{:.2f}")},
+  };
+  for (const auto& cause : loadgen::kErrorCauses)
+    columns.push_back({error_column(cause.name), [count = cause.count](const ResultRow& r) {
+                         return fmt::format("{}", r.errors.*count);
+                       }});
+  std::vector<Column> rest = {
+      {"latency_mean_us", CMB_NUMBER(latency_mean_us, "{:.1f}")},
+      {"latency_p50_us", CMB_NUMBER(latency_p50_us, "{:.1f}")},
+      {"latency_p90_us", CMB_NUMBER(latency_p90_us, "{:.1f}")},
+      {"latency_p99_us", CMB_NUMBER(latency_p99_us, "{:.1f}")},
+      {"latency_p999_us", CMB_NUMBER(latency_p999_us, "{:.1f}")},
+      {"latency_max_us", CMB_NUMBER(latency_max_us, "{:.1f}")},
+      {"uncorrected_p99_us", CMB_NUMBER(uncorrected_p99_us, "{:.1f}")},
+      {"schedule_lag_p99_us", CMB_NUMBER(schedule_lag_p99_us, "{:.1f}")},
+      {"server_user_s", CMB_NUMBER(server_user_s, "{:.3f}")},
+      {"server_system_s", CMB_NUMBER(server_system_s, "{:.3f}")},
+      {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},
+      {"server_syscalls_per_request",
+       [](const ResultRow& r) {
+         return r.server_syscalls_per_request
+                    ? fmt::format("{:.3f}", *r.server_syscalls_per_request)
+                    : std::string();
+       }},
+      {"server_rss_max_kb", CMB_NUMBER(server_rss_max_kb, "{}")},
+      {"server_threads_max", CMB_NUMBER(server_threads_max, "{}")},
+      {"server_processes_max", CMB_NUMBER(server_processes_max, "{}")},
+      {"server_ctx_voluntary", CMB_NUMBER(server_ctx_voluntary, "{}")},
+      {"server_ctx_involuntary", CMB_NUMBER(server_ctx_involuntary, "{}")},
+      {"loadgen_cpu_s", CMB_NUMBER(loadgen_cpu_s, "{:.3f}")},
+      {"loadgen_max_thread_busy", CMB_NUMBER(loadgen_max_thread_busy, "{:.3f}")},
+      {"listen_overflows", CMB_NUMBER(listen_overflows, "{}")},
+      {"listen_drops", CMB_NUMBER(listen_drops, "{}")},
+      {"tcp_retransmits", CMB_NUMBER(tcp_retransmits, "{}")},
+      {"tcp_resets", CMB_NUMBER(tcp_resets, "{}")},
+      {"server_requests", CMB_OPTIONAL(server_requests)},
+      {"server_refused", CMB_OPTIONAL(server_refused)},
+      {"server_timed_out", CMB_OPTIONAL(server_timed_out)},
+      {"server_rejected", CMB_OPTIONAL(server_rejected)},
+      {"server_accepts_per_thread", CMB_OPTIONAL(server_accepts_per_thread)},
+      {"uring_setup", CMB_TEXT(uring_setup)},
+      {"load_hosts", CMB_TEXT(load_hosts)},
+      {"artifacts", CMB_TEXT(artifacts)},
+      {"error", CMB_TEXT(error)},
+  };
+  columns.insert(columns.end(), rest.begin(), rest.end());
+  return columns;
+}
 #undef CMB_TEXT
 #undef CMB_NUMBER
 #undef CMB_OPTIONAL
 
+// The schema: every column, in order, with how it is written. results/README.md
+// documents each (a test checks).
+const std::vector<Column>& columns() {
+  static const std::vector<Column> all = make_columns();
+  return all;
+}
+
 std::vector<std::string_view> column_names() {
   std::vector<std::string_view> names;
-  for (const auto& column : kColumns) names.push_back(column.name);
+  for (const auto& column : columns()) names.push_back(column.name);
   return names;
 }
 
 std::string header_line() { return fmt::format("{}\n", fmt::join(column_names(), ",")); }
 
 }  // namespace
+
+std::string error_column(std::string_view cause) { return fmt::format("errors_{}", cause); }
+
+std::vector<std::string> error_columns() {
+  std::vector<std::string> names;
+  for (const auto& cause : loadgen::kErrorCauses) names.push_back(error_column(cause.name));
+  return names;
+}
 
 std::span<const std::string_view> csv_columns() {
   static const std::vector<std::string_view> names = column_names();
@@ -114,8 +134,8 @@ std::span<const std::string_view> csv_columns() {
 
 std::string format_csv_row(const ResultRow& row) {
   std::string line;
-  for (const auto& column : kColumns) {
-    if (&column != &kColumns[0]) line += ',';
+  for (const auto& column : columns()) {
+    if (&column != &columns().front()) line += ',';
     line += column.format(row);
   }
   return line + "\n";
@@ -125,7 +145,7 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
   const CsvTable table = read_csv_table(path);
   const PointReader identity(table);
   struct Figure {
-    const char* name;
+    std::string name;
     std::function<void(ResultRow&, const std::string&)> set;
   };
   const auto u64 = [](uint64_t ResultRow::*field) {
@@ -134,18 +154,18 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
   const auto f64 = [](double ResultRow::*field) {
     return [field](ResultRow& row, const std::string& text) { row.*field = std::stod(text); };
   };
-  const Figure figures[] = {
+  std::vector<Figure> figures = {
       {"rps", f64(&ResultRow::rps)},
       {"requests", u64(&ResultRow::requests)},
-      {"errors_connect", u64(&ResultRow::errors_connect)},
-      {"errors_read", u64(&ResultRow::errors_read)},
-      {"errors_write", u64(&ResultRow::errors_write)},
-      {"errors_timeout", u64(&ResultRow::errors_timeout)},
-      {"errors_status", u64(&ResultRow::errors_status)},
       {"latency_p50_us", f64(&ResultRow::latency_p50_us)},
       {"latency_p99_us", f64(&ResultRow::latency_p99_us)},
       {"error", [](ResultRow& row, const std::string& text) { row.error = text; }},
   };
+  for (const auto& cause : loadgen::kErrorCauses)
+    figures.push_back(
+        {error_column(cause.name), [count = cause.count](ResultRow& row, const std::string& text) {
+           row.errors.*count = std::stoull(text);
+         }});
   std::vector<int> at;
   for (const auto& figure : figures) {
     at.push_back(table.column(figure.name));

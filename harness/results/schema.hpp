@@ -13,6 +13,11 @@
 
 namespace cmb::harness {
 
+// The column of errors of one cause: "errors_" + its name
+// (loadgen::kErrorCauses); all five in that order.
+std::string error_column(std::string_view cause);
+std::vector<std::string> error_columns();
+
 // The column names, in order.
 std::span<const std::string_view> csv_columns();
 

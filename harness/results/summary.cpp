@@ -28,14 +28,14 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
       if (best == nullptr || row->rps > best->rps) best = row;
       PointFigures& point = points[row->point()];
       point.p99.push_back(row->latency_p99_us);
-      point.errors += row->errors();
-      point.attempts += row->requests + row->errors();
+      point.errors += row->errors.total();
+      point.attempts += row->requests + row->errors.total();
     }
     if (best == nullptr) continue;
     summary.best_rps = best->rps;
     summary.p99_at_best_us = best->latency_p99_us;
     for (const auto& [id, figures] : points) {
-      const double rate = std::get<4>(id);
+      const double rate = id.rate;
       if (rate <= 0 || median(figures.p99) > slo_p99_ms * 1000 ||
           static_cast<double>(figures.errors) >
               kKneeErrorShare * static_cast<double>(figures.attempts))

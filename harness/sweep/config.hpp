@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "harness/hosts/hosts.hpp"
+#include "harness/results/model_spec.hpp"
 
 namespace cmb::harness {
 
@@ -22,6 +23,26 @@ struct Build {
 struct ExternalModel {
   std::string name;
   std::string command;
+};
+
+// A model of the sweep, resolved once from its text (resolve_sweep in
+// sweep/models.hpp): its parts, what the registry or --external says of it,
+// and the binary that serves it. Everything after that takes this value.
+struct SweepModel {
+  std::string text;  // as swept, and as the rows name it: "thread-pool:32@B"
+  ModelSpec spec;
+  // Not ours (nginx, an --external server): hello workload only, none of
+  // our counters.
+  bool external = false;
+  std::string command;                    // an --external server's command line
+  std::string summary;                    // for the manifest
+  std::string colour;                     // the registry's; empty for externals and other rings
+  std::string binary = "/proc/self/exe";  // the cmbench whose `serve` runs it (--binary)
+  // The io-uring model's ring setup (its default when the spec names
+  // none): its rows' uring_setup and its --uring. Empty for other models.
+  std::string uring_setup;
+
+  int threads(int sweep_threads) const { return spec.threads.value_or(sweep_threads); }
 };
 
 struct SweepConfig {
@@ -69,6 +90,11 @@ struct SweepConfig {
   // each agent on its own clock: the server host's, then each load host's.
   std::vector<HostInfo> host_infos;
   bool push = false;  // copy this binary to every ssh host first
+  // `models` resolved, in the same order (resolve_sweep).
+  std::vector<SweepModel> resolved;
+
+  // The resolved model a row names; throws std::out_of_range for another.
+  const SweepModel& model(const std::string& text) const;
 };
 
 }  // namespace cmb::harness

@@ -10,8 +10,6 @@
 #include "harness/base/build_info.hpp"
 #include "harness/base/files.hpp"
 #include "harness/base/json.hpp"
-#include "harness/sweep/plan.hpp"
-#include "servers/registry.hpp"
 
 namespace cmb::harness {
 namespace {
@@ -58,18 +56,8 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                     const std::string& finished, const SweepSummary* summary,
                     const std::vector<Verdict>& verdicts) {
   Json models = Json::array();
-  for (const auto& model : config.models) {
-    const ModelSpec spec = parse_model_spec(model, 0);
-    const auto info = servers::find_model(spec.name);
-    const ExternalModel* external = find_external(model, config);
-    models.push_back({{"name", model},
-                      {"summary", external ? "external: " + external->command
-                                  : info   ? std::string(info->summary) +
-                                               (spec.uring.empty() ? "" : "; ring: " + spec.uring)
-                                         : ""},
-                      // A ring set up otherwise is a line of its own colour.
-                      {"colour", info && !external && spec.uring.empty() ? info->colour : ""}});
-  }
+  for (const auto& model : config.resolved)
+    models.push_back({{"name", model.text}, {"summary", model.summary}, {"colour", model.colour}});
   const BuildInfo build = build_info();
   Json libraries = Json::object();
   for (const auto& [library, version] : build.libraries) libraries[library] = version;

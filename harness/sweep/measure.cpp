@@ -148,11 +148,7 @@ void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
   row.duration_s = result.duration_s;
   row.requests = result.requests;
   row.rps = result.rps();
-  row.errors_connect = result.errors.connect;
-  row.errors_read = result.errors.read;
-  row.errors_write = result.errors.write;
-  row.errors_timeout = result.errors.timeout;
-  row.errors_status = result.errors.status;
+  row.errors = result.errors;
   row.latency_mean_us = result.latency.mean() / 1000.0;
   row.latency_p50_us = us(result.latency.percentile(50));
   row.latency_p90_us = us(result.latency.percentile(90));
@@ -167,11 +163,10 @@ void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
 
 }  // namespace
 
-ResultRow row_for(const PointId& point) {
+ResultRow row_for(const PointId& point, const SweepModel& model) {
   ResultRow row;
   static_cast<PointId&>(row) = point;
-  if (const ModelSpec spec = parse_model_spec(point.model, 0); spec.name == "io-uring")
-    row.uring_setup = spec.uring.empty() ? net::uring_setup_names().front() : spec.uring;
+  row.uring_setup = model.uring_setup;
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
   return row;
 }
@@ -188,7 +183,7 @@ PointMeasurer::PointMeasurer(const SweepConfig& config, const std::atomic<bool>*
     : config_(config), cancel_(cancel) {}
 
 ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
-  ResultRow row = row_for(point);
+  ResultRow row = row_for(point, config_.model(point.model));
   loadgen::LoadConfig load;
   load.targets = targets_for(config_, server.port(), point.workload);
   load.connections = point.connections;
@@ -229,7 +224,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     if (remote) tree_start = server.last_tree();
     if (syscalls) syscalls->enable();
   };
-  if (!external_model(point.model, config_))
+  if (!config_.model(point.model).external)
     load.on_idle_connected = [&server, before = server.snapshot()](int open) {
       if (before) wait_for_accepts(server, before->accepted + static_cast<uint64_t>(open));
     };
@@ -285,7 +280,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
           (row.server_user_s + row.server_system_s) * 1e6 / static_cast<double>(result.requests);
   }
   // An external server keeps none of our counters: blank, not zero.
-  if (counters_start && counters_end && !external_model(point.model, config_)) {
+  if (counters_start && counters_end && !config_.model(point.model).external) {
     row.server_requests = counters_end->requests - counters_start->requests;
     row.server_refused = counters_end->refused - counters_start->refused;
     row.server_timed_out = counters_end->timed_out - counters_start->timed_out;

@@ -15,7 +15,7 @@
 namespace cmb::harness {
 
 // A row with the point's identity, stamped now, and no figures yet.
-ResultRow row_for(const PointId& point);
+ResultRow row_for(const PointId& point, const SweepModel& model);
 
 class PointMeasurer {
  public:

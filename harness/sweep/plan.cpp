@@ -35,64 +35,25 @@ int largest(const std::vector<int>& values) {
 
 }  // namespace
 
-ModelSpec parse_model_spec(const std::string& model, int default_threads) {
-  ModelSpec spec{model, default_threads, "", ""};
-  if (const size_t at = spec.name.rfind('@'); at != std::string::npos) {
-    spec.build = spec.name.substr(at + 1);
-    spec.name.resize(at);
-  }
-  if (const size_t colon = spec.name.find(':'); colon != std::string::npos) {
-    spec.threads = std::stoi(spec.name.substr(colon + 1));
-    spec.name.resize(colon);
-  }
-  if (const size_t plus = spec.name.find('+'); plus != std::string::npos) {
-    spec.uring = spec.name.substr(plus + 1);
-    spec.name.resize(plus);
-  }
-  return spec;
-}
-
-const ExternalModel* find_external(const std::string& model, const SweepConfig& config) {
-  const std::string name = parse_model_spec(model, 0).name;
-  for (const auto& external : config.externals)
-    if (external.name == name) return &external;
-  return nullptr;
-}
-
-bool external_model(const std::string& model, const SweepConfig& config) {
-  if (find_external(model, config) != nullptr) return true;
-  const auto info = servers::find_model(parse_model_spec(model, 0).name);
-  return info && info->external;
-}
-
-void label_models_by_build(SweepConfig& config) {
-  if (config.builds.empty()) return;
-  std::vector<std::string> labelled;
-  for (const auto& model : config.models)
-    for (const auto& build : config.builds) labelled.push_back(model + "@" + build.label);
-  config.models = labelled;
-}
-
-std::set<std::string> measured_points(const std::string& csv) {
-  std::set<std::string> done;
+std::set<PointId> measured_points(const std::string& csv) {
+  std::set<PointId> done;
   if (!fs::exists(csv)) return done;
   const CsvTable table = read_csv_table(csv);
   const PointReader reader(table);
   const int error = table.column("error");
   for (const auto& row : table.rows)
     if (row.size() == table.header.size() && error >= 0 && row[static_cast<size_t>(error)].empty())
-      done.insert(reader.read(row).key());
+      done.insert(reader.read(row));
   return done;
 }
 
-std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::string>& done) {
+std::vector<PointId> plan_points(const SweepConfig& config, const std::set<PointId>& done) {
   // Models that differ only in their build form one group, measured in turn.
-  std::vector<std::vector<std::string>> groups;
-  for (const auto& model : config.models) {
-    const std::string base = model.substr(0, model.rfind('@'));
-    if (groups.empty() || groups.back().front().substr(0, groups.back().front().rfind('@')) != base)
+  std::vector<std::vector<const SweepModel*>> groups;
+  for (const auto& model : config.resolved) {
+    if (groups.empty() || groups.back().front()->spec.without_build() != model.spec.without_build())
       groups.emplace_back();
-    groups.back().push_back(model);
+    groups.back().push_back(&model);
   }
   std::vector<PointId> points;
   for (int rep = 1; rep <= config.repeat; ++rep)
@@ -102,13 +63,16 @@ std::vector<PointId> plan_points(const SweepConfig& config, const std::set<std::
           for (int idle : config.idle_connections)
             for (int connections : config.connections)
               for (size_t turn = 0; turn < group.size(); ++turn) {
-                const std::string& model = group[rep % 2 == 1 ? turn : group.size() - 1 - turn];
-                const PointId point{
-                    model,    parse_model_spec(model, config.server_threads).threads,
-                    workload, connections,
-                    rate,     rep,
-                    idle};
-                if (!done.count(point.key())) points.push_back(point);
+                const SweepModel& model = *group[rep % 2 == 1 ? turn : group.size() - 1 - turn];
+                PointId point;
+                point.model = model.text;
+                point.server_threads = model.threads(config.server_threads);
+                point.workload = workload;
+                point.connections = connections;
+                point.rate = rate;
+                point.idle_connections = idle;
+                point.repetition = rep;
+                if (!done.count(point)) points.push_back(point);
               }
   return points;
 }

@@ -24,7 +24,7 @@ void print_progress(size_t done, size_t total, const ResultRow& row, double eta_
                   row.idle_connections > 0 ? fmt::format(" idle={:<6}", row.idle_connections) : "");
   if (row.error.empty()) {
     fmt::print("{} {:>10.1f} req/s  p99 {:>9}  errors {}  (ETA {:.0f}s)\n", label, row.rps,
-               loadgen::format_nanos(row.latency_p99_us * 1000), row.errors(), eta_s);
+               loadgen::format_nanos(row.latency_p99_us * 1000), row.errors.total(), eta_s);
   } else {
     fmt::print("{} FAILED: {}\n", label, row.error);
   }

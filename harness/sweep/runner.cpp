@@ -20,6 +20,7 @@
 #include "harness/results/summary.hpp"
 #include "harness/sweep/manifest.hpp"
 #include "harness/sweep/measure.hpp"
+#include "harness/sweep/models.hpp"
 #include "harness/sweep/plan.hpp"
 #include "harness/sweep/progress.hpp"
 #include "harness/sweep/server_process.hpp"
@@ -39,11 +40,10 @@ void on_interrupt(int) { g_interrupted.store(true); }
 }  // namespace
 
 int run_sweep(SweepConfig config) {
-  if (config.models.empty()) throw std::invalid_argument("no models to run");
+  resolve_sweep(config);  // a model, build or host that cannot be is a usage error, now
   if (config.rates.empty()) config.rates = {0};
   if (config.idle_connections.empty()) config.idle_connections = {0};
   check_claims(config.claims);  // a claim that does not parse stops the run before it starts
-  label_models_by_build(config);
   if (config.count_syscalls && !SyscallCounter::unavailable_reason().empty())
     fmt::print(stderr, "warning: --syscalls: {}; server_syscalls_per_request stays empty\n",
                SyscallCounter::unavailable_reason());
@@ -74,8 +74,7 @@ int run_sweep(SweepConfig config) {
   if (config.out.empty())
     config.out = fmt::format("results/{}-{}.csv", config.scenario.empty() ? "run" : config.scenario,
                              utc_now("%Y%m%d-%H%M%S"));
-  const std::set<std::string> done =
-      config.resume ? measured_points(config.out) : std::set<std::string>();
+  const std::set<PointId> done = config.resume ? measured_points(config.out) : std::set<PointId>();
   CsvWriter csv(config.out);
   const std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
   write_manifest(config, started, "", nullptr);
@@ -109,33 +108,29 @@ int run_sweep(SweepConfig config) {
       server.reset();  // a new model, or the old one died: start afresh
       current_model = point.model;
     }
+    const SweepModel& model = config.model(point.model);
     ResultRow row;
     try {
-      if (external_model(point.model, config) && !point.workload.empty())
+      if (model.external && !point.workload.empty())
         throw std::runtime_error(
             fmt::format("{} serves only the hello workload: '{}' would be ignored", point.model,
                         point.workload));
       if (!server) {
-        const ModelSpec spec = parse_model_spec(point.model, config.server_threads);
-        std::string binary = "/proc/self/exe";
-        for (const auto& build : config.builds)
-          if (build.label == spec.build) binary = build.path;
-        const ExternalModel* external = find_external(point.model, config);
         server = std::make_unique<ServerProcess>(
-            ServerProcess::Options{.binary = binary,
-                                   .model = spec.name,
-                                   .command = external ? external->command : "",
+            ServerProcess::Options{.binary = model.binary,
+                                   .model = model.spec.name,
+                                   .command = model.command,
                                    .host = config.host,
-                                   .threads = spec.threads,
+                                   .threads = model.threads(config.server_threads),
                                    .cpus = config.server_cpus,
                                    .header_timeout = header_timeout,
                                    .max_connections = max_connections,
-                                   .uring = spec.uring,
+                                   .uring = model.spec.setup,
                                    .where = config.server_host});
       }
       row = measurer.measure(*server, point);
     } catch (const std::exception& e) {
-      row = row_for(point);
+      row = row_for(point, model);
       row.error = e.what();
       server.reset();
     }

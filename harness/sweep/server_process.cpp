@@ -105,9 +105,8 @@ ServerProcess::ServerProcess(const Options& options) {
   out_ = std::move(read_end);
 
   const std::string line = read_line(out_.get(), options.ready_timeout);
-  const std::string_view prefix = "listening on ";
-  const size_t colon = line.rfind(':');
-  if (line.rfind(prefix, 0) != 0 || colon == std::string::npos) {
+  const std::optional<uint16_t> port = parse_ready_line(line);
+  if (!port) {
     std::string how = poll_exit();
     if (how.empty()) {
       stop(std::chrono::milliseconds(1000));
@@ -117,7 +116,7 @@ ServerProcess::ServerProcess(const Options& options) {
     }
     throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model, how));
   }
-  port_ = static_cast<uint16_t>(std::stoi(line.substr(colon + 1)));
+  port_ = *port;
 }
 
 ServerProcess::~ServerProcess() {

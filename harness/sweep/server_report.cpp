@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 
 namespace cmb::harness {
@@ -39,6 +40,27 @@ TreeFigures read_own_tree() {
   }
   tree.tcp = read_tcp_counters(self);
   return tree;
+}
+
+namespace {
+constexpr std::string_view kReadyPrefix = "listening on ";
+}  // namespace
+
+std::string format_ready_line(const std::string& address) {
+  return std::string(kReadyPrefix) + address;
+}
+
+std::optional<uint16_t> parse_ready_line(std::string_view line) {
+  if (!line.starts_with(kReadyPrefix)) return std::nullopt;
+  const size_t colon = line.rfind(':');
+  if (colon == std::string_view::npos || colon < kReadyPrefix.size()) return std::nullopt;
+  const std::string_view digits = line.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || port == 0 ||
+      port > 65535)
+    return std::nullopt;
+  return static_cast<uint16_t>(port);
 }
 
 std::string format_server_report(const ServerReport& report) {

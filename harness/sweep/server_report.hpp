@@ -1,4 +1,4 @@
-// The JSON lines `cmbench serve` prints after its readiness line: a snapshot
+// What `cmbench serve` prints: its readiness line, then JSON lines: a snapshot
 // of its counters on SIGUSR1, and on exit the counters with its process
 // tree's usage. Written and read here only, so the two sides agree.
 //
@@ -49,6 +49,13 @@ struct ServerReport {
   std::optional<ProcessUsage> usage;  // on exit
   std::optional<TreeFigures> tree;    // on exit, and in snapshots asked for on stdin
 };
+
+// The line `cmbench serve` prints once it accepts, before any report:
+// "listening on HOST:PORT" (an IPv6 host in brackets), without its newline.
+std::string format_ready_line(const std::string& address);
+
+// The port a ready line names; std::nullopt when `line` is not one.
+std::optional<uint16_t> parse_ready_line(std::string_view line);
 
 // One line, without its newline.
 std::string format_server_report(const ServerReport& report);

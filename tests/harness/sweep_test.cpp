@@ -1,0 +1,220 @@
+// The sweep's rules as unit tests of the sweep library, without starting a
+// server: a model's spec, checking and resolving a sweep, the order of its
+// points, A/B turns and --resume. (run_test.cpp runs the same end to end.)
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/base/exit_codes.hpp"
+#include "harness/results/model_spec.hpp"
+#include "harness/results/schema.hpp"
+#include "harness/sweep/models.hpp"
+#include "harness/sweep/plan.hpp"
+
+namespace {
+
+using namespace cmb::harness;
+
+// The message of the UsageError `action` throws; empty if none.
+template <typename Action>
+std::string usage_error(Action action) {
+  try {
+    action();
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ModelSpec, ParsesEveryPartAndWritesItBack) {
+  const ModelSpec spec = parse_model_spec("io-uring+sqpoll:2@B");
+  EXPECT_EQ(spec.name, "io-uring");
+  EXPECT_EQ(spec.setup, "sqpoll");
+  EXPECT_EQ(spec.threads, 2);
+  EXPECT_EQ(spec.build, "B");
+  EXPECT_EQ(spec.text(), "io-uring+sqpoll:2@B");
+  EXPECT_EQ(spec.without_build(), "io-uring+sqpoll:2");
+  for (const char* text : {"epoll", "thread-pool:32", "epoll@A", "io-uring+plain", "nginx:4@B"})
+    EXPECT_EQ(parse_model_spec(text).text(), text);
+  const ModelSpec plain = parse_model_spec("epoll");
+  EXPECT_FALSE(plain.threads.has_value());
+  EXPECT_TRUE(plain.setup.empty() && plain.build.empty());
+}
+
+TEST(ModelSpec, BadTextIsNamed) {
+  for (const char* text : {"", ":4", "pool:", "pool:x", "pool:-1", "epoll@", "io-uring+", "+x"})
+    EXPECT_THROW(parse_model_spec(text), std::invalid_argument) << text;
+  try {
+    parse_model_spec("pool:x");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("model 'pool:x': THREADS must be a whole number"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+SweepConfig sweep_of(std::vector<std::string> models) {
+  SweepConfig config;
+  config.models = std::move(models);
+  return config;
+}
+
+TEST(ResolveSweep, ResolvesEachModelOnce) {
+  SweepConfig config = sweep_of({"epoll", "thread-pool:8", "io-uring+sqpoll", "io-uring"});
+  resolve_sweep(config);
+  ASSERT_EQ(config.resolved.size(), 4u);
+  EXPECT_EQ(config.model("thread-pool:8").threads(2), 8);
+  EXPECT_EQ(config.model("epoll").threads(2), 2);  // the sweep's --threads
+  EXPECT_FALSE(config.model("epoll").external);
+  EXPECT_EQ(config.model("epoll").binary, "/proc/self/exe");
+  EXPECT_FALSE(config.model("epoll").colour.empty());
+  EXPECT_TRUE(config.model("epoll").uring_setup.empty());
+  // A ring of its own: a row of its own, with no colour of the model's.
+  EXPECT_EQ(config.model("io-uring+sqpoll").uring_setup, "sqpoll");
+  EXPECT_TRUE(config.model("io-uring+sqpoll").colour.empty());
+  EXPECT_NE(config.model("io-uring+sqpoll").summary.find("; ring: sqpoll"), std::string::npos);
+  EXPECT_FALSE(config.model("io-uring").uring_setup.empty());  // its default, named
+  EXPECT_THROW(config.model("poll"), std::out_of_range);
+  // Idempotent: resolving again changes nothing.
+  resolve_sweep(config);
+  EXPECT_EQ(config.models.size(), 4u);
+}
+
+TEST(ResolveSweep, WhatCannotBeSweptIsAUsageError) {
+  SweepConfig unknown = sweep_of({"epoll", "no-such-model"});
+  EXPECT_NE(usage_error([&] { resolve_sweep(unknown); }).find("unknown model 'no-such-model'"),
+            std::string::npos);
+  SweepConfig threads = sweep_of({"thread-pool:many"});
+  EXPECT_NE(usage_error([&] { resolve_sweep(threads); }).find("THREADS must be a whole number"),
+            std::string::npos);
+  for (const char* model : {"epoll+sqpoll", "io-uring+nonsense"}) {
+    SweepConfig setup = sweep_of({model});
+    EXPECT_NE(usage_error([&] { resolve_sweep(setup); }).find("only io-uring takes +SETUP"),
+              std::string::npos)
+        << model;
+  }
+  SweepConfig none = sweep_of({});
+  EXPECT_EQ(usage_error([&] { resolve_sweep(none); }), "no models to run");
+  SweepConfig no_build = sweep_of({"epoll@Z"});
+  EXPECT_NE(usage_error([&] { resolve_sweep(no_build); }).find("no --binary is labelled Z"),
+            std::string::npos);
+}
+
+TEST(ResolveSweep, AnExternalServerIsAModelWithItsCommand) {
+  SweepConfig config = sweep_of({"mine:4", "epoll"});
+  add_external(config, "mine=./my-server --port {port}");
+  resolve_sweep(config);
+  const SweepModel& mine = config.model("mine:4");
+  EXPECT_TRUE(mine.external);
+  EXPECT_EQ(mine.command, "./my-server --port {port}");
+  EXPECT_EQ(mine.summary, "external: ./my-server --port {port}");
+  EXPECT_EQ(mine.threads(0), 4);
+  for (const char* bad : {"mine", "mine=", "=cmd", "a@b=cmd", "a+b=cmd", "epoll=cmd", "mine=x"}) {
+    EXPECT_FALSE(usage_error([&] { add_external(config, bad); }).empty()) << bad;
+  }
+  EXPECT_NE(usage_error([&] { add_external(config, "x=a 'b"); }).find("--external x=a 'b: "),
+            std::string::npos);
+}
+
+TEST(ResolveSweep, BuildsLabelEveryModelInTheirOrder) {
+  SweepConfig config = sweep_of({"epoll", "thread-pool:4"});
+  add_build(config, CMBENCH_BIN, 0);
+  add_build(config, std::string("new=") + CMBENCH_BIN, 1);
+  ASSERT_EQ(config.builds.size(), 2u);
+  EXPECT_EQ(config.builds[0].label, "A");
+  EXPECT_TRUE(std::filesystem::path(config.builds[0].path).is_absolute());
+  resolve_sweep(config);
+  EXPECT_EQ(config.models, (std::vector<std::string>{"epoll@A", "epoll@new", "thread-pool:4@A",
+                                                     "thread-pool:4@new"}));
+  EXPECT_EQ(config.model("thread-pool:4@new").binary, config.builds[1].path);
+  EXPECT_EQ(config.model("thread-pool:4@new").threads(0), 4);
+  resolve_sweep(config);  // labelled once only
+  EXPECT_EQ(config.models.size(), 4u);
+
+  EXPECT_NE(usage_error([&] {
+              add_build(config, std::string("A=") + CMBENCH_BIN, 2);
+            }).find("label A given twice"),
+            std::string::npos);
+  EXPECT_NE(usage_error([&] {
+              add_build(config, "C=/etc/hostname-not-there", 2);
+            }).find("is not an executable file"),
+            std::string::npos);
+  EXPECT_FALSE(
+      usage_error([&] { add_build(config, std::string("a:b=") + CMBENCH_BIN, 2); }).empty());
+
+  SweepConfig over_ssh = sweep_of({"epoll"});
+  add_build(over_ssh, CMBENCH_BIN, 0);
+  over_ssh.server_host = parse_host("ssh:somewhere");
+  EXPECT_NE(usage_error([&] { resolve_sweep(over_ssh); }).find("--binary runs builds from this"),
+            std::string::npos);
+}
+
+// "model c=N r=R rep" for each planned point, in order.
+std::vector<std::string> order_of(const std::vector<PointId>& points) {
+  std::vector<std::string> order;
+  for (const auto& p : points)
+    order.push_back(p.model + " c=" + std::to_string(p.connections) + " #" +
+                    std::to_string(p.repetition));
+  return order;
+}
+
+TEST(PlanPoints, RepetitionsAreTheOuterLoopAndEveryRoundMeasuresEveryModel) {
+  SweepConfig config = sweep_of({"epoll", "thread-pool:8"});
+  config.connections = {1, 4};
+  config.repeat = 2;
+  resolve_sweep(config);
+  const auto points = plan_points(config, {});
+  EXPECT_EQ(order_of(points),
+            (std::vector<std::string>{"epoll c=1 #1", "epoll c=4 #1", "thread-pool:8 c=1 #1",
+                                      "thread-pool:8 c=4 #1", "epoll c=1 #2", "epoll c=4 #2",
+                                      "thread-pool:8 c=1 #2", "thread-pool:8 c=4 #2"}));
+  EXPECT_EQ(points[2].server_threads, 8);
+  EXPECT_EQ(points[0].server_threads, 0);
+}
+
+TEST(PlanPoints, BuildsTakeTurnsPointByPointSwappingEachRound) {
+  SweepConfig config = sweep_of({"epoll"});
+  config.connections = {1, 4};
+  config.repeat = 2;
+  add_build(config, CMBENCH_BIN, 0);
+  add_build(config, CMBENCH_BIN, 1);
+  resolve_sweep(config);
+  EXPECT_EQ(order_of(plan_points(config, {})),
+            (std::vector<std::string>{"epoll@A c=1 #1", "epoll@B c=1 #1", "epoll@A c=4 #1",
+                                      "epoll@B c=4 #1", "epoll@B c=1 #2", "epoll@A c=1 #2",
+                                      "epoll@B c=4 #2", "epoll@A c=4 #2"}));
+}
+
+TEST(PlanPoints, ResumeSkipsWhatTheCsvHoldsButNotItsErrors) {
+  SweepConfig config = sweep_of({"epoll", "poll"});
+  config.connections = {1, 4};
+  resolve_sweep(config);
+  const auto all = plan_points(config, {});
+  ASSERT_EQ(all.size(), 4u);
+  const std::string csv = (std::filesystem::temp_directory_path() /
+                           ("cmb-resume-" + std::to_string(::getpid()) + ".csv"))
+                              .string();
+  std::filesystem::remove(csv);
+  {
+    CsvWriter writer(csv);
+    ResultRow measured;
+    static_cast<PointId&>(measured) = all[0];
+    writer.write(measured);
+    ResultRow failed;
+    static_cast<PointId&>(failed) = all[1];
+    failed.error = "server 'epoll' did not start";
+    writer.write(failed);
+  }
+  const std::set<PointId> done = measured_points(csv);
+  EXPECT_EQ(done.size(), 1u);
+  EXPECT_EQ(order_of(plan_points(config, done)),
+            (std::vector<std::string>{"epoll c=4 #1", "poll c=1 #1", "poll c=4 #1"}));
+  EXPECT_TRUE(measured_points(csv + ".absent").empty());
+  std::filesystem::remove(csv);
+}
+
+}  // namespace
