@@ -1,6 +1,7 @@
 #include "harness/analysis/compare.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -8,18 +9,25 @@
 
 #include "harness/base/stats.hpp"
 #include "harness/results/csv.hpp"
+#include "harness/results/metrics.hpp"
 #include "harness/results/model_spec.hpp"
 #include "harness/results/schema.hpp"
 
 namespace cmb::harness {
 namespace {
 
-struct Samples {
-  std::vector<double> rps;
-  std::vector<double> p99;
-  std::vector<double> cpu;       // the server's CPU µs per request
-  std::vector<double> syscalls;  // the server's system calls per request (run --syscalls)
-};
+// A point's repetitions, per metric (those compare can judge) that the CSV
+// holds; a cell left empty (not measured) adds no sample.
+using Samples = std::map<const Metric*, std::vector<double>>;
+
+// Columns every results CSV has: the default metrics' and `error`.
+std::vector<std::string> required_columns() {
+  std::vector<std::string> columns;
+  for (const auto& name : CompareOptions{}.metrics)
+    columns.push_back(find_metric(name)->columns[0]);
+  columns.push_back("error");
+  return columns;
+}
 
 using Points = std::map<PointKey, Samples>;
 
@@ -32,11 +40,13 @@ Points read_points(const std::string& path, const std::string& build = "") {
   try {
     const CsvTable table = read_csv_table(path);
     const PointReader identity(table);
-    const int rps = table.column("rps"), p99 = table.column("latency_p99_us"),
-              cpu = table.column("server_cpu_us_per_request"),
-              syscalls = table.column("server_syscalls_per_request"), error = table.column("error");
-    if (rps < 0 || p99 < 0 || error < 0)
-      throw std::runtime_error("no 'rps', 'latency_p99_us' or 'error' column");
+    for (const auto& column : required_columns())
+      if (table.column(column) < 0) throw std::runtime_error(fmt::format("no '{}' column", column));
+    const int error = table.column("error");
+    std::vector<std::pair<const Metric*, int>> judged;  // and their columns here
+    for (const auto& name : judged_metric_names())
+      if (const Metric* metric = find_metric(name); table.column(metric->columns[0]) >= 0)
+        judged.emplace_back(metric, table.column(metric->columns[0]));
     Points points;
     for (const auto& row : table.rows) {
       if (row.size() != table.header.size()) continue;         // a torn line: skip it
@@ -48,13 +58,9 @@ Points read_points(const std::string& path, const std::string& build = "") {
         key.model = spec.without_build();
       }
       Samples& samples = points[key];
-      samples.rps.push_back(std::stod(row[static_cast<size_t>(rps)]));
-      samples.p99.push_back(std::stod(row[static_cast<size_t>(p99)]));
-      // Optional figures: absent in older files, empty where not measured.
-      for (const auto& [column, into] :
-           {std::pair{cpu, &samples.cpu}, {syscalls, &samples.syscalls}})
-        if (column >= 0 && !row[static_cast<size_t>(column)].empty())
-          into->push_back(std::stod(row[static_cast<size_t>(column)]));
+      for (const auto& [metric, column] : judged)
+        if (const std::string& cell = row[static_cast<size_t>(column)]; !cell.empty())
+          samples[metric].push_back(std::stod(cell));
     }
     return points;
   } catch (const std::logic_error&) {
@@ -90,32 +96,30 @@ Points normalize(const Points& points, const std::string& reference,
   Points out;
   bool any_reference = false;
   for (const auto& [key, samples] : points) {
-    const auto& [model, threads, workload, connections, rate, idle] = key;
-    if (model == reference) {
+    if (key.model == reference) {
       any_reference = true;
       continue;
     }
     // The reference at the same workload, connections, rate and idle
     // connections (its own threads).
     const auto ref = std::find_if(points.begin(), points.end(), [&](const auto& entry) {
-      const auto& [m, t, w, c, r, i] = entry.first;
-      return m == reference && w == workload && c == connections && r == rate && i == idle;
+      const PointKey& k = entry.first;
+      return k.model == reference && k.workload == key.workload &&
+             k.connections == key.connections && k.rate == key.rate &&
+             k.idle_connections == key.idle_connections;
     });
     if (ref == points.end()) {
       notes.push_back(fmt::format("{}: no {} point to normalize {} {} c={} by; left out", path,
-                                  reference, model, workload, connections));
+                                  reference, key.model, key.workload, key.connections));
       continue;
     }
     Samples& scaled = out[key];
-    const auto scale = [](const std::vector<double>& values, const std::vector<double>& by,
-                          std::vector<double>& into) {
-      const double by_median = by.empty() ? 0 : median(by);
-      for (double v : values) into.push_back(by_median > 0 ? v / by_median : 0);
-    };
-    scale(samples.rps, ref->second.rps, scaled.rps);
-    scale(samples.p99, ref->second.p99, scaled.p99);
-    scale(samples.cpu, ref->second.cpu, scaled.cpu);
-    scale(samples.syscalls, ref->second.syscalls, scaled.syscalls);
+    for (const auto& [metric, values] : samples) {
+      const auto by = ref->second.find(metric);
+      const double by_median =
+          by == ref->second.end() || by->second.empty() ? 0 : median(by->second);
+      for (double v : values) scaled[metric].push_back(by_median > 0 ? v / by_median : 0);
+    }
   }
   if (!any_reference)
     throw UnusableInput(
@@ -123,16 +127,15 @@ Points normalize(const Points& points, const std::string& reference,
   return out;
 }
 
-MetricComparison judge(const PointKey& key, const std::string& metric,
-                       const std::vector<double>& base, const std::vector<double>& fresh,
-                       bool higher_is_better, const CompareOptions& options) {
+MetricComparison judge(const PointKey& key, const Metric& metric, const std::vector<double>& base,
+                       const std::vector<double>& fresh, const CompareOptions& options) {
   MetricComparison m;
   m.model = key.model;
   m.workload = key.workload;
   m.connections = key.connections;
   m.rate = key.rate;
   m.idle_connections = key.idle_connections;
-  m.metric = metric;
+  m.metric = metric.report_name();
   m.base = base;
   m.fresh = fresh;
   m.base_median = median(base);
@@ -141,9 +144,10 @@ MetricComparison judge(const PointKey& key, const std::string& metric,
   const bool testable = base.size() >= 2 && fresh.size() >= 2;
   m.p = testable ? welch_p(base, fresh) : 1.0;
   const bool significant = !testable || m.p < options.alpha;
-  const double bad = higher_is_better ? -m.change : m.change;  // > 0: moved the wrong way
+  const double bad =
+      metric.better == Better::kHigher ? -m.change : m.change;  // > 0: moved the wrong way
   // requests/s and CPU per request move little between identical runs; p99 a lot.
-  const double threshold = metric == "p99_us" ? options.p99_threshold : options.threshold;
+  const double threshold = metric.noisy ? options.p99_threshold : options.threshold;
   if (bad > threshold) {
     m.verdict = significant ? "worse" : "noise";
   } else if (-bad > threshold) {
@@ -194,32 +198,28 @@ Comparison compare_results(const std::string& base_csv, const std::string& new_c
     base = normalize(base, options.normalize_by, comparison.notes, base_name);
     fresh = normalize(fresh, options.normalize_by, comparison.notes, new_name);
   }
-  const auto wanted = [&](const char* metric) {
-    return std::find(options.metrics.begin(), options.metrics.end(), metric) !=
-           options.metrics.end();
-  };
+  std::vector<const Metric*> wanted;  // in the table's order
+  for (const auto& name : judged_metric_names())
+    if (std::find(options.metrics.begin(), options.metrics.end(), name) != options.metrics.end())
+      wanted.push_back(find_metric(name));
+  size_t repetitions = 0;
   for (const auto& [key, base_samples] : base) {
     const auto it = fresh.find(key);
     if (it == fresh.end()) continue;
     const Samples& new_samples = it->second;
-    if (wanted("rps"))
-      comparison.metrics.push_back(
-          judge(key, "rps", base_samples.rps, new_samples.rps, true, options));
-    if (wanted("p99"))
-      comparison.metrics.push_back(
-          judge(key, "p99_us", base_samples.p99, new_samples.p99, false, options));
-    if (wanted("cpu") && !base_samples.cpu.empty() && !new_samples.cpu.empty())
-      comparison.metrics.push_back(
-          judge(key, "cpu_us", base_samples.cpu, new_samples.cpu, false, options));
-    if (wanted("syscalls") && !base_samples.syscalls.empty() && !new_samples.syscalls.empty())
-      comparison.metrics.push_back(
-          judge(key, "syscalls", base_samples.syscalls, new_samples.syscalls, false, options));
+    // Judged where both sides measured it.
+    for (const Metric* metric : wanted) {
+      const auto b = base_samples.find(metric), n = new_samples.find(metric);
+      if (b == base_samples.end() || n == new_samples.end()) continue;
+      comparison.metrics.push_back(judge(key, *metric, b->second, n->second, options));
+      repetitions = std::max(repetitions, b->second.size());
+    }
   }
   if (comparison.metrics.empty())
     throw UnusableInput(
         fmt::format("{} and {} have no point in common (model, workload, connections, rate)",
                     base_name, new_name));
-  if (base.begin()->second.rps.size() < 2)
+  if (repetitions < 2)
     comparison.notes.push_back(
         "no repetitions: verdicts use the threshold alone (run with --repeat 5)");
   return comparison;
@@ -228,11 +228,11 @@ Comparison compare_results(const std::string& base_csv, const std::string& new_c
 std::string format_comparison(const Comparison& c, const CompareOptions& options) {
   const bool normalized = !options.normalize_by.empty();
   const auto value = [&](const MetricComparison& m, double v) {
-    return normalized               ? fmt::format("{:.3f}x", v)
-           : m.metric == "rps"      ? fmt::format("{:.1f}", v)
-           : m.metric == "cpu_us"   ? fmt::format("{:.2f}", v)
-           : m.metric == "syscalls" ? fmt::format("{:.3f}", v)
-                                    : fmt::format("{:.0f}", v);
+    if (normalized) return fmt::format("{:.3f}x", v);
+    int decimals = 0;
+    for (const auto& metric : metrics())
+      if (metric.report_name() == m.metric) decimals = metric.decimals;
+    return fmt::format("{:.{}f}", v, decimals);
   };
   std::string out;
   switch (options.format) {

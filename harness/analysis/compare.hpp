@@ -21,10 +21,12 @@ struct CompareOptions {
   // Divide every model's figures by this model's, measured in the same run
   // at the same point: ratios travel between machines, absolute numbers do not.
   std::string normalize_by;
-  // Judged per point: rps, p99, cpu (the server's CPU µs per request) and
-  // syscalls (per request, from `run --syscalls`). The last two depend far
-  // less on the machine's speed than requests/s; they are judged with
-  // `threshold`, and only where both sides measured them.
+  // Judged per point, by name (results/metrics.hpp: judged_metric_names()):
+  // rps, the latency percentiles, cpu (the server's CPU µs per request),
+  // syscalls (per request, from `run --syscalls`), each only where both
+  // sides measured it. cpu and syscalls depend far less on the machine's
+  // speed than requests/s. Noisy metrics (p99, p999) are judged with
+  // `p99_threshold`, the others with `threshold`.
   std::vector<std::string> metrics = {"rps", "p99"};
   enum class Format { kText, kMarkdown, kJson } format = Format::kText;
 };
@@ -35,7 +37,7 @@ struct MetricComparison {
   int connections = 0;
   double rate = 0;
   int idle_connections = 0;
-  std::string metric;  // "rps", "p99_us", "cpu_us" or "syscalls"
+  std::string metric;  // Metric::report_name(): "rps", "p99_us", "cpu_us", "syscalls", ...
   std::vector<double> base;
   std::vector<double> fresh;
   double base_median = 0;

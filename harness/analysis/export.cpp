@@ -12,6 +12,7 @@
 #include "harness/base/files.hpp"
 #include "harness/base/stats.hpp"
 #include "harness/results/csv.hpp"
+#include "harness/results/metrics.hpp"
 #include "harness/results/model_spec.hpp"
 #include "harness/results/schema.hpp"
 
@@ -20,31 +21,14 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-struct Metric {
-  const char* name;    // --metric
-  const char* column;  // in the results CSV
-  const char* unit;
-  bool bigger_is_better;
-  const char* measure;  // the Bencher measure's slug
-};
-
-// Bencher's built-in `throughput` measure is operations per second, which a
-// request per second is; the others name their unit, as BMF has no unit field.
-constexpr Metric kMetrics[] = {
-    {"rps", "rps", "req/s", true, "throughput"},
-    {"p50", "latency_p50_us", "us", false, "latency-p50-us"},
-    {"p90", "latency_p90_us", "us", false, "latency-p90-us"},
-    {"p99", "latency_p99_us", "us", false, "latency-p99-us"},
-    {"p999", "latency_p999_us", "us", false, "latency-p999-us"},
-    {"cpu", "server_cpu_us_per_request", "us/request", false, "server-cpu-us-per-request"},
-    {"syscalls", "server_syscalls_per_request", "syscalls/request", false,
-     "server-syscalls-per-request"},
-};
-
-const Metric* find_metric(const std::string& name) {
-  for (const Metric& m : kMetrics)
-    if (name == m.name) return &m;
-  return nullptr;
+// The Bencher measure of a metric: Bencher's built-in `throughput` for
+// requests/s (operations per second); the others name their unit as BMF
+// has no unit field, from their column ("latency-p99-us").
+std::string bencher_measure(const Metric& metric) {
+  if (metric.name == "rps") return "throughput";
+  std::string slug = metric.columns.front();
+  std::replace(slug.begin(), slug.end(), '_', '-');
+  return slug;
 }
 
 double rounded(double value) { return std::round(value * 100) / 100; }
@@ -73,16 +57,13 @@ Figures figures(const std::vector<double>& samples) {
 
 }  // namespace
 
-std::vector<std::string> export_metric_names() {
-  std::vector<std::string> names;
-  for (const Metric& m : kMetrics) names.emplace_back(m.name);
-  return names;
-}
+std::vector<std::string> export_metric_names() { return judged_metric_names(); }
 
 int export_command(const std::string& csv, const ExportOptions& options) {
   std::vector<const Metric*> metrics;
   for (const auto& name : options.metrics) {
     const Metric* metric = find_metric(name);
+    if (metric != nullptr && metric->better == Better::kNeither) metric = nullptr;
     if (metric == nullptr) {
       fmt::print(stderr, "cmbench export: unknown metric '{}' (known: {})\n", name,
                  fmt::join(export_metric_names(), ", "));
@@ -104,9 +85,9 @@ int export_command(const std::string& csv, const ExportOptions& options) {
     const int error = table.column("error");
     std::vector<int> columns;
     for (const Metric* metric : metrics) {
-      columns.push_back(table.column(metric->column));
-      if (columns.back() < 0)
-        throw std::runtime_error(fmt::format("no '{}' column", metric->column));
+      const std::string& column = metric->columns.front();
+      columns.push_back(table.column(column));
+      if (columns.back() < 0) throw std::runtime_error(fmt::format("no '{}' column", column));
     }
     for (const auto& row : table.rows) {
       if (row.size() != table.header.size()) continue;                       // a torn line
@@ -141,7 +122,7 @@ int export_command(const std::string& csv, const ExportOptions& options) {
           measure["lower_value"] = rounded(f.min);
           measure["upper_value"] = rounded(f.max);
         }
-        benchmark[metric->measure] = measure;
+        benchmark[bencher_measure(*metric)] = measure;
       }
       if (!benchmark.empty()) json[point_name(key)] = benchmark;
     }
@@ -158,7 +139,7 @@ int export_command(const std::string& csv, const ExportOptions& options) {
     Json entries = Json::array();
     for (const PointKey& key : order)
       for (const Metric* metric : metrics) {
-        if (metric->bigger_is_better != bigger || points[key][metric].empty()) continue;
+        if ((metric->better == Better::kHigher) != bigger || points[key][metric].empty()) continue;
         const Figures f = figures(points[key][metric]);
         Json entry = {{"name", fmt::format("{} {}", point_name(key), metric->name)},
                       {"unit", metric->unit},

@@ -1,10 +1,14 @@
 // `cmbench compare`: flags for harness/analysis/compare.hpp.
 #include "harness/analysis/compare.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <CLI/CLI.hpp>
 #include <memory>
 
 #include "harness/cli/subcommands.hpp"
+#include "harness/results/metrics.hpp"
 
 namespace cmb::harness {
 
@@ -23,11 +27,12 @@ void add_compare(CLI::App& app, const ExitCode& exit_code) {
                       "--binary A --binary B`) and build A is the base");
   compare
       ->add_option("--metrics", o->compare.metrics,
-                   "what to judge: rps, p99, cpu (server CPU µs per request), syscalls (per "
-                   "request, from run --syscalls)")
+                   fmt::format("what to judge: {} (cpu: the server's CPU µs per request; "
+                               "syscalls: per request, from run --syscalls)",
+                               fmt::join(judged_metric_names(), ", ")))
       ->delimiter(',')
       ->capture_default_str()
-      ->check(CLI::IsMember({"rps", "p99", "cpu", "syscalls"}));
+      ->check(CLI::IsMember(judged_metric_names()));
   compare
       ->add_option("--threshold", o->threshold_percent,
                    "change in requests/s, in %, that counts (default 10)")

@@ -14,21 +14,14 @@
 
 #include "harness/base/stats.hpp"
 #include "harness/results/csv.hpp"
+#include "harness/results/metrics.hpp"
 #include "harness/results/schema.hpp"
 
 namespace cmb::harness {
 namespace {
 
-enum class Unit { kNone, kMicros, kSeconds, kKib };
-
-struct Metric {
-  const char* name;
-  Unit unit;
-  const char* label;                 // how figures are shown
-  std::vector<std::string> columns;  // summed (errors); empty: from the summary
-};
-
-constexpr const char* kImbalance = "accept_imbalance";
+// The imbalance metric's figure, computed from server_accepts_per_thread.
+const std::string& imbalance_column() { return find_metric("imbalance")->columns.front(); }
 
 // max / mean of "a|b|c" (server_accepts_per_thread); std::nullopt when
 // nothing was accepted.
@@ -46,26 +39,6 @@ std::optional<double> accept_imbalance(const std::string& field) {
   }
   if (counts.empty() || total <= 0) return std::nullopt;
   return most / (total / static_cast<double>(counts.size()));
-}
-
-const std::vector<Metric>& metrics() {
-  static const std::vector<Metric> all = {
-      {"rps", Unit::kNone, "req/s", {"rps"}},
-      {"p50", Unit::kMicros, "µs", {"latency_p50_us"}},
-      {"p90", Unit::kMicros, "µs", {"latency_p90_us"}},
-      {"p99", Unit::kMicros, "µs", {"latency_p99_us"}},
-      {"p999", Unit::kMicros, "µs", {"latency_p999_us"}},
-      {"duration", Unit::kSeconds, "s", {"duration_s"}},
-      {"threads", Unit::kNone, "threads", {"server_threads_max"}},
-      {"rss", Unit::kKib, "KiB", {"server_rss_max_kb"}},
-      {"cpu", Unit::kMicros, "µs/request", {"server_cpu_us_per_request"}},
-      {"errors", Unit::kNone, "errors", error_columns()},
-      // Not a column: the busiest accepting thread's share over the mean
-      // (server_accepts_per_thread), 1 when the kernel spread them evenly.
-      {"imbalance", Unit::kNone, "x the mean", {kImbalance}},
-      {"knee", Unit::kNone, "req/s", {}},
-  };
-  return all;
 }
 
 struct Selector {
@@ -112,7 +85,7 @@ bool compare(double a, const std::string& cmp, double b) {
 }
 
 // "25ms" in the metric's unit; throws std::invalid_argument without context.
-double parse_value(const std::string& token, Unit unit) {
+double parse_value(const std::string& token, Scale unit) {
   static const std::regex pattern(R"(^([0-9]*\.?[0-9]+)(ms|us|µs|s|KiB|MiB|GiB)?$)");
   std::smatch match;
   if (!std::regex_match(token, match, pattern))
@@ -120,27 +93,31 @@ double parse_value(const std::string& token, Unit unit) {
   const double number = std::stod(match[1]);
   const std::string suffix = match[2];
   if (suffix.empty()) return number;
-  const std::map<std::string, std::pair<Unit, double>> scale = {
-      {"us", {Unit::kMicros, 1}},         {"µs", {Unit::kMicros, 1}}, {"ms", {Unit::kMicros, 1e3}},
-      {"s", {Unit::kMicros, 1e6}},        {"KiB", {Unit::kKib, 1}},   {"MiB", {Unit::kKib, 1024}},
-      {"GiB", {Unit::kKib, 1024 * 1024}},
+  const std::map<std::string, std::pair<Scale, double>> scale = {
+      {"us", {Scale::kMicros, 1}},         {"µs", {Scale::kMicros, 1}},
+      {"ms", {Scale::kMicros, 1e3}},       {"s", {Scale::kMicros, 1e6}},
+      {"KiB", {Scale::kKib, 1}},           {"MiB", {Scale::kKib, 1024}},
+      {"GiB", {Scale::kKib, 1024 * 1024}},
   };
   auto [kind, factor] = scale.at(suffix);
-  if (unit == Unit::kSeconds && kind == Unit::kMicros) return number * factor / 1e6;
+  if (unit == Scale::kSeconds && kind == Scale::kMicros) return number * factor / 1e6;
   if (kind != unit) throw std::invalid_argument(fmt::format("'{}' has the wrong unit", token));
   return number * factor;
+}
+
+std::vector<std::string_view> metric_names() {
+  std::vector<std::string_view> names;
+  for (const auto& metric : metrics()) names.push_back(metric.name);
+  return names;
 }
 
 // Reads `METRIC MODEL [at SEL,...]` from tokens[i...]; leaves i after it.
 Side parse_side(const std::string& text, const std::vector<std::string>& tokens, size_t& i) {
   if (i + 1 >= tokens.size()) bad(text, "expected METRIC MODEL");
   Side side;
-  for (const Metric& m : metrics())
-    if (tokens[i] == m.name) side.metric = &m;
+  side.metric = find_metric(tokens[i]);
   if (side.metric == nullptr)
-    bad(text, fmt::format("unknown metric '{}' (rps, p50, p90, p99, p999, duration, threads, rss, "
-                          "cpu, errors, knee)",
-                          tokens[i]));
+    bad(text, fmt::format("unknown metric '{}' ({})", tokens[i], fmt::join(metric_names(), ", ")));
   side.model = tokens[i + 1];
   i += 2;
   if (i < tokens.size() && tokens[i] == "at") {
@@ -216,7 +193,7 @@ Claim parse(const std::string& text) {
       bad(text, "a knee compares with a knee");
   } else {
     try {
-      claim.value = parse_value(tokens[i++], claim.left.metric->unit);
+      claim.value = parse_value(tokens[i++], claim.left.metric->scale);
     } catch (const std::invalid_argument& e) {
       bad(text, e.what());
     }
@@ -244,7 +221,7 @@ struct Found {
 };
 
 std::string figure(double value, const Metric& metric) {
-  return fmt::format("{:.4g} {}", value, metric.label);
+  return fmt::format("{:.4g} {}", value, metric.display_unit());
 }
 
 double value_of(const Row& row, const Metric& metric) {
@@ -286,7 +263,7 @@ class Results {
           row.figures[c] = std::stod(fields[static_cast<size_t>(at)]);
       if (accepts >= 0)
         if (const auto imbalance = accept_imbalance(fields[static_cast<size_t>(accepts)]))
-          row.figures[kImbalance] = *imbalance;
+          row.figures[imbalance_column()] = *imbalance;
       workloads_.insert(row.workload);
       rows_.push_back(row);
     }
@@ -403,7 +380,7 @@ class Results {
     return {text, held,
             fmt::format("{} {} over {} {:g}: {} {}; {}", claim.left.metric->name, claim.left.model,
                         claim.axis, fmt::join(axis, ", "), fmt::join(shown, ", "),
-                        claim.left.metric->label, rule)};
+                        claim.left.metric->display_unit(), rule)};
   }
 
  private:

@@ -58,11 +58,11 @@ def test_a_library_reaching_the_harness_fails(tree):
 
 
 def test_an_arrow_declared_in_cmake_allows_the_include(tree):
-    append_include(tree / "harness/results/point.cpp", "loadgen/load.hpp")
+    append_include(tree / "harness/results/point.cpp", "servers/registry.hpp")
     assert run(tree).returncode == 1
     cmake = tree / "harness/results/CMakeLists.txt"
     cmake.write_text(cmake.read_text().replace("PUBLIC cmb::harness_base",
-                                               "PUBLIC cmb::harness_base cmb::loadgen"))
+                                               "PUBLIC cmb::harness_base cmb::servers"))
     assert run(tree).returncode == 0
 
 
