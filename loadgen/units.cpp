@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <stdexcept>
+#include <utility>
 
 namespace cmb::loadgen {
 
@@ -29,6 +30,17 @@ std::chrono::nanoseconds parse_duration(std::string_view text) {
     throw std::invalid_argument(
         fmt::format("invalid duration '{}' (use e.g. 10, 10s, 500ms, 2m)", text));
   return std::chrono::nanoseconds(static_cast<int64_t>(value * scale));
+}
+
+std::string format_duration(std::chrono::nanoseconds duration) {
+  static constexpr std::pair<int64_t, const char*> kUnits[] = {
+      {3'600'000'000'000, "h"}, {60'000'000'000, "m"}, {1'000'000'000, "s"},
+      {1'000'000, "ms"},        {1'000, "us"},         {1, "ns"}};
+  const int64_t n = duration.count();
+  if (n == 0) return "0s";
+  for (const auto& [size, unit] : kUnits)
+    if (n % size == 0) return fmt::format("{}{}", n / size, unit);
+  return fmt::format("{}ns", n);
 }
 
 std::string format_nanos(double nanos) {

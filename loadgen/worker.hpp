@@ -1,6 +1,6 @@
-// The load generator's per-thread worker, shared by the engine's two
-// transports: engine.cpp (the schedule, parsing, accounting and the epoll
-// transport) and worker_uring.cpp (the io-uring transport). Internal to
+// The load generator's per-thread worker: worker.cpp (the schedule,
+// parsing and accounting) and its two transports, worker_epoll.cpp and
+// worker_uring.cpp. engine.cpp starts the workers and merges them. Internal to
 // loadgen; a Worker is used from its own thread only.
 #pragma once
 
@@ -111,7 +111,11 @@ class Worker {
   // Ends a connection's socket. With io-uring, its pending receive and
   // connect complete at once (stale) instead of holding the socket open.
   void close_socket(Connection& c);
+  // epoll (worker_epoll.cpp): register a connecting socket, handle an
+  // edge, send what is pending until EAGAIN.
+  void watch(uint32_t index, Clock::time_point now);
   void on_event(uint32_t index, uint32_t events);
+  bool send_some(uint32_t index);
   // io-uring: submit, wait, and handle every completion.
   int wait_for_completions(Clock::duration wait);
   void on_completion(const io_uring_cqe& cqe, Clock::time_point now);

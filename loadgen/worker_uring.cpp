@@ -1,7 +1,7 @@
 // The io-uring transport of the load generator's worker (--engine
 // io-uring): connects are POLLOUT polls, each open connection keeps one
 // multishot receive armed into buffers the kernel picks, and sends go one
-// at a time per connection. Everything else is the worker's (engine.cpp).
+// at a time per connection. Everything else is the worker's (worker.cpp).
 #include <sys/socket.h>
 
 #include <cerrno>

@@ -18,7 +18,9 @@ void add_compare(CLI::App& app, const ExitCode& exit_code) {
   struct Options {
     std::string base, fresh, format = "text";
     CompareOptions compare;
-    double threshold_percent = 10, p99_threshold_percent = 50;
+    // Shown by --help and the man page: CompareOptions' own defaults.
+    double threshold_percent = CompareOptions{}.threshold * 100;
+    double p99_threshold_percent = CompareOptions{}.p99_threshold * 100;
   };
   auto o = std::make_shared<Options>();
   compare->add_option("base", o->base, "the baseline results CSV")->required();
@@ -35,11 +37,13 @@ void add_compare(CLI::App& app, const ExitCode& exit_code) {
       ->check(CLI::IsMember(judged_metric_names()));
   compare
       ->add_option("--threshold", o->threshold_percent,
-                   "change in requests/s, in %, that counts (default 10)")
+                   "the change, in %, that counts for every metric but p99 and p999")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   compare
       ->add_option("--p99-threshold", o->p99_threshold_percent,
-                   "change in p99, in %, that counts (default 50)")
+                   "change in p99 and p999, in %, that counts")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   compare
       ->add_option("--alpha", o->compare.alpha,

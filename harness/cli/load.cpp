@@ -237,7 +237,12 @@ struct LoadFlags {
   std::vector<std::string> urls;
   loadgen::LoadConfig config;
   LoadOutputs outputs;
-  std::string duration = "10s", warmup = "0s", timeout = "2s", think = "0s", max_spin = "200us";
+  // Shown by --help and the man page: LoadConfig's own defaults.
+  std::string duration = loadgen::format_duration(loadgen::LoadConfig{}.duration);
+  std::string warmup = loadgen::format_duration(loadgen::LoadConfig{}.warmup);
+  std::string timeout = loadgen::format_duration(loadgen::LoadConfig{}.timeout);
+  std::string think = loadgen::format_duration(loadgen::LoadConfig{}.think);
+  std::string max_spin = loadgen::format_duration(loadgen::LoadConfig{}.max_spin);
   std::string arrival = "uniform", engine = "epoll", segment;
   bool no_keepalive = false;
   CLI::Option* duration_given = nullptr;

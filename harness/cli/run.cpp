@@ -25,7 +25,10 @@ namespace cmb::harness {
 void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   auto* run = app.add_subcommand("run", "sweep models x connections x workloads x rates into CSV");
   struct Options {
-    std::string duration = "5s", warmup = "1s", timeout = "2s";
+    // Shown by --help and the man page: the struct's own defaults.
+    std::string duration = loadgen::format_duration(SweepConfig{}.duration);
+    std::string warmup = loadgen::format_duration(SweepConfig{}.warmup);
+    std::string timeout = loadgen::format_duration(SweepConfig{}.timeout);
     bool no_pin = false, no_plots = false;
     std::vector<std::string> binaries;
     std::vector<std::string> externals;

@@ -88,7 +88,8 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
     std::string command;
     std::string ready_line;
     servers::ServerConfig config;
-    std::string header_timeout = "10s";
+    // Shown by --help and the man page: the limits' own default.
+    std::string header_timeout = loadgen::format_duration(servers::Limits{}.header_timeout);
     bool control_stdin = false;
   };
   auto o = std::make_shared<Options>();
@@ -156,32 +157,18 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
   serve->callback([o, exit_code, uring] {
     o->config.limits.header_timeout =
         std::chrono::ceil<std::chrono::milliseconds>(loadgen::parse_duration(o->header_timeout));
-    if (o->config.limits.header_timeout.count() <= 0) {
-      fmt::print(stderr, "cmbench serve: --header-timeout must be positive\n");
-      *exit_code = kExitUsage;
-      return;
-    }
-    if (o->model.empty() == o->command.empty()) {
-      fmt::print(stderr, "cmbench serve: give --model NAME or --command LINE\n");
-      *exit_code = kExitUsage;
-      return;
-    }
-    if (uring->count() > 0 && o->model != "io-uring") {
-      fmt::print(stderr, "cmbench serve: --uring sets up the io-uring model's ring only\n");
-      *exit_code = kExitUsage;
-      return;
-    }
+    // What cannot be done throws UsageError: main says so, exit 2.
+    if (o->config.limits.header_timeout.count() <= 0)
+      throw UsageError("--header-timeout must be positive");
+    if (o->model.empty() == o->command.empty())
+      throw UsageError("give --model NAME or --command LINE");
+    if (uring->count() > 0 && o->model != "io-uring")
+      throw UsageError("--uring sets up the io-uring model's ring only");
     std::optional<servers::ExternalCommand> external;
     if (!o->command.empty()) {
-      try {
-        external.emplace();
-        external->argv = servers::split_command_line(o->command);
-        external->ready_line = o->ready_line;
-      } catch (const std::invalid_argument& e) {
-        fmt::print(stderr, "cmbench serve: {}\n", e.what());
-        *exit_code = kExitUsage;
-        return;
-      }
+      external.emplace();
+      external->argv = servers::split_command_line(o->command);  // std::invalid_argument: exit 2
+      external->ready_line = o->ready_line;
     }
     *exit_code = serve_command(o->model, o->config, external, o->control_stdin);
   });

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness/base/subprocess.hpp"
+#include "loadgen/units.hpp"
 #include "net/fd.hpp"
 
 namespace cmb::harness {
@@ -43,7 +44,7 @@ Histogram histogram_from(const Json& json) {
                             json.at("max").get<uint64_t>());
 }
 
-std::string duration_text(std::chrono::nanoseconds d) { return fmt::format("{}ns", d.count()); }
+std::string duration_text(std::chrono::nanoseconds d) { return loadgen::format_duration(d); }
 
 }  // namespace
 
