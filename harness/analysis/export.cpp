@@ -90,7 +90,6 @@ int export_command(const std::string& csv, const ExportOptions& options) {
       if (columns.back() < 0) throw std::runtime_error(fmt::format("no '{}' column", column));
     }
     for (const auto& row : table.rows) {
-      if (row.size() != table.header.size()) continue;                       // a torn line
       if (error >= 0 && !row[static_cast<size_t>(error)].empty()) continue;  // no figures
       const PointKey key = identity.read(row).point();
       if (!points.contains(key)) order.push_back(key);

@@ -250,7 +250,6 @@ class Results {
     for (const Metric& m : metrics())
       for (const std::string& c : m.columns) columns.insert(c);
     for (const auto& fields : table.rows) {
-      if (fields.size() != table.header.size()) continue;
       if (error >= 0 && !fields[static_cast<size_t>(error)].empty()) continue;
       Row row{fields[static_cast<size_t>(model)],
               fields[static_cast<size_t>(workload)],

@@ -63,8 +63,8 @@ CsvTable read_csv_table(const std::string& path) {
   if (records.empty()) throw std::runtime_error(fmt::format("{} is empty", path));
   CsvTable table;
   table.header = std::move(records.front());
-  table.rows.assign(std::make_move_iterator(records.begin() + 1),
-                    std::make_move_iterator(records.end()));
+  for (auto record = records.begin() + 1; record != records.end(); ++record)
+    if (record->size() == table.header.size()) table.rows.push_back(std::move(*record));
   return table;
 }
 

@@ -18,6 +18,9 @@ std::vector<std::vector<std::string>> parse_csv(std::string_view text);
 // when the file cannot be read or is empty.
 struct CsvTable {
   std::vector<std::string> header;
+  // Every record with as many fields as the header: a torn one (the last
+  // line of a writer that was killed) is left out here, once for every
+  // reader.
   std::vector<std::vector<std::string>> rows;
   // The index of a column, or -1.
   int column(std::string_view name) const;
