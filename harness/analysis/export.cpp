@@ -64,17 +64,13 @@ int export_command(const std::string& csv, const ExportOptions& options) {
   for (const auto& name : options.metrics) {
     const Metric* metric = find_metric(name);
     if (metric != nullptr && metric->better == Better::kNeither) metric = nullptr;
-    if (metric == nullptr) {
-      fmt::print(stderr, "cmbench export: unknown metric '{}' (known: {})\n", name,
-                 fmt::join(export_metric_names(), ", "));
-      return kExitUsage;
-    }
+    if (metric == nullptr)
+      throw UsageError(fmt::format("unknown metric '{}' (known: {})", name,
+                                   fmt::join(export_metric_names(), ", ")));
     metrics.push_back(metric);
   }
-  if (options.format == ExportOptions::Format::kGithubActionBenchmark && options.out.empty()) {
-    fmt::print(stderr, "cmbench export: github-action-benchmark needs -o PREFIX (two files)\n");
-    return kExitUsage;
-  }
+  if (options.format == ExportOptions::Format::kGithubActionBenchmark && options.out.empty())
+    throw UsageError("github-action-benchmark needs -o PREFIX (two files)");
 
   // Point -> metric -> its repetitions, in the CSV's order of points.
   std::vector<PointKey> order;
@@ -98,16 +94,11 @@ int export_command(const std::string& csv, const ExportOptions& options) {
           points[key][metrics[i]].push_back(std::stod(cell));
     }
   } catch (const std::logic_error&) {
-    fmt::print(stderr, "cmbench export: {}: a figure does not parse\n", csv);
-    return kExitUsage;
+    throw UsageError(fmt::format("{}: a figure does not parse", csv));
   } catch (const std::runtime_error& e) {
-    fmt::print(stderr, "cmbench export: {}: {}\n", csv, e.what());
-    return kExitUsage;
+    throw UsageError(fmt::format("{}: {}", csv, e.what()));
   }
-  if (order.empty()) {
-    fmt::print(stderr, "cmbench export: {}: no measured point to export\n", csv);
-    return kExitUsage;
-  }
+  if (order.empty()) throw UsageError(fmt::format("{}: no measured point to export", csv));
 
   if (options.format == ExportOptions::Format::kBmf) {
     Json json = Json::object();

@@ -27,7 +27,8 @@ struct ExportOptions {
 // request, from `run --syscalls`; points without the figure leave it out).
 std::vector<std::string> export_metric_names();
 
-// The exit code: 2 when the CSV is unusable or a metric unknown.
+// The exit code; throws UsageError when the CSV is unusable or a metric
+// unknown (exit 2).
 int export_command(const std::string& csv, const ExportOptions& options);
 
 }  // namespace cmb::harness

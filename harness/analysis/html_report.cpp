@@ -88,8 +88,7 @@ int report_command(const std::vector<std::string>& csvs, const std::string& out,
                         {"rate_sweep", summary.rate_sweep},
                         {"models", models_summary}}}});
     } catch (const std::exception& e) {
-      fmt::print(stderr, "cmbench report: {}: {}\n", csv, e.what());
-      return kExitUsage;
+      throw UsageError(fmt::format("{}: {}", csv, e.what()));
     }
   }
   if (::access("/usr/bin/python3", X_OK) != 0 ||

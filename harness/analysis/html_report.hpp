@@ -12,8 +12,8 @@
 
 namespace cmb::harness {
 
-// The exit code: 2 when a CSV cannot be read, 1 when the page could not be
-// written (no Python with matplotlib and pandas).
+// The exit code: 1 when the page could not be written (no Python with
+// matplotlib and pandas). Throws UsageError when a CSV cannot be read (exit 2).
 int report_command(const std::vector<std::string>& csvs, const std::string& out, bool slides);
 
 }  // namespace cmb::harness

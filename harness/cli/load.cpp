@@ -95,10 +95,8 @@ std::string non_http_reply(const loadgen::LoadResult& result) {
 
 int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) {
   const loadgen::Url& url = config.targets.front().url;
-  if (const std::string why = probe(net::resolve(url.host, url.port)); !why.empty()) {
-    fmt::print(stderr, "cmbench load: cannot connect to {}:{}: {}\n", url.host, url.port, why);
-    return kExitUsage;
-  }
+  if (const std::string why = probe(net::resolve(url.host, url.port)); !why.empty())
+    throw UsageError(fmt::format("cannot connect to {}:{}: {}", url.host, url.port, why));
   // An agent of `cmbench run --load-hosts` says "ready" once set up, and
   // its harness answers with the start instant once every agent is ready.
   // At the measured window's edge it says "edge" and waits, its load threads
@@ -162,11 +160,9 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
     write_file_atomically(outputs.hlog_path, loadgen::format_interval_log(config, result));
   // Not one response could be parsed, and what came back was not HTTP: the
   // URL points at some other service. Its figures above mean nothing.
-  if (const std::string garbage = non_http_reply(result); !garbage.empty()) {
-    fmt::print(stderr, "cmbench load: {}:{} does not answer HTTP/1.x ({})\n", url.host, url.port,
-               garbage);
-    return kExitUsage;
-  }
+  if (const std::string garbage = non_http_reply(result); !garbage.empty())
+    throw UsageError(
+        fmt::format("{}:{} does not answer HTTP/1.x ({})", url.host, url.port, garbage));
   return kExitOk;
 }
 

@@ -58,8 +58,7 @@ int merge_hist_command(const std::vector<std::string>& inputs, const std::string
         }
       }
     } catch (const std::runtime_error& e) {
-      fmt::print(stderr, "cmbench merge-hist: {}: {}\n", path, e.what());
-      return kExitUsage;
+      throw UsageError(fmt::format("{}: {}", path, e.what()));
     }
   }
   std::string text;
