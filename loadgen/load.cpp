@@ -4,6 +4,12 @@
 
 namespace cmb::loadgen {
 
+std::string_view io_engine_name(IoEngine engine) {
+  for (const auto& known : kIoEngines)
+    if (known.engine == engine) return known.name;
+  return "unknown";
+}
+
 uint64_t ErrorCounts::total() const {
   uint64_t sum = 0;
   for (const auto& cause : kErrorCauses) sum += this->*cause.count;

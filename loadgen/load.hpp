@@ -27,6 +27,15 @@ enum class IoEngine {
             // connects submitted in batches, one io_uring_enter per wake-up
 };
 
+// The engines as `load --engine` names them: the one list.
+struct IoEngineName {
+  std::string_view name;
+  IoEngine engine;
+};
+inline constexpr std::array<IoEngineName, 2> kIoEngines{
+    {{"epoll", IoEngine::kEpoll}, {"io-uring", IoEngine::kIoUring}}};
+std::string_view io_engine_name(IoEngine engine);
+
 struct LoadConfig {
   // Every target must name the same host and port: they share connections.
   std::vector<Target> targets;

@@ -42,14 +42,13 @@ Points read_points(const std::string& path, const std::string& build = "") {
     const PointReader identity(table);
     for (const auto& column : required_columns())
       if (table.column(column) < 0) throw std::runtime_error(fmt::format("no '{}' column", column));
-    const int error = table.column("error");
     std::vector<std::pair<const Metric*, int>> judged;  // and their columns here
     for (const auto& name : judged_metric_names())
       if (const Metric* metric = find_metric(name); table.column(metric->columns[0]) >= 0)
         judged.emplace_back(metric, table.column(metric->columns[0]));
     Points points;
     for (const auto& row : table.rows) {
-      if (!row[static_cast<size_t>(error)].empty()) continue;  // a failed point has no figures
+      if (!table.measured(row)) continue;  // a failed point has no figures
       PointKey key = identity.read(row).point();
       if (!build.empty()) {
         const ModelSpec spec = parse_model_spec(key.model);

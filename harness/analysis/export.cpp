@@ -78,7 +78,6 @@ int export_command(const std::string& csv, const ExportOptions& options) {
   try {
     const CsvTable table = read_csv_table(csv);
     const PointReader identity(table);
-    const int error = table.column("error");
     std::vector<int> columns;
     for (const Metric* metric : metrics) {
       const std::string& column = metric->columns.front();
@@ -86,7 +85,7 @@ int export_command(const std::string& csv, const ExportOptions& options) {
       if (columns.back() < 0) throw std::runtime_error(fmt::format("no '{}' column", column));
     }
     for (const auto& row : table.rows) {
-      if (error >= 0 && !row[static_cast<size_t>(error)].empty()) continue;  // no figures
+      if (!table.measured(row)) continue;  // a failed point has no figures
       const PointKey key = identity.read(row).point();
       if (!points.contains(key)) order.push_back(key);
       for (size_t i = 0; i < metrics.size(); ++i)  // an empty cell was not measured

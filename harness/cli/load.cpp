@@ -239,7 +239,8 @@ struct LoadFlags {
   std::string timeout = loadgen::format_duration(loadgen::LoadConfig{}.timeout);
   std::string think = loadgen::format_duration(loadgen::LoadConfig{}.think);
   std::string max_spin = loadgen::format_duration(loadgen::LoadConfig{}.max_spin);
-  std::string arrival = "uniform", engine = "epoll", segment;
+  std::string arrival = "uniform", segment;
+  std::string engine{loadgen::io_engine_name(loadgen::LoadConfig{}.engine)};
   bool no_keepalive = false;
   CLI::Option* duration_given = nullptr;
 };
@@ -284,7 +285,11 @@ std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
   load.add_option("--engine", o->engine,
                   "how each thread does I/O: epoll (readiness) or io-uring (batched completions)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"epoll", "io-uring"}));
+      ->check(CLI::IsMember([] {
+        std::vector<std::string> names;
+        for (const auto& known : loadgen::kIoEngines) names.emplace_back(known.name);
+        return names;
+      }()));
   load.add_option("--think", o->think, "closed loop: pause before each request")
       ->check(duration_check());
   load.add_option("--idle-connections", o->config.idle_connections,
@@ -339,11 +344,11 @@ loadgen::LoadConfig load_config(const LoadFlags& flags) {
   if (!flags.segment.empty())
     std::tie(config.segment, config.segments) = parse_segment(flags.segment);
   config.interval_histograms |= !flags.outputs.hlog_path.empty();
-  if (flags.engine == "io-uring") {
+  for (const auto& known : loadgen::kIoEngines)
+    if (known.name == flags.engine) config.engine = known.engine;
+  if (config.engine == loadgen::IoEngine::kIoUring)
     if (const std::string why = net::uring_unavailable_reason(); !why.empty())
-      throw UsageError("--engine io-uring " + why);
-    config.engine = loadgen::IoEngine::kIoUring;
-  }
+      throw UsageError(fmt::format("--engine {} {}", flags.engine, why));
   return config;
 }
 

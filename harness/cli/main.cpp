@@ -99,9 +99,13 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   } catch (const std::invalid_argument& e) {  // UsageError, and a bad value found later
-    const auto chosen = app.get_subcommands();
-    fmt::print(stderr, "cmbench{}: {}\n", chosen.empty() ? "" : " " + chosen.front()->get_name(),
-               e.what());
+    // "cmbench lab up: ...": the subcommands chosen, to the deepest.
+    std::string chosen;
+    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      chosen += " " + sub->get_name();
+    }
+    fmt::print(stderr, "cmbench{}: {}\n", chosen, e.what());
     return kExitUsage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "cmbench: {}\n", e.what());

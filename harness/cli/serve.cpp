@@ -15,6 +15,7 @@
 
 #include "harness/base/exit_codes.hpp"
 #include "harness/cli/subcommands.hpp"
+#include "harness/sweep/models.hpp"
 #include "harness/sweep/server_report.hpp"
 #include "loadgen/units.hpp"
 #include "net/socket.hpp"
@@ -162,8 +163,8 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
       throw UsageError("--header-timeout must be positive");
     if (o->model.empty() == o->command.empty())
       throw UsageError("give --model NAME or --command LINE");
-    if (uring->count() > 0 && o->model != "io-uring")
-      throw UsageError("--uring sets up the io-uring model's ring only");
+    if (uring->count() > 0 && o->model != kRingModel)
+      throw UsageError(fmt::format("--uring sets up the {} model's ring only", kRingModel));
     std::optional<servers::ExternalCommand> external;
     if (!o->command.empty()) {
       external.emplace();

@@ -143,8 +143,8 @@ std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int se
   args.insert(args.end(), {"-c", std::to_string(load.connections), "-t",
                            std::to_string(load.threads), "--timeout", duration_text(load.timeout),
                            "--pipeline", std::to_string(load.pipeline), "--engine",
-                           load.engine == loadgen::IoEngine::kIoUring ? "io-uring" : "epoll",
-                           "--segment", fmt::format("{}/{}", segment + 1, segments), "--agent"});
+                           std::string(loadgen::io_engine_name(load.engine)), "--segment",
+                           fmt::format("{}/{}", segment + 1, segments), "--agent"});
   if (load.max_requests > 0) {
     args.insert(args.end(), {"--requests", std::to_string(load.max_requests)});
   } else {

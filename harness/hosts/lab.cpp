@@ -163,15 +163,9 @@ std::string probe_qdiscs(const std::string& switch_ns) {
 }
 
 int lab_up_command(const LabOptions& options) {
-  Lab lab;
-  double rate_bits = 0;
-  try {
-    lab = lab_layout(options);
-    if (!options.link_rate.empty()) rate_bits = parse_link_rate(options.link_rate);
-  } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "cmbench lab up: {}\n", e.what());
-    return kExitUsage;
-  }
+  // A bad prefix, count or rate throws std::invalid_argument: a usage error (exit 2).
+  const Lab lab = lab_layout(options);
+  const double rate_bits = options.link_rate.empty() ? 0 : parse_link_rate(options.link_rate);
   if (!is_root()) {
     fmt::print(stderr, "cmbench lab up: {}\n", kNeedsRoot);
     return kExitFailure;
@@ -234,12 +228,7 @@ int lab_up_command(const LabOptions& options) {
 }
 
 int lab_down_command(const std::string& prefix) {
-  try {
-    check_prefix(prefix);
-  } catch (const std::invalid_argument& e) {
-    fmt::print(stderr, "cmbench lab down: {}\n", e.what());
-    return kExitUsage;
-  }
+  check_prefix(prefix);  // std::invalid_argument: a usage error (exit 2)
   if (!is_root()) {
     fmt::print(stderr, "cmbench lab down: {}\n", kNeedsRoot);
     return kExitFailure;

@@ -39,6 +39,7 @@ std::string probe_qdiscs(const std::string& switch_namespace);
 // The commands. `up` rebuilds the lab from nothing (after `down`), prints
 // its hosts and the flags to pass to `cmbench run`; `down` ends every
 // process in the lab's namespaces and deletes them. Both are idempotent.
+// A bad prefix, count or link rate throws std::invalid_argument.
 int lab_up_command(const LabOptions& options);
 int lab_down_command(const std::string& prefix);
 

@@ -244,13 +244,13 @@ class Results {
     const CsvTable table = read_csv_table(csv);
     const int model = table.column("model"), workload = table.column("workload"),
               connections = table.column("connections"), rate = table.column("rate"),
-              error = table.column("error"), accepts = table.column("server_accepts_per_thread"),
+              accepts = table.column("server_accepts_per_thread"),
               idle = table.column("idle_connections");
     std::set<std::string> columns;
     for (const Metric& m : metrics())
       for (const std::string& c : m.columns) columns.insert(c);
     for (const auto& fields : table.rows) {
-      if (error >= 0 && !fields[static_cast<size_t>(error)].empty()) continue;
+      if (!table.measured(fields)) continue;
       Row row{fields[static_cast<size_t>(model)],
               fields[static_cast<size_t>(workload)],
               std::stod(fields[static_cast<size_t>(connections)]),

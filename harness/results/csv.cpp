@@ -73,4 +73,9 @@ int CsvTable::column(std::string_view name) const {
   return it == header.end() ? -1 : static_cast<int>(it - header.begin());
 }
 
+bool CsvTable::measured(const std::vector<std::string>& row) const {
+  const int error = column("error");
+  return error < 0 || row[static_cast<size_t>(error)].empty();
+}
+
 }  // namespace cmb::harness

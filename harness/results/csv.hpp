@@ -24,6 +24,10 @@ struct CsvTable {
   std::vector<std::vector<std::string>> rows;
   // The index of a column, or -1.
   int column(std::string_view name) const;
+  // Whether `row` (one of rows) is a measured point's: a cmbench results
+  // CSV leaves its `error` cell empty then (a table without that column
+  // has only measured rows).
+  bool measured(const std::vector<std::string>& row) const;
 };
 CsvTable read_csv_table(const std::string& path);
 

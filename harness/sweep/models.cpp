@@ -18,8 +18,6 @@ namespace cmb::harness {
 namespace {
 
 constexpr const char* kBadNameCharacters = "@,:=+ ";
-// The one model whose ring can be set up (+SETUP, serve --uring).
-constexpr std::string_view kRingModel = "io-uring";
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();

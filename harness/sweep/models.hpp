@@ -7,10 +7,14 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "harness/sweep/config.hpp"
 
 namespace cmb::harness {
+
+// The one model whose ring can be set up (MODEL+SETUP, serve --uring).
+inline constexpr std::string_view kRingModel = "io-uring";
 
 // `--external NAME=COMMAND`: checked (a free name, a command that splits)
 // and added to config.externals.

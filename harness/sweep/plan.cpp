@@ -40,9 +40,8 @@ std::set<PointId> measured_points(const std::string& csv) {
   if (!fs::exists(csv)) return done;
   const CsvTable table = read_csv_table(csv);
   const PointReader reader(table);
-  const int error = table.column("error");
   for (const auto& row : table.rows)
-    if (error >= 0 && row[static_cast<size_t>(error)].empty()) done.insert(reader.read(row));
+    if (table.measured(row)) done.insert(reader.read(row));
   return done;
 }
 
