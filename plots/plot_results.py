@@ -40,17 +40,37 @@ FALLBACK_COLOURS = ["#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbd
                     "#ffbb78"]
 _manifest_colours = {}
 
-REQUIRED_COLUMNS = ["model", "workload", "connections", "rps", "latency_p50_us", "latency_p99_us", "error"]
+# cmbench's metrics table (harness/results/metrics.cpp), as `cmbench metrics
+# --json` writes it: which column holds a figure and its unit.
+METRICS = {m["name"]: m for m in json.loads((Path(__file__).resolve().parent / "metrics.json")
+                                            .read_text())["metrics"]}
+
+
+def column(metric):
+    """The CSV column of one of cmbench's metrics ("p99" -> "latency_p99_us")."""
+    return METRICS[metric]["columns"][0]
+
+
+RPS, P50, P99 = column("rps"), column("p50"), column("p99")
+REQUIRED_COLUMNS = ["model", "workload", "connections", RPS, P50, P99, "error"]
 SIZES = {"paper": (7, 4.5), "talk": (12, 7)}
 FONTS = {"paper": 11, "talk": 20}
 
 
 def model_colour(model):
-    # "thread-pool:32" keeps thread-pool's colour, as does "epoll@B" (a build in an A/B) epoll's.
-    for name in (model, re.split("[:@]", model)[0]):
+    for name in (model, model_name(model)):
         if name in _manifest_colours:
             return _manifest_colours[name]
     return FALLBACK_COLOURS[zlib.crc32(model.encode()) % len(FALLBACK_COLOURS)]
+
+
+def model_name(spec):
+    """The model a sweep's NAME[+SETUP][:THREADS][@BUILD] runs, with its ring
+    setup ("thread-pool:32" -> "thread-pool", "epoll@B" -> "epoll"), for a
+    name the manifest does not list. cmbench parses a spec in
+    harness/results/model_spec.cpp; the manifest names each model it ran,
+    so this reading is only the fallback for one it does not."""
+    return re.split("[:@]", spec)[0]
 
 
 def use_colours_of(csv_path):
@@ -59,7 +79,7 @@ def use_colours_of(csv_path):
     for m in manifest(csv_path).get("models", []):
         if m.get("colour"):
             _manifest_colours[m["name"]] = m["colour"]
-            _manifest_colours.setdefault(re.split("[:@]", m["name"])[0], m["colour"])
+            _manifest_colours.setdefault(model_name(m["name"]), m["colour"])
 
 
 def load(csv_path):
@@ -219,9 +239,9 @@ def draw_throughput(ax, part, style, x="connections", ideal=None):
                    label=f"ideal: {ideal:,.0f} req/s (CPUs / work per request)")
     for model, points in part.groupby("model", sort=False):
         points = points.sort_values(x)
-        ax.plot(points[x], points["rps"], marker="o", label=model, color=model_colour(model),
+        ax.plot(points[x], points[RPS], marker="o", label=model, color=model_colour(model),
                 linewidth=line_width(style))
-        errors |= mark_errors(ax, points, x, "rps")
+        errors |= mark_errors(ax, points, x, RPS)
     connections_axis(ax, part, x)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("requests per second")
@@ -235,11 +255,11 @@ def draw_latency(ax, part, style, x="connections"):
     for model, points in part.groupby("model", sort=False):
         points = points.sort_values(x)
         colour = model_colour(model)
-        ax.plot(points[x], points["latency_p99_us"] / 1000, marker="o", label=model,
+        ax.plot(points[x], points[P99] / 1000, marker="o", label=model,
                 color=colour, linewidth=line_width(style))
-        ax.plot(points[x], points["latency_p50_us"] / 1000, linestyle="--", color=colour,
+        ax.plot(points[x], points[P50] / 1000, linestyle="--", color=colour,
                 linewidth=line_width(style) * 0.7)
-        errors |= mark_errors(ax, points.assign(p99=points["latency_p99_us"] / 1000), x, "p99")
+        errors |= mark_errors(ax, points.assign(p99=points[P99] / 1000), x, "p99")
     connections_axis(ax, part, x)
     plain_log_y(ax)
     ax.set_ylabel("latency (ms, log scale)")
@@ -334,13 +354,14 @@ def bar_panel(ax, busiest, values, title):
 
 def draw_resources(axes, part):
     busiest = busiest_points(part)
-    if "server_rss_max_kb" not in busiest.columns:
+    cpu, rss, threads = column("cpu"), column("rss"), column("threads")
+    if rss not in busiest.columns:
         return False
-    panels = [("server_cpu_us_per_request", "CPU per request (µs)", 1),
-              ("server_rss_max_kb", "peak RSS (MiB)", 1 / 1024),
-              ("server_threads_max", "threads (peak)", 1)]
-    for ax, (column, label, scale) in zip(axes, panels):
-        values = busiest[column] * scale if column in busiest.columns else [0] * len(busiest)
+    panels = [(cpu, f"CPU per request ({METRICS['cpu']['display_unit'].split('/')[0]})", 1),
+              (rss, "peak RSS (MiB)", 1 / 1024),
+              (threads, "threads (peak)", 1)]
+    for ax, (name, label, scale) in zip(axes, panels):
+        values = busiest[name] * scale if name in busiest.columns else [0] * len(busiest)
         bar_panel(ax, busiest, values, label)
     return True
 
@@ -348,12 +369,13 @@ def draw_resources(axes, part):
 def draw_memory_and_threads(ax, part):
     """Peak RSS per model with its thread count written above the bar."""
     busiest = busiest_points(part)
-    if "server_rss_max_kb" not in busiest.columns or "server_threads_max" not in busiest.columns:
+    rss, threads = column("rss"), column("threads")
+    if rss not in busiest.columns or threads not in busiest.columns:
         return False
-    heights = list(busiest["server_rss_max_kb"] / 1024)
+    heights = list(busiest[rss] / 1024)
     bar_panel(ax, busiest, heights, "peak RSS (MiB) at the largest connection count")
-    for i, threads in enumerate(busiest["server_threads_max"]):
-        ax.annotate(f"{int(threads)} threads", (i, heights[i]), textcoords="offset points",
+    for i, count in enumerate(busiest[threads]):
+        ax.annotate(f"{int(count)} threads", (i, heights[i]), textcoords="offset points",
                     xytext=(0, 3), ha="center", fontsize="x-small")
     ax.set_ylim(top=max(heights) * 1.15 if heights else 1)
     return True
@@ -407,13 +429,13 @@ def draw_rate(ax, part, slo_ms, knee_rates, style):
     errors = False
     for model, points in part.groupby("model", sort=False):
         points = points.sort_values("rate")
-        p99 = points["latency_p99_us"] / 1000
+        p99 = points[P99] / 1000
         ax.plot(points["rate"], p99, marker="o", label=model, color=model_colour(model),
                 linewidth=line_width(style))
         errors |= mark_errors(ax, points.assign(p99=p99), "rate", "p99")
         knee = points[points["rate"] == knee_rates.get(model)]
         if not knee.empty:
-            ax.scatter(knee["rate"], knee["latency_p99_us"] / 1000, s=250, facecolors="none",
+            ax.scatter(knee["rate"], knee[P99] / 1000, s=250, facecolors="none",
                        edgecolors=model_colour(model), linewidths=2.5, zorder=6)
     if slo_ms is not None:
         ax.axhline(slo_ms, color="grey", linestyle=":", label=f"SLO {slo_ms:g} ms")

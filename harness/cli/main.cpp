@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   const auto exit_code = std::make_shared<int>(kExitOk);
   SweepConfig sweep;
   add_models(app, exit_code);
+  add_metrics(app, exit_code);
   add_serve(app, exit_code);
   add_load(app, exit_code);
   add_merge_hist(app, exit_code);

@@ -18,6 +18,7 @@ namespace cmb::harness {
 using ExitCode = std::shared_ptr<int>;
 
 void add_models(CLI::App& app, const ExitCode& exit_code);
+void add_metrics(CLI::App& app, const ExitCode& exit_code);
 void add_serve(CLI::App& app, const ExitCode& exit_code);
 void add_load(CLI::App& app, const ExitCode& exit_code);
 void add_merge_hist(CLI::App& app, const ExitCode& exit_code);

@@ -3,7 +3,9 @@ real why-multithreaded run (with its .hist and .timeline.csv files and its
 manifest) and a short real rate sweep."""
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +16,7 @@ sys.path.insert(0, str(ROOT / "plots"))
 
 import plot_results  # noqa: E402
 
+CMBENCH = Path(os.environ.get("CMBENCH_BIN", ROOT / "build/release/harness/cmbench"))
 FIXTURES = Path(__file__).parent / "fixtures"
 WHY = FIXTURES / "why.csv"
 KNEE = FIXTURES / "knee.csv"
@@ -199,3 +202,16 @@ def test_a_pure_cpu_workload_is_drawn_against_its_ideal(tmp_path):
     other = write_sweep(tmp_path / "sleep.csv", "sleep_us=20", rows, server_cpus=[0])
     assert plot_results.cpu_bound(plot_results.load(other), [0]) is None
     assert plot_results.cpu_bound(plot_results.load(csv), [0, 1]) == pytest.approx(100000)
+
+
+def test_the_metrics_table_is_cmbenchs():
+    """plots/metrics.json is `cmbench metrics --json`, so the chart script
+    reads the columns and units from the one table (after changing it:
+    build/release/harness/cmbench metrics --json > plots/metrics.json)."""
+    if not CMBENCH.exists():
+        pytest.fail(f"{CMBENCH} is not built (scripts/build)")
+    printed = subprocess.run([str(CMBENCH), "metrics", "--json"], capture_output=True, text=True,
+                             timeout=60, check=True).stdout
+    assert json.loads(printed) == json.loads((ROOT / "plots" / "metrics.json").read_text())
+    assert plot_results.column("p99") == "latency_p99_us"
+    assert plot_results.METRICS["cpu"]["display_unit"] == "µs/request"
