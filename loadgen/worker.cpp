@@ -381,10 +381,19 @@ void Worker::run_due(Clock::time_point now) {
   }
 }
 
+size_t window_second(Clock::duration since_open, Clock::duration window) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  const auto whole = [](Clock::duration d) {
+    return static_cast<size_t>(
+        duration_cast<seconds>(std::max(d, Clock::duration::zero())).count());
+  };
+  // A window of exactly N seconds has seconds 0 .. N-1.
+  return std::min(whole(since_open), whole(window - Clock::duration(1)));
+}
+
 size_t Worker::second_index(Clock::time_point now) const {
-  return static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                 std::max(now - plan_.measure_start, Clock::duration::zero()))
-                                 .count());
+  return window_second(now - plan_.measure_start, plan_.end - plan_.measure_start);
 }
 
 TimelineSecond* Worker::second(Clock::time_point now) {

@@ -47,6 +47,13 @@ uint64_t nanos(Clock::duration d);
 std::string error_text(int error);
 
 // What every worker reads; written before the workers start.
+// The second of a measured window `window` long that `since_open` falls
+// in: whole seconds from its start, 0 before it, and its last second for
+// what is read after its end (the last wait wakes at the end, and the
+// responses read then still count). So the timeline's last row is never a
+// sliver of microseconds, drawn as a rate a thousand times the point's.
+size_t window_second(Clock::duration since_open, Clock::duration window);
+
 struct Plan {
   const LoadConfig* config;
   net::Address address;
@@ -158,7 +165,7 @@ class Worker {
   // threads (see Plan::window_edge); from then on it counts what it sends,
   // reads and loses.
   void open_window_when_due(Clock::time_point now);
-  // Second `now` falls in, from the window's start (0 before it).
+  // window_second of `now` in this run's window.
   size_t second_index(Clock::time_point now) const;
   TimelineSecond* second(Clock::time_point now);
   bool budget_spent() const {
