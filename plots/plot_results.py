@@ -84,7 +84,8 @@ def use_colours_of(csv_path):
 
 def load(csv_path):
     """The measured rows of a results CSV, repetitions reduced to medians."""
-    text = ("timestamp", "model", "workload", "artifacts", "error", "server_accepts_per_thread")
+    text = ("timestamp", "model", "workload", "artifacts", "error", "server_accepts_per_thread",
+            "outlier")
     frame = pd.read_csv(csv_path, keep_default_na=False,
                         dtype={c: str for c in text if c != "timestamp"})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -210,6 +211,20 @@ def mark_errors(ax, points, x, y):
     return False
 
 
+def interval_bars(ax, points, x, y, lo, hi, colour, scale=1.0):
+    """Error bars from a point's repetitions: the 95 % interval of the
+    median (cmbench writes lo and hi when a point was measured more than once)."""
+    if lo not in points.columns or hi not in points.columns:
+        return
+    shown = points[points[lo].notna() & points[hi].notna()]
+    if shown.empty:
+        return
+    value = shown[y] * scale
+    ax.errorbar(shown[x], value, yerr=[(value - shown[lo] * scale).clip(lower=0),
+                                       (shown[hi] * scale - value).clip(lower=0)],
+                fmt="none", ecolor=colour, capsize=3, linewidth=1)
+
+
 def finish_legend(ax, errors_marked):
     handles, labels = ax.get_legend_handles_labels()
     if errors_marked:
@@ -241,6 +256,7 @@ def draw_throughput(ax, part, style, x="connections", ideal=None):
         points = points.sort_values(x)
         ax.plot(points[x], points[RPS], marker="o", label=model, color=model_colour(model),
                 linewidth=line_width(style))
+        interval_bars(ax, points, x, RPS, "rps_lo", "rps_hi", model_colour(model))
         errors |= mark_errors(ax, points, x, RPS)
     connections_axis(ax, part, x)
     ax.set_ylim(bottom=0)
@@ -259,6 +275,7 @@ def draw_latency(ax, part, style, x="connections"):
                 color=colour, linewidth=line_width(style))
         ax.plot(points[x], points[P50] / 1000, linestyle="--", color=colour,
                 linewidth=line_width(style) * 0.7)
+        interval_bars(ax, points, x, P99, "p99_lo_us", "p99_hi_us", colour, 1 / 1000)
         errors |= mark_errors(ax, points.assign(p99=points[P99] / 1000), x, "p99")
     connections_axis(ax, part, x)
     plain_log_y(ax)
@@ -432,6 +449,7 @@ def draw_rate(ax, part, slo_ms, knee_rates, style):
         p99 = points[P99] / 1000
         ax.plot(points["rate"], p99, marker="o", label=model, color=model_colour(model),
                 linewidth=line_width(style))
+        interval_bars(ax, points, "rate", P99, "p99_lo_us", "p99_hi_us", model_colour(model), 1 / 1000)
         errors |= mark_errors(ax, points.assign(p99=p99), "rate", "p99")
         knee = points[points["rate"] == knee_rates.get(model)]
         if not knee.empty:

@@ -140,6 +140,7 @@ MetricComparison judge(const PointKey& key, const Metric& metric, const std::vec
   m.change = m.base_median != 0 ? (m.new_median - m.base_median) / m.base_median : 0;
   const bool testable = base.size() >= 2 && fresh.size() >= 2;
   m.p = testable ? welch_p(base, fresh) : 1.0;
+  if (testable) m.change_interval = cmb::harness::change_interval(base, fresh);
   const bool significant = !testable || m.p < options.alpha;
   const double bad =
       metric.better == Better::kHigher ? -m.change : m.change;  // > 0: moved the wrong way
@@ -153,6 +154,13 @@ MetricComparison judge(const PointKey& key, const Metric& metric, const std::vec
     m.verdict = "same";
   }
   return m;
+}
+
+// "[-26.1%, -23.5%]" (after `lead`); "" without repetitions.
+std::string interval_text(const MetricComparison& m, const char* lead) {
+  if (!m.change_interval) return "";
+  return fmt::format("{}[{:+.1f}%, {:+.1f}%]", lead, 100 * m.change_interval->lo,
+                     100 * m.change_interval->hi);
 }
 
 std::string point_label(const MetricComparison& m) {
@@ -236,17 +244,22 @@ std::string format_comparison(const Comparison& c, const CompareOptions& options
     case CompareOptions::Format::kJson: {
       nlohmann::ordered_json points = nlohmann::ordered_json::array();
       for (const auto& m : c.metrics)
-        points.push_back({{"model", m.model},
-                          {"workload", m.workload},
-                          {"connections", m.connections},
-                          {"rate", m.rate},
-                          {"idle_connections", m.idle_connections},
-                          {"metric", m.metric},
-                          {"base", m.base_median},
-                          {"new", m.new_median},
-                          {"change", m.change},
-                          {"p", m.p},
-                          {"verdict", m.verdict}});
+        points.push_back(
+            {{"model", m.model},
+             {"workload", m.workload},
+             {"connections", m.connections},
+             {"rate", m.rate},
+             {"idle_connections", m.idle_connections},
+             {"metric", m.metric},
+             {"base", m.base_median},
+             {"new", m.new_median},
+             {"change", m.change},
+             {"change_lo", m.change_interval ? nlohmann::ordered_json(m.change_interval->lo)
+                                             : nlohmann::ordered_json()},
+             {"change_hi", m.change_interval ? nlohmann::ordered_json(m.change_interval->hi)
+                                             : nlohmann::ordered_json()},
+             {"p", m.p},
+             {"verdict", m.verdict}});
       const nlohmann::ordered_json json = {{"regressed", c.regressed()},
                                            {"threshold", options.threshold},
                                            {"p99_threshold", options.p99_threshold},
@@ -263,9 +276,10 @@ std::string format_comparison(const Comparison& c, const CompareOptions& options
           "| point | metric | base | new | change | p | verdict "
           "|\n|---|---|---:|---:|---:|---:|---|\n";
       for (const auto& m : c.metrics)
-        out += fmt::format("| {} | {} | {} | {} | {:+.1f}% | {:.3g} | {} |\n", point_label(m),
-                           m.metric, value(m, m.base_median), value(m, m.new_median),
-                           100 * m.change, m.p, m.verdict == "worse" ? "**worse**" : m.verdict);
+        out +=
+            fmt::format("| {} | {} | {} | {} | {:+.1f}%{} | {:.3g} | {} |\n", point_label(m),
+                        m.metric, value(m, m.base_median), value(m, m.new_median), 100 * m.change,
+                        interval_text(m, " "), m.p, m.verdict == "worse" ? "**worse**" : m.verdict);
       for (const auto& note : c.notes) out += fmt::format("\n> {}\n", note);
       out += fmt::format("\nThresholds: rps {:g}%, p99 {:g}%; alpha {:g}{}.\n",
                          100 * options.threshold, 100 * options.p99_threshold, options.alpha,
@@ -275,12 +289,12 @@ std::string format_comparison(const Comparison& c, const CompareOptions& options
     case CompareOptions::Format::kText:
       break;
   }
-  out = fmt::format("{:<44} {:<7} {:>12} {:>12} {:>8} {:>7}  {}\n", "point", "metric", "base",
-                    "new", "change", "p", "verdict");
+  out = fmt::format("{:<44} {:<7} {:>12} {:>12} {:>8} {:>18} {:>7}  {}\n", "point", "metric",
+                    "base", "new", "change", "95% interval", "p", "verdict");
   for (const auto& m : c.metrics)
-    out += fmt::format("{:<44} {:<7} {:>12} {:>12} {:>+7.1f}% {:>7.3g}  {}\n", point_label(m),
-                       m.metric, value(m, m.base_median), value(m, m.new_median), 100 * m.change,
-                       m.p, m.verdict);
+    out += fmt::format("{:<44} {:<7} {:>12} {:>12} {:>+7.1f}% {:>18} {:>7.3g}  {}\n",
+                       point_label(m), m.metric, value(m, m.base_median), value(m, m.new_median),
+                       100 * m.change, interval_text(m, ""), m.p, m.verdict);
   for (const auto& note : c.notes) out += "note: " + note + "\n";
   out += c.regressed() ? "verdict: worse beyond noise\n" : "verdict: no regression\n";
   return out;

@@ -6,9 +6,12 @@
 // says why this test).
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "harness/base/stats.hpp"
 
 namespace cmb::harness {
 
@@ -42,7 +45,10 @@ struct MetricComparison {
   std::vector<double> fresh;
   double base_median = 0;
   double new_median = 0;
-  double change = 0;    // (new - base) / base
+  double change = 0;  // (new - base) / base
+  // The 95 % bootstrap interval of `change` (stats.hpp's change_interval);
+  // none without repetitions on both sides.
+  std::optional<Interval> change_interval;
   double p = 1;         // Welch's t-test on logs, two-sided; 1 without repetitions
   std::string verdict;  // same, better, worse, noise
 };

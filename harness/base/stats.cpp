@@ -4,6 +4,7 @@
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
 #include <numeric>
+#include <random>
 
 namespace cmb::harness {
 namespace {
@@ -50,6 +51,75 @@ double welch_p(const std::vector<double>& a, const std::vector<double>& b) {
   const double df = se * se / (se_x * se_x / (x.n - 1) + se_y * se_y / (y.n - 1));
   const boost::math::students_t distribution(df);
   return std::min(1.0, 2 * boost::math::cdf(boost::math::complement(distribution, std::abs(t))));
+}
+
+namespace {
+
+// The q-quantile (0..1) of sorted values, interpolating between neighbours.
+double quantile(const std::vector<double>& sorted, double q) {
+  const double at = q * static_cast<double>(sorted.size() - 1);
+  const auto below = static_cast<size_t>(std::floor(at));
+  const size_t above = std::min(below + 1, sorted.size() - 1);
+  return sorted[below] + (at - static_cast<double>(below)) * (sorted[above] - sorted[below]);
+}
+
+std::vector<double> resample(const std::vector<double>& samples, std::mt19937_64& random) {
+  std::uniform_int_distribution<size_t> pick(0, samples.size() - 1);
+  std::vector<double> out(samples.size());
+  for (double& v : out) v = samples[pick(random)];
+  return out;
+}
+
+// The bootstrap distribution's percentile interval: its order statistics at
+// the tails' edges (nearest rank, so an interval's ends are values a
+// resampling gave).
+Interval percentile_interval(std::vector<double> statistics, double level) {
+  std::sort(statistics.begin(), statistics.end());
+  const double tail = (1 - level) / 2;
+  const auto rank = [&](double q) {
+    return statistics[std::min(statistics.size() - 1,
+                               static_cast<size_t>(q * static_cast<double>(statistics.size())))];
+  };
+  return {rank(tail), rank(1 - tail)};
+}
+
+}  // namespace
+
+Interval median_interval(const std::vector<double>& samples, double level, int resamples,
+                         uint64_t seed) {
+  if (samples.empty()) return {};
+  if (samples.size() == 1) return {samples.front(), samples.front()};
+  std::mt19937_64 random(seed);
+  std::vector<double> medians;
+  medians.reserve(static_cast<size_t>(resamples));
+  for (int i = 0; i < resamples; ++i) medians.push_back(median(resample(samples, random)));
+  return percentile_interval(std::move(medians), level);
+}
+
+Interval change_interval(const std::vector<double>& base, const std::vector<double>& fresh,
+                         double level, int resamples, uint64_t seed) {
+  if (base.empty() || fresh.empty()) return {};
+  std::mt19937_64 random(seed);
+  std::vector<double> changes;
+  changes.reserve(static_cast<size_t>(resamples));
+  for (int i = 0; i < resamples; ++i) {
+    const double b = median(resample(base, random));
+    const double f = median(resample(fresh, random));
+    changes.push_back(b != 0 ? f / b - 1 : 0);
+  }
+  return percentile_interval(std::move(changes), level);
+}
+
+std::vector<bool> tukey_outliers(const std::vector<double>& samples) {
+  std::vector<bool> out(samples.size(), false);
+  if (samples.size() < 4) return out;
+  std::vector<double> sorted = samples;
+  std::sort(sorted.begin(), sorted.end());
+  const double q1 = quantile(sorted, 0.25), q3 = quantile(sorted, 0.75);
+  const double reach = 1.5 * (q3 - q1);
+  for (size_t i = 0; i < samples.size(); ++i)
+    out[i] = samples[i] < q1 - reach || samples[i] > q3 + reach;
+  return out;
 }
 
 }  // namespace cmb::harness

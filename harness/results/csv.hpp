@@ -14,6 +14,14 @@ namespace cmb::harness {
 // callers compare its field count with the header's.
 std::vector<std::vector<std::string>> parse_csv(std::string_view text);
 
+// One field as a record holds it: quoted when it has a comma, a quote or a
+// line break (a line break becomes a space: a row is one line).
+std::string csv_field(std::string_view text);
+
+// One record, its fields joined and quoted as csv_field does, with its
+// line break.
+std::string format_csv_record(const std::vector<std::string>& fields);
+
 // Any CSV (RFC 4180, as parse_csv): its header and rows. Throws std::runtime_error
 // when the file cannot be read or is empty.
 struct CsvTable {

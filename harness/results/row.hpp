@@ -18,6 +18,12 @@ struct ResultRow : PointId {
   double duration_s = 0;
   uint64_t requests = 0;
   double rps = 0;
+  // Once the sweep ends, on every row of a point measured more than once
+  // (harness/results/repetitions.hpp): the 95 % bootstrap interval of the
+  // median rps and p99 over its repetitions, and whether this repetition
+  // lies outside Tukey's fences ("rps", "p99", "rps|p99"; empty: not).
+  std::optional<double> rps_lo, rps_hi, p99_lo_us, p99_hi_us;
+  std::string outlier;
   loadgen::ErrorCounts errors;  // by cause: columns errors_CAUSE (loadgen::kErrorCauses)
   double latency_mean_us = 0;
   double latency_p50_us = 0;

@@ -18,26 +18,18 @@
 namespace cmb::harness {
 namespace {
 
-std::string quote(std::string_view field) {
-  if (field.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(field);
-  std::string out = "\"";
-  for (char c : field) {
-    if (c == '"') out += '"';
-    out += c == '\n' || c == '\r' ? ' ' : c;
-  }
-  return out + "\"";
-}
-
 struct Column {
   std::string name;
   std::function<std::string(const ResultRow&)> format;
 };
 
 // The columns in order, each with how it is written.
-#define CMB_TEXT(field) [](const ResultRow& r) { return quote(r.field); }
+#define CMB_TEXT(field) [](const ResultRow& r) { return csv_field(r.field); }
 #define CMB_NUMBER(field, spec) [](const ResultRow& r) { return fmt::format(spec, r.field); }
 #define CMB_OPTIONAL(field) \
   [](const ResultRow& r) { return r.field ? fmt::format("{}", *r.field) : std::string(); }
+#define CMB_OPTIONAL_NUMBER(field, spec) \
+  [](const ResultRow& r) { return r.field ? fmt::format(spec, *r.field) : std::string(); }
 std::vector<Column> make_columns() {
   std::vector<Column> columns = {
       {"timestamp", CMB_TEXT(timestamp)},
@@ -48,9 +40,12 @@ std::vector<Column> make_columns() {
       {"idle_connections", CMB_NUMBER(idle_connections, "{}")},
       {"server_threads", CMB_NUMBER(server_threads, "{}")},
       {"repetition", CMB_NUMBER(repetition, "{}")},
+      {"outlier", CMB_TEXT(outlier)},
       {"duration_s", CMB_NUMBER(duration_s, "{:.3f}")},
       {"requests", CMB_NUMBER(requests, "{}")},
       {"rps", CMB_NUMBER(rps, "{:.2f}")},
+      {"rps_lo", CMB_OPTIONAL_NUMBER(rps_lo, "{:.2f}")},
+      {"rps_hi", CMB_OPTIONAL_NUMBER(rps_hi, "{:.2f}")},
   };
   for (const auto& cause : loadgen::kErrorCauses)
     columns.push_back({error_column(cause.name), [count = cause.count](const ResultRow& r) {
@@ -61,6 +56,8 @@ std::vector<Column> make_columns() {
       {"latency_p50_us", CMB_NUMBER(latency_p50_us, "{:.1f}")},
       {"latency_p90_us", CMB_NUMBER(latency_p90_us, "{:.1f}")},
       {"latency_p99_us", CMB_NUMBER(latency_p99_us, "{:.1f}")},
+      {"p99_lo_us", CMB_OPTIONAL_NUMBER(p99_lo_us, "{:.1f}")},
+      {"p99_hi_us", CMB_OPTIONAL_NUMBER(p99_hi_us, "{:.1f}")},
       {"latency_p999_us", CMB_NUMBER(latency_p999_us, "{:.1f}")},
       {"latency_max_us", CMB_NUMBER(latency_max_us, "{:.1f}")},
       {"uncorrected_p99_us", CMB_NUMBER(uncorrected_p99_us, "{:.1f}")},
@@ -68,12 +65,7 @@ std::vector<Column> make_columns() {
       {"server_user_s", CMB_NUMBER(server_user_s, "{:.3f}")},
       {"server_system_s", CMB_NUMBER(server_system_s, "{:.3f}")},
       {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},
-      {"server_syscalls_per_request",
-       [](const ResultRow& r) {
-         return r.server_syscalls_per_request
-                    ? fmt::format("{:.3f}", *r.server_syscalls_per_request)
-                    : std::string();
-       }},
+      {"server_syscalls_per_request", CMB_OPTIONAL_NUMBER(server_syscalls_per_request, "{:.3f}")},
       {"server_rss_max_kb", CMB_NUMBER(server_rss_max_kb, "{}")},
       {"server_threads_max", CMB_NUMBER(server_threads_max, "{}")},
       {"server_processes_max", CMB_NUMBER(server_processes_max, "{}")},
@@ -101,6 +93,7 @@ std::vector<Column> make_columns() {
 #undef CMB_TEXT
 #undef CMB_NUMBER
 #undef CMB_OPTIONAL
+#undef CMB_OPTIONAL_NUMBER
 
 // The schema: every column, in order, with how it is written. results/README.md
 // documents each (a test checks).

@@ -16,6 +16,7 @@
 #include "harness/base/clock.hpp"
 #include "harness/results/claims.hpp"
 #include "harness/results/csv.hpp"
+#include "harness/results/repetitions.hpp"
 #include "harness/results/schema.hpp"
 #include "harness/results/summary.hpp"
 #include "harness/sweep/manifest.hpp"
@@ -144,6 +145,11 @@ int run_sweep(SweepConfig config) {
   }
   server.reset();
   // Over the whole CSV: with --resume it holds earlier runs' points too.
+  try {
+    annotate_repetitions(config.out);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "warning: repetitions' intervals not written: {}\n", e.what());
+  }
   const SweepSummary summary =
       summarize(read_result_rows(config.out), config.models, config.slo_p99_ms);
   const std::vector<Verdict> verdicts = evaluate_claims(config.claims, config.out, summary);

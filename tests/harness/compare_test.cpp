@@ -68,6 +68,10 @@ TEST(Compare, AClearDropIsWorse) {
   EXPECT_EQ(rps.verdict, "worse");
   EXPECT_NEAR(rps.change, -0.25, 0.01);
   EXPECT_NEAR(rps.p, 2.3386021098439534e-08, 1e-12);  // Welch on logs (stats_test)
+  // A 25 % slower build: the change's interval excludes 0 and holds -25 %.
+  ASSERT_TRUE(rps.change_interval);
+  EXPECT_LT(rps.change_interval->hi, 0);
+  EXPECT_TRUE(rps.change_interval->contains(rps.change));
   EXPECT_EQ(metric(c, "epoll", "p99_us").verdict, "same");
 }
 
@@ -224,8 +228,14 @@ TEST(Compare, CommandExitCodesAndFormats) {
             std::string::npos)
       << worse.out;
   EXPECT_NE(worse.out.find("**worse**"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(worse.out, std::regex(R"(\| -25\.0% \[-2\d\.\d%, -2\d\.\d%\] \|)")))
+      << worse.out;
+  const auto text = run_cmbench({"compare", base, fresh});
+  EXPECT_NE(text.out.find("95% interval"), std::string::npos) << text.out;
   const auto json = run_cmbench({"compare", base, fresh, "--format", "json"});
   EXPECT_TRUE(std::regex_search(json.out, std::regex(R"(^\{"regressed":true,.*"verdict":"worse")")))
+      << json.out;
+  EXPECT_TRUE(std::regex_search(json.out, std::regex(R"("change_lo":-0\.2\d*,"change_hi":-0\.2)")))
       << json.out;
   EXPECT_EQ(run_cmbench({"compare", base, "/nonexistent.csv"}).exit_code, 2);
   // A 30 % threshold lets the 25 % drop pass.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "harness/results/repetitions.hpp"
 #include "harness/results/schema.hpp"
 #include "support/process.hpp"
 
@@ -55,6 +56,66 @@ TEST(Csv, OurRowsRoundTrip) {
   ASSERT_EQ(table.rows[0].size(), csv_columns().size());
   EXPECT_EQ(table.rows[0][static_cast<size_t>(table.column("workload"))], row.workload);
   EXPECT_EQ(table.rows[0][static_cast<size_t>(table.column("error"))], row.error);
+}
+
+// Once a sweep ends, each point measured several times carries its
+// repetitions' interval on every row, and its outliers are flagged, not
+// dropped; error rows and points measured once stay blank, and every other
+// cell is as it was.
+TEST(Csv, RepetitionsGetTheirIntervalAndOutliers) {
+  const std::string path = temp_path("repetitions.csv");
+  std::filesystem::remove(path);
+  {
+    CsvWriter csv(path);
+    const double rps[] = {1000, 1010, 990, 1005, 400};  // the fifth: a stall
+    for (int rep = 1; rep <= 5; ++rep) {
+      ResultRow row;
+      row.model = "epoll";
+      row.workload = "a,b";  // quoted, and must stay so
+      row.connections = 8;
+      row.repetition = rep;
+      row.rps = rps[rep - 1];
+      row.latency_p99_us = 100 + rep;
+      csv.write(row);
+    }
+    ResultRow once;
+    once.model = "select";
+    once.rps = 500;
+    csv.write(once);
+    ResultRow failed = once;
+    failed.model = "epoll";
+    failed.workload = "a,b";
+    failed.connections = 8;
+    failed.repetition = 6;
+    failed.error = "server \"epoll\" died";
+    csv.write(failed);
+  }
+  const CsvTable before = read_csv_table(path);
+  annotate_repetitions(path);
+  const CsvTable after = read_csv_table(path);
+  ASSERT_EQ(after.header, before.header);
+  ASSERT_EQ(after.rows.size(), 7u);
+  const auto cell = [&](size_t row, const char* column) {
+    return after.rows[row][static_cast<size_t>(after.column(column))];
+  };
+  for (size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(cell(i, "workload"), "a,b");
+    EXPECT_GE(std::stod(cell(i, "rps_lo")), 400);
+    EXPECT_LE(std::stod(cell(i, "rps_lo")), 1000);  // the median, 1000, lies within
+    EXPECT_GE(std::stod(cell(i, "rps_hi")), 1000);
+    EXPECT_LE(std::stod(cell(i, "rps_hi")), 1010);
+    EXPECT_EQ(cell(i, "p99_lo_us"), cell(0, "p99_lo_us"));  // one interval per point
+    EXPECT_EQ(cell(i, "outlier"), i == 4 ? "rps" : "");
+    for (const char* column : {"rps", "latency_p99_us", "timestamp", "repetition"})
+      EXPECT_EQ(cell(i, column), before.rows[i][static_cast<size_t>(before.column(column))]);
+  }
+  for (size_t i : {5u, 6u})  // measured once; an error row
+    for (const char* column : {"rps_lo", "rps_hi", "p99_lo_us", "p99_hi_us", "outlier"})
+      EXPECT_EQ(cell(i, column), "") << i << " " << column;
+  EXPECT_EQ(cell(6, "error"), "server \"epoll\" died");
+  annotate_repetitions(path);  // again: the same file
+  EXPECT_EQ(read_csv_table(path).rows, after.rows);
+  std::filesystem::remove(path);
 }
 
 // Python's csv module writes CRLF by default; pandas quotes what needs it.

@@ -153,6 +153,13 @@ TEST(Run, ServerCountsAgreeWithTheClientWithinTheRequestsInFlight) {
     EXPECT_EQ(row.at("server_refused"), "0");
     EXPECT_EQ(row.at("server_timed_out"), "0");
     EXPECT_EQ(row.at("server_rejected"), "0");
+    // Two repetitions: the sweep's end wrote their interval on both rows.
+    ASSERT_NE(row.at("rps_lo"), "");
+    EXPECT_LE(std::stod(row.at("rps_lo")), std::stod(row.at("rps")));
+    EXPECT_GE(std::stod(row.at("rps_hi")), std::stod(row.at("rps")));
+    EXPECT_LE(std::stod(row.at("p99_lo_us")), std::stod(row.at("latency_p99_us")));
+    EXPECT_GE(std::stod(row.at("p99_hi_us")), std::stod(row.at("latency_p99_us")));
+    EXPECT_EQ(row.at("outlier"), "");  // too few to judge
   }
 }
 

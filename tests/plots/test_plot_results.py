@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "plots"))
 
 import plot_results  # noqa: E402
+import matplotlib.container  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 
 CMBENCH = Path(os.environ.get("CMBENCH_BIN", ROOT / "build/release/harness/cmbench"))
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -215,3 +218,24 @@ def test_the_metrics_table_is_cmbenchs():
     assert json.loads(printed) == json.loads((ROOT / "plots" / "metrics.json").read_text())
     assert plot_results.column("p99") == "latency_p99_us"
     assert plot_results.METRICS["cpu"]["display_unit"] == "µs/request"
+
+
+def test_repetitions_intervals_are_drawn_as_error_bars(tmp_path):
+    """A point measured several times carries its median's interval
+    (rps_lo/rps_hi, p99_lo_us/p99_hi_us): drawn as error bars; a point
+    measured once has none."""
+    frame = pd.read_csv(WHY, keep_default_na=False)
+    frame["rps_lo"], frame["rps_hi"] = frame["rps"] * 0.9, frame["rps"] * 1.1
+    frame["p99_lo_us"], frame["p99_hi_us"] = "", ""
+    frame["outlier"] = ""
+    csv = tmp_path / "why.csv"
+    frame.to_csv(csv, index=False)
+    part = plot_results.load(csv)
+    figure, axes = plt.subplots(1, 2)
+    plot_results.draw_throughput(axes[0], part, "paper")
+    plot_results.draw_latency(axes[1], part, "paper")
+    bars = [c for c in axes[0].containers if isinstance(c, matplotlib.container.ErrorbarContainer)]
+    assert len(bars) == part["model"].nunique()
+    assert not [c for c in axes[1].containers
+                if isinstance(c, matplotlib.container.ErrorbarContainer)]
+    plt.close(figure)
