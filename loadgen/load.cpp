@@ -44,6 +44,8 @@ LoadResult& LoadResult::operator+=(const LoadResult& other) {
     timeline[s].errors += other.timeline[s].errors;
     timeline[s].latency.merge(other.timeline[s].latency);
   }
+  if (slices.size() < other.slices.size()) slices.resize(other.slices.size());
+  for (size_t i = 0; i < other.slices.size(); ++i) slices[i] += other.slices[i];
   if (intervals.size() < other.intervals.size()) intervals.resize(other.intervals.size());
   for (size_t s = 0; s < other.intervals.size(); ++s) {
     intervals[s].latency.merge(other.intervals[s].latency);

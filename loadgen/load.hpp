@@ -158,6 +158,11 @@ struct ThreadUsage {
   double busy() const { return wall_s > 0 ? cpu_s / wall_s : 0; }
 };
 
+// How many slices LoadResult::slices cuts the measured window into: 20,
+// where a test for a trend has power (5 to 30 samples), whatever the
+// window's length.
+inline constexpr size_t kWindowSlices = 20;
+
 struct LoadResult {
   uint64_t requests = 0;           // responses completed in the measured window
   uint64_t sent = 0;               // requests written in the measured window
@@ -180,7 +185,12 @@ struct LoadResult {
   // Per URL, in LoadConfig::targets order; filled only with several URLs
   // (with one, `requests` and `latency` are its figures).
   std::vector<TargetResult> targets;
-  std::vector<TimelineSecond> timeline;    // second i of the measured window
+  std::vector<TimelineSecond> timeline;  // second i of the measured window
+  // Responses completed in each of kWindowSlices equal slices of the
+  // measured window (what the last wait reads after its end in the last):
+  // finer than the timeline, so that a 3 s window is enough samples to test
+  // for a trend (the sweep's `steady` column).
+  std::vector<uint64_t> slices;
   std::vector<IntervalLatency> intervals;  // with LoadConfig::interval_histograms
   double window_start_epoch_s = 0;         // when the measured window opened (wall clock)
   std::vector<ThreadUsage> threads;

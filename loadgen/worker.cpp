@@ -278,6 +278,8 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
     record_latency(c, request, now);
     TimelineSecond* s = second(now);
     ++s->requests;
+    if (result_.slices.empty()) result_.slices.resize(kWindowSlices);
+    ++result_.slices[window_slice(now - plan_.measure_start, plan_.end - plan_.measure_start)];
     if (const int status = c.parser.status(); status >= 400) {
       ++result_.errors.status;
       ++result_.error_details[fmt::format("status {}xx", status / 100)];
@@ -390,6 +392,14 @@ size_t window_second(Clock::duration since_open, Clock::duration window) {
   };
   // A window of exactly N seconds has seconds 0 .. N-1.
   return std::min(whole(since_open), whole(window - Clock::duration(1)));
+}
+
+size_t window_slice(Clock::duration since_open, Clock::duration window) {
+  if (window <= Clock::duration::zero() || since_open <= Clock::duration::zero()) return 0;
+  // Integers: a window of hours in nanoseconds times 20 still fits.
+  const auto slice = static_cast<size_t>(since_open.count()) * kWindowSlices /
+                     static_cast<size_t>(window.count());
+  return std::min(slice, kWindowSlices - 1);
 }
 
 size_t Worker::second_index(Clock::time_point now) const {

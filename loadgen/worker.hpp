@@ -53,6 +53,8 @@ std::string error_text(int error);
 // responses read then still count). So the timeline's last row is never a
 // sliver of microseconds, drawn as a rate a thousand times the point's.
 size_t window_second(Clock::duration since_open, Clock::duration window);
+// The same for LoadResult::slices: which of kWindowSlices equal slices.
+size_t window_slice(Clock::duration since_open, Clock::duration window);
 
 struct Plan {
   const LoadConfig* config;

@@ -85,7 +85,7 @@ def use_colours_of(csv_path):
 def load(csv_path):
     """The measured rows of a results CSV, repetitions reduced to medians."""
     text = ("timestamp", "model", "workload", "artifacts", "error", "server_accepts_per_thread",
-            "outlier")
+            "outlier", "steady")
     frame = pd.read_csv(csv_path, keep_default_na=False,
                         dtype={c: str for c in text if c != "timestamp"})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -111,6 +111,8 @@ def load(csv_path):
     agg["artifacts"] = "first"
     if "server_accepts_per_thread" in frame.columns:
         agg["server_accepts_per_thread"] = "first"  # text: the first repetition's
+    if "steady" in frame.columns:  # a point is unsteady if any repetition was
+        agg["steady"] = lambda values: "no" if (values == "no").any() else "yes"
     return frame.groupby(keys, sort=False).agg(agg).reset_index()
 
 
@@ -211,6 +213,17 @@ def mark_errors(ax, points, x, y):
     return False
 
 
+def mark_unsteady(ax, points, x, y, colour, scale=1.0):
+    """Draws the points whose window was not in a steady state (cmbench's
+    `steady` column) hollow: their figure is a mean over a moving rate."""
+    if "steady" not in points.columns:
+        return
+    unsteady = points[points["steady"] == "no"]
+    if not unsteady.empty:
+        ax.scatter(unsteady[x], unsteady[y] * scale, s=60, facecolors="white", edgecolors=colour,
+                   linewidths=2, zorder=6)
+
+
 def interval_bars(ax, points, x, y, lo, hi, colour, scale=1.0):
     """Error bars from a point's repetitions: the 95 % interval of the
     median (cmbench writes lo and hi when a point was measured more than once)."""
@@ -257,6 +270,7 @@ def draw_throughput(ax, part, style, x="connections", ideal=None):
         ax.plot(points[x], points[RPS], marker="o", label=model, color=model_colour(model),
                 linewidth=line_width(style))
         interval_bars(ax, points, x, RPS, "rps_lo", "rps_hi", model_colour(model))
+        mark_unsteady(ax, points, x, RPS, model_colour(model))
         errors |= mark_errors(ax, points, x, RPS)
     connections_axis(ax, part, x)
     ax.set_ylim(bottom=0)
@@ -276,6 +290,7 @@ def draw_latency(ax, part, style, x="connections"):
         ax.plot(points[x], points[P50] / 1000, linestyle="--", color=colour,
                 linewidth=line_width(style) * 0.7)
         interval_bars(ax, points, x, P99, "p99_lo_us", "p99_hi_us", colour, 1 / 1000)
+        mark_unsteady(ax, points, x, P99, colour, 1 / 1000)
         errors |= mark_errors(ax, points.assign(p99=points[P99] / 1000), x, "p99")
     connections_axis(ax, part, x)
     plain_log_y(ax)
@@ -450,6 +465,7 @@ def draw_rate(ax, part, slo_ms, knee_rates, style):
         ax.plot(points["rate"], p99, marker="o", label=model, color=model_colour(model),
                 linewidth=line_width(style))
         interval_bars(ax, points, "rate", P99, "p99_lo_us", "p99_hi_us", model_colour(model), 1 / 1000)
+        mark_unsteady(ax, points, "rate", P99, model_colour(model), 1 / 1000)
         errors |= mark_errors(ax, points.assign(p99=p99), "rate", "p99")
         knee = points[points["rate"] == knee_rates.get(model)]
         if not knee.empty:

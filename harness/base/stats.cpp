@@ -110,6 +110,35 @@ Interval change_interval(const std::vector<double>& base, const std::vector<doub
   return percentile_interval(std::move(changes), level);
 }
 
+Trend mann_kendall(const std::vector<double>& series) {
+  const size_t n = series.size();
+  if (n < 5) return {};
+  double s = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i + 1; j < n; ++j) s += (series[j] > series[i]) - (series[j] < series[i]);
+  std::vector<double> sorted = series;
+  std::sort(sorted.begin(), sorted.end());
+  const auto term = [](double t) { return t * (t - 1) * (2 * t + 5); };
+  double variance = term(static_cast<double>(n));
+  for (size_t i = 0; i < n;) {  // each run of equal values is a tie
+    size_t j = i;
+    while (j < n && sorted[j] == sorted[i]) ++j;
+    variance -= term(static_cast<double>(j - i));
+    i = j;
+  }
+  variance /= 18;
+  Trend trend;
+  if (variance > 0 && s != 0) {
+    const double z = (std::abs(s) - 1) / std::sqrt(variance);
+    trend.p = std::erfc(z / std::sqrt(2.0));
+  }
+  const auto third = static_cast<std::ptrdiff_t>(n / 3);
+  const double first = median({series.begin(), series.begin() + third});
+  const double last = median({series.end() - third, series.end()});
+  if (const double middle = median(series); middle != 0) trend.change = (last - first) / middle;
+  return trend;
+}
+
 std::vector<bool> tukey_outliers(const std::vector<double>& samples) {
   std::vector<bool> out(samples.size(), false);
   if (samples.size() < 4) return out;

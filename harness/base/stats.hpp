@@ -44,6 +44,21 @@ Interval median_interval(const std::vector<double>& samples, double level = 0.95
 Interval change_interval(const std::vector<double>& base, const std::vector<double>& fresh,
                          double level = 0.95, int resamples = 2000, uint64_t seed = 1);
 
+// A monotonic trend in a series, by Mann-Kendall's test: its two-sided
+// p-value (the normal approximation, with the correction for ties and for
+// continuity; 1 with fewer than 5 values), and how far the series moved:
+// the median of its last third less that of its first, as a share of its
+// median (-0.3: it fell by 30 %; 0 when the median is 0). Rank-based, so
+// one outlying value (a pause) moves it little and no distribution is
+// assumed; it has power from about 8 values on, and the thirds size a ramp
+// and a step alike (Sen's slope, the usual companion, sized a step a third
+// of the way in at under 10 % in a third of the draws).
+struct Trend {
+  double p = 1;
+  double change = 0;
+};
+Trend mann_kendall(const std::vector<double>& series);
+
 // Tukey's fences: which samples lie more than 1.5 interquartile ranges
 // outside the quartiles (linear interpolation between order statistics).
 // Fewer than 4 samples have no meaningful quartiles: none is flagged.

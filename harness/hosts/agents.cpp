@@ -77,6 +77,7 @@ std::string agent_result_json(const loadgen::LoadResult& r) {
                         {"errors", second.errors},
                         {"latency", histogram_json(second.latency)}});
   json["timeline"] = timeline;
+  json["slices"] = r.slices;
   Json intervals = Json::array();
   for (const auto& interval : r.intervals)
     intervals.push_back({{"latency", histogram_json(interval.latency)},
@@ -122,6 +123,7 @@ loadgen::LoadResult parse_agent_result(std::string_view line) {
       r.timeline.push_back({second.at("requests").get<uint64_t>(),
                             second.at("errors").get<uint64_t>(),
                             histogram_from<CoarseLatencyHistogram>(second.at("latency"))});
+    r.slices = json.at("slices").get<std::vector<uint64_t>>();
     for (const auto& interval : json.at("intervals"))
       r.intervals.push_back({histogram_from<LatencyHistogram>(interval.at("latency")),
                              histogram_from<LatencyHistogram>(interval.at("uncorrected"))});

@@ -209,6 +209,7 @@ struct Row {
   std::string model, workload;
   double connections, rate, idle;
   std::map<std::string, double> figures;
+  bool unsteady = false;  // its `steady` column says no
 
   double axis(const std::string& name) const {
     return name == "rate" ? rate : name == "idle_connections" ? idle : connections;
@@ -245,7 +246,7 @@ class Results {
     const int model = table.column("model"), workload = table.column("workload"),
               connections = table.column("connections"), rate = table.column("rate"),
               accepts = table.column("server_accepts_per_thread"),
-              idle = table.column("idle_connections");
+              idle = table.column("idle_connections"), steady = table.column("steady");
     std::set<std::string> columns;
     for (const Metric& m : metrics())
       for (const std::string& c : m.columns) columns.insert(c);
@@ -260,6 +261,7 @@ class Results {
       for (const std::string& c : columns)
         if (const int at = table.column(c); at >= 0 && !fields[static_cast<size_t>(at)].empty())
           row.figures[c] = std::stod(fields[static_cast<size_t>(at)]);
+      row.unsteady = steady >= 0 && fields[static_cast<size_t>(steady)] == "no";
       if (accepts >= 0)
         if (const auto imbalance = accept_imbalance(fields[static_cast<size_t>(accepts)]))
           row.figures[imbalance_column()] = *imbalance;
@@ -316,9 +318,12 @@ class Results {
       samples.push_back(value_of(*r, *side.metric));
     }
     const double value = median(samples);
-    return {value, fmt::format("{} {} ({}): {}", side.metric->name, side.model,
-                               point_text(*rows.front(), workloads_.size() > 1),
-                               figure(value, *side.metric))};
+    const bool unsteady =
+        std::any_of(rows.begin(), rows.end(), [](const Row* r) { return r->unsteady; });
+    return {value,
+            fmt::format("{} {} ({}): {}{}", side.metric->name, side.model,
+                        point_text(*rows.front(), workloads_.size() > 1),
+                        figure(value, *side.metric), unsteady ? " (not in a steady state)" : "")};
   }
 
   Found knee(const std::string& model) const {

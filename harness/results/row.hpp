@@ -24,6 +24,9 @@ struct ResultRow : PointId {
   // lies outside Tukey's fences ("rps", "p99", "rps|p99"; empty: not).
   std::optional<double> rps_lo, rps_hi, p99_lo_us, p99_hi_us;
   std::string outlier;
+  // Whether the window was in a steady state (harness/results/steady.hpp):
+  // "yes", "no" (its rate moved along a trend), "" (too few responses).
+  std::string steady;
   loadgen::ErrorCounts errors;  // by cause: columns errors_CAUSE (loadgen::kErrorCauses)
   double latency_mean_us = 0;
   double latency_p50_us = 0;

@@ -41,6 +41,7 @@ std::vector<Column> make_columns() {
       {"server_threads", CMB_NUMBER(server_threads, "{}")},
       {"repetition", CMB_NUMBER(repetition, "{}")},
       {"outlier", CMB_TEXT(outlier)},
+      {"steady", CMB_TEXT(steady)},
       {"duration_s", CMB_NUMBER(duration_s, "{:.3f}")},
       {"requests", CMB_NUMBER(requests, "{}")},
       {"rps", CMB_NUMBER(rps, "{:.2f}")},

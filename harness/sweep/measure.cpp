@@ -16,6 +16,7 @@
 #include "harness/base/clock.hpp"
 #include "harness/base/proc_stats.hpp"
 #include "harness/hosts/agents.hpp"
+#include "harness/results/steady.hpp"
 #include "harness/sweep/plan.hpp"
 #include "harness/sweep/syscall_counter.hpp"
 #include "loadgen/hist_file.hpp"
@@ -148,6 +149,7 @@ void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
   row.duration_s = result.duration_s;
   row.requests = result.requests;
   row.rps = result.rps();
+  row.steady = steady_of(result.slices);
   row.errors = result.errors;
   row.latency_mean_us = result.latency.mean() / 1000.0;
   row.latency_p50_us = us(result.latency.percentile(50));

@@ -47,6 +47,22 @@ TEST(Claims, MalformedClaimsAreRefusedWithTheReason) {
   }
 }
 
+// A claim judged on a point whose window was not in a steady state says so
+// (and is still judged: the verdict is the figures', the flag the reader's).
+TEST(Claims, AnUnsteadyPointIsNamedInTheVerdict) {
+  const auto path = std::filesystem::temp_directory_path() / "cmbench-claims-steady.csv";
+  std::ofstream(path) << "model,workload,connections,rate,repetition,rps,steady,error\n"
+                         "epoll,,8,0,1,1000,no,\n"
+                         "epoll,,8,0,2,1100,yes,\n"
+                         "select,,8,0,1,900,yes,\n";
+  const Verdict unsteady = judge("rps epoll >= 500", path.string());
+  EXPECT_EQ(unsteady.held, true);
+  EXPECT_NE(unsteady.measured.find("(not in a steady state)"), std::string::npos)
+      << unsteady.measured;
+  const Verdict steady = judge("rps select >= 500", path.string());
+  EXPECT_EQ(steady.measured.find("steady"), std::string::npos) << steady.measured;
+}
+
 TEST(Claims, RatiosAndBoundsUseTheMedianOfRepetitions) {
   const std::string csv = write_csv("ratio",
                                     "iterative,,1,0,1,100,1,1,1,2,4000,\n"

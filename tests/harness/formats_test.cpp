@@ -46,6 +46,7 @@ loadgen::LoadResult busy_result() {
   r.timeline[1].requests = 600;
   r.timeline[1].errors = 2;
   r.timeline[1].latency.record(77'000);
+  r.slices = {5, 0, 7};
   r.intervals.resize(1);
   r.intervals[0].latency.record(5'000);
   r.window_start_epoch_s = 1764700000.123456;
@@ -92,6 +93,7 @@ TEST(Formats, AnAgentsResultLineReadsBackWhole) {
   EXPECT_EQ(got.timeline[1].requests, 600u);
   EXPECT_EQ(got.timeline[1].errors, 2u);
   expect_same(got.timeline[1].latency, sent.timeline[1].latency, "timeline");
+  EXPECT_EQ(got.slices, sent.slices);
   ASSERT_EQ(got.intervals.size(), 1u);
   expect_same(got.intervals[0].latency, sent.intervals[0].latency, "interval");
   EXPECT_DOUBLE_EQ(got.window_start_epoch_s, sent.window_start_epoch_s);

@@ -163,6 +163,28 @@ TEST(Run, ServerCountsAgreeWithTheClientWithinTheRequestsInFlight) {
   }
 }
 
+// A server that warms up through the window (tests/support/warming_server.py:
+// 10 ms a response at its start, none after 3 s) is flagged not steady
+// when measured with a short warm-up; epoll beside it, in the same sweep,
+// has its verdict computed. 4 connections, so the warming server answers
+// about 400 req/s at first and thousands at the end.
+TEST(Run, AServerStillWarmingUpIsNotSteady) {
+  const std::string script = std::string(CMB_SOURCE_DIR) + "/tests/support/warming_server.py";
+  const auto [result, csv, rows] =
+      run_sweep("warming", {"--external", "warming=/usr/bin/python3 " + script + " {port}",
+                            "--models", "warming,epoll", "--connections", "4", "--workload", "",
+                            "-d", "2500ms", "--warmup", "200ms"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) {
+    ASSERT_EQ(row.at("error"), "") << row.at("model");
+    if (row.at("model") == "warming")
+      EXPECT_EQ(row.at("steady"), "no") << row.at("rps") << " req/s";
+    else
+      EXPECT_NE(row.at("steady"), "") << "epoll answered thousands: a verdict is due";
+  }
+}
+
 // nginx as a row next to ours: measured like any model, with its process
 // tree's CPU and memory, but its counter columns blank (it keeps none of
 // ours), and a workload it would ignore is an error row, not a result.

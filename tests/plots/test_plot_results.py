@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "plots"))
 
 import plot_results  # noqa: E402
+import matplotlib.colors  # noqa: E402
 import matplotlib.container  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -238,4 +239,21 @@ def test_repetitions_intervals_are_drawn_as_error_bars(tmp_path):
     assert len(bars) == part["model"].nunique()
     assert not [c for c in axes[1].containers
                 if isinstance(c, matplotlib.container.ErrorbarContainer)]
+    plt.close(figure)
+
+
+def test_unsteady_points_are_drawn_hollow(tmp_path):
+    """A point any of whose repetitions was not steady gets a hollow marker."""
+    frame = pd.read_csv(WHY, keep_default_na=False)
+    frame["steady"] = "yes"
+    frame.loc[0, "steady"] = "no"
+    csv = tmp_path / "why.csv"
+    frame.to_csv(csv, index=False)
+    part = plot_results.load(csv)
+    assert (part["steady"] == "no").sum() == 1
+    figure, ax = plt.subplots()
+    plot_results.draw_throughput(ax, part, "paper")
+    hollow = [c for c in ax.collections if len(c.get_offsets()) and
+              (c.get_facecolors() == matplotlib.colors.to_rgba("white")).all()]
+    assert len(hollow) == 1 and len(hollow[0].get_offsets()) == 1
     plt.close(figure)

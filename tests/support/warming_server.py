@@ -1,0 +1,39 @@
+#!/usr/bin/python3
+"""An external HTTP/1.1 server that warms up, as a JIT or a cache does: for
+its first WARM seconds each response waits, the wait shrinking from 10 ms
+to none; then it answers at once. A sweep that measures it too soon sees
+its rate climb through the window: not a steady state.
+Usage: warming_server.py PORT [WARM_SECONDS]"""
+import http.server
+import socketserver
+import sys
+import time
+
+START = time.monotonic()
+WARM = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    disable_nagle_algorithm = True  # headers and body go in two writes
+
+    def do_GET(self):
+        warmed = (time.monotonic() - START) / WARM
+        if warmed < 1:
+            time.sleep(0.010 * (1 - warmed))
+        body = b"Hello, World!"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
