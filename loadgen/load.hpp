@@ -189,7 +189,9 @@ struct LoadResult {
   // Responses completed in each of kWindowSlices equal slices of the
   // measured window (what the last wait reads after its end in the last):
   // finer than the timeline, so that a 3 s window is enough samples to test
-  // for a trend (the sweep's `steady` column).
+  // for a trend (the sweep's `steady` column). Empty with max_requests: a
+  // run to a budget ends when it is spent, so its window has no length to
+  // slice in advance.
   std::vector<uint64_t> slices;
   std::vector<IntervalLatency> intervals;  // with LoadConfig::interval_histograms
   double window_start_epoch_s = 0;         // when the measured window opened (wall clock)

@@ -278,8 +278,10 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
     record_latency(c, request, now);
     TimelineSecond* s = second(now);
     ++s->requests;
-    if (result_.slices.empty()) result_.slices.resize(kWindowSlices);
-    ++result_.slices[window_slice(now - plan_.measure_start, plan_.end - plan_.measure_start)];
+    if (plan_.max_requests == 0) {  // a budget of requests has no window to slice
+      if (result_.slices.empty()) result_.slices.resize(kWindowSlices);
+      ++result_.slices[window_slice(now - plan_.measure_start, plan_.end - plan_.measure_start)];
+    }
     if (const int status = c.parser.status(); status >= 400) {
       ++result_.errors.status;
       ++result_.error_details[fmt::format("status {}xx", status / 100)];
@@ -397,8 +399,8 @@ size_t window_second(Clock::duration since_open, Clock::duration window) {
 size_t window_slice(Clock::duration since_open, Clock::duration window) {
   if (window <= Clock::duration::zero() || since_open <= Clock::duration::zero()) return 0;
   // Integers: a window of hours in nanoseconds times 20 still fits.
-  const auto slice = static_cast<size_t>(since_open.count()) * kWindowSlices /
-                     static_cast<size_t>(window.count());
+  const auto slice =
+      static_cast<size_t>(since_open.count()) * kWindowSlices / static_cast<size_t>(window.count());
   return std::min(slice, kWindowSlices - 1);
 }
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <numeric>
 #include <sstream>
 #include <string>
 
@@ -163,6 +164,7 @@ TEST(Engine, SendsExactlyTheRequestedNumber) {
   EXPECT_EQ(r.abandoned, 0u);
   EXPECT_EQ(server.requests_seen(), 2500u);
   EXPECT_LT(r.duration_s, 20.0);
+  EXPECT_TRUE(r.slices.empty()) << "a budget's window has no length to slice";
 }
 
 TEST(Engine, MixesTargetsByWeight) {
@@ -284,6 +286,12 @@ TEST(Engine, AResponseReadAfterTheWindowIsInItsLastSecond) {
   ASSERT_GT(r.requests, 0u);
   ASSERT_EQ(r.timeline.size(), 1u);
   EXPECT_EQ(r.timeline[0].requests, r.requests);
+  // The window's 20 slices hold every response too.
+  ASSERT_EQ(r.slices.size(), kWindowSlices);
+  EXPECT_EQ(std::accumulate(r.slices.begin(), r.slices.end(), uint64_t{0}), r.requests);
+  EXPECT_EQ(detail::window_slice(1s + 300us, 1s), kWindowSlices - 1);
+  EXPECT_EQ(detail::window_slice(500ms, 1s), kWindowSlices / 2);
+  EXPECT_EQ(detail::window_slice(-1ms, 1s), 0u);
   // "second,requests,rps,...": the row's rate is the point's.
   std::istringstream rows(format_timeline_csv(r));
   std::string header, second, requests, rps;
