@@ -85,6 +85,8 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   if (config.pipeline < 1) throw std::invalid_argument("the pipeline depth must be at least 1");
   if (config.duration.count() <= 0) throw std::invalid_argument("the duration must be positive");
   if (config.rate < 0) throw std::invalid_argument("the rate cannot be negative");
+  if (config.ramp.ramps() && !(config.rate > 0))
+    throw std::invalid_argument("a ramp runs in the open loop: set rate to its mean");
   if (config.targets.size() > 65535) throw std::invalid_argument("too many targets");
   const Url& first = config.targets.front().url;
   for (const auto& target : config.targets) {

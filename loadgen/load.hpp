@@ -46,6 +46,10 @@ struct LoadConfig {
   std::chrono::nanoseconds timeout = std::chrono::seconds(2);  // per request
   bool keep_alive = true;  // false: a new connection per request
   double rate = 0;         // requests/s over all connections; 0: closed loop
+  // Open loop: a rate that changes over the window (`-R A:B`, `-R A,B,C
+  // --step T`); `rate` is then its mean (load_config sets both). Without
+  // ramps(): `rate` throughout.
+  RateProfile ramp;
   Arrival arrival = Arrival::kUniform;
   std::chrono::nanoseconds think{0};  // closed loop: pause before each request
   int pipeline = 1;                   // requests in flight per connection

@@ -40,13 +40,16 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
       out, "Running {} test @ {}{}\n", format_nanos(static_cast<double>(config.duration.count())),
       config.targets.front().url.to_string(),
       config.targets.size() > 1 ? fmt::format(" and {} more URLs", config.targets.size() - 1) : "");
-  fmt::print(out, "  {} threads and {} connections{}{}{}\n", effective_threads(config),
-             config.connections, config.keep_alive ? "" : " (a new connection per request)",
-             config.pipeline > 1 ? fmt::format(", {} requests pipelined", config.pipeline) : "",
-             config.rate > 0
-                 ? fmt::format(", open loop at {:g} req/s ({})", config.rate,
-                               config.arrival == Arrival::kPoisson ? "poisson" : "uniform")
-                 : "");
+  fmt::print(
+      out, "  {} threads and {} connections{}{}{}\n", effective_threads(config), config.connections,
+      config.keep_alive ? "" : " (a new connection per request)",
+      config.pipeline > 1 ? fmt::format(", {} requests pipelined", config.pipeline) : "",
+      config.rate > 0
+          ? fmt::format(
+                ", open loop at {}{:g} req/s ({})",
+                config.ramp.ramps() ? fmt::format("{} req/s, mean ", config.ramp.text()) : "",
+                config.rate, config.arrival == Arrival::kPoisson ? "poisson" : "uniform")
+          : "");
   fmt::print(out, "  {:<12}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "Latency", "mean", "p50", "p90",
              "p99", "p99.9", "max");
   print_latency_row(out, config.rate > 0 ? "corrected" : "", result.latency);

@@ -53,10 +53,16 @@ Worker::Worker(Plan& plan, int first_connection, int connections, uint64_t seed)
       random_(seed) {
   result_.targets.resize(config_.targets.size());
   if (plan_.open_loop()) {
-    for (int i = 0; i < connections; ++i)
-      connections_[static_cast<size_t>(i)].schedule.emplace(
-          config_.rate, config_.connections, first_connection + i, plan_.start, config_.arrival,
-          seed * 7919 + static_cast<uint64_t>(i));
+    for (int i = 0; i < connections; ++i) {
+      const uint64_t own_seed = seed * 7919 + static_cast<uint64_t>(i);
+      auto& schedule = connections_[static_cast<size_t>(i)].schedule;
+      if (config_.ramp.ramps())
+        schedule.emplace(config_.ramp, plan_.measure_start, config_.connections,
+                         first_connection + i, plan_.start, config_.arrival, own_seed);
+      else
+        schedule.emplace(config_.rate, config_.connections, first_connection + i, plan_.start,
+                         config_.arrival, own_seed);
+    }
   }
 }
 

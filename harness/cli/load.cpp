@@ -190,6 +190,7 @@ std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResu
         {"target", config.rate},
         {"achieved", json_number(result.rps(), 2)},
         {"arrival", config.arrival == loadgen::Arrival::kPoisson ? "poisson" : "uniform"}};
+    if (config.ramp.ramps()) json["rate"]["ramp"] = config.ramp.text();  // target: its mean
     json["uncorrected_latency_us"] = latency_json(result.uncorrected_latency);
     json["schedule_lag_us"] = latency_json(result.schedule_lag);
   }
@@ -240,6 +241,7 @@ struct LoadFlags {
   std::string think = loadgen::format_duration(loadgen::LoadConfig{}.think);
   std::string max_spin = loadgen::format_duration(loadgen::LoadConfig{}.max_spin);
   std::string arrival = "uniform", segment;
+  std::string rate, step;  // -R N | A:B | A,B,C; --step T
   std::string engine{loadgen::io_engine_name(loadgen::LoadConfig{}.engine)};
   bool no_keepalive = false;
   CLI::Option* duration_given = nullptr;
@@ -271,9 +273,13 @@ std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
   load.add_option("--timeout", o->timeout, "a request without a response by then is an error")
       ->capture_default_str()
       ->check(duration_check());
-  load.add_option("-R,--rate", o->config.rate,
-                  "open loop: requests/s over all connections, latency from the intended send time")
-      ->check(CLI::PositiveNumber);
+  load.add_option("-R,--rate", o->rate,
+                  "open loop: requests/s over all connections, latency from the intended send "
+                  "time; A:B ramps linearly from A to B over -d, A,B,C steps (with --step)")
+      ->check(validator(loadgen::parse_rate_profile, "RATE"));
+  load.add_option("--step", o->step,
+                  "with -R A,B,C: how long each rate lasts (-d defaults to all the steps)")
+      ->check(duration_check());
   load.add_option("--arrival", o->arrival, "open-loop spacing: uniform or poisson")
       ->capture_default_str()
       ->check(CLI::IsMember({"uniform", "poisson"}));
@@ -334,6 +340,26 @@ loadgen::LoadConfig load_config(const LoadFlags& flags) {
   config.duration = loadgen::parse_duration(flags.duration);
   if (config.max_requests > 0 && flags.duration_given->count() == 0)
     config.duration = std::chrono::hours(24);  // --requests alone: until they are done
+  if (!flags.rate.empty()) {
+    loadgen::RateProfile profile;
+    try {
+      profile = loadgen::parse_rate_profile(flags.rate);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+    const bool steps = profile.ramps() && !profile.linear;
+    if (steps != !flags.step.empty())
+      throw UsageError(steps ? "-R A,B,C steps: give --step, how long each lasts"
+                             : "--step goes with -R A,B,C");
+    if (steps) {
+      profile.step = loadgen::parse_duration(flags.step);
+      if (flags.duration_given->count() == 0)
+        config.duration = profile.step * static_cast<int64_t>(profile.rates.size());
+    }
+    profile.window = config.duration;
+    config.rate = profile.mean();
+    if (profile.ramps()) config.ramp = profile;
+  }
   config.warmup = loadgen::parse_duration(flags.warmup);
   config.timeout = loadgen::parse_duration(flags.timeout);
   config.think = loadgen::parse_duration(flags.think);

@@ -153,10 +153,16 @@ std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int se
     args.insert(args.end(),
                 {"-d", duration_text(load.duration), "--warmup", duration_text(load.warmup)});
   }
-  if (load.rate > 0)
-    args.insert(args.end(), {"-R", fmt::format("{}", load.rate), "--arrival",
+  if (load.rate > 0) {
+    std::string rate = fmt::format("{}", load.rate);
+    if (load.ramp.ramps()) {
+      rate = load.ramp.rates_text();
+      if (!load.ramp.linear) args.insert(args.end(), {"--step", duration_text(load.ramp.step)});
+    }
+    args.insert(args.end(), {"-R", rate, "--arrival",
                              load.arrival == loadgen::Arrival::kPoisson ? "poisson" : "uniform",
                              "--max-spin", duration_text(load.max_spin)});
+  }
   if (load.think.count() > 0) args.insert(args.end(), {"--think", duration_text(load.think)});
   if (!load.keep_alive) args.push_back("--no-keepalive");
   if (load.idle_connections > 0)

@@ -105,6 +105,21 @@ TEST(Cli, ServeRejectsBadLimits) {
   }
 }
 
+// A ramp that cannot be is named before anything is sent.
+TEST(Cli, LoadRefusesARampThatCannotBe) {
+  for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"-R", "1,2"}, "give --step"},
+           {{"-R", "100", "--step", "1s"}, "--step goes with -R A,B,C"},
+           {{"-R", "1:x"}, "'x' is not a positive number"},
+           {{"-R", "1:2:3"}, "a line has two ends"}}) {
+    std::vector<std::string> command{"load", "http://127.0.0.1:9/"};
+    command.insert(command.end(), args.begin(), args.end());
+    const auto result = run_cmbench(command, std::chrono::seconds(10));
+    EXPECT_EQ(result.exit_code, 2) << args[1];
+    EXPECT_NE(result.err.find(says), std::string::npos) << result.err;
+  }
+}
+
 TEST(Cli, ServeRejectsUnknownModel) {
   const auto result = run_cmbench({"serve", "--model", "no-such-model", "--port", "0"});
   EXPECT_EQ(result.exit_code, 2);

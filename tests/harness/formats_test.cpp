@@ -171,6 +171,25 @@ TEST(Formats, AnAgentsArgumentsAreLoadsOwnFlags) {
   EXPECT_EQ(got_budget.rate, 0);
   EXPECT_EQ(got_budget.targets[0].url.to_string(), "http://[::1]:9/x");
   EXPECT_TRUE(got_budget.keep_alive);
+
+  // Ramps: a line, and steps with their length.
+  for (const char* rates : {"1000:20000", "1000,2000,4000"}) {
+    loadgen::LoadConfig ramp = budget;
+    ramp.max_requests = 0;
+    ramp.duration = 6s;
+    ramp.ramp = loadgen::parse_rate_profile(rates);
+    ramp.ramp.step = 2s;
+    ramp.ramp.window = ramp.duration;
+    ramp.rate = ramp.ramp.mean();
+    const loadgen::LoadConfig got_ramp = as_load_parses(agent_arguments(ramp, 0, 1));
+    EXPECT_EQ(got_ramp.ramp.rates, ramp.ramp.rates) << rates;
+    EXPECT_EQ(got_ramp.ramp.linear, ramp.ramp.linear) << rates;
+    EXPECT_EQ(got_ramp.ramp.window, 6s) << rates;
+    if (!ramp.ramp.linear) {
+      EXPECT_EQ(got_ramp.ramp.step, 2s);
+    }
+    EXPECT_DOUBLE_EQ(got_ramp.rate, ramp.rate) << rates;
+  }
 }
 
 TEST(Formats, TheReadinessLineNamesItsPort) {

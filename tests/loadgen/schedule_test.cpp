@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <vector>
 
 #include "loadgen/engine.hpp"
 
@@ -60,6 +61,56 @@ TEST(OpenLoopSchedule, PoissonKeepsTheMeanRate) {
 TEST(OpenLoopSchedule, RejectsNonsense) {
   EXPECT_THROW(OpenLoopSchedule(0, 1, 0, {}, Arrival::kUniform, 1), std::invalid_argument);
   EXPECT_THROW(OpenLoopSchedule(10, 2, 2, {}, Arrival::kUniform, 1), std::invalid_argument);
+}
+
+TEST(RateProfile, ParsesLinesAndStepsAndRefusesNonsense) {
+  EXPECT_EQ(parse_rate_profile("2500").rates, std::vector<double>{2500});
+  const RateProfile line = parse_rate_profile("1000:20000");
+  EXPECT_TRUE(line.linear);
+  EXPECT_EQ(line.rates, (std::vector<double>{1000, 20000}));
+  const RateProfile steps = parse_rate_profile("1000,2000,4000");
+  EXPECT_FALSE(steps.linear);
+  EXPECT_EQ(steps.rates.size(), 3u);
+  for (const char* bad : {"", "0", "-5", "fast", "1000:", "1:2:3", "1,2:3", "1e400", "5x"})
+    EXPECT_THROW(parse_rate_profile(bad), std::invalid_argument) << bad;
+}
+
+TEST(RateProfile, RateAtEachMomentAndItsMean) {
+  RateProfile line = parse_rate_profile("1000:3000");
+  line.window = 10s;
+  EXPECT_EQ(line.at(-1s), 1000);  // warm-up: the first rate
+  EXPECT_EQ(line.at(0s), 1000);
+  EXPECT_EQ(line.at(5s), 2000);
+  EXPECT_EQ(line.at(12s), 3000);
+  EXPECT_EQ(line.mean(), 2000);
+  RateProfile steps = parse_rate_profile("100,200,400");
+  steps.step = 2s;
+  steps.window = 7s;  // the last rate holds for its last second
+  EXPECT_EQ(steps.at(1999ms), 100);
+  EXPECT_EQ(steps.at(2s), 200);
+  EXPECT_EQ(steps.at(6500ms), 400);
+  EXPECT_DOUBLE_EQ(steps.mean(), (100 * 2 + 200 * 2 + 400 * 3) / 7.0);
+  EXPECT_EQ(steps.text(), "100,200,400 every 2s");
+  EXPECT_EQ(line.rates_text(), "1000:3000");
+}
+
+// Each connection's gaps follow the rate at the send they follow: over a
+// stepped ramp, every step holds its own rate to the request.
+TEST(OpenLoopSchedule, FollowsARampStepByStep) {
+  RateProfile steps = parse_rate_profile("1000,2000,4000");
+  steps.step = 1s;
+  steps.window = 3s;
+  const auto open = Clock::time_point{} + 500ms;  // after a warm-up
+  std::vector<int> sent(4, 0);                    // warm-up, then each step
+  for (int i = 0; i < 4; ++i) {
+    OpenLoopSchedule s(steps, open, 4, i, Clock::time_point{}, Arrival::kUniform, 1);
+    for (auto due = s.take(); due < open + 3s; due = s.take())
+      ++sent[due < open ? 0 : 1 + static_cast<size_t>((due - open) / 1s)];
+  }
+  EXPECT_NEAR(sent[0], 500, 4);  // 500 ms at the first rate
+  EXPECT_NEAR(sent[1], 1000, 4);
+  EXPECT_NEAR(sent[2], 2000, 4);
+  EXPECT_NEAR(sent[3], 4000, 4);
 }
 
 }  // namespace
