@@ -253,7 +253,7 @@ TEST(Engine, OpenLoopCorrectsForCoordinatedOmission) {
 
 // A stepped ramp in one load: each second of the window achieves its
 // step's rate (bound 10 %, for a slower machine; `cmbench load` against
-// epoll came within 0.8 %), and on a line ramp corrected latency still
+// epoll came within 0.4 %), and on a line ramp corrected latency still
 // charges a 500 ms stall to every request due during it.
 TEST(Engine, AStepRampHoldsEachStepAndStillSeesAStall) {
   FaultServer server(FaultServer::Mode::kOk);
