@@ -14,12 +14,12 @@ inline constexpr uint64_t kSteadyMinResponses = 100;
 // A trend counts when Mann-Kendall finds it at this level ...
 inline constexpr double kSteadyAlpha = 0.05;
 // ... and it moved the rate by this share of its median across the window.
-// Both, as compare asks of a change: the test alone calls 1 point in 20 of
-// pure noise a trend, and a step (not a monotonic trend) at 1 % only 2 in
-// 3 times; the size alone would call noisy slices a trend. Together (tests/harness/steady_test.cpp):
-// slices with 4 % noise are steady in at least 97 draws of 100, a ramp by
-// half is not in all, and a 2x step a third of the way in is not in 96 (a
-// step is not the monotonic trend the test is made for).
+// Both, as compare asks of a change: the test alone calls 1 series in 20
+// of pure noise a trend, and the size alone would call noisy slices one.
+// Together (tests/harness/steady_test.cpp): slices with 4 % noise are
+// steady in at least 97 draws of 100, a ramp by half is not in all, and a
+// 2x step a third of the way in is not in 96 (a step is not the monotonic
+// trend the test is made for).
 inline constexpr double kSteadyChange = 0.10;
 
 // "yes", "no", or "" (too few responses), from the responses completed in
