@@ -52,6 +52,8 @@ Worker::Worker(Plan& plan, int first_connection, int connections, uint64_t seed)
       connections_(static_cast<size_t>(connections)),
       random_(seed) {
   result_.targets.resize(config_.targets.size());
+  // A budget of requests has no window length to slice.
+  if (plan_.max_requests == 0) result_.slices.resize(kWindowSlices);
   if (plan_.open_loop()) {
     for (int i = 0; i < connections; ++i) {
       const uint64_t own_seed = seed * 7919 + static_cast<uint64_t>(i);
@@ -284,10 +286,8 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
     record_latency(c, request, now);
     TimelineSecond* s = second(now);
     ++s->requests;
-    if (plan_.max_requests == 0) {  // a budget of requests has no window to slice
-      if (result_.slices.empty()) result_.slices.resize(kWindowSlices);
+    if (!result_.slices.empty())
       ++result_.slices[window_slice(now - plan_.measure_start, plan_.end - plan_.measure_start)];
-    }
     if (const int status = c.parser.status(); status >= 400) {
       ++result_.errors.status;
       ++result_.error_details[fmt::format("status {}xx", status / 100)];

@@ -154,11 +154,10 @@ std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int se
                 {"-d", duration_text(load.duration), "--warmup", duration_text(load.warmup)});
   }
   if (load.rate > 0) {
-    std::string rate = fmt::format("{}", load.rate);
-    if (load.ramp.ramps()) {
-      rate = load.ramp.rates_text();
-      if (!load.ramp.linear) args.insert(args.end(), {"--step", duration_text(load.ramp.step)});
-    }
+    const std::string rate =
+        load.ramp.ramps() ? load.ramp.rates_text() : fmt::format("{}", load.rate);
+    if (load.ramp.ramps() && !load.ramp.linear)
+      args.insert(args.end(), {"--step", duration_text(load.ramp.step)});
     args.insert(args.end(), {"-R", rate, "--arrival",
                              load.arrival == loadgen::Arrival::kPoisson ? "poisson" : "uniform",
                              "--max-spin", duration_text(load.max_spin)});
