@@ -25,6 +25,7 @@ LoadResult& LoadResult::operator+=(const LoadResult& other) {
   requests += other.requests;
   sent += other.sent;
   abandoned += other.abandoned;
+  unfinished += other.unfinished;
   in_flight_at_open += other.in_flight_at_open;
   bytes_read += other.bytes_read;
   errors += other.errors;

@@ -168,9 +168,15 @@ struct ThreadUsage {
 inline constexpr size_t kWindowSlices = 20;
 
 struct LoadResult {
-  uint64_t requests = 0;           // responses completed in the measured window
-  uint64_t sent = 0;               // requests written in the measured window
-  uint64_t abandoned = 0;          // still in flight when the run ended (counted nowhere else)
+  uint64_t requests = 0;   // responses completed in the measured window
+  uint64_t sent = 0;       // requests written in the measured window
+  uint64_t abandoned = 0;  // still in flight when the run ended
+  // Unfinished when the measured window closed, each in `latency` at its
+  // age then (a lower bound): requests unanswered, and in an open loop,
+  // sends that were due but could not go out (their connection still
+  // waiting, reconnecting or never served). Without them a server that
+  // starves some connections shows a fine p99 of the few it answers.
+  uint64_t unfinished = 0;
   uint64_t in_flight_at_open = 0;  // sent before the window opened, unanswered then
   double duration_s = 0;           // the measured window
   uint64_t bytes_read = 0;
@@ -179,7 +185,8 @@ struct LoadResult {
   // that are not HTTP start with kNotHttp.
   std::map<std::string, uint64_t> error_details;
   // Open loop: from the intended send time (corrected). Closed loop: from the
-  // actual send. A request that timed out counts with its age when abandoned.
+  // actual send. A request that timed out counts with its age when abandoned,
+  // one unfinished when the window closed with its age then (`unfinished`).
   LatencyHistogram latency;
   // Open loop only: from the actual send, as a closed loop would see it.
   LatencyHistogram uncorrected_latency;

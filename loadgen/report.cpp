@@ -78,6 +78,11 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
   if (e.timeout > 0)
     fmt::print(out, "  Latency includes {} timed-out requests at their age when abandoned ({})\n",
                e.timeout, format_nanos(static_cast<double>(config.timeout.count())));
+  if (result.unfinished > 0)
+    fmt::print(out,
+               "  Latency includes {} requests unanswered or not yet sent when the window "
+               "closed, at their age then\n",
+               result.unfinished);
   if (e.total() > e.status)  // wrk's line, in wrk's words
     fmt::print(out, "  Socket errors: connect {}, read {}, write {}, timeout {}\n", e.connect,
                e.read, e.write, e.timeout);
@@ -96,16 +101,29 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
              result.cpu_user_s, result.cpu_system_s, 100 * result.max_thread_busy());
 }
 
-std::string format_timeline_csv(const LoadResult& result) {
-  std::string out = "second,requests,rps,p50_us,p99_us,errors\n";
+std::string format_timeline_csv(const LoadConfig& config, const LoadResult& result) {
+  // The rate offered over [from, from + length) s of the window: the
+  // profile's mean there, from 16 samples (a step may fall inside).
+  const auto offered = [&](double from, double length) -> std::string {
+    if (!(config.rate > 0)) return "";
+    if (!config.ramp.ramps()) return fmt::format("{:.1f}", config.rate);
+    double sum = 0;
+    constexpr int kSamples = 16;
+    for (int i = 0; i < kSamples; ++i)
+      sum += config.ramp.at(std::chrono::nanoseconds(
+          static_cast<int64_t>((from + length * (i + 0.5) / kSamples) * 1e9)));
+    return fmt::format("{:.1f}", sum / kSamples);
+  };
+  std::string out = "second,requests,rps,p50_us,p99_us,errors,offered_rps\n";
   for (size_t s = 0; s < result.timeline.size(); ++s) {
     const TimelineSecond& second = result.timeline[s];
     // The last second may be partial.
     const double length = std::clamp(result.duration_s - static_cast<double>(s), 0.001, 1.0);
-    out += fmt::format("{},{},{:.1f},{:.1f},{:.1f},{}\n", s, second.requests,
+    out += fmt::format("{},{},{:.1f},{:.1f},{:.1f},{},{}\n", s, second.requests,
                        static_cast<double>(second.requests) / length,
                        static_cast<double>(second.latency.percentile(50)) / 1000.0,
-                       static_cast<double>(second.latency.percentile(99)) / 1000.0, second.errors);
+                       static_cast<double>(second.latency.percentile(99)) / 1000.0, second.errors,
+                       offered(static_cast<double>(s), length));
   }
   return out;
 }

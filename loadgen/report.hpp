@@ -15,8 +15,10 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
                    bool latency_distribution);
 
 // One CSV line per second of the measured window: second, requests, rps,
-// p50_us, p99_us, errors.
-std::string format_timeline_csv(const LoadResult& result);
+// p50_us, p99_us, errors, offered_rps (in an open loop, the rate the
+// schedule offered over that second, which a ramp moves; empty in a closed
+// loop).
+std::string format_timeline_csv(const LoadConfig& config, const LoadResult& result);
 
 // The measured window as an HdrHistogram interval log (loadgen/hlog.hpp),
 // one interval per second, from LoadResult::intervals: untagged in a closed

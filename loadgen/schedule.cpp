@@ -6,6 +6,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "loadgen/units.hpp"
+
 namespace cmb::loadgen {
 
 double RateProfile::at(std::chrono::nanoseconds since_open) const {
@@ -79,6 +81,22 @@ RateProfile parse_rate_profile(std::string_view text) {
     from = end + 1;
   }
   if (line && profile.rates.size() != 2) throw bad("a line has two ends, A:B");
+  return profile;
+}
+
+RateProfile rate_profile(std::string_view text, std::string_view step,
+                         std::chrono::nanoseconds window) {
+  RateProfile profile = parse_rate_profile(text);
+  const bool steps = profile.ramps() && !profile.linear;
+  if (steps != !step.empty())
+    throw std::invalid_argument(steps ? "-R A,B,C steps: give --step, how long each lasts"
+                                      : "--step goes with -R A,B,C");
+  if (steps) {
+    profile.step = parse_duration(step);
+    if (profile.step.count() <= 0) throw std::invalid_argument("--step: give a length above 0");
+    if (window.count() == 0) window = profile.step * static_cast<int64_t>(profile.rates.size());
+  }
+  profile.window = window;
   return profile;
 }
 

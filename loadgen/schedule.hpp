@@ -48,6 +48,13 @@ struct RateProfile {
 // non-positive rate, a line of other than two ends, ':' and ',' together.
 RateProfile parse_rate_profile(std::string_view text);
 
+// `-R TEXT [--step STEP]` over a measured window of `window`: parsed, with
+// its step and window set. Steps (A,B,C) take a step and a line or one rate
+// none ("" for none); steps given a window of 0 last all their steps.
+// Throws std::invalid_argument naming what is wrong.
+RateProfile rate_profile(std::string_view text, std::string_view step,
+                         std::chrono::nanoseconds window);
+
 class OpenLoopSchedule {
  public:
   using Clock = std::chrono::steady_clock;

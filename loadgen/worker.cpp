@@ -128,6 +128,10 @@ void Worker::run(int cpu) {
   }
   // Ended before the window opened (cancelled): the others must not wait.
   if (!window_open_) plan_.window_edge->arrive_and_drop();
+  // The window ran to its end (not cancelled, not a request budget, which
+  // ends when every request is answered).
+  if (window_open_ && plan_.max_requests == 0 && Clock::now() >= plan_.end)
+    record_unfinished(plan_.end);
   finished_ = Clock::now();
   rusage usage{};
   ::getrusage(RUSAGE_THREAD, &usage);
@@ -316,7 +320,8 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
   try_send(index, now);
 }
 
-void Worker::record_latency(const Connection& c, const InFlight& request, Clock::time_point now) {
+void Worker::record_latency(const Connection& c, const InFlight& request, Clock::time_point now,
+                            bool answered) {
   const uint64_t latency = nanos(now - request.intended);
   result_.latency.record(latency);
   if (result_.targets.size() > 1)  // with one URL the totals say it all
@@ -329,10 +334,22 @@ void Worker::record_latency(const Connection& c, const InFlight& request, Clock:
     interval = &result_.intervals[index];
     interval->latency.record(latency);
   }
-  if (c.schedule) {
+  if (c.schedule && answered) {
     const uint64_t uncorrected = nanos(now - request.sent);
     result_.uncorrected_latency.record(uncorrected);
     if (interval != nullptr) interval->uncorrected.record(uncorrected);
+  }
+}
+
+void Worker::record_unfinished(Clock::time_point end) {
+  for (Connection& c : connections_) {
+    for (const InFlight& request : c.in_flight) record_latency(c, request, end, false);
+    result_.unfinished += c.in_flight.size();
+    if (!c.schedule) continue;
+    while (c.schedule->next() < end) {
+      record_latency(c, {c.schedule->take(), end, pick_target()}, end, false);
+      ++result_.unfinished;
+    }
   }
 }
 

@@ -147,8 +147,15 @@ class Worker {
   // Records a request's latency everywhere it is counted: the totals, its
   // target, its second of the timeline and of the interval histograms. A
   // request that timed out took at least its age: it is recorded as that
-  // lower bound (wrk drops it, which hides starvation).
-  void record_latency(const Connection& c, const InFlight& request, Clock::time_point now);
+  // lower bound (wrk drops it, which hides starvation). `answered` false:
+  // the window closed on it (record_unfinished), so it stays out of the
+  // uncorrected view, which counts responses from their actual send.
+  void record_latency(const Connection& c, const InFlight& request, Clock::time_point now,
+                      bool answered = true);
+  // As the window closes at `end`: every request still unanswered, and in
+  // an open loop every send due before `end` that has not gone out, in the
+  // latency at its age then (LoadResult::unfinished).
+  void record_unfinished(Clock::time_point end);
   void run_due(Clock::time_point now);
   uint16_t pick_target();
   bool measuring(Clock::time_point now) const { return now >= plan_.measure_start; }

@@ -11,6 +11,10 @@ writes, per workload:
   timeline                    requests/s per second of each model's busiest point
   resources                   CPU per request, peak RSS and threads per model
   p99_vs_rate                 (rate sweeps) p99 against offered rate, knee marked
+  p99_vs_offered_rate         (run --ramp) p99 against the rate offered, second by
+                              second through each model's ramp
+  search                      (run --search rate) each search's path: the rates it
+                              measured in order, the SLO and the rate it found
   story                       the four that tell the scenario's story, on one figure
 Prints each written path on its own line. Rows with an error are left out;
 repetitions are reduced to their median.
@@ -85,7 +89,7 @@ def use_colours_of(csv_path):
 def load(csv_path):
     """The measured rows of a results CSV, repetitions reduced to medians."""
     text = ("timestamp", "model", "workload", "artifacts", "error", "server_accepts_per_thread",
-            "outlier", "steady")
+            "outlier", "steady", "ramp")
     frame = pd.read_csv(csv_path, keep_default_na=False,
                         dtype={c: str for c in text if c != "timestamp"})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -111,6 +115,8 @@ def load(csv_path):
     agg["artifacts"] = "first"
     if "server_accepts_per_thread" in frame.columns:
         agg["server_accepts_per_thread"] = "first"  # text: the first repetition's
+    if "ramp" in frame.columns:
+        agg["ramp"] = "first"
     if "steady" in frame.columns:  # a point is unsteady if any repetition was
         agg["steady"] = lambda values: "no" if (values == "no").any() else "yes"
     return frame.groupby(keys, sort=False).agg(agg).reset_index()
@@ -374,6 +380,33 @@ def draw_timeline(ax, part, csv_path, style):
     return True
 
 
+def draw_ramp(ax, part, csv_path, style):
+    """(run --ramp) p99 against the rate offered, second by second through
+    each model's ramp at its largest connection count, from the point's
+    timeline: where latency breaks as the rate climbs."""
+    if "ramp" not in part.columns:
+        return False
+    drawn = False
+    for _, point in busiest_points(part[part["ramp"] != ""]).iterrows():
+        path = Path(csv_path).parent / f"{point['artifacts']}.timeline.csv"
+        try:
+            timeline = pd.read_csv(path)
+        except (OSError, ValueError, pd.errors.EmptyDataError):
+            continue
+        if timeline.empty or "offered_rps" not in timeline.columns:
+            continue
+        ax.plot(timeline["offered_rps"], timeline["p99_us"] / 1000, marker="o", label=point["model"],
+                color=model_colour(point["model"]), linewidth=line_width(style))
+        drawn = True
+    if not drawn:
+        return False
+    slo_ms, _ = knees(csv_path, part["workload"].iloc[0])
+    rate_axes(ax, slo_ms, f"p99 through the ramp ({part[part['ramp'] != '']['ramp'].iloc[0]}), "
+                          "second by second")
+    ax.legend(fontsize="small")
+    return True
+
+
 def bar_panel(ax, busiest, values, title):
     """One bar per model (at its busiest point), in the model's colour."""
     models = list(busiest["model"])
@@ -455,6 +488,17 @@ def draw_accepts(ax, part):
     return True
 
 
+def rate_axes(ax, slo_ms, title):
+    """The axes of p99 against offered rate, with the SLO's dotted line."""
+    if slo_ms is not None:
+        ax.axhline(slo_ms, color="grey", linestyle=":", label=f"SLO {slo_ms:g} ms")
+    plain_log_y(ax)
+    ax.set_xlabel("offered rate (requests/s, open loop)")
+    ax.set_ylabel("p99 latency (ms, log scale, corrected)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+
+
 def draw_rate(ax, part, slo_ms, knee_rates, style):
     """p99 against offered rate; the SLO line and each model's knee circled,
     both from the manifest (knee_rates: {model: rate or None})."""
@@ -471,14 +515,51 @@ def draw_rate(ax, part, slo_ms, knee_rates, style):
         if not knee.empty:
             ax.scatter(knee["rate"], knee[P99] / 1000, s=250, facecolors="none",
                        edgecolors=model_colour(model), linewidths=2.5, zorder=6)
-    if slo_ms is not None:
-        ax.axhline(slo_ms, color="grey", linestyle=":", label=f"SLO {slo_ms:g} ms")
-    plain_log_y(ax)
-    ax.set_xlabel("offered rate (requests/s, open loop)")
-    ax.set_ylabel("p99 latency (ms, log scale, corrected)")
-    ax.set_title("p99 against offered load (circle: knee)")
-    ax.grid(True, which="both", alpha=0.3)
+    rate_axes(ax, slo_ms, "p99 against offered load (circle: knee)")
     finish_legend(ax, errors)
+
+
+def searches(csv_path, workload):
+    """(SLO in ms, [the manifest's found rates for one workload])."""
+    search = manifest(csv_path).get("search") or {}
+    return search.get("slo_p99_ms"), [f for f in search.get("found", [])
+                                      if f.get("workload") == workload]
+
+
+def draw_search(ax, csv_path, workload, style):
+    """Each search's path: p99 against the rate of each step it measured,
+    in order (steps numbered), the SLO line and the rate it found marked
+    (a dashed line). cmbench searches (harness/results/search.cpp); this only
+    draws the rows and the manifest."""
+    slo_ms, found = searches(csv_path, workload)
+    if not found:
+        return False
+    rows = pd.read_csv(csv_path, keep_default_na=False, dtype={"workload": str, "model": str,
+                                                                  "error": str})
+    if "search_step" not in rows.columns:
+        return False
+    rows = rows[(rows["workload"] == workload) & (rows["search_step"] != "") & (rows["error"] == "")]
+    rows = rows.assign(search_step=pd.to_numeric(rows["search_step"]))
+    for f in found:
+        path = rows[(rows["model"] == f["model"]) & (rows["connections"] == f["connections"]) &
+                    (rows["idle_connections"] == f["idle_connections"]) & (rows["rate"] > 0)]
+        path = path.sort_values("search_step")
+        if path.empty:
+            continue
+        colour = model_colour(f["model"])
+        label = f["model"] + (f" c={f['connections']}" if len(found) > 1 else "")
+        p99 = path[P99] / 1000
+        ax.plot(path["rate"], p99, marker="o", color=colour, linewidth=line_width(style) / 2,
+                alpha=0.8, label=label)
+        for rate, y, step in zip(path["rate"], p99, path["search_step"]):
+            ax.annotate(f"{step:g}", (rate, y), textcoords="offset points", xytext=(4, 4),
+                        fontsize="x-small", color=colour)
+        if f.get("max_rate"):
+            ax.axvline(f["max_rate"], color=colour, linestyle="--", linewidth=1.5,
+                       label=f"{label}: {f['max_rate']:g} req/s")
+    rate_axes(ax, slo_ms, "The search for the highest rate under the SLO (numbers: steps)")
+    ax.legend(fontsize="small")
+    return True
 
 
 def finding_of(csv_path):
@@ -534,6 +615,10 @@ def plot(csv_path, out_dir, style="paper", finding=None):
             written += chart(f"throughput_vs_{x}", "Throughput",
                              lambda axes: draw_throughput(axes[0], part, style, x, ideal))
             written += chart(f"latency_vs_{x}", "Latency", lambda axes: draw_latency(axes[0], part, style, x))
+        written += chart("p99_vs_offered_rate", "Ramp",
+                         lambda axes: draw_ramp(axes[0], part, csv_path, style))
+        written += chart("search", "Search",
+                         lambda axes: draw_search(axes[0], csv_path, workload, style))
         written += chart("latency_percentiles", "Latency by percentile",
                          lambda axes: draw_percentiles(axes[0], part, csv_path, style))
         written += chart("timeline", "Timeline", lambda axes: draw_timeline(axes[0], part, csv_path, style))

@@ -1,11 +1,13 @@
 """Write one self-contained HTML report of cmbench runs (`cmbench report`).
 
 cmbench judges each run's claims and hands this script a JSON list of runs:
-{csv, verdicts: [{claim, held, verdict, measured}], summary: {slo_p99_ms,
-rate_sweep, models: [{model, best_rps, p99_at_best_us, knee_rate}]}}. Per
-run the page shows the question, the finding as a headline, the verdicts
-with their figures, the story chart and the others (inline SVG from
-plot_results), the summary table, and the machine, command and build from
+{csv, verdicts: [{claim, held, verdict, measured}], searches: [{model,
+workload, connections, max_rate, found}], search_slo_p99_ms, summary:
+{slo_p99_ms, rate_sweep, models: [{model, best_rps, p99_at_best_us,
+knee_rate}]}}. Per run the page shows the question, the finding as a
+headline, the verdicts with their figures, the story chart and the others
+(inline SVG from plot_results), the summary table, the rates its searches
+found, and the machine, command and build from
 the manifest. No network, no JavaScript. --slides: one scenario per screen
 in large type, the story chart only.
 """
@@ -99,6 +101,18 @@ def summary_table(summary):
             f"<th>knee (p99 ≤ {summary.get('slo_p99_ms', 10):g} ms)</th></tr>" + "".join(rows) + "</table>")
 
 
+def search_table(run):
+    """The rates `run --search rate` found, as cmbench states them."""
+    rows = [f"<tr><td>{html.escape(s['model'])}</td><td>{html.escape(s['workload'] or 'hello')}</td>"
+            f"<td class='number'>{s['connections']}</td><td>{html.escape(s['found'])}</td></tr>"
+            for s in run.get("searches", [])]
+    if not rows:
+        return ""
+    return ("<table class='summary'><caption>The highest rate with p99 under "
+            f"{run.get('search_slo_p99_ms', 10):g} ms</caption><tr><th>model</th><th>workload</th>"
+            "<th>connections</th><th>found</th></tr>" + "".join(rows) + "</table>")
+
+
 def machine_list(manifest, csv):
     kernel = manifest.get("kernel", "")
     build = manifest.get("cmbench_version")
@@ -138,6 +152,7 @@ def section(run, charts_dir, slides):
         parts.append('<div class="charts">' + "".join(
             f'<figure class="chart">{svg_text(p)}</figure>' for p in others) + "</div>")
         parts.append(summary_table(run.get("summary", {})))
+        parts.append(search_table(run))
         parts.append(machine_list(manifest, csv))
     parts.append("</section>")
     return "\n".join(parts)

@@ -16,6 +16,7 @@
 #include "harness/results/claims.hpp"
 #include "harness/results/csv.hpp"
 #include "harness/results/schema.hpp"
+#include "harness/results/search.hpp"
 
 namespace cmb::harness {
 namespace {
@@ -81,8 +82,21 @@ int report_command(const std::vector<std::string>& csvs, const std::string& out,
                                   {"best_rps", m.best_rps},
                                   {"p99_at_best_us", m.p99_at_best_us},
                                   {"knee_rate", m.knee_rate ? Json(*m.knee_rate) : Json()}});
+      // The searches, replayed from the rows as the run did (its SLO and
+      // resolution from the manifest).
+      const Json search = manifest.value("search", Json::object());
+      Json searches = Json::array();
+      for (const auto& [key, outcome] : replay_searches(
+               rows, {search.value("slo_p99_ms", slo), search.value("resolution", 0.05)}))
+        searches.push_back({{"model", key.model},
+                            {"workload", key.workload},
+                            {"connections", key.connections},
+                            {"max_rate", outcome.max_rate},
+                            {"found", describe_search(outcome)}});
       runs.push_back({{"csv", fs::absolute(csv).string()},
                       {"verdicts", verdicts},
+                      {"searches", searches},
+                      {"search_slo_p99_ms", search.value("slo_p99_ms", slo)},
                       {"summary",
                        {{"slo_p99_ms", slo},
                         {"rate_sweep", summary.rate_sweep},

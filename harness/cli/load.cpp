@@ -153,7 +153,7 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   for (const auto& warning : loadgen::warnings(config, result))
     fmt::print(stderr, "warning: {}\n", warning);
   if (!outputs.timeline_path.empty())
-    write_file_atomically(outputs.timeline_path, loadgen::format_timeline_csv(result));
+    write_file_atomically(outputs.timeline_path, loadgen::format_timeline_csv(config, result));
   if (!outputs.hist_path.empty())
     write_file_atomically(outputs.hist_path, loadgen::format_histogram_file(result.latency));
   if (!outputs.hlog_path.empty())
@@ -180,6 +180,7 @@ std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResu
                {"sent", result.sent},
                {"in_flight_at_open", result.in_flight_at_open},
                {"abandoned", result.abandoned},
+               {"unfinished", result.unfinished},
                {"duration_s", json_number(result.duration_s, 3)},
                {"rps", json_number(result.rps(), 2)},
                {"bytes_read", result.bytes_read},
@@ -343,20 +344,15 @@ loadgen::LoadConfig load_config(const LoadFlags& flags) {
   if (!flags.rate.empty()) {
     loadgen::RateProfile profile;
     try {
-      profile = loadgen::parse_rate_profile(flags.rate);
+      // Steps without -d last all their steps.
+      profile = loadgen::rate_profile(flags.rate, flags.step,
+                                      flags.step.empty() || flags.duration_given->count() > 0
+                                          ? config.duration
+                                          : std::chrono::nanoseconds(0));
     } catch (const std::invalid_argument& e) {
       throw UsageError(e.what());
     }
-    const bool steps = profile.ramps() && !profile.linear;
-    if (steps != !flags.step.empty())
-      throw UsageError(steps ? "-R A,B,C steps: give --step, how long each lasts"
-                             : "--step goes with -R A,B,C");
-    if (steps) {
-      profile.step = loadgen::parse_duration(flags.step);
-      if (flags.duration_given->count() == 0)
-        config.duration = profile.step * static_cast<int64_t>(profile.rates.size());
-    }
-    profile.window = config.duration;
+    config.duration = profile.window;
     config.rate = profile.mean();
     if (profile.ramps()) config.ramp = profile;
   }

@@ -19,16 +19,50 @@
 #include "servers/registry.hpp"
 
 namespace cmb::harness {
+namespace {
+
+// `--slo-p99`: a duration ("25ms", "0.5s"), or a bare number of milliseconds
+// as it always was ("10").
+double parse_slo_ms(const std::string& text) {
+  char* end = nullptr;
+  const double ms = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() && *end == '\0') {
+    if (!(ms > 0)) throw std::invalid_argument(fmt::format("--slo-p99 {}: give more than 0", text));
+    return ms;
+  }
+  const double nanos = static_cast<double>(loadgen::parse_duration(text).count());
+  if (!(nanos > 0))
+    throw std::invalid_argument(fmt::format("--slo-p99 {}: give more than 0", text));
+  return nanos / 1e6;
+}
+
+// `--resolution`: "5%" or a share, "0.05"; between 0 and 1.
+double parse_share(const std::string& text) {
+  char* end = nullptr;
+  double share = std::strtod(text.c_str(), &end);
+  const std::string_view rest(end);
+  if (rest == "%") share /= 100;
+  if (end == text.c_str() || (!rest.empty() && rest != "%") || !(share > 0 && share < 1))
+    throw std::invalid_argument(
+        fmt::format("invalid share '{}' (give e.g. 5% or 0.05, above 0 and below 1)", text));
+  return share;
+}
+
+}  // namespace
 
 // `run` also reads a scenario file (a [run] section) through CLI11's config
 // support: main() names it with --scenario-file before parsing.
 void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   auto* run = app.add_subcommand("run", "sweep models x connections x workloads x rates into CSV");
+  static const SweepConfig kDefaults;
   struct Options {
     // Shown by --help and the man page: the struct's own defaults.
-    std::string duration = loadgen::format_duration(SweepConfig{}.duration);
-    std::string warmup = loadgen::format_duration(SweepConfig{}.warmup);
-    std::string timeout = loadgen::format_duration(SweepConfig{}.timeout);
+    std::string duration = loadgen::format_duration(kDefaults.duration);
+    std::string warmup = loadgen::format_duration(kDefaults.warmup);
+    std::string timeout = loadgen::format_duration(kDefaults.timeout);
+    std::string ramp, step;  // --ramp A:B | A,B,C; --step T
+    std::string slo_p99 = fmt::format("{:g}ms", kDefaults.slo_p99_ms);
+    std::string resolution = fmt::format("{:g}%", kDefaults.search_resolution * 100);
     bool no_pin = false, no_plots = false;
     std::vector<std::string> binaries;
     std::vector<std::string> externals;
@@ -53,6 +87,14 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   run->add_option("--rates", sweep.rates, "open-loop rates in req/s (0 = closed loop)")
       ->delimiter(',')
       ->check(CLI::NonNegativeNumber);
+  run->add_option(
+         "--ramp", o->ramp,
+         "each point's load ramps instead of holding a rate (the open loop, as load's -R): "
+         "A:B a line over -d, A,B,C steps (with --step, which sets -d); the "
+         "p99_vs_offered_rate chart draws p99 against the rate offered, second by second")
+      ->check(validator(loadgen::parse_rate_profile, "RATE"));
+  run->add_option("--step", o->step, "with --ramp A,B,C: how long each rate lasts")
+      ->check(duration_check());
   run->add_option("--idle-connections", sweep.idle_connections,
                   "idle connection counts: beside the active ones, connections that connect "
                   "before each point and never send (Banga and Druschel's idle clients)")
@@ -65,9 +107,11 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   run->add_option("-d,--duration", o->duration, "measured time per point")
       ->capture_default_str()
       ->check(duration_check());
-  run->add_option("--warmup", o->warmup, "unrecorded load before each point")
+  run->add_option("--warmup", o->warmup,
+                  "unrecorded load before each point; 'auto': one second at a time until the "
+                  "last 5 show no trend (at most 30 s), the warm-up used in column warmup_s")
       ->capture_default_str()
-      ->check(duration_check());
+      ->check(duration_check() | CLI::IsMember({"auto"}));
   run->add_option("--timeout", o->timeout, "per-request timeout")
       ->capture_default_str()
       ->check(duration_check());
@@ -79,9 +123,19 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
       ->check(CLI::PositiveNumber);
   run->add_option("--threads", sweep.server_threads, "--threads for every model (0 = default)")
       ->check(CLI::NonNegativeNumber);
-  run->add_option("--slo-p99", sweep.slo_p99_ms, "p99 bound in ms for the knee of a rate sweep")
+  run->add_option("--slo-p99", o->slo_p99,
+                  "the p99 bound of the knee and the search (a bare number is milliseconds)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(validator(parse_slo_ms, "DURATION"));
+  run->add_option("--search", sweep.search,
+                  "'rate': find each model's highest open-loop rate with p99 under --slo-p99 "
+                  "(and at most 0.1 % errors) instead of sweeping --rates: a closed-loop probe, "
+                  "then doubling and bisection")
+      ->check(CLI::IsMember({"rate"}));
+  run->add_option("--resolution", o->resolution,
+                  "the search ends when its bracket is this narrow, as a share of its rate")
+      ->capture_default_str()
+      ->check(validator(parse_share, "SHARE"));
   run->add_option("--host,--server-address", sweep.host,
                   "address the servers bind and the load connects to")
       ->capture_default_str();
@@ -137,8 +191,21 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
     for (const auto& given : o->externals) add_external(sweep, given);
     for (size_t i = 0; i < o->binaries.size(); ++i) add_build(sweep, o->binaries[i], i);
     sweep.duration = loadgen::parse_duration(o->duration);
-    sweep.warmup = loadgen::parse_duration(o->warmup);
+    sweep.warmup_auto = o->warmup == "auto";
+    sweep.warmup =
+        sweep.warmup_auto ? std::chrono::nanoseconds(0) : loadgen::parse_duration(o->warmup);
     sweep.timeout = loadgen::parse_duration(o->timeout);
+    if (!o->ramp.empty() || !o->step.empty()) {
+      try {  // steps last all their steps
+        sweep.ramp = loadgen::rate_profile(
+            o->ramp, o->step, o->step.empty() ? sweep.duration : std::chrono::nanoseconds(0));
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+      }
+      sweep.duration = sweep.ramp.window;
+    }
+    sweep.slo_p99_ms = parse_slo_ms(o->slo_p99);
+    sweep.search_resolution = parse_share(o->resolution);
     sweep.pin = !o->no_pin;
     sweep.plots = !o->no_plots;
     *exit_code = run_sweep(sweep);

@@ -54,6 +54,7 @@ std::string agent_result_json(const loadgen::LoadResult& r) {
   Json json = {{"requests", r.requests},
                {"sent", r.sent},
                {"abandoned", r.abandoned},
+               {"unfinished", r.unfinished},
                {"in_flight_at_open", r.in_flight_at_open},
                {"duration_s", r.duration_s},
                {"bytes_read", r.bytes_read},
@@ -98,6 +99,7 @@ loadgen::LoadResult parse_agent_result(std::string_view line) {
     r.requests = json.at("requests").get<uint64_t>();
     r.sent = json.at("sent").get<uint64_t>();
     r.abandoned = json.at("abandoned").get<uint64_t>();
+    r.unfinished = json.at("unfinished").get<uint64_t>();
     r.in_flight_at_open = json.at("in_flight_at_open").get<uint64_t>();
     r.duration_s = json.at("duration_s").get<double>();
     r.bytes_read = json.at("bytes_read").get<uint64_t>();

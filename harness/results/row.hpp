@@ -15,7 +15,11 @@ namespace cmb::harness {
 // (harness/results/schema.cpp; results/README.md documents each column).
 struct ResultRow : PointId {
   std::string timestamp;  // end of the point, UTC, ISO 8601
+  // The point's place in a rate search (harness/results/search.hpp), from
+  // 0 (the closed-loop probe); none outside a search.
+  std::optional<int> search_step;
   double duration_s = 0;
+  double warmup_s = 0;  // the warm-up before the window: --warmup's, or what auto took
   uint64_t requests = 0;
   double rps = 0;
   // Once the sweep ends, on every row of a point measured more than once
@@ -66,6 +70,9 @@ struct ResultRow : PointId {
   // How the io-uring model's ring was set up (net::UringSetup's name);
   // empty for every other model.
   std::string uring_setup;
+  // With `run --ramp`, the rates the load ramped through ("1000:5000",
+  // "1000,2000 every 5s"); its `rate` is their mean. Empty otherwise.
+  std::string ramp;
   // The hosts the load came from, "netns:a,netns:b" (run --load-hosts);
   // empty when this process generated it.
   std::string load_hosts;

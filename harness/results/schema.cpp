@@ -38,11 +38,14 @@ std::vector<Column> make_columns() {
       {"connections", CMB_NUMBER(connections, "{}")},
       {"rate", CMB_NUMBER(rate, "{:g}")},
       {"idle_connections", CMB_NUMBER(idle_connections, "{}")},
+      {"ramp", CMB_TEXT(ramp)},
       {"server_threads", CMB_NUMBER(server_threads, "{}")},
       {"repetition", CMB_NUMBER(repetition, "{}")},
+      {"search_step", CMB_OPTIONAL(search_step)},
       {"outlier", CMB_TEXT(outlier)},
       {"steady", CMB_TEXT(steady)},
       {"duration_s", CMB_NUMBER(duration_s, "{:.3f}")},
+      {"warmup_s", CMB_NUMBER(warmup_s, "{:.3f}")},
       {"requests", CMB_NUMBER(requests, "{}")},
       {"rps", CMB_NUMBER(rps, "{:.2f}")},
       {"rps_lo", CMB_OPTIONAL_NUMBER(rps_lo, "{:.2f}")},
@@ -166,6 +169,8 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
     if (at.back() < 0)
       throw std::runtime_error(fmt::format("{} has no '{}' column", path, figure.name));
   }
+  // Absent from files written before it was.
+  const int search_step = table.column("search_step");
   std::vector<ResultRow> rows;
   for (const auto& fields : table.rows) {
     ResultRow row;
@@ -173,6 +178,8 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
     try {
       for (size_t i = 0; i < at.size(); ++i)
         figures[i].set(row, fields[static_cast<size_t>(at[i])]);
+      if (search_step >= 0 && !fields[static_cast<size_t>(search_step)].empty())
+        row.search_step = std::stoi(fields[static_cast<size_t>(search_step)]);
     } catch (const std::logic_error&) {
       throw std::runtime_error(fmt::format("{}: a row has a figure that does not parse", path));
     }

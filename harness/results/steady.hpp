@@ -26,4 +26,17 @@ inline constexpr double kSteadyChange = 0.10;
 // each slice of the window (loadgen::LoadResult::slices).
 std::string steady_of(const std::vector<uint64_t>& slices);
 
+// `--warmup auto`: the warm-up goes on one second at a time until the last
+// kSettleSeconds of it have settled, or until the cap.
+inline constexpr size_t kSettleSeconds = 5;
+// Over five values a step (a cache filled, a JIT done) is not the
+// monotonic trend Mann-Kendall is made for: any move this large between
+// the first and the last of them counts too.
+inline constexpr double kSettleStep = 0.25;
+
+// Whether a warm-up's last seconds (a figure per second: requests/s, or
+// mean latency in an open loop) have settled: fewer than kSettleSeconds
+// have not; else neither the steady rule's trend nor a step.
+bool settled(const std::vector<double>& seconds);
+
 }  // namespace cmb::harness

@@ -8,13 +8,6 @@
 namespace cmb::harness {
 namespace {
 
-// One point of a sweep: its repetitions reduced as the knee rule says.
-struct PointFigures {
-  std::vector<double> p99;
-  uint64_t errors = 0;
-  uint64_t attempts = 0;
-};
-
 std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& rows,
                                            const std::vector<std::string>& models,
                                            double slo_p99_ms) {
@@ -22,32 +15,41 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
   for (const auto& model : models) {
     ModelSummary summary{model, 0, 0, std::nullopt};
     const ResultRow* best = nullptr;
-    std::map<PointKey, PointFigures> points;
+    std::map<PointKey, std::vector<const ResultRow*>> points;
     for (const ResultRow* row : rows) {
       if (row->model != model || !row->error.empty()) continue;
       if (best == nullptr || row->rps > best->rps) best = row;
-      PointFigures& point = points[row->point()];
-      point.p99.push_back(row->latency_p99_us);
-      point.errors += row->errors.total();
-      point.attempts += row->requests + row->errors.total();
+      points[row->point()].push_back(row);
     }
     if (best == nullptr) continue;
     summary.best_rps = best->rps;
     summary.p99_at_best_us = best->latency_p99_us;
-    for (const auto& [id, figures] : points) {
-      const double rate = id.rate;
-      if (rate <= 0 || median(figures.p99) > slo_p99_ms * 1000 ||
-          static_cast<double>(figures.errors) >
-              kKneeErrorShare * static_cast<double>(figures.attempts))
-        continue;
-      summary.knee_rate = std::max(summary.knee_rate.value_or(rate), rate);
-    }
+    for (const auto& [id, repetitions] : points)
+      if (id.rate > 0 && holds_slo(repetitions, slo_p99_ms))
+        summary.knee_rate = std::max(summary.knee_rate.value_or(id.rate), id.rate);
     out.push_back(summary);
   }
   return out;
 }
 
 }  // namespace
+
+bool holds_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_ms) {
+  std::vector<double> p99, rps;
+  uint64_t errors = 0, attempts = 0;
+  double rate = 0;
+  for (const ResultRow* row : repetitions) {
+    if (!row->error.empty()) continue;
+    p99.push_back(row->latency_p99_us);
+    rps.push_back(row->rps);
+    errors += row->errors.total();
+    attempts += row->requests + row->errors.total();
+    rate = row->rate;
+  }
+  return !p99.empty() && median(p99) <= slo_p99_ms * 1000 &&
+         static_cast<double>(errors) <= kKneeErrorShare * static_cast<double>(attempts) &&
+         median(rps) >= kKneeServedShare * rate;
+}
 
 SweepSummary summarize(const std::vector<ResultRow>& rows, const std::vector<std::string>& models,
                        double slo_p99_ms) {

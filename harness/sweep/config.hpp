@@ -8,6 +8,7 @@
 
 #include "harness/hosts/hosts.hpp"
 #include "harness/results/model_spec.hpp"
+#include "loadgen/schedule.hpp"
 
 namespace cmb::harness {
 
@@ -56,6 +57,9 @@ struct SweepConfig {
   std::vector<std::string> workloads = {""};
   std::vector<int> connections = {1, 4, 16, 64};
   std::vector<double> rates = {0};  // open-loop req/s; 0 = closed loop
+  // `run --ramp`: each point's load ramps through this profile instead
+  // (a point's rate is its mean); none when it does not ramp.
+  loadgen::RateProfile ramp;
   // Connections beside the active ones that connect and never send
   // (`load --idle-connections`), one point per count.
   std::vector<int> idle_connections = {0};
@@ -64,8 +68,17 @@ struct SweepConfig {
   int repeat = 1;
   std::chrono::nanoseconds duration = std::chrono::seconds(5);
   std::chrono::nanoseconds warmup = std::chrono::seconds(1);
+  // `--warmup auto`: warm up one second at a time until the last seconds
+  // have settled (harness/results/steady.hpp), at most warmup_cap; each
+  // row records the warm-up it got (warmup_s).
+  bool warmup_auto = false;
+  std::chrono::nanoseconds warmup_cap = std::chrono::seconds(30);
   std::chrono::nanoseconds timeout = std::chrono::seconds(2);
   double slo_p99_ms = 10;  // the knee: the highest rate whose p99 stays under it
+  // "rate": search each model's highest rate under the SLO instead of
+  // sweeping `rates` (harness/results/search.hpp); empty: no search.
+  std::string search;
+  double search_resolution = 0.05;  // the search's bracket, as a share of its rate
   int load_threads = 1;
   int server_threads = 0;  // --threads for every model; 0 = each model's default
   std::string host = "127.0.0.1";

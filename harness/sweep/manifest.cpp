@@ -54,7 +54,7 @@ Json summary_json(const std::vector<ModelSummary>& models, bool rate_sweep) {
 
 void write_manifest(const SweepConfig& config, const std::string& started,
                     const std::string& finished, const SweepSummary* summary,
-                    const std::vector<Verdict>& verdicts) {
+                    const std::vector<Verdict>& verdicts, const std::vector<FoundRate>& searches) {
   Json models = Json::array();
   for (const auto& model : config.resolved)
     models.push_back({{"name", model.text}, {"summary", model.summary}, {"colour", model.colour}});
@@ -113,6 +113,25 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                        {"rate_sweep", summary->rate_sweep},
                        {"models", summary_json(summary->models, summary->rate_sweep)},
                        {"workloads", workloads}};
+  }
+  if (!config.search.empty()) {
+    Json found = Json::array();
+    for (const auto& [key, outcome] : searches)
+      found.push_back({{"model", key.model},
+                       {"workload", key.workload},
+                       {"connections", key.connections},
+                       {"idle_connections", key.idle_connections},
+                       {"server_threads", key.server_threads},
+                       {"estimate_rps", json_number(outcome.estimate, 2)},
+                       {"max_rate", outcome.max_rate},
+                       {"bracket", {outcome.max_rate, outcome.fail ? Json(*outcome.fail) : Json()}},
+                       {"points", outcome.points},
+                       {"path", outcome.path},
+                       {"end", outcome.end}});
+    json["search"] = {{"kind", config.search},
+                      {"slo_p99_ms", config.slo_p99_ms},
+                      {"resolution", config.search_resolution},
+                      {"found", found}};
   }
   if (!config.claims.empty()) {
     Json expectations = Json::array();

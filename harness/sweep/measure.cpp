@@ -194,6 +194,10 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   load.warmup = config_.warmup;
   load.timeout = config_.timeout;
   load.rate = point.rate;
+  if (config_.ramp.ramps() && point.rate > 0) {
+    load.ramp = config_.ramp;
+    row.ramp = config_.ramp.text();
+  }
   load.idle_connections = point.idle_connections;
   load.keep_alive = config_.keep_alive;
   load.cpus = config_.load_cpus;
@@ -204,7 +208,11 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
                         static_cast<uint64_t>(config_.requests_per_connection);
     load.warmup = {};
     load.duration = std::chrono::minutes(10);
+  } else if (config_.warmup_auto) {
+    row.warmup_s = warm_up(load);  // then straight into the window
+    load.warmup = {};
   }
+  if (!config_.warmup_auto) row.warmup_s = std::chrono::duration<double>(load.warmup).count();
 
   // The server's counters as the window opens (every load thread waits at
   // its edge while they are read) and after it closes: the server's count
@@ -317,6 +325,26 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   return row;
 }
 
+double PointMeasurer::warm_up(const loadgen::LoadConfig& load) {
+  loadgen::LoadConfig second = load;
+  second.warmup = {};
+  second.duration = std::chrono::seconds(1);
+  second.idle_connections = 0;  // held by the window's load; not opened and closed every second
+  second.interval_histograms = false;
+  std::vector<double> figures;
+  const auto began = Clock::now();
+  while (Clock::now() - began < config_.warmup_cap && !(cancel_ != nullptr && *cancel_)) {
+    const loadgen::LoadResult result =
+        config_.load_hosts.empty()
+            ? loadgen::run_load(second, cancel_)
+            : run_agents(second, config_.load_hosts, agent_clock_offsets(), cancel_).merged;
+    // An open loop holds its rate whatever the server does: its latency moves instead.
+    figures.push_back(load.rate > 0 ? result.latency.mean() : result.rps());
+    if (settled(figures)) break;
+  }
+  return std::chrono::duration<double>(Clock::now() - began).count();
+}
+
 std::string PointMeasurer::artifact_name(const PointId& point) const {
   return fmt::format("{}/{}_c{}_r{:g}{}_{}_{}", fs::path(config_.out).stem().string(), point.model,
                      point.connections, point.rate,
@@ -334,7 +362,7 @@ std::string PointMeasurer::write_artifacts(const PointId& point, const loadgen::
                                            const loadgen::LoadResult& result) {
   const std::string prefix = artifact_path(point);
   std::ofstream(prefix + ".hist") << loadgen::format_histogram_file(result.latency);
-  std::ofstream(prefix + ".timeline.csv") << loadgen::format_timeline_csv(result);
+  std::ofstream(prefix + ".timeline.csv") << loadgen::format_timeline_csv(load, result);
   std::ofstream(prefix + ".hlog") << loadgen::format_interval_log(load, result);
   return artifact_name(point);
 }

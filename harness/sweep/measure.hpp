@@ -30,6 +30,10 @@ class PointMeasurer {
   // path prefix relative to the CSV's folder.
   std::string write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
                               const loadgen::LoadResult& result);
+  // `--warmup auto`: the point's load, one second at a time (without its
+  // idle connections), until the last seconds have settled
+  // (harness/results/steady.hpp) or the cap; the seconds it took.
+  double warm_up(const loadgen::LoadConfig& load);
   // Each load host's clock minus ours, in --load-hosts order.
   std::vector<double> agent_clock_offsets() const;
   // Each load host's own figures, PREFIX.agents.json.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "harness/base/exit_codes.hpp"
 #include "harness/base/files.hpp"
 #include "harness/results/csv.hpp"
 #include "harness/results/schema.hpp"
@@ -92,9 +93,37 @@ void choose_cpus(SweepConfig& config) {
   config.load_cpus.assign(cpus.begin() + half, cpus.end());
 }
 
+std::string check_rates(SweepConfig& config) {
+  const bool ramp = config.ramp.ramps();
+  if (config.search.empty() && !ramp) return "";
+  if (ramp && !config.search.empty())
+    throw UsageError("--ramp and --search rate each choose the rates: give one");
+  if (ramp && config.requests_per_connection > 0)
+    throw UsageError("--ramp runs through a window of time: leave out --requests-per-connection");
+  const std::string by = ramp ? "--ramp" : "--search rate";
+  std::string note;
+  if (config.rates != std::vector<double>{0})
+    note = fmt::format("note: {} chooses the rates itself; the rates given ({}) are not swept", by,
+                       fmt::join(config.rates, ","));
+  config.rates = {ramp ? config.ramp.mean() : 0};
+  if (ramp) return note;
+  if (config.search != "rate")
+    throw UsageError(fmt::format("--search {}: the one search is 'rate'", config.search));
+  if (config.repeat != 1)
+    throw UsageError("--search rate repeats the points near the SLO itself: leave out --repeat");
+  if (config.requests_per_connection > 0)
+    throw UsageError("--search rate measures windows of time: leave out --requests-per-connection");
+  if (!(config.search_resolution > 0 && config.search_resolution < 1))
+    throw UsageError(fmt::format("--resolution {:g}: give a share between 0 and 1, such as 5%",
+                                 config.search_resolution));
+  return note;
+}
+
 std::chrono::milliseconds server_header_timeout(const SweepConfig& config) {
   std::chrono::milliseconds longest{0};
-  for (double rate : config.rates) {
+  std::vector<double> rates = config.rates;
+  rates.insert(rates.end(), config.ramp.rates.begin(), config.ramp.rates.end());
+  for (double rate : rates) {
     if (rate <= 0) continue;
     for (int connections : config.connections) {
       const auto gap =
@@ -104,8 +133,9 @@ std::chrono::milliseconds server_header_timeout(const SweepConfig& config) {
   }
   // Idle connections never send: they must outlast their connecting (the
   // harness waits up to a minute for a slow server to accept them), the
-  // warm-up and the window.
-  if (largest(config.idle_connections) > 0) {
+  // warm-up and the window. So must a search's connections, whose rates
+  // are not known before it starts.
+  if (largest(config.idle_connections) > 0 || !config.search.empty()) {
     const auto held = std::chrono::ceil<std::chrono::milliseconds>(
         2 * (config.warmup + config.duration) + std::chrono::minutes(2));
     longest = std::max(longest, held);

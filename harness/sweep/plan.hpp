@@ -26,11 +26,20 @@ std::set<PointId> measured_points(const std::string& csv);
 // The config's models must be resolved (resolve_sweep).
 std::vector<PointId> plan_points(const SweepConfig& config, const std::set<PointId>& done);
 
+// What chooses the open loop's rates: `rates`, a search (`--search rate`)
+// or a ramp (`--ramp`). A search repeats points near the SLO itself and
+// needs a measured window, and neither goes with a ramp: a UsageError
+// otherwise. A search and a ramp choose the rates themselves: rates given
+// (a scenario file's, such as knee's) give way, and the note returned says
+// so; a ramp's points are then at its mean.
+std::string check_rates(SweepConfig& config);
+
 // The --header-timeout the sweep's servers get: 0 (their 10 s default)
 // unless an open-loop point spaces a connection's requests further apart,
 // then twice the longest gap, so that no connection is closed for idling
-// between its own requests; with idle connections, long enough for them
-// to be held through a whole point.
+// between its own requests; with idle connections or a search (whose
+// rates are not known beforehand), long enough for a connection to be
+// held through a whole point.
 std::chrono::milliseconds server_header_timeout(const SweepConfig& config);
 
 // The --max-connections the sweep's servers get: 0 (the server's default)

@@ -16,22 +16,24 @@ namespace cmb::harness {
 
 namespace fs = std::filesystem;
 
-void print_progress(size_t done, size_t total, const ResultRow& row, double eta_s) {
+void print_progress(std::string_view position, const ResultRow& row, double eta_s) {
   const std::string label =
-      fmt::format("[{}/{}] {:<22} {:<18} c={:<5}{}{}", done, total, row.model,
+      fmt::format("[{}] {:<22} {:<18} c={:<5}{}{}", position, row.model,
                   row.workload.empty() ? "hello" : row.workload, row.connections,
                   row.rate > 0 ? fmt::format(" R={:<7g}", row.rate) : "",
                   row.idle_connections > 0 ? fmt::format(" idle={:<6}", row.idle_connections) : "");
   if (row.error.empty()) {
-    fmt::print("{} {:>10.1f} req/s  p99 {:>9}  errors {}  (ETA {:.0f}s)\n", label, row.rps,
-               loadgen::format_nanos(row.latency_p99_us * 1000), row.errors.total(), eta_s);
+    fmt::print("{} {:>10.1f} req/s  p99 {:>9}  errors {}{}\n", label, row.rps,
+               loadgen::format_nanos(row.latency_p99_us * 1000), row.errors.total(),
+               eta_s >= 0 ? fmt::format("  (ETA {:.0f}s)", eta_s) : "");
   } else {
     fmt::print("{} FAILED: {}\n", label, row.error);
   }
   std::fflush(stdout);
 }
 
-void print_summary(const SweepConfig& config, const SweepSummary& summary) {
+void print_summary(const SweepConfig& config, const SweepSummary& summary,
+                   const std::vector<FoundRate>& searches) {
   fmt::print("\n{:<22} {:>12} {:>12} {:>14}\n", "model", "best req/s", "p99 there",
              fmt::format("knee (p99 {:g} ms)", config.slo_p99_ms));
   for (const auto& model : config.models) {
@@ -47,6 +49,13 @@ void print_summary(const SweepConfig& config, const SweepSummary& summary) {
                : it->knee_rate     ? fmt::format("{:g} req/s", *it->knee_rate)
                                    : "none");
   }
+  if (searches.empty()) return;
+  fmt::print("\nThe highest rate with p99 under {:g} ms (search to {:g} %):\n", config.slo_p99_ms,
+             config.search_resolution * 100);
+  for (const auto& [key, outcome] : searches)
+    fmt::print("  {:<22} {:<18} c={:<5} {}\n", key.model,
+               key.workload.empty() ? "hello" : key.workload, key.connections,
+               describe_search(outcome));
 }
 
 void print_verdicts(const std::vector<Verdict>& verdicts) {

@@ -3,19 +3,24 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/results/claims.hpp"
+#include "harness/results/search.hpp"
 #include "harness/sweep/config.hpp"
 
 namespace cmb::harness {
 
-// "[3/20] epoll  hello  c=64  201234.5 req/s  p99 1.2ms  errors 0  (ETA 42s)".
-void print_progress(size_t done, size_t total, const ResultRow& row, double eta_s);
+// "[3/20] epoll  hello  c=64  201234.5 req/s  p99 1.2ms  errors 0  (ETA 42s)":
+// `position` is what goes in the brackets; a negative ETA is left out.
+void print_progress(std::string_view position, const ResultRow& row, double eta_s);
 
 // Per model: the best throughput and the p99 there; for rate sweeps, the
-// knee under the SLO (harness/results/summary.hpp has the rule).
-void print_summary(const SweepConfig& config, const SweepSummary& summary);
+// knee under the SLO (harness/results/summary.hpp has the rule); then
+// what each search found.
+void print_summary(const SweepConfig& config, const SweepSummary& summary,
+                   const std::vector<FoundRate>& searches = {});
 
 // Each claim of the scenario, its verdict and its figures, then a count. A
 // claim that did not hold is said plainly; it is a finding, not a failure.

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -18,6 +19,7 @@
 #include "harness/results/csv.hpp"
 #include "harness/results/repetitions.hpp"
 #include "harness/results/schema.hpp"
+#include "harness/results/search.hpp"
 #include "harness/results/summary.hpp"
 #include "harness/sweep/manifest.hpp"
 #include "harness/sweep/measure.hpp"
@@ -43,6 +45,7 @@ void on_interrupt(int) { g_interrupted.store(true); }
 int run_sweep(SweepConfig config) {
   resolve_sweep(config);  // a model, build or host that cannot be is a usage error, now
   if (config.rates.empty()) config.rates = {0};
+  if (const std::string note = check_rates(config); !note.empty()) fmt::print(stderr, "{}\n", note);
   if (config.idle_connections.empty()) config.idle_connections = {0};
   check_claims(config.claims);  // a claim that does not parse stops the run before it starts
   if (config.count_syscalls && !SyscallCounter::unavailable_reason().empty())
@@ -75,7 +78,15 @@ int run_sweep(SweepConfig config) {
   if (config.out.empty())
     config.out = fmt::format("results/{}-{}.csv", config.scenario.empty() ? "run" : config.scenario,
                              utc_now("%Y%m%d-%H%M%S"));
-  const std::set<PointId> done = config.resume ? measured_points(config.out) : std::set<PointId>();
+  // With --resume, the points measured already; a search instead takes
+  // the rows it asks for as it goes (below), so it plans every search.
+  const bool search = !config.search.empty();
+  const std::set<PointId> done =
+      config.resume && !search ? measured_points(config.out) : std::set<PointId>();
+  std::map<PointId, ResultRow> earlier;
+  if (config.resume && search && std::filesystem::exists(config.out))
+    for (auto& row : read_result_rows(config.out))
+      if (row.search_step) earlier.emplace(static_cast<const PointId&>(row), std::move(row));
   CsvWriter csv(config.out);
   const std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
   write_manifest(config, started, "", nullptr);
@@ -83,11 +94,15 @@ int run_sweep(SweepConfig config) {
 
   if (!config.question.empty()) fmt::print("{}\n", config.question);
   if (!config.expect.empty()) fmt::print("Expected: {}\n", config.expect);
-  fmt::print("cmbench run{}: {} points{}, {} + {} warm-up each; server CPUs [{}], load CPUs [{}]\n",
+  fmt::print("cmbench run{}: {} {}{}, {} + {} warm-up each; server CPUs [{}], load CPUs [{}]\n",
              config.scenario.empty() ? "" : " " + config.scenario, points.size(),
-             done.empty() ? "" : fmt::format(" ({} already in the CSV)", done.size()),
+             search ? "searches" : "points",
+             done.empty() && earlier.empty()
+                 ? ""
+                 : fmt::format(" ({} already in the CSV)", done.size() + earlier.size()),
              loadgen::format_nanos(static_cast<double>(config.duration.count())),
-             loadgen::format_nanos(static_cast<double>(config.warmup.count())),
+             config.warmup_auto ? std::string("auto")
+                                : loadgen::format_nanos(static_cast<double>(config.warmup.count())),
              fmt::join(config.server_cpus, ","), fmt::join(config.load_cpus, ","));
   std::fflush(stdout);
 
@@ -103,10 +118,12 @@ int run_sweep(SweepConfig config) {
   const int max_connections = server_max_connections(config);
   std::unique_ptr<ServerProcess> server;
   std::string current_model;
-  for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
-    const PointId& point = points[i];
+  // One point against its model's server, started afresh for a new model
+  // or when the last one died; a point that cannot be measured is an error
+  // row.
+  const auto measure = [&](const PointId& point) {
     if (point.model != current_model || (server && !server->poll_exit().empty())) {
-      server.reset();  // a new model, or the old one died: start afresh
+      server.reset();
       current_model = point.model;
     }
     const SweepModel& model = config.model(point.model);
@@ -135,13 +152,48 @@ int run_sweep(SweepConfig config) {
       row.error = e.what();
       server.reset();
     }
-    if (g_interrupted) break;  // a cut-short point is not a result
-    csv.write(row);
-    ++kept;
-    const double elapsed = std::chrono::duration<double>(Clock::now() - sweep_start).count();
-    print_progress(
-        i + 1, points.size(), row,
-        elapsed / static_cast<double>(i + 1) * static_cast<double>(points.size() - i - 1));
+    return row;
+  };
+  const auto elapsed = [&] {
+    return std::chrono::duration<double>(Clock::now() - sweep_start).count();
+  };
+  if (!search) {
+    for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
+      const ResultRow row = measure(points[i]);
+      if (g_interrupted) break;  // a cut-short point is not a result
+      csv.write(row);
+      ++kept;
+      print_progress(
+          fmt::format("{}/{}", i + 1, points.size()), row,
+          elapsed() / static_cast<double>(i + 1) * static_cast<double>(points.size() - i - 1));
+    }
+  } else {
+    // Each planned point is a search's closed-loop probe; the search
+    // chooses the rest. A row an earlier run wrote for the point the
+    // search asks for is taken as it stands (--resume).
+    const SearchSettings settings{config.slo_p99_ms, config.search_resolution};
+    for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
+      RateSearch finder(settings);
+      while (const std::optional<SearchProbe> probe = finder.next()) {
+        PointId point = points[i];
+        point.rate = probe->rate;
+        point.repetition = probe->repetition;
+        if (const auto found = earlier.find(point); found != earlier.end()) {
+          finder.take(found->second);
+          continue;
+        }
+        ResultRow row = measure(point);
+        if (g_interrupted) break;
+        row.search_step = probe->step;
+        csv.write(row);
+        ++kept;
+        finder.take(row);
+        print_progress(fmt::format("{}/{} step {}", i + 1, points.size(), probe->step), row, -1);
+      }
+      if (!g_interrupted)
+        fmt::print("  {} c={}: {}\n", points[i].model, points[i].connections,
+                   describe_search(finder.outcome()));
+    }
   }
   server.reset();
   // Over the whole CSV: with --resume it holds earlier runs' points too.
@@ -150,15 +202,17 @@ int run_sweep(SweepConfig config) {
   } catch (const std::exception& e) {
     fmt::print(stderr, "warning: repetitions' intervals not written: {}\n", e.what());
   }
-  const SweepSummary summary =
-      summarize(read_result_rows(config.out), config.models, config.slo_p99_ms);
+  const std::vector<ResultRow> rows = read_result_rows(config.out);
+  const SweepSummary summary = summarize(rows, config.models, config.slo_p99_ms);
+  const std::vector<FoundRate> searches =
+      replay_searches(rows, {config.slo_p99_ms, config.search_resolution});
   const std::vector<Verdict> verdicts = evaluate_claims(config.claims, config.out, summary);
-  write_manifest(config, started, utc_now("%Y-%m-%dT%H:%M:%SZ"), &summary, verdicts);
+  write_manifest(config, started, utc_now("%Y-%m-%dT%H:%M:%SZ"), &summary, verdicts, searches);
   if (g_interrupted) {
     fmt::print("interrupted: {} points kept in {}; --resume continues\n", kept, config.out);
     return 130;
   }
-  print_summary(config, summary);
+  print_summary(config, summary, searches);
   print_verdicts(verdicts);
   fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
              std::filesystem::path(config.out).replace_extension(".json").string());

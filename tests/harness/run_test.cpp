@@ -1,5 +1,6 @@
 // `cmbench run` end to end: child servers, pinning, CSV rows, the schema doc,
 // and the tutorial's shape.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -163,17 +165,21 @@ TEST(Run, ServerCountsAgreeWithTheClientWithinTheRequestsInFlight) {
   }
 }
 
-// A server that warms up through the window (tests/support/warming_server.py:
-// 10 ms a response at its start, none after 3 s) is flagged not steady
-// when measured with a short warm-up; epoll beside it, in the same sweep,
-// has its verdict computed. 4 connections, so the warming server answers
-// about 400 req/s at first and thousands at the end.
-TEST(Run, AServerStillWarmingUpIsNotSteady) {
+// A sweep of `models` beside the server that warms up through its first
+// 3 s (tests/support/warming_server.py: 10 ms a response at its start,
+// 1 ms from then on), as the model "warming", at 4 connections: about
+// 400 req/s at first and 4 000 warm.
+Sweep sweep_warming(const std::string& name, const std::string& models, const std::string& warmup) {
   const std::string script = std::string(CMB_SOURCE_DIR) + "/tests/support/warming_server.py";
-  const auto [result, csv, rows] =
-      run_sweep("warming", {"--external", "warming=/usr/bin/python3 " + script + " {port}",
-                            "--models", "warming,epoll", "--connections", "4", "--workload", "",
-                            "-d", "2500ms", "--warmup", "200ms"});
+  return run_sweep(
+      name, {"--external", "warming=/usr/bin/python3 " + script + " {port}", "--models", models,
+             "--connections", "4", "--workload", "", "-d", "2500ms", "--warmup", warmup});
+}
+
+// Measured with a short warm-up it is flagged not steady; epoll beside it,
+// in the same sweep, has its verdict computed.
+TEST(Run, AServerStillWarmingUpIsNotSteady) {
+  const auto [result, csv, rows] = sweep_warming("warming", "warming,epoll", "200ms");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   ASSERT_EQ(rows.size(), 2u);
   for (const auto& row : rows) {
@@ -183,6 +189,20 @@ TEST(Run, AServerStillWarmingUpIsNotSteady) {
     else
       EXPECT_NE(row.at("steady"), "") << "epoll answered thousands: a verdict is due";
   }
+}
+
+// With `--warmup auto` the warm-up goes on until its rate has settled, so
+// the window is steady, and the row says how long it took (at least the
+// 3 s the server warms for, at most the 30 s cap).
+TEST(Run, AnAutomaticWarmUpWaitsForAServerToWarmUp) {
+  const auto [result, csv, rows] = sweep_warming("warming-auto", "warming", "auto");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(rows[0].at("error"), "");
+  EXPECT_EQ(rows[0].at("steady"), "yes") << rows[0].at("rps") << " req/s";
+  EXPECT_GE(std::stod(rows[0].at("warmup_s")), 3.0);
+  EXPECT_LE(std::stod(rows[0].at("warmup_s")), 31.0);
+  EXPECT_NE(result.out.find("auto warm-up each"), std::string::npos) << result.out;
 }
 
 // nginx as a row next to ours: measured like any model, with its process
@@ -401,6 +421,98 @@ TEST(Run, ResumeSkipsMeasuredPoints) {
   const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[2].at("connections"), "3");
+}
+
+// The search against a server of known capacity: the iterative server
+// with one connection answers one request per 5 ms of sleep, at most 200
+// req/s, however slow the machine. Its rows are the search's steps, the
+// manifest states what it found, and --resume replays them without
+// measuring anything.
+TEST(Run, ASearchFindsTheRateOfAServerOfKnownCapacityAndResumes) {
+  const std::string csv = temp_csv("search");
+  const std::vector<std::string> args = {
+      "run",   "--models", "iterative", "--workload", "sleep_us=5000", "--connections",
+      "1",     "--search", "rate",      "--slo-p99",  "100ms",         "--resolution",
+      "10%",   "-d",       "1s",        "--warmup",   "500ms",         "--no-plots",
+      "--out", csv};
+  const auto result = run_cmbench(args, std::chrono::minutes(2));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  const auto rows = read_csv(csv);
+  ASSERT_GE(rows.size(), 4u) << result.out;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("search_step"), std::to_string(i));
+    EXPECT_EQ(rows[i].at("error"), "") << rows[i].at("rate");
+  }
+  EXPECT_EQ(rows[0].at("rate"), "0") << "the closed-loop probe comes first";
+  const double probe_rps = std::stod(rows[0].at("rps"));
+
+  std::ifstream file(std::filesystem::path(csv).replace_extension(".json"));
+  const auto manifest = nlohmann::json::parse(file);
+  ASSERT_EQ(manifest["search"]["found"].size(), 1u);
+  const auto& found = manifest["search"]["found"][0];
+  EXPECT_EQ(manifest["search"]["slo_p99_ms"], 100.0);
+  EXPECT_EQ(found["points"], rows.size());
+  const double max_rate = found["max_rate"];
+  ASSERT_FALSE(found["bracket"][1].is_null()) << found.dump();
+  const double fail = found["bracket"][1];
+  EXPECT_GE(max_rate, 0.5 * probe_rps) << found.dump();
+  EXPECT_LE(max_rate, 1.1 * probe_rps) << found.dump();
+  EXPECT_LE(max_rate, 210) << "no more than 5 ms of sleep allows";
+  EXPECT_LE(fail - max_rate, 0.1 * max_rate + 1) << found.dump();
+  EXPECT_NE(result.out.find(fmt::format("{:g} req/s (bracket", max_rate)), std::string::npos)
+      << result.out;
+
+  auto resume = args;
+  resume.push_back("--resume");
+  const auto resumed = run_cmbench(resume, std::chrono::minutes(1));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(resumed.out.find("step"), std::string::npos) << "nothing measured again\n"
+                                                         << resumed.out;
+  EXPECT_EQ(read_csv(csv).size(), rows.size());
+  EXPECT_NE(resumed.out.find(fmt::format("{:g} req/s (bracket", max_rate)), std::string::npos)
+      << resumed.out;
+}
+
+// `run --ramp`: each point's load steps through the rates, the row names
+// the ramp and carries its mean as its rate, and the point's timeline says
+// what each second offered beside what was answered.
+TEST(Run, ARampRunsEachPointThroughItsRates) {
+  const std::string csv = temp_csv("ramp");
+  const auto result =
+      run_cmbench({"run", "--models", "epoll", "--connections", "4", "--workload", "", "--ramp",
+                   "200,400", "--step", "1s", "--warmup", "200ms", "--no-plots", "--out", csv});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  // The ramp's text holds a comma: its field is quoted, as RFC 4180 says.
+  const auto rows = cmb::testing::read_result_rows(csv);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at("error"), "");
+  EXPECT_EQ(rows[0].at("ramp"), "200,400 every 1s");
+  EXPECT_EQ(rows[0].at("rate"), "300");
+  EXPECT_NEAR(std::stod(rows[0].at("duration_s")), 2.0, 0.1) << "--step sets the window";
+  std::ifstream timeline(std::filesystem::path(csv).parent_path() /
+                         (rows[0].at("artifacts") + ".timeline.csv"));
+  std::string line;
+  std::getline(timeline, line);
+  std::vector<std::string> offered;
+  while (std::getline(timeline, line)) offered.push_back(line.substr(line.rfind(',') + 1));
+  EXPECT_EQ(offered, (std::vector<std::string>{"200.0", "400.0"}));
+}
+
+TEST(Run, SearchFlagsThatCannotBeAreUsageErrors) {
+  for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--search", "rate", "--repeat", "3"}, "leave out --repeat"},
+           {{"--search", "rate", "--resolution", "150%"}, "above 0 and below 1"},
+           {{"--search", "rate", "--slo-p99", "fast"}, "invalid duration"},
+           {{"--search", "knee"}, "knee"},
+           {{"--ramp", "100:200", "--search", "rate"}, "give one"},
+           {{"--ramp", "100,200"}, "give --step"}}) {
+    std::vector<std::string> command{"run",        "--models", "epoll",
+                                     "--no-plots", "--out",    temp_csv("bad-search")};
+    command.insert(command.end(), args.begin(), args.end());
+    const auto result = run_cmbench(command, std::chrono::seconds(10));
+    EXPECT_EQ(result.exit_code, 2) << args[1];
+    EXPECT_NE(result.err.find(says), std::string::npos) << result.err;
+  }
 }
 
 // Same-runner A/B: two builds' servers measured in one sweep, taking turns

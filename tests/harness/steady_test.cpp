@@ -67,3 +67,27 @@ TEST(Steady, OnePauseOrTooFewResponsesIsNotATrend) {
 
 }  // namespace
 }  // namespace cmb::harness
+
+namespace {
+
+// --warmup auto's rule on a warm-up's last seconds.
+TEST(Settled, AWarmUpSettlesWhenItsLastSecondsNeitherTrendNorStep) {
+  using cmb::harness::settled;
+  EXPECT_FALSE(settled({1000, 1000, 1000, 1000})) << "too few seconds to tell";
+  EXPECT_TRUE(settled({1000, 1030, 980, 1010, 995}));
+  EXPECT_FALSE(settled({500, 800, 1800, 3000, 3000})) << "climbing";
+  EXPECT_FALSE(settled({800, 3000, 3000, 3000, 3000})) << "a step, too late for a trend test";
+  EXPECT_TRUE(settled({500, 800, 1800, 3000, 3000, 3050, 2980, 3010, 3000}))
+      << "only the last five count";
+  EXPECT_FALSE(settled({3000, 2800, 2600, 2400, 2200})) << "falling as surely";
+  // Noise alone: 1 000 warm-ups of five seconds with 4 % noise mostly settle.
+  std::mt19937 random(3);
+  std::normal_distribution<double> noise(1000, 40);
+  int settled_count = 0;
+  for (int i = 0; i < 1000; ++i)
+    settled_count +=
+        settled({noise(random), noise(random), noise(random), noise(random), noise(random)});
+  EXPECT_GE(settled_count, 900);
+}
+
+}  // namespace

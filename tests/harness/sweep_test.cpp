@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -215,6 +217,59 @@ TEST(PlanPoints, ResumeSkipsWhatTheCsvHoldsButNotItsErrors) {
             (std::vector<std::string>{"epoll c=4 #1", "poll c=1 #1", "poll c=4 #1"}));
   EXPECT_TRUE(measured_points(csv + ".absent").empty());
   std::filesystem::remove(csv);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(CheckRates, WhatASearchDecidesItselfIsAUsageErrorToGive) {
+  SweepConfig config;
+  config.models = {"epoll"};
+  config.rates = {0};
+  EXPECT_EQ(usage_error([&] { check_rates(config); }), "") << "no search: nothing to check";
+  config.search = "rate";
+  EXPECT_EQ(usage_error([&] { check_rates(config); }), "");
+  for (const auto& [change, says] :
+       std::vector<std::pair<std::function<void(SweepConfig&)>, std::string>>{
+           {[](SweepConfig& c) { c.repeat = 3; }, "leave out --repeat"},
+           {[](SweepConfig& c) { c.requests_per_connection = 10; }, "--requests-per-connection"},
+           {[](SweepConfig& c) { c.search_resolution = 1.5; }, "between 0 and 1"},
+           {[](SweepConfig& c) { c.search = "connections"; }, "the one search is 'rate'"}}) {
+    SweepConfig bad = config;
+    change(bad);
+    EXPECT_NE(usage_error([&] { check_rates(bad); }).find(says), std::string::npos) << says;
+  }
+  // The rates a scenario file gives (knee's) give way to the search's, noted.
+  config.rates = {1000, 2000};
+  EXPECT_NE(check_rates(config).find("(1000,2000) are not swept"), std::string::npos);
+  EXPECT_EQ(config.rates, std::vector<double>{0});
+}
+
+TEST(CheckRates, ARampChoosesItsRatesAndGoesWithNoSearch) {
+  SweepConfig config;
+  config.ramp = cmb::loadgen::rate_profile("1000:3000", "", std::chrono::seconds(4));
+  config.rates = {500, 700};
+  EXPECT_NE(check_rates(config).find("--ramp chooses the rates itself"), std::string::npos);
+  EXPECT_EQ(config.rates, std::vector<double>{2000}) << "its points are at its mean";
+  config.search = "rate";
+  EXPECT_NE(usage_error([&] { check_rates(config); }).find("give one"), std::string::npos);
+  // A connection of a ramp idles longest at its lowest rate.
+  config.search.clear();
+  config.connections = {32};
+  config.ramp = cmb::loadgen::rate_profile("1:3000", "", std::chrono::seconds(4));
+  EXPECT_GE(server_header_timeout(config).count(), 60'000);
+}
+
+// A search's rates are not known beforehand: its connections may idle
+// between requests longer than a fixed sweep's would.
+TEST(CheckRates, ASearchHoldsItsConnectionsThroughAWholePoint) {
+  SweepConfig config;
+  config.duration = std::chrono::seconds(3);
+  config.warmup = std::chrono::seconds(1);
+  EXPECT_EQ(server_header_timeout(config).count(), 0);
+  config.search = "rate";
+  EXPECT_GE(server_header_timeout(config), 2 * (config.duration + config.warmup));
 }
 
 }  // namespace

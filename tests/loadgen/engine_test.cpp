@@ -5,6 +5,7 @@
 // io-uring one (CMB_TEST_IO_URING), so both pass the same suite.
 #include "loadgen/engine.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -191,7 +192,26 @@ TEST(Engine, OpenLoopHoldsTheRate) {
     EXPECT_NEAR(static_cast<double>(r.requests), 400.0, 40.0) << "max_spin " << spin.count();
     EXPECT_EQ(r.uncorrected_latency.count(), r.requests);
     EXPECT_EQ(r.schedule_lag.count(), r.sent);
+    // The corrected view also holds what the window closed on, at its age.
+    EXPECT_EQ(r.latency.count(), r.requests + r.unfinished);
+    EXPECT_LE(r.unfinished, 4u) << "at most one in flight per connection at this rate";
   }
+}
+
+// A server that never answers some connections (a pool smaller than the
+// connections): their requests are in no response, so only counting what
+// the window closed on at its age shows them. Here one connection of two
+// gets its first request answered and then nothing; the other is fine.
+TEST(Engine, RequestsTheWindowClosedOnCountAtTheirAge) {
+  FaultServer server(FaultServer::Mode::kStallOnce, 2s, 10);
+  LoadConfig config = config_for(server, 2);
+  config.rate = 200;
+  config.duration = 1s;
+  config.timeout = 10s;
+  const LoadResult r = run_load(config);
+  EXPECT_GT(r.unfinished, 50u) << "a stalled connection's sends pile up behind its first";
+  EXPECT_EQ(r.latency.count(), r.requests + r.unfinished);
+  EXPECT_GE(r.latency.percentile(99), 500'000'000u) << "p99 shows the stall (ns)";
 }
 
 // An open loop without keep-alive is an open loop of new connections (an
@@ -269,6 +289,13 @@ TEST(Engine, AStepRampHoldsEachStepAndStillSeesAStall) {
     EXPECT_NEAR(static_cast<double>(r.timeline[s].requests), config.ramp.rates[s],
                 0.1 * config.ramp.rates[s])
         << "second " << s;
+  // The timeline says what each second offered: the last column.
+  std::istringstream rows(format_timeline_csv(config, r));
+  std::string line;
+  std::getline(rows, line);
+  EXPECT_EQ(line.substr(line.rfind(',') + 1), "offered_rps");
+  for (size_t s = 0; s < 3 && std::getline(rows, line); ++s)
+    EXPECT_EQ(line.substr(line.rfind(',') + 1), fmt::format("{:.1f}", config.ramp.rates[s]));
 
   FaultServer stalling(FaultServer::Mode::kStallOnce, 500ms, 100);
   LoadConfig stalled = config_for(stalling, 2);
@@ -327,7 +354,7 @@ TEST(Engine, AResponseReadAfterTheWindowIsInItsLastSecond) {
   EXPECT_EQ(detail::window_slice(500ms, 1s), kWindowSlices / 2);
   EXPECT_EQ(detail::window_slice(-1ms, 1s), 0u);
   // "second,requests,rps,...": the row's rate is the point's.
-  std::istringstream rows(format_timeline_csv(r));
+  std::istringstream rows(format_timeline_csv(config, r));
   std::string header, second, requests, rps;
   std::getline(rows, header);
   std::getline(rows, second, ',');

@@ -257,3 +257,42 @@ def test_unsteady_points_are_drawn_hollow(tmp_path):
               (c.get_facecolors() == matplotlib.colors.to_rgba("white")).all()]
     assert len(hollow) == 1 and len(hollow[0].get_offsets()) == 1
     plt.close(figure)
+
+
+SEARCH = FIXTURES / "search.csv"  # `cmbench run --models epoll --workload cpu_us=200 --search rate`
+
+
+def test_a_search_is_drawn_as_its_path_with_the_rate_it_found(tmp_path):
+    assert "search.png" in names(plot_results.plot(SEARCH, tmp_path))
+    figure, ax = plt.subplots()
+    assert plot_results.draw_search(ax, SEARCH, "cpu_us=200", "paper")
+    found = json.loads(SEARCH.with_suffix(".json").read_text())["search"]["found"][0]
+    lines = {line.get_linestyle(): line for line in ax.get_lines()}
+    # The path: the rates in the order the search measured them, the probe left out.
+    assert list(lines["-"].get_xdata()) == found["path"]
+    # The rate found, from the manifest, and the SLO.
+    assert lines["--"].get_xdata()[0] == found["max_rate"]
+    assert lines[":"].get_ydata()[0] == 100.0
+    plt.close(figure)
+    # A run without a search has no search chart.
+    assert "search.png" not in names(plot_results.plot(KNEE, tmp_path / "knee"))
+
+
+RAMP = FIXTURES / "ramp.csv"  # `cmbench run --models epoll,thread-pool --workload cpu_us=200 --ramp 1000:6000`
+
+
+def test_a_ramp_is_drawn_as_p99_against_the_rate_offered_each_second(tmp_path):
+    assert "p99_vs_offered_rate.png" in names(plot_results.plot(RAMP, tmp_path))
+    frame = plot_results.load(RAMP)
+    figure, ax = plt.subplots()
+    assert plot_results.draw_ramp(ax, frame, RAMP, "paper")
+    drawn = {line.get_label(): line for line in ax.get_lines() if line.get_linestyle() == "-"}
+    assert set(drawn) == {"epoll", "thread-pool"}
+    for model, line in drawn.items():
+        artifacts = frame[frame["model"] == model]["artifacts"].iloc[0]
+        timeline = pd.read_csv(FIXTURES / f"{artifacts}.timeline.csv")
+        assert list(line.get_xdata()) == list(timeline["offered_rps"])
+        assert list(line.get_ydata()) == list(timeline["p99_us"] / 1000)
+    plt.close(figure)
+    # A run without a ramp has no such chart.
+    assert "p99_vs_offered_rate.png" not in names(plot_results.plot(KNEE, tmp_path / "knee"))

@@ -146,3 +146,19 @@ def test_chromium_renders_every_section_and_verdict(gallery_report, tmp_path):
 
 def parse_text(markup):
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup))
+
+
+def test_a_search_run_states_the_rate_it_found(tmp_path):
+    """cmbench replays the search from the rows and states what it found."""
+    if not CMBENCH.exists():
+        pytest.fail(f"{CMBENCH} is not built (scripts/build)")
+    out = tmp_path / "search.html"
+    csv = ROOT / "tests/plots/fixtures/search.csv"
+    result = subprocess.run([str(CMBENCH), "report", str(csv), "-o", str(out)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "The highest rate with p99 under 100 ms" in text
+    found = json.loads(csv.with_suffix(".json").read_text())["search"]["found"][0]
+    assert f"{found['max_rate']:g} req/s (bracket {found['max_rate']:g}-{found['bracket'][1]:g}, " \
+           f"{found['points']} points)" in text

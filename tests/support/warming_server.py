@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """An external HTTP/1.1 server that warms up, as a JIT or a cache does: for
 its first WARM seconds each response waits, the wait shrinking from 10 ms
-to none; then it answers at once. A sweep that measures it too soon sees
-its rate climb through the window: not a steady state.
+to 1 ms; then every response waits 1 ms. A sweep that measures it too soon
+sees its rate climb through the window: not a steady state. Warm, its rate
+is set by that millisecond, not by the CPU Python gets: steady even on a
+noisy machine.
 Usage: warming_server.py PORT [WARM_SECONDS]"""
 import http.server
 import socketserver
@@ -18,9 +20,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go in two writes
 
     def do_GET(self):
-        warmed = (time.monotonic() - START) / WARM
-        if warmed < 1:
-            time.sleep(0.010 * (1 - warmed))
+        warmed = min(1.0, (time.monotonic() - START) / WARM)
+        time.sleep(0.001 + 0.009 * (1 - warmed))
         body = b"Hello, World!"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))

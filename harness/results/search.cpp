@@ -1,0 +1,122 @@
+#include "harness/results/search.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "harness/base/stats.hpp"
+#include "harness/results/summary.hpp"
+
+namespace cmb::harness {
+
+RateSearch::RateSearch(SearchSettings settings) : settings_(settings) {}
+
+std::optional<SearchProbe> RateSearch::next() const {
+  if (!outcome_.end.empty()) return std::nullopt;
+  return SearchProbe{probed_ ? rate_ : 0, static_cast<int>(samples_.size()) + 1, outcome_.points};
+}
+
+void RateSearch::end(std::string why) { outcome_.end = std::move(why); }
+
+void RateSearch::take(const ResultRow& row) {
+  if (!outcome_.end.empty()) return;
+  ++outcome_.points;
+  if (!probed_) {
+    probed_ = true;
+    if (!row.error.empty() || row.rps <= 0) {
+      end(row.error.empty() ? "the closed-loop probe got no response"
+                            : "the closed-loop probe failed: " + row.error);
+      return;
+    }
+    outcome_.estimate = row.rps;
+    rate_ = std::max(1.0, std::round(row.rps / 2));
+    return;
+  }
+  if (samples_.empty()) outcome_.path.push_back(row.rate);
+  samples_.push_back(row);
+  if (const std::optional<bool> held = judge()) {
+    samples_.clear();
+    decide(*held);
+  }
+  if (outcome_.end.empty() && outcome_.points >= kSearchMaxPoints)
+    end(fmt::format("stopped at {} points", kSearchMaxPoints));
+}
+
+std::optional<bool> RateSearch::judge() const {
+  std::vector<const ResultRow*> rows;
+  std::vector<double> p99;
+  for (const auto& sample : samples_) {
+    if (!sample.error.empty()) return false;  // a server that fails at a rate does not sustain it
+    rows.push_back(&sample);
+    p99.push_back(sample.latency_p99_us);
+  }
+  const double slo_us = settings_.slo_p99_ms * 1000;
+  const bool near_edge = std::abs(median(p99) - slo_us) <= kSearchEdge * slo_us;
+  if (near_edge && static_cast<int>(samples_.size()) < kSearchEdgeSamples) return std::nullopt;
+  return holds_slo(rows, settings_.slo_p99_ms);
+}
+
+void RateSearch::decide(bool held) {
+  if (held)
+    pass_ = std::max(pass_.value_or(0), rate_);
+  else
+    outcome_.fail = std::min(outcome_.fail.value_or(rate_), rate_);
+  outcome_.max_rate = pass_.value_or(0);
+  if (!outcome_.fail) {  // still growing
+    rate_ *= 2;
+    if (rate_ > kSearchMaxGrowth * outcome_.estimate)
+      end(fmt::format("never violated, up to {:g} times the closed-loop rate", kSearchMaxGrowth));
+    return;
+  }
+  if (!pass_) {  // still shrinking
+    rate_ = std::floor(rate_ / 2);
+    if (rate_ < 1 || rate_ < outcome_.estimate / kSearchMaxGrowth)
+      end(fmt::format("no rate held the SLO, down to 1/{:g} of the closed-loop rate",
+                      kSearchMaxGrowth));
+    return;
+  }
+  const double pass = *pass_, fail = *outcome_.fail;
+  if (fail - pass <= settings_.resolution * pass || fail - pass <= 1) {
+    end(fmt::format("bracket within {:g} %", settings_.resolution * 100));
+    return;
+  }
+  rate_ = std::round((pass + fail) / 2);
+}
+
+std::vector<FoundRate> replay_searches(const std::vector<ResultRow>& rows,
+                                       const SearchSettings& settings) {
+  std::vector<PointKey> order;
+  std::map<PointKey, std::vector<const ResultRow*>> groups;
+  for (const auto& row : rows) {
+    if (!row.search_step) continue;
+    PointKey key = row.point();
+    key.rate = 0;
+    if (!groups.contains(key)) order.push_back(key);
+    groups[key].push_back(&row);
+  }
+  std::vector<FoundRate> found;
+  for (const auto& key : order) {
+    std::vector<const ResultRow*>& steps = groups[key];
+    std::stable_sort(steps.begin(), steps.end(), [](const ResultRow* a, const ResultRow* b) {
+      return *a->search_step < *b->search_step;
+    });
+    RateSearch search(settings);
+    for (size_t i = 0; i < steps.size(); ++i)  // a step written twice counts once
+      if (i == 0 || *steps[i]->search_step != *steps[i - 1]->search_step) search.take(*steps[i]);
+    found.push_back({key, search.outcome()});
+  }
+  return found;
+}
+
+std::string describe_search(const SearchOutcome& outcome) {
+  if (outcome.max_rate <= 0)
+    return fmt::format("none ({}; {} points)", outcome.end.empty() ? "not finished" : outcome.end,
+                       outcome.points);
+  return fmt::format("{:g} req/s (bracket {:g}-{}, {} points{})", outcome.max_rate,
+                     outcome.max_rate, outcome.fail ? fmt::format("{:g}", *outcome.fail) : "?",
+                     outcome.points, outcome.end.empty() ? ", not finished" : "");
+}
+
+}  // namespace cmb::harness

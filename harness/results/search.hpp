@@ -1,0 +1,94 @@
+// The search for the highest rate a server sustains under an SLO
+// (`run --search rate`): which rate to measure next, given the points
+// measured so far, and what they found. Pure: the sweep measures, this
+// decides, and the same rows replayed give the same answer (the manifest's
+// figures after a --resume are the live search's).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/results/row.hpp"
+
+namespace cmb::harness {
+
+struct SearchSettings {
+  double slo_p99_ms = 10;
+  // The search ends when its bracket [pass, fail] is this narrow, as a
+  // share of `pass`.
+  double resolution = 0.05;
+};
+
+// A point within this share of the SLO is measured this many times, and
+// the median decides: near the edge one sample is a coin toss.
+inline constexpr double kSearchEdge = 0.10;
+inline constexpr int kSearchEdgeSamples = 3;
+// Bounds, so that a search always ends: points in all, and how far above
+// the closed-loop estimate the rate may grow before the search says the
+// SLO was never violated (and how far below it it may shrink before it
+// says nothing held).
+inline constexpr int kSearchMaxPoints = 20;
+inline constexpr double kSearchMaxGrowth = 64;
+
+// What to measure next: `rate` 0 is the closed-loop probe (the first
+// estimate); `repetition` counts the samples of that rate, from 1.
+struct SearchProbe {
+  double rate = 0;
+  int repetition = 1;
+  int step = 0;  // the point's place in the search, from 0: its search_step
+};
+
+struct SearchOutcome {
+  double estimate = 0;         // the closed-loop probe's requests/s
+  double max_rate = 0;         // the highest rate that held the SLO; 0: none did
+  std::optional<double> fail;  // the lowest rate above it that did not; none: never failed
+  int points = 0;              // rows measured, the probe and repeats included
+  std::string end;             // why it ended, in words; empty while it goes on
+  std::vector<double> path;    // the rates measured after the probe, in order
+};
+
+// One search: one model at one workload, connection count and idle count.
+// The probe's rps gives the estimate; the rate starts at half of it and
+// doubles while the SLO holds (halves while it does not), then bisects
+// the bracket until it is within the resolution. Rates are whole
+// requests/s, so that a CSV holds them exactly and --resume finds them.
+class RateSearch {
+ public:
+  explicit RateSearch(SearchSettings settings);
+
+  // The point to measure next; none when the search has ended.
+  std::optional<SearchProbe> next() const;
+  // The row measured for next() (or found in the CSV for it).
+  void take(const ResultRow& row);
+  const SearchOutcome& outcome() const { return outcome_; }
+
+ private:
+  // The rate's samples so far decide it: true held, false did not,
+  // nothing yet (near the edge, more samples are due).
+  std::optional<bool> judge() const;
+  void decide(bool held);
+  void end(std::string why);
+
+  SearchSettings settings_;
+  SearchOutcome outcome_;
+  bool probed_ = false;
+  std::optional<double> pass_;
+  double rate_ = 0;                 // the rate being measured
+  std::vector<ResultRow> samples_;  // its samples so far
+};
+
+// Every search in a results CSV's rows (those with a search_step),
+// replayed: one per model, workload, connection count and idle count, in
+// the order of their first rows.
+struct FoundRate {
+  PointKey key;  // its rate 0
+  SearchOutcome outcome;
+};
+std::vector<FoundRate> replay_searches(const std::vector<ResultRow>& rows,
+                                       const SearchSettings& settings);
+
+// "4120 req/s (bracket 4080-4290, 8 points)", or why none was found.
+std::string describe_search(const SearchOutcome& outcome);
+
+}  // namespace cmb::harness
