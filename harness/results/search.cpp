@@ -15,7 +15,8 @@ RateSearch::RateSearch(SearchSettings settings) : settings_(settings) {}
 
 std::optional<SearchProbe> RateSearch::next() const {
   if (!outcome_.end.empty()) return std::nullopt;
-  return SearchProbe{probed_ ? rate_ : 0, static_cast<int>(samples_.size()) + 1, outcome_.points};
+  const size_t samples = probed_ ? samples_.size() : probe_rps_.size();
+  return SearchProbe{probed_ ? rate_ : 0, static_cast<int>(samples) + 1, outcome_.points};
 }
 
 void RateSearch::end(std::string why) { outcome_.end = std::move(why); }
@@ -24,14 +25,16 @@ void RateSearch::take(const ResultRow& row) {
   if (!outcome_.end.empty()) return;
   ++outcome_.points;
   if (!probed_) {
-    probed_ = true;
     if (!row.error.empty() || row.rps <= 0) {
       end(row.error.empty() ? "the closed-loop probe got no response"
                             : "the closed-loop probe failed: " + row.error);
       return;
     }
-    outcome_.estimate = row.rps;
-    rate_ = std::max(1.0, std::round(row.rps / 2));
+    probe_rps_.push_back(row.rps);
+    if (static_cast<int>(probe_rps_.size()) < kSearchProbeSamples) return;
+    probed_ = true;
+    outcome_.estimate = median(probe_rps_);
+    rate_ = std::max(1.0, std::round(outcome_.estimate / 2));
     return;
   }
   if (samples_.empty()) outcome_.path.push_back(row.rate);
@@ -52,8 +55,10 @@ std::optional<bool> RateSearch::judge() const {
     rows.push_back(&sample);
     p99.push_back(sample.latency_p99_us);
   }
+  // The first sample says whether the rate is near the edge; if so, it
+  // takes all its samples, however the second falls.
   const double slo_us = settings_.slo_p99_ms * 1000;
-  const bool near_edge = std::abs(median(p99) - slo_us) <= kSearchEdge * slo_us;
+  const bool near_edge = std::abs(p99.front() - slo_us) <= kSearchEdge * slo_us;
   if (near_edge && static_cast<int>(samples_.size()) < kSearchEdgeSamples) return std::nullopt;
   return holds_slo(rows, settings_.slo_p99_ms);
 }
@@ -65,13 +70,13 @@ void RateSearch::decide(bool held) {
     outcome_.fail = std::min(outcome_.fail.value_or(rate_), rate_);
   outcome_.max_rate = pass_.value_or(0);
   if (!outcome_.fail) {  // still growing
-    rate_ *= 2;
+    rate_ = std::round(rate_ * kSearchGrowth);
     if (rate_ > kSearchMaxGrowth * outcome_.estimate)
       end(fmt::format("never violated, up to {:g} times the closed-loop rate", kSearchMaxGrowth));
     return;
   }
   if (!pass_) {  // still shrinking
-    rate_ = std::floor(rate_ / 2);
+    rate_ = std::floor(rate_ / kSearchGrowth);
     if (rate_ < 1 || rate_ < outcome_.estimate / kSearchMaxGrowth)
       end(fmt::format("no rate held the SLO, down to 1/{:g} of the closed-loop rate",
                       kSearchMaxGrowth));
@@ -103,8 +108,15 @@ std::vector<FoundRate> replay_searches(const std::vector<ResultRow>& rows,
       return *a->search_step < *b->search_step;
     });
     RateSearch search(settings);
-    for (size_t i = 0; i < steps.size(); ++i)  // a step written twice counts once
-      if (i == 0 || *steps[i]->search_step != *steps[i - 1]->search_step) search.take(*steps[i]);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      if (i > 0 && *steps[i]->search_step == *steps[i - 1]->search_step)
+        continue;  // a step written twice counts once
+      // Rows another search wrote (another SLO, another cmbench) stop the
+      // replay where they part from this one's path.
+      const auto due = search.next();
+      if (!due || due->rate != steps[i]->rate) break;
+      search.take(*steps[i]);
+    }
     found.push_back({key, search.outcome()});
   }
   return found;

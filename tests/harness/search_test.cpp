@@ -56,7 +56,8 @@ TEST(RateSearch, FindsACapacityWithinItsResolutionInAFewPoints) {
   RateSearch s(SearchSettings{.slo_p99_ms = 100, .resolution = 0.05});
   const auto rows = search(s, 4100, knee_at_4000);
   const SearchOutcome& found = s.outcome();
-  EXPECT_EQ(rows.front().rate, 0) << "the first point is the closed-loop probe";
+  for (int i = 0; i < cmb::harness::kSearchProbeSamples; ++i)
+    EXPECT_EQ(rows[static_cast<size_t>(i)].rate, 0) << "the closed-loop probe comes first";
   EXPECT_DOUBLE_EQ(found.estimate, 4100);
   ASSERT_TRUE(found.fail);
   EXPECT_LE(found.max_rate, 4000);
@@ -64,10 +65,24 @@ TEST(RateSearch, FindsACapacityWithinItsResolutionInAFewPoints) {
   EXPECT_LE(*found.fail - found.max_rate, 0.05 * found.max_rate);
   EXPECT_LE(found.points, 12);
   EXPECT_EQ(found.points, static_cast<int>(rows.size()));
-  EXPECT_EQ(found.path.size(), rows.size() - 1);
+  EXPECT_EQ(found.path.size(), rows.size() - cmb::harness::kSearchProbeSamples);
   EXPECT_EQ(found.end, "bracket within 5 %");
   for (const auto& row : rows) EXPECT_EQ(row.rate, std::round(row.rate)) << "whole req/s";
   EXPECT_NE(describe_search(found).find("req/s (bracket"), std::string::npos);
+}
+
+TEST(RateSearch, TheEstimateIsTheMedianOfThreeProbes) {
+  RateSearch s(SearchSettings{});
+  for (const double rps : {3700.0, 4500.0, 4400.0}) {
+    const auto probe = s.next();
+    ASSERT_TRUE(probe);
+    EXPECT_EQ(probe->rate, 0);
+    s.take(row_at(0, rps, 1));
+  }
+  EXPECT_DOUBLE_EQ(s.outcome().estimate, 4400);
+  ASSERT_TRUE(s.next());
+  EXPECT_EQ(s.next()->rate, 2200) << "the search starts at half the estimate";
+  EXPECT_EQ(s.next()->step, 3);
 }
 
 TEST(RateSearch, ShrinksWhenEvenHalfTheEstimateViolates) {
@@ -76,7 +91,7 @@ TEST(RateSearch, ShrinksWhenEvenHalfTheEstimateViolates) {
   search(s, 4000, [](double rate) { return rate <= 300 ? 1 : 10; });
   EXPECT_LE(s.outcome().max_rate, 300);
   EXPECT_GT(s.outcome().max_rate, 300 * 0.95 - 1);
-  EXPECT_LE(s.outcome().points, 12);
+  EXPECT_LE(s.outcome().points, cmb::harness::kSearchMaxPoints);
 }
 
 TEST(RateSearch, ANarrowerResolutionTakesMorePoints) {
@@ -106,6 +121,27 @@ TEST(RateSearch, APointNearTheSloIsMeasuredThreeTimesAndTheMedianDecides) {
   // Every rate up to 4000 held on its median, so the search still ends there.
   EXPECT_LE(s.outcome().max_rate, 4000);
   EXPECT_GE(s.outcome().max_rate, 4000 * 0.95 - 1);
+}
+
+TEST(RateSearch, APointFirstSeenNearTheSloTakesAllThreeSamples) {
+  // The second sample falls far below the SLO: the first put the rate near
+  // the edge, so the third is still taken and the median of three decides.
+  std::vector<double> samples = {102, 6, 150};
+  RateSearch s(SearchSettings{.slo_p99_ms = 100, .resolution = 0.05});
+  std::vector<ResultRow> rows;
+  while (const auto probe = s.next()) {
+    double p99 = 1.0;
+    if (probe->rate == 2000 && probe->repetition <= 3) p99 = samples[probe->repetition - 1];
+    if (probe->rate > 2000) p99 = 2000;
+    ResultRow row = row_at(probe->rate, 4000, p99);
+    row.repetition = probe->repetition;
+    rows.push_back(row);
+    s.take(row);
+  }
+  int at_2000 = 0;
+  for (const auto& row : rows) at_2000 += row.rate == 2000;
+  EXPECT_EQ(at_2000, 3);
+  EXPECT_LT(s.outcome().max_rate, 2000) << "the median, 102 ms, violates";
 }
 
 TEST(RateSearch, ErrorsOrAFailedPointViolateTheSlo) {
@@ -139,7 +175,7 @@ TEST(RateSearch, EndsWhenNothingHoldsOrNothingViolates) {
   search(never_holds, 4000, [](double) { return 50.0; });
   EXPECT_EQ(never_holds.outcome().max_rate, 0);
   EXPECT_NE(never_holds.outcome().end.find("no rate held the SLO"), std::string::npos);
-  EXPECT_LE(never_holds.outcome().points, 9) << "the probe, then halving to 1/64 of it";
+  EXPECT_LE(never_holds.outcome().points, 10) << "the probe, then shrinking to 1/16 of it";
 
   // A server that answers any rate offered at once.
   RateSearch always_holds(SearchSettings{.slo_p99_ms = 100});
@@ -174,6 +210,11 @@ TEST(RateSearch, ItsRowsReplayedFindWhatItFound) {
   EXPECT_EQ(found[0].outcome.points, s.outcome().points);
   EXPECT_EQ(found[1].key.model, "other");
   EXPECT_EQ(found[1].outcome.points, 1);
+  // Rows of a search with other settings part from this one's path: the
+  // replay stops there rather than take them for what they are not.
+  const auto other_slo = cmb::harness::replay_searches(rows, {.slo_p99_ms = 400});
+  EXPECT_LT(other_slo[0].outcome.points, s.outcome().points);
+  EXPECT_EQ(other_slo[0].outcome.end, "");
 }
 
 TEST(RateSearch, ARateServedShortOfWhatWasOfferedViolatesTheSlo) {
