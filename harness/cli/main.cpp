@@ -11,6 +11,7 @@
 #include <exception>
 #include <filesystem>
 #include <memory>
+#include <string>
 
 #include "harness/base/build_info.hpp"
 #include "harness/base/exit_codes.hpp"
@@ -22,6 +23,18 @@ namespace {
 
 // Linux's default fs.nr_open: the most a process may be allowed.
 constexpr rlim_t kMostDescriptors = 1 << 20;
+
+// What `cmbench` alone prints: where to start. `--help` lists the rest.
+std::string short_usage() {
+  return "cmbench: how a TCP server's concurrency model decides its throughput, latency and\n"
+         "resource use\n"
+         "\n"
+         "  cmbench run                the demo: why-multithreaded, as scripts/demo runs it\n"
+         "  cmbench run SCENARIO       another scenario (scenarios/, docs/scenarios.md)\n"
+         "  cmbench models             the concurrency models it can serve\n"
+         "  cmbench load URL -c N -d T a load generator, as wrk (-R RATE: as wrk2)\n"
+         "  cmbench --help             every subcommand; cmbench SUBCOMMAND --help; man cmbench\n";
+}
 
 }  // namespace
 
@@ -71,6 +84,10 @@ int main(int argc, char** argv) {
   // `cmbench run [SCENARIO] [flags]`: the scenario's file becomes the
   // config file CLI11 reads; flags still override it.
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {  // where to start, rather than CLI11's "A subcommand is required"
+    fmt::print("{}", short_usage());
+    return kExitUsage;
+  }
   if (args == std::vector<std::string>{"--man"}) {  // for the build: cmbench.1
     fmt::print("{}", man_page(app, build_info().version));
     return kExitOk;

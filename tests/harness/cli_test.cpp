@@ -120,6 +120,14 @@ TEST(Cli, LoadRefusesARampThatCannotBe) {
   }
 }
 
+// `cmbench` alone says where to start, as a usage error.
+TEST(Cli, NoArgumentsPrintAShortUsage) {
+  const auto result = run_cmbench({}, std::chrono::seconds(10));
+  EXPECT_EQ(result.exit_code, 2);
+  for (const char* start : {"cmbench run ", "cmbench models", "cmbench load", "--help"})
+    EXPECT_NE(result.out.find(start), std::string::npos) << start << "\n" << result.out;
+}
+
 TEST(Cli, ServeRejectsUnknownModel) {
   const auto result = run_cmbench({"serve", "--model", "no-such-model", "--port", "0"});
   EXPECT_EQ(result.exit_code, 2);
