@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <new>
 #include <system_error>
@@ -14,9 +15,16 @@ namespace {
 constexpr int kCounters = 5;
 constexpr uint32_t kSlots = kCounterSlots;
 
+struct StageSlot {
+  std::atomic<uint64_t> count;
+  std::atomic<uint64_t> sum_ns;
+  std::atomic<uint64_t> buckets[kStageBuckets];
+};
+
 struct alignas(64) Slot {
   std::atomic<uint64_t> values[kCounters];
   std::atomic<uint32_t> acceptor;  // the slot's thread takes connections
+  StageSlot stages[kStages];
 };
 
 struct Shared {
@@ -63,6 +71,14 @@ CounterValues sum(const Shared& counters) noexcept {
     values.accepted_by_slot[s] =
         slot.values[static_cast<int>(Counter::kAccepted)].load(std::memory_order_relaxed);
     if (slot.acceptor.load(std::memory_order_relaxed) != 0) values.acceptor_slots |= 1ull << s;
+    for (int i = 0; i < kStages; ++i) {
+      const StageSlot& from = slot.stages[i];
+      StageHistogram& to = values.stages[static_cast<size_t>(i)];
+      to.count += from.count.load(std::memory_order_relaxed);
+      to.sum_ns += from.sum_ns.load(std::memory_order_relaxed);
+      for (int b = 0; b < kStageBuckets; ++b)
+        to.buckets[static_cast<size_t>(b)] += from.buckets[b].load(std::memory_order_relaxed);
+    }
   }
   values.requests = sums[0];
   values.refused = sums[1];
@@ -78,6 +94,14 @@ void count(Counter counter) noexcept {
   Slot& slot = my_slot();
   slot.values[static_cast<int>(counter)].fetch_add(1, std::memory_order_relaxed);
   if (counter == Counter::kAccepted) slot.acceptor.store(1, std::memory_order_relaxed);
+}
+
+void record_stage(Stage stage, std::chrono::nanoseconds time) noexcept {
+  const auto nanos = static_cast<uint64_t>(std::max<int64_t>(0, time.count()));
+  StageSlot& slot = my_slot().stages[static_cast<int>(stage)];
+  slot.count.fetch_add(1, std::memory_order_relaxed);
+  slot.sum_ns.fetch_add(nanos, std::memory_order_relaxed);
+  slot.buckets[stage_bucket(nanos)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void register_acceptor() noexcept { my_slot().acceptor.store(1, std::memory_order_relaxed); }

@@ -12,6 +12,7 @@
 
 #include "net/fd.hpp"
 #include "net/socket.hpp"
+#include "servers/stages.hpp"
 
 namespace cmb::servers {
 
@@ -31,6 +32,9 @@ struct CounterValues {
   // its zero).
   std::array<uint64_t, kCounterSlots> accepted_by_slot{};
   uint64_t acceptor_slots = 0;
+  // Each stage's histogram over every request answered with the workload's
+  // response (servers/stages.hpp), in Stage order.
+  std::array<StageHistogram, kStages> stages{};
 
   // accepted_by_slot of the acceptor slots, in slot order.
   std::vector<uint64_t> accepted_by_thread() const;
@@ -40,6 +44,9 @@ enum class Counter { kRequests, kRefused, kTimedOut, kRejected, kAccepted };
 
 // Adds one to `counter` for this process tree (kAccepted: for this thread).
 void count(Counter counter) noexcept;
+
+// One request spent `time` in `stage` (for this process tree).
+void record_stage(Stage stage, std::chrono::nanoseconds time) noexcept;
 
 // This thread takes connections: its accept count is reported even at zero.
 void register_acceptor() noexcept;

@@ -39,11 +39,12 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
       break;
     }
     input_.consume(result.consumed);
+    const auto parsed = StampClock::now();
     if (policy == WaitPolicy::kDeferAndHoldBlocking && work.sleep.count() > 0) {
-      blocking_ = Deferred{work, framing};
+      blocking_ = Deferred{work, framing, parsed};  // queued until a helper runs it
       break;
     }
-    if (const auto wait = finish_work(work, framing, policy); wait.count() > 0) {
+    if (const auto wait = finish_work(work, framing, policy, parsed, parsed); wait.count() > 0) {
       note_progress();
       return wait;
     }
@@ -53,26 +54,35 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
 }
 
 std::chrono::microseconds HttpSession::finish_work(const Work& work, const ReplyFraming& framing,
-                                                   WaitPolicy policy) {
+                                                   WaitPolicy policy, StampClock::time_point parsed,
+                                                   StampClock::time_point started) {
   run_inline_work(work, interrupt_fd_);
   if (work.wait.count() > 0) {
     if (policy != WaitPolicy::kBlock) {
-      deferred_ = Deferred{work, framing};
+      deferred_ = Deferred{work, framing, parsed};
+      deferred_started_ = started;
       return work.wait;
     }
     interruptible_sleep(work.wait, interrupt_fd_);
   }
   append_work_response(output_, work, framing);
+  response_appended(parsed, started);
   count(Counter::kRequests);
   closing_ = !framing.keep_alive;
   return std::chrono::microseconds{0};
+}
+
+void HttpSession::response_appended(StampClock::time_point parsed, StampClock::time_point started) {
+  const auto ended = StampClock::now();
+  unsent_.push_back({output_.size(), started - parsed, ended - started, ended});
 }
 
 std::chrono::microseconds HttpSession::run_blocking() {
   if (!blocking_) return std::chrono::microseconds{0};
   const Deferred held = *blocking_;
   blocking_.reset();
-  const auto wait = finish_work(held.work, held.framing, WaitPolicy::kDefer);
+  const auto wait =
+      finish_work(held.work, held.framing, WaitPolicy::kDefer, held.parsed, StampClock::now());
   progress_at_ = Clock::now();
   return wait;
 }
@@ -80,6 +90,7 @@ std::chrono::microseconds HttpSession::run_blocking() {
 void HttpSession::finish_wait() {
   if (!deferred_) return;
   append_work_response(output_, deferred_->work, deferred_->framing);
+  response_appended(deferred_->parsed, deferred_started_);
   count(Counter::kRequests);
   closing_ = !deferred_->framing.keep_alive;
   deferred_.reset();
@@ -98,6 +109,16 @@ bool HttpSession::time_out() {
 void HttpSession::consume_output(size_t n) {
   if (n > 0) progress_at_ = Clock::now();
   output_sent_ += n;
+  if (!unsent_.empty() && unsent_.front().end <= output_sent_) {
+    const auto now = StampClock::now();
+    do {
+      const Unsent& sent = unsent_.front();
+      record_stage(Stage::kQueued, sent.queued);
+      record_stage(Stage::kService, sent.service);
+      record_stage(Stage::kOutbound, now - sent.service_end);
+      unsent_.pop_front();
+    } while (!unsent_.empty() && unsent_.front().end <= output_sent_);
+  }
   if (output_sent_ == output_.size()) {
     output_.clear();
     output_sent_ = 0;

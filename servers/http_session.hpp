@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,15 +94,33 @@ class HttpSession {
   bool closing() const { return closing_; }
 
  private:
+  // Stage stamps (servers/stages.hpp) take the precise clock: a stage is
+  // microseconds, which the coarse clock cannot tell apart.
+  using StampClock = std::chrono::steady_clock;
   struct Deferred {
     Work work;
     ReplyFraming framing;
+    StampClock::time_point parsed;
   };
+  // A response whose last byte has not gone to the kernel yet: where it
+  // ends in the output, and its request's stages so far. Its stages are
+  // recorded when consume_output() passes its end (a connection lost
+  // first records none, as a request refused or rejected records none).
+  struct Unsent {
+    size_t end;
+    StampClock::duration queued;
+    StampClock::duration service;
+    StampClock::time_point service_end;
+  };
+  // The handler ran from `started` for a request parsed at `parsed`, and
+  // its response is now in the output: it awaits sending.
+  void response_appended(StampClock::time_point parsed, StampClock::time_point started);
 
   // Runs a parsed request's work and appends its response, or under a
   // deferring policy holds it back and returns its wait.
   std::chrono::microseconds finish_work(const Work& work, const ReplyFraming& framing,
-                                        WaitPolicy policy);
+                                        WaitPolicy policy, StampClock::time_point parsed,
+                                        StampClock::time_point started);
 
   net::RequestParser parser_;
   int interrupt_fd_;
@@ -115,6 +134,9 @@ class HttpSession {
   Clock::time_point progress_at_;
   std::optional<Deferred> deferred_;
   std::optional<Deferred> blocking_;
+  std::deque<Unsent> unsent_;  // in output order
+  // The deferred wait's handler start: its wait is service, not queue.
+  StampClock::time_point deferred_started_;
 };
 
 }  // namespace cmb::servers

@@ -64,6 +64,14 @@ struct ResultRow : PointId {
   std::optional<uint64_t> server_refused;
   std::optional<uint64_t> server_timed_out;
   std::optional<uint64_t> server_rejected;
+  // Where the server's time went (servers/stages.hpp), over the requests
+  // it answered in the window: each stage's mean and p99, in µs, empty
+  // where the server does not stamp it (nginx, external servers, and
+  // inbound until the kernel's receive time is read). unaccounted is the
+  // client's mean latency less the four means: the network, the client,
+  // and what the stages miss; empty unless all four are there.
+  std::optional<double> inbound_mean_us, inbound_p99_us, queued_mean_us, queued_p99_us,
+      service_mean_us, service_p99_us, outbound_mean_us, outbound_p99_us, unaccounted_mean_us;
   // Connections each accepting thread (or prefork child) took during the
   // window, "a|b|c" in slot order: how evenly the kernel spread them.
   std::optional<std::string> server_accepts_per_thread;

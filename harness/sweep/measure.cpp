@@ -144,6 +144,30 @@ std::vector<loadgen::Target> targets_for(const SweepConfig& config, uint16_t por
   return targets;
 }
 
+// Each stage's mean and p99 over the window, from the server's histograms
+// at its edges; a stage with no sample stays empty.
+void fill_stages(ResultRow& row, const servers::CounterValues& start,
+                 const servers::CounterValues& end) {
+  std::optional<double>* columns[servers::kStages][2] = {
+      {&row.inbound_mean_us, &row.inbound_p99_us},
+      {&row.queued_mean_us, &row.queued_p99_us},
+      {&row.service_mean_us, &row.service_p99_us},
+      {&row.outbound_mean_us, &row.outbound_p99_us}};
+  double sum = 0;
+  bool all = true;
+  for (size_t i = 0; i < servers::kStages; ++i) {
+    const servers::StageHistogram window = end.stages[i].since(start.stages[i]);
+    if (window.count == 0) {
+      all = false;
+      continue;
+    }
+    *columns[i][0] = window.mean_us();
+    *columns[i][1] = window.percentile_us(99);
+    sum += window.mean_us();
+  }
+  if (all) row.unaccounted_mean_us = row.latency_mean_us - sum;
+}
+
 void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
   const auto us = [](uint64_t nanos) { return static_cast<double>(nanos) / 1000.0; };
   row.duration_s = result.duration_s;
@@ -300,6 +324,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
       if ((counters_end->acceptor_slots >> s) & 1)
         accepts.push_back(counters_end->accepted_by_slot[s] - counters_start->accepted_by_slot[s]);
     row.server_accepts_per_thread = fmt::format("{}", fmt::join(accepts, "|"));
+    fill_stages(row, *counters_start, *counters_end);
     if (const auto calls = syscalls ? syscalls->finish() : std::nullopt;
         calls && *row.server_requests > 0)
       row.server_syscalls_per_request =

@@ -72,6 +72,17 @@ std::string format_server_report(const ServerReport& report) {
                       {"rejected", report.counters.rejected},
                       {"accepted", report.counters.accepted},
                       {"accepted_by_thread", report.counters.accepted_by_thread()}};
+  // Each stage's histogram: its count, its sum and its non-empty buckets
+  // as [bucket, count] pairs (most of the 512 are empty).
+  for (int i = 0; i < servers::kStages; ++i) {
+    const servers::StageHistogram& stage = report.counters.stages[static_cast<size_t>(i)];
+    nlohmann::ordered_json buckets = nlohmann::ordered_json::array();
+    for (int b = 0; b < servers::kStageBuckets; ++b)
+      if (const uint64_t n = stage.buckets[static_cast<size_t>(b)]; n > 0)
+        buckets.push_back({b, n});
+    json["counters"]["stages"][std::string(servers::kStageNames[static_cast<size_t>(i)])] = {
+        {"count", stage.count}, {"sum_ns", stage.sum_ns}, {"buckets", buckets}};
+  }
   if (report.usage) {
     const ProcessUsage& u = *report.usage;
     json["usage"] = {{"user_s", u.user_s},
@@ -115,6 +126,19 @@ std::optional<ServerReport> parse_server_report(std::string_view line) {
       report.counters.accepted_by_slot[i] = by_thread[i];
       report.counters.acceptor_slots |= uint64_t{1} << i;
     }
+    if (c.contains("stages"))
+      for (size_t i = 0; i < servers::kStages; ++i) {
+        const std::string name(servers::kStageNames[i]);
+        if (!c.at("stages").contains(name)) continue;
+        const auto& from = c.at("stages").at(name);
+        servers::StageHistogram& to = report.counters.stages[i];
+        to.count = from.at("count").get<uint64_t>();
+        to.sum_ns = from.at("sum_ns").get<uint64_t>();
+        for (const auto& pair : from.at("buckets")) {
+          const auto bucket = pair.at(0).get<size_t>();
+          if (bucket < to.buckets.size()) to.buckets[bucket] = pair.at(1).get<uint64_t>();
+        }
+      }
     if (json.contains("usage")) {
       const auto& u = json.at("usage");
       report.usage = ProcessUsage{u.at("user_s").get<double>(), u.at("system_s").get<double>(),

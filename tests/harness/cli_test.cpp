@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -38,7 +39,10 @@ TEST(Cli, ModelsListsOneModelPerLine) {
 // and the process tree as the server sees it (threads and processes alive).
 const std::regex kExitReport(
     R"(^\{"event":"exit","counters":\{"requests":\d+,"refused":\d+,"timed_out":\d+,)"
-    R"("rejected":\d+,"accepted":\d+,"accepted_by_thread":\[[0-9,]*\]\},"usage":\{"user_s":[0-9.e-]+,"system_s":[0-9.e-]+,"max_rss_kb":\d+,)"
+    R"("rejected":\d+,"accepted":\d+,"accepted_by_thread":\[[0-9,]*\],"stages":\{)"
+    R"re(("(inbound|queued|service|outbound)":\{"count":\d+,"sum_ns":\d+,)re"
+    R"re("buckets":\[[\[\]0-9,]*\]\},?){4}\}\},)re"
+    R"("usage":\{"user_s":[0-9.e-]+,"system_s":[0-9.e-]+,"max_rss_kb":\d+,)"
     R"("voluntary_switches":\d+,"involuntary_switches":\d+\},"tree":\{"user_s":[0-9.e-]+,)"
     R"("system_s":[0-9.e-]+,"rss_kb":\d+,"threads":[1-9]\d*,"processes":[1-9]\d*,)"
     R"("voluntary_switches":\d+,"involuntary_switches":\d+,"listen_overflows":\d+,)"
@@ -63,15 +67,22 @@ TEST(Cli, ServeAnswersSigusr1WithItsCounters) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cmb::testing::TestClient(port).get("/"));
   ASSERT_TRUE(cmb::testing::TestClient(port).get("/?bytes=-1"));  // rejected: 400
   ::kill(server.pid(), SIGUSR1);
-  // Its one loop accepted the four connections.
-  EXPECT_EQ(server.read_line(),
-            R"({"event":"snapshot","counters":{"requests":3,"refused":0,"timed_out":0,)"
-            R"("rejected":1,"accepted":4,"accepted_by_thread":[4]}})");
+  // Its one loop accepted the four connections; the three answered
+  // requests have their stages, the rejected one none.
+  const std::string counters =
+      R"({"event":"snapshot","counters":{"requests":3,"refused":0,"timed_out":0,)"
+      R"("rejected":1,"accepted":4,"accepted_by_thread":[4],"stages":)";
+  std::string line = server.read_line();
+  EXPECT_EQ(line.substr(0, counters.size()), counters);
+  for (const auto& [name, stage] : nlohmann::json::parse(line)["counters"]["stages"].items())
+    EXPECT_EQ(stage["count"], name == "inbound" ? 0 : 3) << name;
   ASSERT_TRUE(cmb::testing::TestClient(port).get("/"));
   ::kill(server.pid(), SIGUSR1);
-  EXPECT_EQ(server.read_line(),
-            R"({"event":"snapshot","counters":{"requests":4,"refused":0,"timed_out":0,)"
-            R"("rejected":1,"accepted":5,"accepted_by_thread":[5]}})");
+  line = server.read_line();
+  EXPECT_NE(line.find(R"("requests":4,"refused":0,"timed_out":0,"rejected":1,"accepted":5,)"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(nlohmann::json::parse(line)["counters"]["stages"]["service"]["count"], 4);
   ::kill(server.pid(), SIGTERM);
   const auto finished = server.wait(std::chrono::seconds(5));
   EXPECT_EQ(finished.exit_code, 0);

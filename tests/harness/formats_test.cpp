@@ -210,6 +210,9 @@ TEST(Formats, ServerReportsReadBackWhole) {
   snapshot.counters.timed_out = 3;
   snapshot.counters.rejected = 4;
   snapshot.counters.accepted = 9;
+  auto& service = snapshot.counters.stages[static_cast<size_t>(cmb::servers::Stage::kService)];
+  service.record(10'000'000);
+  service.record(12'000'000);
   const auto got = parse_server_report(format_server_report(snapshot));
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->event, "snapshot");
@@ -218,6 +221,14 @@ TEST(Formats, ServerReportsReadBackWhole) {
   EXPECT_EQ(got->counters.timed_out, 3u);
   EXPECT_EQ(got->counters.rejected, 4u);
   EXPECT_EQ(got->counters.accepted, 9u);
+  // The stages' histograms, whole: a server over ssh or in a namespace
+  // reports its split this way.
+  const auto& back_service =
+      got->counters.stages[static_cast<size_t>(cmb::servers::Stage::kService)];
+  EXPECT_EQ(back_service.count, 2u);
+  EXPECT_EQ(back_service.sum_ns, 22'000'000u);
+  EXPECT_EQ(back_service.buckets, service.buckets);
+  EXPECT_EQ(got->counters.stages[static_cast<size_t>(cmb::servers::Stage::kQueued)].count, 0u);
   EXPECT_FALSE(got->usage.has_value());
   EXPECT_FALSE(got->tree.has_value());
 

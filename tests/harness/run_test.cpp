@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -229,6 +230,7 @@ TEST(Run, NginxIsARowWithBlankCountersAndOnlyTheHelloWorkload) {
     EXPECT_GT(std::stod(row.at("server_user_s")) + std::stod(row.at("server_system_s")), 0)
         << row.at("model");
     EXPECT_EQ(row.at("server_requests").empty(), is_nginx) << row.at("model");
+    EXPECT_EQ(row.at("service_mean_us").empty(), is_nginx) << "no stamps of ours in nginx";
     if (is_nginx) {
       EXPECT_GE(std::stod(row.at("server_processes_max")), 2) << "master and worker";
     }
@@ -513,6 +515,39 @@ TEST(Run, SearchFlagsThatCannotBeAreUsageErrors) {
     const auto result = run_cmbench(command, std::chrono::seconds(10));
     EXPECT_EQ(result.exit_code, 2) << args[1];
     EXPECT_NE(result.err.find(says), std::string::npos) << result.err;
+  }
+}
+
+// Where the time goes, as every own model stamps it in the shared session:
+// at one connection and 10 ms of sleep a request, the handler's 10 ms are
+// `service`, and what comes before and after it is small. nginx keeps no
+// stamps: its columns stay empty. Bounds for a machine twice as slow and
+// noisy: a 10 ms sleep may wake a millisecond late.
+TEST(Run, EveryOwnModelSplitsItsServiceFromTheRest) {
+  std::string models;
+  for (const auto& name : cmb::servers::available_model_names())
+    models += (models.empty() ? "" : ",") + name;
+  const auto [result, csv, rows] =
+      run_sweep("stages", {"--models", models, "--connections", "1", "--workload", "sleep_us=10000",
+                           "-d", "500ms", "--warmup", "100ms"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_FALSE(rows.empty());
+  for (const auto& row : rows) {
+    if (row.at("model") == "nginx") continue;  // an error row: it serves only hello
+    ASSERT_EQ(row.at("error"), "") << row.at("model");
+    ASSERT_NE(row.at("service_mean_us"), "") << row.at("model");
+    const double service = std::stod(row.at("service_mean_us"));
+    EXPECT_GE(service, 10'000) << row.at("model");
+    EXPECT_LE(service, 11'000) << row.at("model");
+    const double around =
+        std::stod(row.at("queued_mean_us")) + std::stod(row.at("outbound_mean_us"));
+    EXPECT_LT(around, 2'000) << row.at("model");
+    // The stages account for what the client saw, within 5 % (the
+    // window's edges: the server's requests and the client's differ by
+    // the one in flight), inbound still to come.
+    const double client = std::stod(row.at("latency_mean_us"));
+    EXPECT_LE(std::abs(client - service - around), std::max(0.05 * client, 400.0))
+        << row.at("model");
   }
 }
 
