@@ -356,15 +356,20 @@ def draw_percentiles(ax, part, csv_path, style):
     return True
 
 
+def read_timeline(csv_path, artifacts):
+    """A point's .timeline.csv, or None when it is missing or empty."""
+    try:
+        timeline = pd.read_csv(Path(csv_path).parent / f"{artifacts}.timeline.csv")
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return None
+    return None if timeline.empty else timeline
+
+
 def draw_timeline(ax, part, csv_path, style):
     drawn = False
     for _, point in busiest_points(part).iterrows():
-        path = Path(csv_path).parent / f"{point['artifacts']}.timeline.csv"
-        try:
-            timeline = pd.read_csv(path)
-        except (OSError, ValueError, pd.errors.EmptyDataError):
-            continue
-        if timeline.empty:
+        timeline = read_timeline(csv_path, point["artifacts"])
+        if timeline is None:
             continue
         ax.plot(timeline["second"] + 0.5, timeline["rps"], marker=".", label=point["model"],
                 color=model_colour(point["model"]), linewidth=line_width(style))
@@ -388,12 +393,8 @@ def draw_ramp(ax, part, csv_path, style):
         return False
     drawn = False
     for _, point in busiest_points(part[part["ramp"] != ""]).iterrows():
-        path = Path(csv_path).parent / f"{point['artifacts']}.timeline.csv"
-        try:
-            timeline = pd.read_csv(path)
-        except (OSError, ValueError, pd.errors.EmptyDataError):
-            continue
-        if timeline.empty or "offered_rps" not in timeline.columns:
+        timeline = read_timeline(csv_path, point["artifacts"])
+        if timeline is None or "offered_rps" not in timeline.columns:
             continue
         ax.plot(timeline["offered_rps"], timeline["p99_us"] / 1000, marker="o", label=point["model"],
                 color=model_colour(point["model"]), linewidth=line_width(style))

@@ -15,8 +15,8 @@ namespace {
 constexpr int kCounters = 5;
 constexpr uint32_t kSlots = kCounterSlots;
 
+// The count is the buckets' sum, taken when read: one add fewer per sample.
 struct StageSlot {
-  std::atomic<uint64_t> count;
   std::atomic<uint64_t> sum_ns;
   std::atomic<uint64_t> buckets[kStageBuckets];
 };
@@ -74,10 +74,12 @@ CounterValues sum(const Shared& counters) noexcept {
     for (int i = 0; i < kStages; ++i) {
       const StageSlot& from = slot.stages[i];
       StageHistogram& to = values.stages[static_cast<size_t>(i)];
-      to.count += from.count.load(std::memory_order_relaxed);
       to.sum_ns += from.sum_ns.load(std::memory_order_relaxed);
-      for (int b = 0; b < kStageBuckets; ++b)
-        to.buckets[static_cast<size_t>(b)] += from.buckets[b].load(std::memory_order_relaxed);
+      for (int b = 0; b < kStageBuckets; ++b) {
+        const uint64_t n = from.buckets[b].load(std::memory_order_relaxed);
+        to.buckets[static_cast<size_t>(b)] += n;
+        to.count += n;
+      }
     }
   }
   values.requests = sums[0];
@@ -99,7 +101,6 @@ void count(Counter counter) noexcept {
 void record_stage(Stage stage, std::chrono::nanoseconds time) noexcept {
   const auto nanos = static_cast<uint64_t>(std::max<int64_t>(0, time.count()));
   StageSlot& slot = my_slot().stages[static_cast<int>(stage)];
-  slot.count.fetch_add(1, std::memory_order_relaxed);
   slot.sum_ns.fetch_add(nanos, std::memory_order_relaxed);
   slot.buckets[stage_bucket(nanos)].fetch_add(1, std::memory_order_relaxed);
 }

@@ -41,7 +41,7 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
     input_.consume(result.consumed);
     const auto parsed = StampClock::now();
     if (policy == WaitPolicy::kDeferAndHoldBlocking && work.sleep.count() > 0) {
-      blocking_ = Deferred{work, framing, parsed};  // queued until a helper runs it
+      blocking_ = Deferred{work, framing, parsed, parsed};  // queued until a helper runs it
       break;
     }
     if (const auto wait = finish_work(work, framing, policy, parsed, parsed); wait.count() > 0) {
@@ -59,8 +59,7 @@ std::chrono::microseconds HttpSession::finish_work(const Work& work, const Reply
   run_inline_work(work, interrupt_fd_);
   if (work.wait.count() > 0) {
     if (policy != WaitPolicy::kBlock) {
-      deferred_ = Deferred{work, framing, parsed};
-      deferred_started_ = started;
+      deferred_ = Deferred{work, framing, parsed, started};  // its wait is service
       return work.wait;
     }
     interruptible_sleep(work.wait, interrupt_fd_);
@@ -90,7 +89,7 @@ std::chrono::microseconds HttpSession::run_blocking() {
 void HttpSession::finish_wait() {
   if (!deferred_) return;
   append_work_response(output_, deferred_->work, deferred_->framing);
-  response_appended(deferred_->parsed, deferred_started_);
+  response_appended(deferred_->parsed, deferred_->started);
   count(Counter::kRequests);
   closing_ = !deferred_->framing.keep_alive;
   deferred_.reset();

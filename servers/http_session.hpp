@@ -101,6 +101,7 @@ class HttpSession {
     Work work;
     ReplyFraming framing;
     StampClock::time_point parsed;
+    StampClock::time_point started;  // its handler's start (a held request: not yet)
   };
   // A response whose last byte has not gone to the kernel yet: where it
   // ends in the output, and its request's stages so far. Its stages are
@@ -135,8 +136,6 @@ class HttpSession {
   std::optional<Deferred> deferred_;
   std::optional<Deferred> blocking_;
   std::deque<Unsent> unsent_;  // in output order
-  // The deferred wait's handler start: its wait is service, not queue.
-  StampClock::time_point deferred_started_;
 };
 
 }  // namespace cmb::servers

@@ -49,16 +49,14 @@ void RateSearch::take(const ResultRow& row) {
 
 std::optional<bool> RateSearch::judge() const {
   std::vector<const ResultRow*> rows;
-  std::vector<double> p99;
   for (const auto& sample : samples_) {
     if (!sample.error.empty()) return false;  // a server that fails at a rate does not sustain it
     rows.push_back(&sample);
-    p99.push_back(sample.latency_p99_us);
   }
   // The first sample says whether the rate is near the edge; if so, it
   // takes all its samples, however the second falls.
   const double slo_us = settings_.slo_p99_ms * 1000;
-  const bool near_edge = std::abs(p99.front() - slo_us) <= kSearchEdge * slo_us;
+  const bool near_edge = std::abs(samples_.front().latency_p99_us - slo_us) <= kSearchEdge * slo_us;
   if (near_edge && static_cast<int>(samples_.size()) < kSearchEdgeSamples) return std::nullopt;
   return holds_slo(rows, settings_.slo_p99_ms);
 }

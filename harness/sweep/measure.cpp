@@ -262,16 +262,12 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     load.on_idle_connected = [&server, before = server.snapshot()](int open) {
       if (before) wait_for_accepts(server, before->accepted + static_cast<uint64_t>(open));
     };
-  loadgen::LoadResult result;
-  std::string agents_error;
-  if (config_.load_hosts.empty()) {
-    result = loadgen::run_load(load, cancel_);
-  } else {
-    AgentsResult agents = run_agents(load, config_.load_hosts, agent_clock_offsets(), cancel_);
-    result = std::move(agents.merged);
-    agents_error = std::move(agents.error);
+  AgentsResult load_run = run(load);
+  loadgen::LoadResult result = std::move(load_run.merged);
+  const std::string agents_error = std::move(load_run.error);
+  if (!config_.load_hosts.empty()) {
     row.load_hosts = load_hosts_text(config_.load_hosts);
-    write_agents_file(point, config_.load_hosts, agents.each);
+    write_agents_file(point, config_.load_hosts, load_run.each);
   }
   if (syscalls) syscalls->disable();
   const std::optional<servers::CounterValues> counters_end = server.snapshot();
@@ -350,6 +346,14 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   return row;
 }
 
+AgentsResult PointMeasurer::run(const loadgen::LoadConfig& load) {
+  if (!config_.load_hosts.empty())
+    return run_agents(load, config_.load_hosts, agent_clock_offsets(), cancel_);
+  AgentsResult here;
+  here.merged = loadgen::run_load(load, cancel_);
+  return here;
+}
+
 double PointMeasurer::warm_up(const loadgen::LoadConfig& load) {
   loadgen::LoadConfig second = load;
   second.warmup = {};
@@ -359,10 +363,7 @@ double PointMeasurer::warm_up(const loadgen::LoadConfig& load) {
   std::vector<double> figures;
   const auto began = Clock::now();
   while (Clock::now() - began < config_.warmup_cap && !(cancel_ != nullptr && *cancel_)) {
-    const loadgen::LoadResult result =
-        config_.load_hosts.empty()
-            ? loadgen::run_load(second, cancel_)
-            : run_agents(second, config_.load_hosts, agent_clock_offsets(), cancel_).merged;
+    const loadgen::LoadResult result = run(second).merged;
     // An open loop holds its rate whatever the server does: its latency moves instead.
     figures.push_back(load.rate > 0 ? result.latency.mean() : result.rps());
     if (settled(figures)) break;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <string>
 
+#include "harness/hosts/agents.hpp"
 #include "harness/results/summary.hpp"
 #include "harness/sweep/config.hpp"
 #include "harness/sweep/server_process.hpp"
@@ -30,6 +31,8 @@ class PointMeasurer {
   // path prefix relative to the CSV's folder.
   std::string write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
                               const loadgen::LoadResult& result);
+  // A load from this process, or from the load hosts' agents merged.
+  AgentsResult run(const loadgen::LoadConfig& load);
   // `--warmup auto`: the point's load, one second at a time (without its
   // idle connections), until the last seconds have settled
   // (harness/results/steady.hpp) or the cap; the seconds it took.
