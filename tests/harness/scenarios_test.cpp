@@ -87,9 +87,11 @@ TEST(Scenarios, SedaCollapseDoesNotHappenButThreadsTrailTheLoop) {
 
 // Idle connections beside 32 busy ones: select refuses the busy ones past
 // FD_SETSIZE, poll pays for every idle one, epoll and io_uring do not.
+// 8 000 idle, not fewer: at 3 000 poll's cost rose 2.6x to 3.9x, and a busy
+// machine's noisy first point failed the 3x claim; at 8 000 it rose 21x to 37x.
 TEST(Scenarios, IdleConnectionsCostOnlySelectAndPoll) {
   expect_claims_hold("idle-connections",
-                     {"--idle-connections", "0,3000", "-d", "500ms", "--warmup", "200ms"}, 5);
+                     {"--idle-connections", "0,8000", "-d", "500ms", "--warmup", "200ms"}, 5);
 }
 
 // Mostly idle connections: a thread each for thread-per-connection, a few
