@@ -27,6 +27,7 @@ LoadResult& LoadResult::operator+=(const LoadResult& other) {
   abandoned += other.abandoned;
   unfinished += other.unfinished;
   in_flight_at_open += other.in_flight_at_open;
+  answered_ns += other.answered_ns;
   bytes_read += other.bytes_read;
   errors += other.errors;
   for (const auto& [what, count] : other.error_details) error_details[what] += count;

@@ -178,7 +178,18 @@ struct LoadResult {
   // starves some connections shows a fine p99 of the few it answers.
   uint64_t unfinished = 0;
   uint64_t in_flight_at_open = 0;  // sent before the window opened, unanswered then
-  double duration_s = 0;           // the measured window
+  // The sum of the `requests`' times, each from its actual send: the
+  // requests the server's own stages split, so their mean less the
+  // stages' is the time outside the server (unaccounted_mean_us).
+  // `latency` also holds unanswered ones, and in an open loop the wait
+  // for a send's turn.
+  uint64_t answered_ns = 0;
+  double answered_mean_us() const {
+    return requests == 0
+               ? 0
+               : static_cast<double>(answered_ns) / static_cast<double>(requests) / 1000.0;
+  }
+  double duration_s = 0;  // the measured window
   uint64_t bytes_read = 0;
   ErrorCounts errors;
   // "connect: Connection refused", "status 5xx", ... -> how many. Replies

@@ -288,6 +288,7 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
     ++result_.requests;
     if (result_.targets.size() > 1) ++result_.targets[request.target].requests;
     record_latency(c, request, now);
+    result_.answered_ns += nanos(now - request.sent);
     TimelineSecond* s = second(now);
     ++s->requests;
     if (!result_.slices.empty())

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/net_tstamp.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -63,6 +64,10 @@ Fd listen_tcp(const Address& address, const ListenOptions& options) {
     throw_errno("setsockopt SO_REUSEADDR");
   if (options.reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     throw_errno("setsockopt SO_REUSEPORT");
+  const int stamps = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE;
+  if (options.receive_timestamps &&
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_TIMESTAMPING, &stamps, sizeof stamps) != 0)
+    throw_errno("setsockopt SO_TIMESTAMPING");
   if (::bind(fd.get(), address.get(), address.length) != 0)
     throw_errno(fmt::format("bind {}", address.to_string()));
   if (::listen(fd.get(), options.backlog) != 0)
@@ -76,6 +81,35 @@ Address local_address(int fd) {
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address.storage), &address.length) != 0)
     throw_errno("getsockname");
   return address;
+}
+
+Received receive_stamped(int fd, void* data, size_t size, int flags) {
+  alignas(cmsghdr) char control[kReceiveStampSpace];
+  iovec part{data, size};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  const ssize_t n = retry_on_eintr([&] { return ::recvmsg(fd, &message, flags); });
+  int64_t stamp = 0;
+  if (n > 0)
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c))
+      if (const int64_t at = received_at(*c)) stamp = at;
+  return {n, stamp};
+}
+
+int64_t received_at(const cmsghdr& message) {
+  if (message.cmsg_level != SOL_SOCKET || message.cmsg_type != SO_TIMESTAMPING) return 0;
+  timespec stamps[3];  // software, (deprecated), hardware
+  std::memcpy(stamps, CMSG_DATA(&message), sizeof stamps);
+  return int64_t{stamps[0].tv_sec} * 1'000'000'000 + stamps[0].tv_nsec;
+}
+
+int64_t realtime_ns() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
 }
 
 void set_nonblocking(int fd) {

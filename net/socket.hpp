@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <ctime>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,10 @@ struct ListenOptions {
   int backlog = 1024;
   // One listen socket per event loop on the same port (SO_REUSEPORT).
   bool reuse_port = false;
+  // The kernel stamps every segment as it queues it, and accepted sockets
+  // inherit the setting (SO_TIMESTAMPING, software receive time): see
+  // receive_stamped().
+  bool receive_timestamps = false;
 };
 
 // socket + SO_REUSEADDR + bind + listen. The socket is blocking; callers that
@@ -40,6 +45,24 @@ Fd listen_tcp(const Address& address, const ListenOptions& options = {});
 
 // The address a socket is bound to (after binding port 0, the chosen port).
 Address local_address(int fd);
+
+// recv(2), and when the kernel queued what it read: the software receive
+// timestamp of the last segment read (CLOCK_REALTIME nanoseconds), from
+// the control message recvmsg() brings on a socket whose listener set
+// ListenOptions::receive_timestamps; 0 on any other socket. (TCP sockets
+// answer SIOCGSTAMPNS with ENOENT, so the control message is the only way.)
+struct Received {
+  ssize_t bytes;  // as recv() returns it (errno set when negative)
+  int64_t kernel_ns;
+};
+Received receive_stamped(int fd, void* data, size_t size, int flags);
+
+// The room a receive needs for its timestamp's control message.
+inline constexpr size_t kReceiveStampSpace = CMSG_SPACE(sizeof(timespec) * 3);
+// The kernel's receive time in one control message; 0 when it holds none.
+int64_t received_at(const cmsghdr& message);
+// The current CLOCK_REALTIME in nanoseconds: the clock received_at() reads.
+int64_t realtime_ns();
 
 void set_nonblocking(int fd);
 void set_nodelay(int fd);

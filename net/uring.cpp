@@ -140,8 +140,8 @@ std::string uring_unavailable_reason() {
   if (probe == nullptr) {
     reason = "io_uring cannot be probed here";
   } else {
-    for (int op : {IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_SEND, IORING_OP_TIMEOUT,
-                   IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL})
+    for (int op : {IORING_OP_ACCEPT, IORING_OP_RECV, IORING_OP_RECVMSG, IORING_OP_SEND,
+                   IORING_OP_TIMEOUT, IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL})
       if (!io_uring_opcode_supported(probe, op))
         reason = "the kernel's io_uring lacks an opcode it needs";
     io_uring_free_probe(probe);

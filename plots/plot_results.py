@@ -447,6 +447,56 @@ def draw_memory_and_threads(ax, part):
     return True
 
 
+STAGES = ["inbound", "queued", "service", "outbound", "unaccounted"]
+STAGE_COLOURS = {"inbound": "#9ecae1", "queued": "#fd8d3c", "service": "#74c476",
+                 "outbound": "#bcbddc", "unaccounted": "#d9d9d9"}
+
+
+def staged_points(part):
+    """Per model with stages (not nginx or an external), its busiest point."""
+    columns = [column(stage) for stage in STAGES]
+    if any(c not in part.columns for c in columns):
+        return part.iloc[0:0]
+    return busiest_points(part).dropna(subset=columns[:4])
+
+
+def draw_stages(ax, part):
+    """Where the time goes: per model, at its largest connection count, one
+    horizontal bar stacked from its four stage means and the unaccounted
+    rest, labelled in ms. Models without stages (nginx, externals) are left
+    out; a negative rest (the stages' means above the client's) draws as 0."""
+    columns = [column(stage) for stage in STAGES]
+    busiest = staged_points(part)
+    if busiest.empty:
+        return False
+    models = list(busiest["model"])
+    totals = (busiest[columns].clip(lower=0).sum(axis=1) / 1000).tolist()
+    longest = max(totals) or 1
+    left = [0.0] * len(models)
+    for stage, name in zip(STAGES, columns):
+        widths = [max(v, 0) / 1000 for v in busiest[name]]
+        ax.barh(range(len(models)), widths, left=left, color=STAGE_COLOURS[stage], label=stage,
+                edgecolor="white", linewidth=0.5)
+        for i, width in enumerate(widths):
+            if width >= 0.1 * longest:  # room for its label inside
+                ax.text(left[i] + width / 2, i, f"{stage} {width:.3g} ms", ha="center",
+                        va="center", fontsize="x-small")
+        left = [a + b for a, b in zip(left, widths)]
+    for i, total in enumerate(totals):
+        ax.text(total + 0.01 * longest, i, f"{total:.3g} ms", va="center", fontsize="x-small")
+    ax.set_xlim(0, longest * 1.12)
+    ax.set_yticks(range(len(models)))
+    ax.set_yticklabels([f"{m} (c={int(c)})" for m, c in zip(models, busiest["connections"])],
+                       fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xlabel("mean time per request (ms)")
+    ax.set_title("Where the time goes, inside the server")
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize="x-small", ncol=len(STAGES), loc="upper center",
+              bbox_to_anchor=(0.5, -0.18))
+    return True
+
+
 def accept_counts(field):
     """"2987|8|6|0" -> [2987, 8, 6, 0]; [] when empty."""
     if not isinstance(field, str):
@@ -627,8 +677,16 @@ def plot(csv_path, out_dir, style="paper", finding=None):
                          lambda axes: draw_resources(axes, part), 1, 3)
         written += chart("accepts_per_thread", "Accept balance",
                          lambda axes: draw_accepts(axes[0], part))
+        written += chart("where_the_time_goes", "Where the time goes",
+                         lambda axes: draw_stages(axes[0], part))
 
-        story = Figure(style, 2, 2)
+        # With stages, a third row: where the time goes, across both columns.
+        staged = not staged_points(part).empty
+        story = Figure(style, 3 if staged else 2, 2)
+        if staged:
+            for ax in story.axes[4:]:
+                ax.remove()
+            draw_stages(story.fig.add_subplot(3, 1, 3), part)
         if rate_sweep:
             draw_rate(story.axes[0], part, slo_ms, knee_rates, style)
             if not draw_accepts(story.axes[1], part):

@@ -20,6 +20,7 @@
 #include <boost/asio.hpp>
 // clang-format on
 
+#include "net/socket.hpp"
 #include "servers/counters.hpp"
 #include "servers/http_session.hpp"
 #include "servers/loops.hpp"
@@ -85,11 +86,20 @@ asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits, int in
   } stop_watching{*c};
   for (;;) {
     char* space = session.input().prepare(kReadChunk);
-    const size_t n = co_await c->socket.async_read_some(
-        asio::buffer(space, session.input().writable()), on_error());
+    // What async_read_some does (a read at once, the reactor's wait if it
+    // would block), by hand: recvmsg() brings the kernel's receive time.
+    net::Received read{};
+    ec.clear();
+    for (;;) {
+      read = net::receive_stamped(c->socket.native_handle(), space, session.input().writable(),
+                                  MSG_DONTWAIT);
+      if (read.bytes >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) break;
+      co_await c->socket.async_wait(tcp::socket::wait_read, on_error());
+      if (ec || c->timed_out) break;
+    }
     // (A read that completed as the watcher cancelled it counts as timed out:
     // the watcher has gone.)
-    if (ec || c->timed_out) {
+    if (ec || read.bytes <= 0 || c->timed_out) {
       if (!c->timed_out) co_return;  // EOF, reset or shutdown
       (void)session.time_out();      // slowloris or idle: a 408 if it sent part of a request
       const std::string_view out = session.pending_output();
@@ -98,7 +108,7 @@ asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits, int in
       c->socket.shutdown(tcp::socket::shutdown_send, ec);
       co_return;
     }
-    session.input().commit(n);
+    session.commit_input(static_cast<size_t>(read.bytes), read.kernel_ns);
     do {  // a long pipeline is handled a bounded batch of responses at a time
       for (;;) {
         const auto wait = session.process(HttpSession::WaitPolicy::kDefer);

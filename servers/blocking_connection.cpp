@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <new>
 
+#include "net/socket.hpp"
+
 namespace cmb::servers {
 namespace {
 
@@ -100,7 +102,7 @@ void serve_connection(int fd, Waiting& waiting, const Limits& limits, int interr
     }
     char* space = session.input().prepare(kReadChunk);
     const size_t asked = session.input().writable();
-    const ssize_t n = net::retry_on_eintr([&] { return ::recv(fd, space, asked, MSG_DONTWAIT); });
+    const auto [n, kernel_ns] = net::receive_stamped(fd, space, asked, MSG_DONTWAIT);
     if (n == 0) return;  // the client closed
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) return;  // reset or other error: it is over
@@ -108,7 +110,7 @@ void serve_connection(int fd, Waiting& waiting, const Limits& limits, int interr
       continue;
     }
     if (static_cast<size_t>(n) < asked) waiting.drained(POLLIN);
-    session.input().commit(static_cast<size_t>(n));
+    session.commit_input(static_cast<size_t>(n), kernel_ns);
     // A long pipeline is handled a bounded batch of responses at a time; a
     // deferred wait is slept here, and the requests behind it handled after.
     for (;;) {

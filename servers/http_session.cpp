@@ -1,6 +1,9 @@
 #include "servers/http_session.hpp"
 
+#include <algorithm>
+
 #include "net/http_response.hpp"
+#include "net/socket.hpp"
 #include "servers/counters.hpp"
 
 namespace cmb::servers {
@@ -39,12 +42,13 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
       break;
     }
     input_.consume(result.consumed);
-    const auto parsed = StampClock::now();
+    const Arrived arrived = take_arrival(result.consumed);
     if (policy == WaitPolicy::kDeferAndHoldBlocking && work.sleep.count() > 0) {
-      blocking_ = Deferred{work, framing, parsed, parsed};  // queued until a helper runs it
+      blocking_ = Deferred{work, framing, arrived, {}};  // queued until a helper runs it
       break;
     }
-    if (const auto wait = finish_work(work, framing, policy, parsed, parsed); wait.count() > 0) {
+    if (const auto wait = finish_work(work, framing, policy, arrived, StampClock::now());
+        wait.count() > 0) {
       note_progress();
       return wait;
     }
@@ -54,26 +58,69 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
 }
 
 std::chrono::microseconds HttpSession::finish_work(const Work& work, const ReplyFraming& framing,
-                                                   WaitPolicy policy, StampClock::time_point parsed,
+                                                   WaitPolicy policy, const Arrived& arrived,
                                                    StampClock::time_point started) {
   run_inline_work(work, interrupt_fd_);
   if (work.wait.count() > 0) {
     if (policy != WaitPolicy::kBlock) {
-      deferred_ = Deferred{work, framing, parsed, started};  // its wait is service
+      deferred_ = Deferred{work, framing, arrived, started};  // its wait is service
       return work.wait;
     }
     interruptible_sleep(work.wait, interrupt_fd_);
   }
   append_work_response(output_, work, framing);
-  response_appended(parsed, started);
+  response_appended(arrived, started);
   count(Counter::kRequests);
   closing_ = !framing.keep_alive;
   return std::chrono::microseconds{0};
 }
 
-void HttpSession::response_appended(StampClock::time_point parsed, StampClock::time_point started) {
+void HttpSession::commit_input(size_t n, int64_t kernel_ns) {
+  input_.commit(n);
+  received(n, kernel_ns);
+}
+
+void HttpSession::append_input(std::string_view bytes, int64_t kernel_ns) {
+  input_.append(bytes);
+  received(bytes.size(), kernel_ns);
+}
+
+void HttpSession::received(size_t n, int64_t kernel_ns) {
+  if (n == 0) return;
+  received_ += n;
+  // The realtime clock only where there is a kernel time to compare.
+  reads_.push_back(
+      {received_, kernel_ns, kernel_ns != 0 ? net::realtime_ns() : 0, StampClock::now()});
+}
+
+HttpSession::Arrived HttpSession::take_arrival(size_t size) {
+  const uint64_t end = parsed_ + size;
+  parsed_ = end;
+  if (reads_.empty() || reads_.back().end < end) {
+    // Bytes put into input() directly: no read to stamp them by.
+    reads_.clear();
+    return {StampClock::now(), std::nullopt};
+  }
+  // The first read holding an unparsed byte holds this request's first byte.
+  const Read& first = reads_.front();
+  const Read* last = &first;
+  for (const Read& read : reads_)
+    if (read.end >= end) {
+      last = &read;
+      break;
+    }
+  Arrived arrived{last->at, std::nullopt};
+  if (first.kernel_ns != 0)
+    arrived.inbound =
+        std::chrono::nanoseconds(std::max<int64_t>(0, last->realtime_ns - first.kernel_ns));
+  while (!reads_.empty() && reads_.front().end <= end) reads_.pop_front();
+  return arrived;
+}
+
+void HttpSession::response_appended(const Arrived& arrived, StampClock::time_point started) {
   const auto ended = StampClock::now();
-  unsent_.push_back({output_.size(), started - parsed, ended - started, ended});
+  unsent_.push_back(
+      {output_.size(), arrived.inbound, started - arrived.read, ended - started, ended});
 }
 
 std::chrono::microseconds HttpSession::run_blocking() {
@@ -81,7 +128,7 @@ std::chrono::microseconds HttpSession::run_blocking() {
   const Deferred held = *blocking_;
   blocking_.reset();
   const auto wait =
-      finish_work(held.work, held.framing, WaitPolicy::kDefer, held.parsed, StampClock::now());
+      finish_work(held.work, held.framing, WaitPolicy::kDefer, held.arrived, StampClock::now());
   progress_at_ = Clock::now();
   return wait;
 }
@@ -89,7 +136,7 @@ std::chrono::microseconds HttpSession::run_blocking() {
 void HttpSession::finish_wait() {
   if (!deferred_) return;
   append_work_response(output_, deferred_->work, deferred_->framing);
-  response_appended(deferred_->parsed, deferred_->started);
+  response_appended(deferred_->arrived, deferred_->started);
   count(Counter::kRequests);
   closing_ = !deferred_->framing.keep_alive;
   deferred_.reset();
@@ -112,6 +159,7 @@ void HttpSession::consume_output(size_t n) {
     const auto now = StampClock::now();
     do {
       const Unsent& sent = unsent_.front();
+      if (sent.inbound) record_stage(Stage::kInbound, *sent.inbound);
       record_stage(Stage::kQueued, sent.queued);
       record_stage(Stage::kService, sent.service);
       record_stage(Stage::kOutbound, now - sent.service_end);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
@@ -34,9 +35,15 @@ class HttpSession {
         timeout_(limits.header_timeout),
         progress_at_(Clock::now()) {}
 
-  // Receive into input().prepare(n) and commit() what arrived.
+  // Receive into input().prepare(n), and tell the session what arrived
+  // with commit_input(); or hand it the bytes with append_input().
+  // `kernel_ns`: when the kernel queued the last of them
+  // (net::receive_stamped(); 0 when unknown), so each request's `inbound`
+  // stage runs from its first byte's arrival to the read that completed it.
   net::Buffer& input() { return input_; }
   const net::Buffer& input() const { return input_; }
+  void commit_input(size_t n, int64_t kernel_ns);
+  void append_input(std::string_view bytes, int64_t kernel_ns);
 
   enum class WaitPolicy {
     kBlock,  // thread models: a wait_us request sleeps on this thread
@@ -97,11 +104,25 @@ class HttpSession {
   // Stage stamps (servers/stages.hpp) take the precise clock: a stage is
   // microseconds, which the coarse clock cannot tell apart.
   using StampClock = std::chrono::steady_clock;
+  // A request's stamps before its handler: when the read that completed it
+  // returned, and how long its first byte had waited in the kernel by then.
+  struct Arrived {
+    StampClock::time_point read;
+    std::optional<StampClock::duration> inbound;  // unknown without the kernel's time
+  };
   struct Deferred {
     Work work;
     ReplyFraming framing;
-    StampClock::time_point parsed;
+    Arrived arrived;
     StampClock::time_point started;  // its handler's start (a held request: not yet)
+  };
+  // A read's bytes: where they end in the stream of received bytes, when
+  // the kernel queued them, and when the read returned (both clocks).
+  struct Read {
+    uint64_t end;
+    int64_t kernel_ns;
+    int64_t realtime_ns;
+    StampClock::time_point at;
   };
   // A response whose last byte has not gone to the kernel yet: where it
   // ends in the output, and its request's stages so far. Its stages are
@@ -109,18 +130,24 @@ class HttpSession {
   // first records none, as a request refused or rejected records none).
   struct Unsent {
     size_t end;
+    std::optional<StampClock::duration> inbound;
     StampClock::duration queued;
     StampClock::duration service;
     StampClock::time_point service_end;
   };
-  // The handler ran from `started` for a request parsed at `parsed`, and
-  // its response is now in the output: it awaits sending.
-  void response_appended(StampClock::time_point parsed, StampClock::time_point started);
+  void received(size_t n, int64_t kernel_ns);
+  // The stamps of the request in the next `size` unparsed bytes, which the
+  // parser has just taken.
+  Arrived take_arrival(size_t size);
+
+  // The handler ran from `started` for a request that arrived so, and its
+  // response is now in the output: it awaits sending.
+  void response_appended(const Arrived& arrived, StampClock::time_point started);
 
   // Runs a parsed request's work and appends its response, or under a
   // deferring policy holds it back and returns its wait.
   std::chrono::microseconds finish_work(const Work& work, const ReplyFraming& framing,
-                                        WaitPolicy policy, StampClock::time_point parsed,
+                                        WaitPolicy policy, const Arrived& arrived,
                                         StampClock::time_point started);
 
   net::RequestParser parser_;
@@ -136,6 +163,9 @@ class HttpSession {
   std::optional<Deferred> deferred_;
   std::optional<Deferred> blocking_;
   std::deque<Unsent> unsent_;  // in output order
+  std::deque<Read> reads_;     // the reads whose bytes are not all parsed, in order
+  uint64_t received_ = 0;      // bytes received (commit_input, append_input)
+  uint64_t parsed_ = 0;        // bytes the parser has taken
 };
 
 }  // namespace cmb::servers

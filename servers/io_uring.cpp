@@ -1,7 +1,8 @@
 // io-uring — completion-based I/O with liburing: one ring per thread
 // (--threads, default 1), each with its own SO_REUSEPORT listener. A
-// multishot accept yields every new connection; a multishot recv per
-// connection fills buffers the kernel picks from a provided-buffer ring; a
+// multishot accept yields every new connection; a multishot recvmsg per
+// connection fills buffers the kernel picks from a provided-buffer ring
+// (recvmsg, not recv, for the receive time's control message); a
 // send per batch of responses; IORING_OP_TIMEOUT for wait_us; a poll on the
 // stop eventfd. The ring is set up single-issuer with deferred task work.
 // Good at: many connections with few syscalls — submissions and
@@ -24,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "net/socket.hpp"
 #include "net/uring.hpp"
 #include "servers/counters.hpp"
 #include "servers/http_session.hpp"
@@ -82,7 +84,9 @@ class UringLoop {
         gate_(gate),
         pause_input_(std::max(kMinPauseInput, limits.max_header_bytes + limits.max_body_bytes)),
         shedder_(make_acceptor(listen_fd, /*nonblocking=*/true)),
-        ring_(kRingEntries, kBufferCount, kBufferSize, setup) {}
+        ring_(kRingEntries, kBufferCount, kBufferSize, setup) {
+    recv_shape_.msg_controllen = net::kReceiveStampSpace;
+  }
 
   void run() {
     register_acceptor();
@@ -145,7 +149,7 @@ class UringLoop {
   }
 
   void arm_recv(Connection& c) {
-    io_uring_prep_recv_multishot(sqe(), c.fd.get(), nullptr, 0, 0);
+    io_uring_prep_recvmsg_multishot(sqe(), c.fd.get(), &recv_shape_, 0);
     ring_.select_buffer(last_sqe_);
     io_uring_sqe_set_data64(last_sqe_, tag(&c, kRecv));
     c.recv_armed = true;
@@ -260,8 +264,22 @@ class UringLoop {
     if ((cqe.flags & IORING_CQE_F_MORE) == 0) c.recv_armed = false;
     if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
       const uint16_t id = net::Uring::buffer_id(cqe);
-      if (!c.closed) {
-        c.session.input().append({ring_.buffer(id), static_cast<size_t>(cqe.res)});
+      // The buffer holds a header, the control message (the kernel's
+      // receive time), then the bytes; none at the peer's shutdown.
+      io_uring_recvmsg_out* out =
+          io_uring_recvmsg_validate(ring_.buffer(id), cqe.res, &recv_shape_);
+      const unsigned size =
+          out == nullptr ? 0 : io_uring_recvmsg_payload_length(out, cqe.res, &recv_shape_);
+      if (size == 0) {
+        c.peer_closed = true;
+      } else if (!c.closed) {
+        int64_t kernel_ns = 0;
+        for (cmsghdr* m = io_uring_recvmsg_cmsg_firsthdr(out, &recv_shape_); m != nullptr;
+             m = io_uring_recvmsg_cmsg_nexthdr(out, &recv_shape_, m))
+          if (const int64_t at = net::received_at(*m)) kernel_ns = at;
+        c.session.append_input(
+            {static_cast<const char*>(io_uring_recvmsg_payload(out, &recv_shape_)), size},
+            kernel_ns);
         c.unprocessed = true;
       }
       ring_.recycle(id);
@@ -328,6 +346,9 @@ class UringLoop {
   net::Acceptor shedder_;
   __kernel_timespec sweep_every_{};
   net::Uring ring_;
+  // What every multishot recvmsg puts in a buffer before the bytes: no
+  // address, room for the receive time's control message.
+  msghdr recv_shape_{};
   io_uring_sqe* last_sqe_ = nullptr;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
   bool stopping_ = false;

@@ -9,7 +9,8 @@ namespace cmb::servers {
 std::vector<net::Fd> reuseport_siblings(const net::Address& address, int backlog, int loops) {
   std::vector<net::Fd> siblings;
   for (int i = 1; i < loops; ++i) {
-    siblings.push_back(net::listen_tcp(address, {.backlog = backlog, .reuse_port = true}));
+    siblings.push_back(net::listen_tcp(
+        address, {.backlog = backlog, .reuse_port = true, .receive_timestamps = true}));
     net::set_nonblocking(siblings.back().get());
   }
   return siblings;

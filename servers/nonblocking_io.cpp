@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "net/fd.hpp"
+#include "net/socket.hpp"
 
 namespace cmb::servers {
 namespace {
@@ -18,9 +19,9 @@ ReadResult read_nonblocking(int fd, HttpSession& session, size_t max_bytes, bool
   while (total < max_bytes) {
     char* space = session.input().prepare(kReadChunk);
     const size_t asked = session.input().writable();
-    const ssize_t n = net::retry_on_eintr([&] { return ::recv(fd, space, asked, 0); });
+    const auto [n, kernel_ns] = net::receive_stamped(fd, space, asked, 0);
     if (n > 0) {
-      session.input().commit(static_cast<size_t>(n));
+      session.commit_input(static_cast<size_t>(n), kernel_ns);
       total += static_cast<size_t>(n);
       if (static_cast<size_t>(n) < asked && !until_eof) return {ReadOutcome::kDrained, total};
     } else if (n == 0) {

@@ -44,8 +44,9 @@ int thread_count(const ServerConfig& config, DefaultThreads fallback) {
 Server::Server(const ServerConfig& config, bool reuse_port)
     : config_(config),
       gate_(std::make_unique<ConnectionGate>(config.limits.max_connections)),
-      listener_(net::listen_tcp(net::resolve(config.host, config.port),
-                                {.backlog = config.backlog, .reuse_port = reuse_port})),
+      listener_(net::listen_tcp(
+          net::resolve(config.host, config.port),
+          {.backlog = config.backlog, .reuse_port = reuse_port, .receive_timestamps = true})),
       address_(net::local_address(listener_.get())) {
   // Every model waits for readiness before accepting; a connection that
   // vanishes in between must give EAGAIN, not block the accepting thread.

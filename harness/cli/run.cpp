@@ -130,7 +130,7 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   run->add_option("--search", sweep.search,
                   "'rate': find each model's highest open-loop rate with p99 under --slo-p99 "
                   "(and at most 0.1 % errors) instead of sweeping --rates: a closed-loop probe, "
-                  "then doubling and bisection")
+                  "then growth by half and bisection")
       ->check(CLI::IsMember({"rate"}));
   run->add_option("--resolution", o->resolution,
                   "the search ends when its bracket is this narrow, as a share of its rate")

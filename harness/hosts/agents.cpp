@@ -56,6 +56,7 @@ std::string agent_result_json(const loadgen::LoadResult& r) {
                {"abandoned", r.abandoned},
                {"unfinished", r.unfinished},
                {"in_flight_at_open", r.in_flight_at_open},
+               {"answered_ns", r.answered_ns},
                {"duration_s", r.duration_s},
                {"bytes_read", r.bytes_read},
                {"errors", errors},
@@ -101,6 +102,7 @@ loadgen::LoadResult parse_agent_result(std::string_view line) {
     r.abandoned = json.at("abandoned").get<uint64_t>();
     r.unfinished = json.at("unfinished").get<uint64_t>();
     r.in_flight_at_open = json.at("in_flight_at_open").get<uint64_t>();
+    r.answered_ns = json.at("answered_ns").get<uint64_t>();
     r.duration_s = json.at("duration_s").get<double>();
     r.bytes_read = json.at("bytes_read").get<uint64_t>();
     for (const auto& cause : loadgen::kErrorCauses)

@@ -11,7 +11,9 @@
 //
 // METRIC: rps, p50, p90, p99, p999 (latency), duration (of a point), threads,
 // rss (peak), cpu (server CPU per request), errors, imbalance (the busiest
-// accepting thread's connections over the mean). MODEL: as the sweep names
+// accepting thread's connections over the mean), inbound, queued, service,
+// outbound (a stage's mean inside the server), unaccounted (the client's
+// mean less the four). MODEL: as the sweep names
 // it ("thread-pool:32"). SEL: connections=N, rate=N, idle_connections=N or
 // workload=Q, where N may be min or max (of what that model measured).
 // AXIS: connections, rate or idle_connections. CMP: >=, <=, >, <. VALUE: a number, with a unit

@@ -12,6 +12,13 @@ const std::vector<Metric>& metrics() {
       {"p99", {"latency_p99_us"}, "us", Scale::kMicros, Better::kLower, 0, true},
       {"p999", {"latency_p999_us"}, "us", Scale::kMicros, Better::kLower, 0, true},
       {"cpu", {"server_cpu_us_per_request"}, "us/request", Scale::kMicros, Better::kLower, 2},
+      // Where the time goes inside the server: each stage's mean over the
+      // answered requests, and what the four leave of the client's mean.
+      {"inbound", {"inbound_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
+      {"queued", {"queued_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
+      {"service", {"service_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
+      {"outbound", {"outbound_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
+      {"unaccounted", {"unaccounted_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
       {"syscalls",
        {"server_syscalls_per_request"},
        "syscalls/request",

@@ -145,9 +145,11 @@ std::vector<loadgen::Target> targets_for(const SweepConfig& config, uint16_t por
 }
 
 // Each stage's mean and p99 over the window, from the server's histograms
-// at its edges; a stage with no sample stays empty.
+// at its edges; a stage with no sample stays empty. What the four leave of
+// the client's mean over the same requests (`answered_mean_us`, those
+// answered in the window, from their actual send) is unaccounted.
 void fill_stages(ResultRow& row, const servers::CounterValues& start,
-                 const servers::CounterValues& end) {
+                 const servers::CounterValues& end, double answered_mean_us) {
   std::optional<double>* columns[servers::kStages][2] = {
       {&row.inbound_mean_us, &row.inbound_p99_us},
       {&row.queued_mean_us, &row.queued_p99_us},
@@ -165,7 +167,7 @@ void fill_stages(ResultRow& row, const servers::CounterValues& start,
     *columns[i][1] = window.percentile_us(99);
     sum += window.mean_us();
   }
-  if (all) row.unaccounted_mean_us = row.latency_mean_us - sum;
+  if (all) row.unaccounted_mean_us = answered_mean_us - sum;
 }
 
 void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
@@ -320,7 +322,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
       if ((counters_end->acceptor_slots >> s) & 1)
         accepts.push_back(counters_end->accepted_by_slot[s] - counters_start->accepted_by_slot[s]);
     row.server_accepts_per_thread = fmt::format("{}", fmt::join(accepts, "|"));
-    fill_stages(row, *counters_start, *counters_end);
+    fill_stages(row, *counters_start, *counters_end, result.answered_mean_us());
     if (const auto calls = syscalls ? syscalls->finish() : std::nullopt;
         calls && *row.server_requests > 0)
       row.server_syscalls_per_request =

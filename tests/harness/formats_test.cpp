@@ -28,6 +28,7 @@ loadgen::LoadResult busy_result() {
   r.sent = 1240;
   r.abandoned = 6;
   r.in_flight_at_open = 3;
+  r.answered_ns = 9'876'543'210;
   r.duration_s = 2.5;
   r.bytes_read = 987654;
   uint64_t n = 1;
@@ -77,6 +78,7 @@ TEST(Formats, AnAgentsResultLineReadsBackWhole) {
   EXPECT_EQ(got.sent, sent.sent);
   EXPECT_EQ(got.abandoned, sent.abandoned);
   EXPECT_EQ(got.in_flight_at_open, sent.in_flight_at_open);
+  EXPECT_EQ(got.answered_ns, sent.answered_ns);
   EXPECT_EQ(got.duration_s, sent.duration_s);
   EXPECT_EQ(got.bytes_read, sent.bytes_read);
   for (const auto& cause : loadgen::kErrorCauses)

@@ -296,3 +296,31 @@ def test_a_ramp_is_drawn_as_p99_against_the_rate_offered_each_second(tmp_path):
     plt.close(figure)
     # A run without a ramp has no such chart.
     assert "p99_vs_offered_rate.png" not in names(plot_results.plot(KNEE, tmp_path / "knee"))
+
+
+def test_where_the_time_goes_stacks_each_models_stages(tmp_path):
+    """One bar per model with stages, at its largest connection count,
+    stacked in stage order; a model without stages (nginx, an external) is
+    left out, and a CSV without them gets no such chart."""
+    frame = pd.read_csv(WHY, keep_default_na=False)
+    stages = {"iterative": [650_000, 3, 10_200, 80, 150], "epoll-workers": [150, 71_000, 10_300, 180, 200]}
+    for stage in plot_results.STAGES:
+        frame[f"{stage}_mean_us"] = ""
+    for model, means in stages.items():
+        for stage, mean in zip(plot_results.STAGES, means):
+            frame.loc[frame["model"] == model, f"{stage}_mean_us"] = mean
+    csv = tmp_path / "why.csv"
+    frame.to_csv(csv, index=False)
+    part = plot_results.load(csv)
+    figure, ax = plt.subplots()
+    assert plot_results.draw_stages(ax, part)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["iterative (c=16)", "epoll-workers (c=16)"]
+    assert [c.get_label() for c in ax.containers] == plot_results.STAGES
+    widths = [[bar.get_width() for bar in c] for c in ax.containers]
+    assert widths[0] == pytest.approx([650, 0.15]) and widths[1] == pytest.approx([0.003, 71])
+    labels = [t.get_text() for t in ax.texts]
+    assert "inbound 650 ms" in labels and "queued 71 ms" in labels
+    plt.close(figure)
+    written = names(plot_results.plot(csv, tmp_path / "charts"))
+    assert "where_the_time_goes.png" in written and "story.png" in written
+    assert "where_the_time_goes.png" not in names(plot_results.plot(WHY, tmp_path / "without"))

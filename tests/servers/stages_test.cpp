@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "net/socket.hpp"
 #include "servers/counters.hpp"
 #include "servers/http_session.hpp"
 
@@ -60,12 +61,15 @@ const StageHistogram& of(const std::array<StageHistogram, kStages>& all, Stage s
   return all[static_cast<size_t>(stage)];
 }
 
+// A time the kernel might have stamped, `ago` before now.
+int64_t kernel_time(std::chrono::nanoseconds ago) { return net::realtime_ns() - ago.count(); }
+
 // A pipelined burst: each request gets its own stamps, and each is recorded
 // only once its whole response has gone to the kernel.
 TEST(SessionStages, APipelinedBurstRecordsEachRequestWhenItsResponseIsSent) {
   HttpSession session(Limits{});
   const std::string request = "GET /?sleep_us=2000 HTTP/1.1\r\nHost: x\r\n\r\n";
-  session.input().append(request + request + request);
+  session.append_input(request + request + request, kernel_time(5ms));
   auto stages = stages_during([&] { session.process(HttpSession::WaitPolicy::kBlock); });
   EXPECT_EQ(of(stages, Stage::kService).count, 0u) << "nothing sent yet";
   const size_t all = session.pending_output().size();
@@ -73,38 +77,75 @@ TEST(SessionStages, APipelinedBurstRecordsEachRequestWhenItsResponseIsSent) {
   stages = stages_during([&] { session.consume_output(all / 3 + 1); });  // the first, and a bit
   EXPECT_EQ(of(stages, Stage::kService).count, 1u);
   stages = stages_during([&] { session.consume_output(session.pending_output().size()); });
-  EXPECT_EQ(of(stages, Stage::kService).count, 2u);
-  EXPECT_EQ(of(stages, Stage::kQueued).count, 2u);
-  EXPECT_EQ(of(stages, Stage::kOutbound).count, 2u);
+  for (const Stage stage : {Stage::kInbound, Stage::kQueued, Stage::kService, Stage::kOutbound})
+    EXPECT_EQ(of(stages, stage).count, 2u) << kStageNames[static_cast<size_t>(stage)];
   EXPECT_GE(of(stages, Stage::kService).mean_us(), 2000) << "the sleep is service";
-  EXPECT_LT(of(stages, Stage::kQueued).mean_us(), 1000) << "handled as soon as parsed";
-  // The third response waited for the second's 2 ms of service: outbound.
-  EXPECT_GE(of(stages, Stage::kOutbound).mean_us(), 1000);
+  // All three came in one read, 5 ms after the kernel had them.
+  EXPECT_GE(of(stages, Stage::kInbound).mean_us(), 5000);
+  EXPECT_LT(of(stages, Stage::kInbound).mean_us(), 50'000);
+  // The second waited for the first's 2 ms, the third for 4: queued.
+  EXPECT_GE(of(stages, Stage::kQueued).mean_us(), 3000);
+  EXPECT_GE(of(stages, Stage::kOutbound).mean_us(), 0);
 }
 
-// A request in pieces is stamped from when it is whole; bad input and a
-// connection lost before its response went out record nothing.
+// A request in pieces: inbound runs from its first byte's arrival to the
+// read that made it whole.
+TEST(SessionStages, ARequestInPiecesIsInboundFromItsFirstByte) {
+  HttpSession pieces(Limits{});
+  const auto stages = stages_during([&] {
+    pieces.append_input("GET /?cpu_us=10 HT", kernel_time(40ms));
+    pieces.process(HttpSession::WaitPolicy::kBlock);
+    pieces.append_input("TP/1.1\r\nHost: x\r\n", kernel_time(20ms));
+    pieces.process(HttpSession::WaitPolicy::kBlock);
+    pieces.append_input("\r\nGET /?cpu_us=10 HTTP/1.1\r\nHost: x\r\n\r\n", kernel_time(0ms));
+    pieces.process(HttpSession::WaitPolicy::kBlock);
+    pieces.consume_output(pieces.pending_output().size());
+  });
+  const StageHistogram& inbound = of(stages, Stage::kInbound);
+  ASSERT_EQ(inbound.count, 2u);
+  // The first from 40 ms ago; the second came whole in the last read.
+  EXPECT_GE(inbound.percentile_us(100), 40'000 * 0.96);
+  EXPECT_LT(inbound.percentile_us(50), 10'000);
+
+  // Without the kernel's time (a socket whose listener did not ask for
+  // it) there is no inbound, and the rest is still stamped.
+  HttpSession unstamped(Limits{});
+  const auto without = stages_during([&] {
+    unstamped.append_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+    unstamped.process(HttpSession::WaitPolicy::kBlock);
+    unstamped.consume_output(unstamped.pending_output().size());
+  });
+  EXPECT_EQ(of(without, Stage::kInbound).count, 0u);
+  EXPECT_EQ(of(without, Stage::kService).count, 1u);
+}
+
+// Bad input (4xx, 501) and a connection lost before its response went out
+// record nothing. (A connection refused with 503 never gets a session.)
 TEST(SessionStages, OnlyAnsweredRequestsRecordStages) {
   const auto stages = stages_during([] {
     HttpSession pieces(Limits{});
-    pieces.input().append("GET /?cpu_us=100 HT");
+    pieces.append_input("GET /?cpu_us=100 HT", kernel_time(1ms));
     pieces.process(HttpSession::WaitPolicy::kBlock);
-    pieces.input().append("TP/1.1\r\nHost: x\r\n\r\n");
+    pieces.append_input("TP/1.1\r\nHost: x\r\n\r\n", kernel_time(0ms));
     pieces.process(HttpSession::WaitPolicy::kBlock);
     pieces.consume_output(pieces.pending_output().size());
 
-    HttpSession bad(Limits{});
-    bad.input().append("BREW /pot HTTP/1.1\r\n\r\n");
-    bad.process(HttpSession::WaitPolicy::kBlock);
-    ASSERT_TRUE(bad.has_output());
-    bad.consume_output(bad.pending_output().size());
+    for (const char* refused : {"BREW /pot HTTP/1.1\r\n\r\n",                       // 501
+                                "GET /?sleep_us=x HTTP/1.1\r\nHost: x\r\n\r\n"}) {  // 400
+      HttpSession bad(Limits{});
+      bad.append_input(refused, kernel_time(0ms));
+      bad.process(HttpSession::WaitPolicy::kBlock);
+      ASSERT_TRUE(bad.has_output());
+      bad.consume_output(bad.pending_output().size());
+    }
 
     HttpSession lost(Limits{});
-    lost.input().append("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    lost.append_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n", kernel_time(0ms));
     lost.process(HttpSession::WaitPolicy::kBlock);
     lost.consume_output(3);  // reset mid-response: the session ends here
   });
-  EXPECT_EQ(of(stages, Stage::kService).count, 1u) << "only the request in pieces";
+  for (const Stage stage : {Stage::kInbound, Stage::kQueued, Stage::kService, Stage::kOutbound})
+    EXPECT_EQ(of(stages, stage).count, 1u) << "only the request in pieces";
   EXPECT_GE(of(stages, Stage::kService).mean_us(), 100);
 }
 
