@@ -129,6 +129,10 @@ std::string format_timeline_csv(const LoadConfig& config, const LoadResult& resu
 }
 
 std::string format_interval_log(const LoadConfig& config, const LoadResult& result) {
+  return format_interval_log(interval_log(config, result));
+}
+
+HlogFile interval_log(const LoadConfig& config, const LoadResult& result) {
   HlogFile log;
   log.start_epoch_s = result.window_start_epoch_s;
   const bool open_loop = config.rate > 0;
@@ -140,7 +144,7 @@ std::string format_interval_log(const LoadConfig& config, const LoadResult& resu
     if (open_loop)
       log.intervals.push_back({"uncorrected", start, length, result.intervals[i].uncorrected});
   }
-  return loadgen::format_interval_log(log);
+  return log;
 }
 
 std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& result) {

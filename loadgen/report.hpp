@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "loadgen/engine.hpp"
+#include "loadgen/hlog.hpp"
 
 namespace cmb::loadgen {
 
@@ -23,6 +24,7 @@ std::string format_timeline_csv(const LoadConfig& config, const LoadResult& resu
 // The measured window as an HdrHistogram interval log (loadgen/hlog.hpp),
 // one interval per second, from LoadResult::intervals: untagged in a closed
 // loop, tagged `corrected` and `uncorrected` in an open one.
+HlogFile interval_log(const LoadConfig& config, const LoadResult& result);
 std::string format_interval_log(const LoadConfig& config, const LoadResult& result);
 
 // Sentences for stderr when the figures deserve doubt: the target rate was

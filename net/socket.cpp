@@ -83,7 +83,8 @@ Address local_address(int fd) {
   return address;
 }
 
-Received receive_stamped(int fd, void* data, size_t size, int flags) {
+Received receive(int fd, void* data, size_t size, int flags, bool with_time) {
+  if (!with_time) return {retry_on_eintr([&] { return ::recv(fd, data, size, flags); }), 0};
   alignas(cmsghdr) char control[kReceiveStampSpace];
   iovec part{data, size};
   msghdr message{};

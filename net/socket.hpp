@@ -35,7 +35,7 @@ struct ListenOptions {
   bool reuse_port = false;
   // The kernel stamps every segment as it queues it, and accepted sockets
   // inherit the setting (SO_TIMESTAMPING, software receive time): see
-  // receive_stamped().
+  // receive().
   bool receive_timestamps = false;
 };
 
@@ -46,16 +46,18 @@ Fd listen_tcp(const Address& address, const ListenOptions& options = {});
 // The address a socket is bound to (after binding port 0, the chosen port).
 Address local_address(int fd);
 
-// recv(2), and when the kernel queued what it read: the software receive
-// timestamp of the last segment read (CLOCK_REALTIME nanoseconds), from
-// the control message recvmsg() brings on a socket whose listener set
-// ListenOptions::receive_timestamps; 0 on any other socket. (TCP sockets
-// answer SIOCGSTAMPNS with ENOENT, so the control message is the only way.)
+// recv(2), and with `with_time` when the kernel queued what it read: the
+// software receive timestamp of the last segment read (CLOCK_REALTIME
+// nanoseconds), from the control message recvmsg() brings on a socket
+// whose listener set ListenOptions::receive_timestamps; 0 on any other
+// socket, and without `with_time` (a plain recv, a little cheaper).
+// (TCP sockets answer SIOCGSTAMPNS with ENOENT: the control message is the
+// only way.)
 struct Received {
   ssize_t bytes;  // as recv() returns it (errno set when negative)
   int64_t kernel_ns;
 };
-Received receive_stamped(int fd, void* data, size_t size, int flags);
+Received receive(int fd, void* data, size_t size, int flags, bool with_time);
 
 // The room a receive needs for its timestamp's control message.
 inline constexpr size_t kReceiveStampSpace = CMSG_SPACE(sizeof(timespec) * 3);

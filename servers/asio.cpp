@@ -91,8 +91,8 @@ asio::awaitable<void> serve_connection(tcp::socket socket, Limits limits, int in
     net::Received read{};
     ec.clear();
     for (;;) {
-      read = net::receive_stamped(c->socket.native_handle(), space, session.input().writable(),
-                                  MSG_DONTWAIT);
+      read = net::receive(c->socket.native_handle(), space, session.input().writable(),
+                          MSG_DONTWAIT, session.attributed());
       if (read.bytes >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) break;
       co_await c->socket.async_wait(tcp::socket::wait_read, on_error());
       if (ec || c->timed_out) break;
@@ -174,7 +174,8 @@ class AsioServer final : public Server {
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     std::vector<std::unique_ptr<asio::posix::stream_descriptor>> stop_watchers;
     const tcp protocol = address().storage.ss_family == AF_INET6 ? tcp::v6() : tcp::v4();
-    std::vector<net::Fd> siblings = reuseport_siblings(address(), config().backlog, threads_);
+    std::vector<net::Fd> siblings =
+        reuseport_siblings(address(), listen_options(/*reuse_port=*/true), threads_);
     for (int i = 0; i < threads_; ++i) {
       auto& context = *contexts.emplace_back(std::make_unique<asio::io_context>(1));
       // Asio owns what it is given: hand it our descriptors (a duplicate of

@@ -102,7 +102,7 @@ void serve_connection(int fd, Waiting& waiting, const Limits& limits, int interr
     }
     char* space = session.input().prepare(kReadChunk);
     const size_t asked = session.input().writable();
-    const auto [n, kernel_ns] = net::receive_stamped(fd, space, asked, MSG_DONTWAIT);
+    const auto [n, kernel_ns] = net::receive(fd, space, asked, MSG_DONTWAIT, session.attributed());
     if (n == 0) return;  // the client closed
     if (n < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) return;  // reset or other error: it is over

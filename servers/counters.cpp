@@ -1,12 +1,17 @@
 #include "servers/counters.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <system_error>
 
 namespace cmb::servers {
@@ -114,21 +119,56 @@ std::vector<uint64_t> CounterValues::accepted_by_thread() const {
   return by_thread;
 }
 
+std::array<StageHistogram, kStages> CounterValues::stages_since(
+    const CounterValues& earlier) const {
+  std::array<StageHistogram, kStages> out;
+  for (size_t i = 0; i < kStages; ++i) out[i] = stages[i].since(earlier.stages[i]);
+  return out;
+}
+
 CounterValues read_counters() noexcept { return sum(shared()); }
+
+net::Fd counter_memfd() {
+  net::Fd fd(::memfd_create(kCounterFileName, MFD_CLOEXEC));
+  if (!fd || ::ftruncate(fd.get(), static_cast<off_t>(mapping_size())) != 0)
+    throw std::system_error(errno, std::generic_category(), "memfd for server counters");
+  return fd;
+}
 
 void init_counters(int fd) {
   if (g_shared != nullptr) return;
+  if (fd < 0) {
+    // Kept open for the life of the process, for others to find.
+    static net::Fd own = counter_memfd();
+    fd = own.get();
+  }
   g_shared = map_shared(fd);
   ::pthread_atfork(nullptr, nullptr, [] { t_slot = nullptr; });
 }
 
-CounterFile::CounterFile() : fd_(::memfd_create("cmbench-counters", MFD_CLOEXEC)) {
-  if (!fd_ || ::ftruncate(fd_.get(), static_cast<off_t>(mapping_size())) != 0)
-    throw std::system_error(errno, std::generic_category(), "memfd for server counters");
-  mapping_ = map_shared(fd_.get());
+CounterFile::CounterFile() : fd_(counter_memfd()) { mapping_ = map_shared(fd_.get()); }
+
+CounterFile CounterFile::of_process(int pid) {
+  const std::string name = fmt::format("/memfd:{} ", kCounterFileName);
+  const std::string dir = fmt::format("/proc/{}/fd", pid);
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const auto target = std::filesystem::read_symlink(entry.path(), error);
+    if (error || !target.string().starts_with(name)) continue;
+    net::Fd fd(::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;
+    void* memory = ::mmap(nullptr, mapping_size(), PROT_READ, MAP_SHARED, fd.get(), 0);
+    if (memory == MAP_FAILED) continue;
+    return CounterFile(std::move(fd), memory);
+  }
+  throw std::runtime_error(fmt::format(
+      "process {} has no cmbench counters to read (is it `cmbench serve` on this machine?{})", pid,
+      error ? ": " + error.message() : ""));
 }
 
-CounterFile::~CounterFile() { ::munmap(mapping_, mapping_size()); }
+CounterFile::~CounterFile() {
+  if (mapping_ != nullptr) ::munmap(mapping_, mapping_size());
+}
 
 CounterValues CounterFile::read() const noexcept { return sum(*static_cast<Shared*>(mapping_)); }
 

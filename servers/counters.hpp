@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "net/fd.hpp"
@@ -38,6 +39,8 @@ struct CounterValues {
 
   // accepted_by_slot of the acceptor slots, in slot order.
   std::vector<uint64_t> accepted_by_thread() const;
+  // What each stage recorded since an earlier reading.
+  std::array<StageHistogram, kStages> stages_since(const CounterValues& earlier) const;
 };
 
 enum class Counter { kRequests, kRefused, kTimedOut, kRejected, kAccepted };
@@ -54,18 +57,27 @@ void register_acceptor() noexcept;
 // The sums so far over every thread and process of the tree.
 CounterValues read_counters() noexcept;
 
-// Maps the shared counters if that has not happened yet: in anonymous
-// shared memory, or in `fd` (a file another process maps too: `cmbench
-// serve --counters-fd`, so a harness reads them without asking). Server's
+// Maps the shared counters if that has not happened yet: in `fd` (a file
+// another process maps too: `cmbench serve --counters-fd`, so a harness
+// reads them without asking), or in a memfd of its own named
+// kCounterFileName (which `cmbench load --server-pid` finds). Server's
 // constructor calls it, so that children forked later share them.
 void init_counters(int fd = -1);
+inline constexpr const char* kCounterFileName = "cmbench-counters";
 
-// The counters of a server started with --counters-fd fd(), read from here
-// at any instant. Throws std::system_error when the memory cannot be had.
+// A server's counters, read from here at any instant. Throws
+// std::system_error when the memory cannot be had.
 class CounterFile {
  public:
+  // New counters, for a server started with --counters-fd fd().
   CounterFile();
+  // The counters of process `pid` on this machine (a `cmbench serve`),
+  // read-only, through its memfd in /proc/PID/fd. Throws
+  // std::runtime_error when it has none.
+  static CounterFile of_process(int pid);
   ~CounterFile();
+  CounterFile(CounterFile&& other) noexcept
+      : fd_(std::move(other.fd_)), mapping_(std::exchange(other.mapping_, nullptr)) {}
   CounterFile(const CounterFile&) = delete;
   CounterFile& operator=(const CounterFile&) = delete;
 
@@ -73,6 +85,7 @@ class CounterFile {
   CounterValues read() const noexcept;
 
  private:
+  CounterFile(net::Fd fd, void* mapping) : fd_(std::move(fd)), mapping_(mapping) {}
   net::Fd fd_;
   void* mapping_ = nullptr;
 };

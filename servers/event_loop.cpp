@@ -319,7 +319,7 @@ class EventLoopServer final : public Server {
     if (workers_ > 0) pool = std::make_unique<HandlerPool>(workers_);
     const std::vector<net::Fd> siblings =
         listeners_ == Listeners::kOnePerLoop
-            ? reuseport_siblings(address(), config().backlog, loops_)
+            ? reuseport_siblings(address(), listen_options(/*reuse_port=*/true), loops_)
             : std::vector<net::Fd>();
     std::vector<std::unique_ptr<EventLoop>> loops;
     for (int i = 0; i < loops_; ++i) {

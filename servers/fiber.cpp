@@ -347,7 +347,7 @@ class FiberServer final : public Server {
 
   void run() override {
     const std::vector<net::Fd> siblings =
-        reuseport_siblings(address(), config().backlog, carriers_);
+        reuseport_siblings(address(), listen_options(/*reuse_port=*/true), carriers_);
     // Each carrier on a thread of its own, since a thread keeps its fiber
     // scheduler until it exits.
     run_loops(

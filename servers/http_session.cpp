@@ -47,8 +47,7 @@ std::chrono::microseconds HttpSession::process(WaitPolicy policy) {
       blocking_ = Deferred{work, framing, arrived, {}};  // queued until a helper runs it
       break;
     }
-    if (const auto wait = finish_work(work, framing, policy, arrived, StampClock::now());
-        wait.count() > 0) {
+    if (const auto wait = finish_work(work, framing, policy, arrived, stamp()); wait.count() > 0) {
       note_progress();
       return wait;
     }
@@ -86,7 +85,7 @@ void HttpSession::append_input(std::string_view bytes, int64_t kernel_ns) {
 }
 
 void HttpSession::received(size_t n, int64_t kernel_ns) {
-  if (n == 0) return;
+  if (n == 0 || !stamps_) return;
   received_ += n;
   // The realtime clock only where there is a kernel time to compare.
   reads_.push_back(
@@ -94,6 +93,7 @@ void HttpSession::received(size_t n, int64_t kernel_ns) {
 }
 
 HttpSession::Arrived HttpSession::take_arrival(size_t size) {
+  if (!stamps_) return {};
   const uint64_t end = parsed_ + size;
   parsed_ = end;
   if (reads_.empty() || reads_.back().end < end) {
@@ -118,6 +118,7 @@ HttpSession::Arrived HttpSession::take_arrival(size_t size) {
 }
 
 void HttpSession::response_appended(const Arrived& arrived, StampClock::time_point started) {
+  if (!stamps_) return;
   const auto ended = StampClock::now();
   unsent_.push_back(
       {output_.size(), arrived.inbound, started - arrived.read, ended - started, ended});
@@ -127,8 +128,7 @@ std::chrono::microseconds HttpSession::run_blocking() {
   if (!blocking_) return std::chrono::microseconds{0};
   const Deferred held = *blocking_;
   blocking_.reset();
-  const auto wait =
-      finish_work(held.work, held.framing, WaitPolicy::kDefer, held.arrived, StampClock::now());
+  const auto wait = finish_work(held.work, held.framing, WaitPolicy::kDefer, held.arrived, stamp());
   progress_at_ = Clock::now();
   return wait;
 }

@@ -32,14 +32,17 @@ class HttpSession {
   explicit HttpSession(const Limits& limits, int interrupt_fd = -1)
       : parser_(limits.request()),
         interrupt_fd_(interrupt_fd),
+        stamps_(limits.attribution),
         timeout_(limits.header_timeout),
         progress_at_(Clock::now()) {}
 
   // Receive into input().prepare(n), and tell the session what arrived
   // with commit_input(); or hand it the bytes with append_input().
   // `kernel_ns`: when the kernel queued the last of them
-  // (net::receive_stamped(); 0 when unknown), so each request's `inbound`
+  // (net::receive(); 0 when unknown), so each request's `inbound`
   // stage runs from its first byte's arrival to the read that completed it.
+  // Limits::attribution: it keeps stages, so its reads want the kernel's time.
+  bool attributed() const { return stamps_; }
   net::Buffer& input() { return input_; }
   const net::Buffer& input() const { return input_; }
   void commit_input(size_t n, int64_t kernel_ns);
@@ -150,8 +153,14 @@ class HttpSession {
                                         WaitPolicy policy, const Arrived& arrived,
                                         StampClock::time_point started);
 
+  // A stamp's time, or none when the session keeps no stages.
+  StampClock::time_point stamp() const {
+    return stamps_ ? StampClock::now() : StampClock::time_point{};
+  }
+
   net::RequestParser parser_;
   int interrupt_fd_;
+  bool stamps_;  // Limits::attribution
   net::Buffer input_;
   std::string output_;
   size_t output_sent_ = 0;

@@ -2,7 +2,7 @@
 // (--threads, default 1), each with its own SO_REUSEPORT listener. A
 // multishot accept yields every new connection; a multishot recvmsg per
 // connection fills buffers the kernel picks from a provided-buffer ring
-// (recvmsg, not recv, for the receive time's control message); a
+// (a recvmsg with --attribution, for the receive time's control message); a
 // send per batch of responses; IORING_OP_TIMEOUT for wait_us; a poll on the
 // stop eventfd. The ring is set up single-issuer with deferred task work.
 // Good at: many connections with few syscalls — submissions and
@@ -149,7 +149,10 @@ class UringLoop {
   }
 
   void arm_recv(Connection& c) {
-    io_uring_prep_recvmsg_multishot(sqe(), c.fd.get(), &recv_shape_, 0);
+    if (limits_.attribution)
+      io_uring_prep_recvmsg_multishot(sqe(), c.fd.get(), &recv_shape_, 0);
+    else
+      io_uring_prep_recv_multishot(sqe(), c.fd.get(), nullptr, 0, 0);
     ring_.select_buffer(last_sqe_);
     io_uring_sqe_set_data64(last_sqe_, tag(&c, kRecv));
     c.recv_armed = true;
@@ -264,22 +267,27 @@ class UringLoop {
     if ((cqe.flags & IORING_CQE_F_MORE) == 0) c.recv_armed = false;
     if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER) != 0) {
       const uint16_t id = net::Uring::buffer_id(cqe);
-      // The buffer holds a header, the control message (the kernel's
-      // receive time), then the bytes; none at the peer's shutdown.
-      io_uring_recvmsg_out* out =
-          io_uring_recvmsg_validate(ring_.buffer(id), cqe.res, &recv_shape_);
-      const unsigned size =
-          out == nullptr ? 0 : io_uring_recvmsg_payload_length(out, cqe.res, &recv_shape_);
-      if (size == 0) {
+      std::string_view bytes(ring_.buffer(id), static_cast<size_t>(cqe.res));
+      int64_t kernel_ns = 0;
+      if (limits_.attribution) {
+        // A recvmsg's buffer: a header, the control message (the kernel's
+        // receive time), then the bytes; none at the peer's shutdown.
+        io_uring_recvmsg_out* out =
+            io_uring_recvmsg_validate(ring_.buffer(id), cqe.res, &recv_shape_);
+        bytes = out == nullptr
+                    ? std::string_view()
+                    : std::string_view(
+                          static_cast<const char*>(io_uring_recvmsg_payload(out, &recv_shape_)),
+                          io_uring_recvmsg_payload_length(out, cqe.res, &recv_shape_));
+        for (cmsghdr* m = out == nullptr ? nullptr
+                                         : io_uring_recvmsg_cmsg_firsthdr(out, &recv_shape_);
+             m != nullptr; m = io_uring_recvmsg_cmsg_nexthdr(out, &recv_shape_, m))
+          if (const int64_t at = net::received_at(*m)) kernel_ns = at;
+      }
+      if (bytes.empty()) {
         c.peer_closed = true;
       } else if (!c.closed) {
-        int64_t kernel_ns = 0;
-        for (cmsghdr* m = io_uring_recvmsg_cmsg_firsthdr(out, &recv_shape_); m != nullptr;
-             m = io_uring_recvmsg_cmsg_nexthdr(out, &recv_shape_, m))
-          if (const int64_t at = net::received_at(*m)) kernel_ns = at;
-        c.session.append_input(
-            {static_cast<const char*>(io_uring_recvmsg_payload(out, &recv_shape_)), size},
-            kernel_ns);
+        c.session.append_input(bytes, kernel_ns);
         c.unprocessed = true;
       }
       ring_.recycle(id);
@@ -366,7 +374,8 @@ class IoUringServer final : public Server {
   }
 
   void run() override {
-    const std::vector<net::Fd> siblings = reuseport_siblings(address(), config().backlog, threads_);
+    const std::vector<net::Fd> siblings =
+        reuseport_siblings(address(), listen_options(/*reuse_port=*/true), threads_);
     // A single-issuer ring belongs to the thread that created it, so each
     // loop sets up its own ring on its own thread.
     run_loops(

@@ -24,6 +24,11 @@ struct Limits {
   std::chrono::milliseconds header_timeout{10'000};
   // Open connections per server process; one more is answered 503 and closed.
   int max_connections = 10'000;
+  // Each answered request's time split into stages (servers/stages.hpp):
+  // the kernel's receive time on every read, and four stamps in the
+  // session. About half a microsecond a request (docs/models.md), so off
+  // unless asked for (`serve --attribution`).
+  bool attribution = false;
 
   net::RequestLimits request() const { return {max_header_bytes, max_body_bytes}; }
 };

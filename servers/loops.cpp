@@ -6,11 +6,11 @@
 
 namespace cmb::servers {
 
-std::vector<net::Fd> reuseport_siblings(const net::Address& address, int backlog, int loops) {
+std::vector<net::Fd> reuseport_siblings(const net::Address& address,
+                                        const net::ListenOptions& options, int loops) {
   std::vector<net::Fd> siblings;
   for (int i = 1; i < loops; ++i) {
-    siblings.push_back(net::listen_tcp(
-        address, {.backlog = backlog, .reuse_port = true, .receive_timestamps = true}));
+    siblings.push_back(net::listen_tcp(address, options));
     net::set_nonblocking(siblings.back().get());
   }
   return siblings;

@@ -15,7 +15,8 @@ namespace cmb::servers {
 
 // `loops - 1` more non-blocking SO_REUSEPORT listeners on `address`: the
 // server's own listener serves the first loop, these the others.
-std::vector<net::Fd> reuseport_siblings(const net::Address& address, int backlog, int loops);
+std::vector<net::Fd> reuseport_siblings(const net::Address& address,
+                                        const net::ListenOptions& options, int loops);
 
 // Runs loop(0) on the calling thread and loop(1) ... loop(loops - 1) on
 // threads of their own, and returns once every one has returned. A loop

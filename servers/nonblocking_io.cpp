@@ -19,7 +19,7 @@ ReadResult read_nonblocking(int fd, HttpSession& session, size_t max_bytes, bool
   while (total < max_bytes) {
     char* space = session.input().prepare(kReadChunk);
     const size_t asked = session.input().writable();
-    const auto [n, kernel_ns] = net::receive_stamped(fd, space, asked, 0);
+    const auto [n, kernel_ns] = net::receive(fd, space, asked, 0, session.attributed());
     if (n > 0) {
       session.commit_input(static_cast<size_t>(n), kernel_ns);
       total += static_cast<size_t>(n);

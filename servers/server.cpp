@@ -44,14 +44,19 @@ int thread_count(const ServerConfig& config, DefaultThreads fallback) {
 Server::Server(const ServerConfig& config, bool reuse_port)
     : config_(config),
       gate_(std::make_unique<ConnectionGate>(config.limits.max_connections)),
-      listener_(net::listen_tcp(
-          net::resolve(config.host, config.port),
-          {.backlog = config.backlog, .reuse_port = reuse_port, .receive_timestamps = true})),
+      listener_(
+          net::listen_tcp(net::resolve(config.host, config.port), listen_options(reuse_port))),
       address_(net::local_address(listener_.get())) {
   // Every model waits for readiness before accepting; a connection that
   // vanishes in between must give EAGAIN, not block the accepting thread.
   net::set_nonblocking(listener_.get());
   init_counters(config.counters_fd);  // before any model forks: children count into the same set
+}
+
+net::ListenOptions Server::listen_options(bool reuse_port) const {
+  return {.backlog = config_.backlog,
+          .reuse_port = reuse_port,
+          .receive_timestamps = config_.limits.attribution};
 }
 
 }  // namespace cmb::servers

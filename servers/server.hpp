@@ -60,6 +60,8 @@ class Server {
   explicit Server(const ServerConfig& config, bool reuse_port = false);
   const ServerConfig& config() const { return config_; }
   int listen_fd() const { return listener_.get(); }
+  // How the listener was made (another loop's SO_REUSEPORT sibling is made so too).
+  net::ListenOptions listen_options(bool reuse_port) const;
   // Gives the bound port up (keeping address()) for another process to bind:
   // an external server's.
   void close_listener() { listener_.reset(); }

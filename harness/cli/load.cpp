@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <future>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -29,6 +31,7 @@
 #include "loadgen/url.hpp"
 #include "net/socket.hpp"
 #include "net/uring.hpp"
+#include "servers/counters.hpp"
 
 namespace cmb::harness {
 namespace {
@@ -41,7 +44,48 @@ struct LoadOutputs {
   std::string hist_path;
   std::string hlog_path;  // needs LoadConfig::interval_histograms
   bool agent = false;     // harness/hosts/agents.hpp's JSON line; ends when stdin closes
+  int server_pid = 0;     // a `cmbench serve` here whose stages to read at the window's edges
 };
+
+Json load_json_object(const loadgen::LoadConfig& config, const loadgen::LoadResult& result);
+std::string dump_json(const Json& json);
+
+// Where the time went inside the server over the window (its own stamps),
+// beside the client's mean over the same requests.
+struct ServerSplit {
+  std::array<servers::StageHistogram, servers::kStages> stages;
+  double answered_mean_us;
+  // The client's mean less the four stages' (empty unless all four have samples).
+  std::optional<double> unaccounted_us() const {
+    double sum = 0;
+    for (const auto& stage : stages) {
+      if (stage.count == 0) return std::nullopt;
+      sum += stage.mean_us();
+    }
+    return answered_mean_us - sum;
+  }
+};
+
+Json split_json(const ServerSplit& split) {
+  Json json = Json::object();
+  for (size_t i = 0; i < servers::kStages; ++i)
+    json[std::string(servers::kStageNames[i])] = {
+        {"count", split.stages[i].count},
+        {"mean_us", json_number(split.stages[i].mean_us(), 1)},
+        {"p99_us", json_number(split.stages[i].percentile_us(99), 1)}};
+  if (const auto rest = split.unaccounted_us()) json["unaccounted_mean_us"] = json_number(*rest, 1);
+  return json;
+}
+
+void print_split(const ServerSplit& split) {
+  std::string line;
+  for (size_t i = 0; i < servers::kStages; ++i)
+    line += fmt::format("  {} {}", servers::kStageNames[i],
+                        loadgen::format_nanos(split.stages[i].mean_us() * 1000));
+  if (const auto rest = split.unaccounted_us())
+    line += fmt::format("  unaccounted {}", loadgen::format_nanos(*rest * 1000));
+  fmt::print("  Inside the server (means):\n  {}\n", line.substr(2));
+}
 
 // "K/N" (1 <= K <= N): agent K of N, as the 0-based segment and the count.
 std::pair<int, int> parse_segment(const std::string& text) {
@@ -106,6 +150,18 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   // outlives the run.
   static std::atomic<bool> stdin_closed{false};
   loadgen::LoadConfig run = config;
+  // The server's counters at the window's opening, while the load threads
+  // wait there (as `cmbench run` reads them), and again after it.
+  std::optional<servers::CounterFile> counters;
+  std::optional<servers::CounterValues> at_open;
+  if (outputs.server_pid > 0) {
+    try {
+      counters.emplace(servers::CounterFile::of_process(outputs.server_pid));
+    } catch (const std::exception& error) {
+      throw UsageError(fmt::format("--server-pid: {}", error.what()));
+    }
+    run.on_window_open = [&] { at_open = counters->read(); };
+  }
   if (outputs.agent) {
     auto start = std::make_shared<std::promise<int64_t>>();
     auto go = std::make_shared<std::promise<void>>();
@@ -145,10 +201,16 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
     fmt::print("{}\n", agent_result_json(result));
     return kExitOk;
   }
+  std::optional<ServerSplit> split;
+  if (counters && at_open)
+    split = ServerSplit{counters->read().stages_since(*at_open), result.answered_mean_us()};
   if (outputs.json) {
-    fmt::print("{}\n", load_json(config, result));
+    Json json = load_json_object(config, result);
+    if (split) json["server_stages"] = split_json(*split);
+    fmt::print("{}\n", dump_json(json));
   } else {
     loadgen::print_summary(stdout, config, result, outputs.latency_distribution);
+    if (split) print_split(*split);
   }
   for (const auto& warning : loadgen::warnings(config, result))
     fmt::print(stderr, "warning: {}\n", warning);
@@ -169,6 +231,12 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
 }  // namespace
 
 std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResult& result) {
+  return dump_json(load_json_object(config, result));
+}
+
+namespace {
+
+Json load_json_object(const loadgen::LoadConfig& config, const loadgen::LoadResult& result) {
   Json errors = Json::object();
   for (const auto& cause : loadgen::kErrorCauses) errors[cause.name] = result.errors.*cause.count;
   Json json = {{"url", config.targets.front().url.to_string()},
@@ -227,9 +295,15 @@ std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResu
   json["loadgen_cpu_s"] = {{"user", json_number(result.cpu_user_s, 3)},
                            {"system", json_number(result.cpu_system_s, 3)}};
   json["loadgen_max_thread_busy"] = json_number(result.max_thread_busy(), 3);
-  // Invalid UTF-8 (an error text from the system, a URL) is replaced, not thrown on.
+  return json;
+}
+
+// Invalid UTF-8 (an error text from the system, a URL) is replaced, not thrown on.
+std::string dump_json(const Json& json) {
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
+
+}  // namespace
 
 struct LoadFlags {
   std::vector<std::string> urls;
@@ -326,6 +400,11 @@ std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
       ->check(CLI::PositiveNumber);
   load.add_flag("--latency", o->outputs.latency_distribution, "print the latency distribution");
   load.add_flag("--json", o->outputs.json, "print one JSON object instead of the summary");
+  load.add_option("--server-pid", o->outputs.server_pid,
+                  "a `cmbench serve` on this machine: print where the time went inside it "
+                  "(inbound, queued, service, outbound), from its own counters")
+      ->check(CLI::PositiveNumber)
+      ->excludes("--agent");
   load.add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
   load.add_option("--hist", o->outputs.hist_path,
                   "write the latency distribution by percentile (mergeable) to this file");

@@ -139,6 +139,9 @@ void add_serve(CLI::App& app, const ExitCode& exit_code) {
                    "open connections per server process; one more is answered 503 and closed")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  serve->add_flag("--attribution", o->config.limits.attribution,
+                  "split each answered request's time into inbound, queued, service and outbound "
+                  "(the kernel's receive time on every read; about half a microsecond a request)");
   auto* uring = serve
                     ->add_option("--uring", o->config.uring,
                                  "the io-uring model's ring: defer-taskrun, coop-taskrun, sqpoll "

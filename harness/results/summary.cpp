@@ -13,7 +13,7 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
                                            double slo_p99_ms) {
   std::vector<ModelSummary> out;
   for (const auto& model : models) {
-    ModelSummary summary{model, 0, 0, std::nullopt};
+    ModelSummary summary{model, 0, 0, std::nullopt, {}};
     const ResultRow* best = nullptr;
     std::map<PointKey, std::vector<const ResultRow*>> points;
     for (const ResultRow* row : rows) {
@@ -24,6 +24,10 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
     if (best == nullptr) continue;
     summary.best_rps = best->rps;
     summary.p99_at_best_us = best->latency_p99_us;
+    if (best->inbound_mean_us && best->queued_mean_us && best->service_mean_us &&
+        best->outbound_mean_us)
+      summary.stages_at_best_us = {*best->inbound_mean_us, *best->queued_mean_us,
+                                   *best->service_mean_us, *best->outbound_mean_us};
     for (const auto& [id, repetitions] : points)
       if (id.rate > 0 && holds_slo(repetitions, slo_p99_ms))
         summary.knee_rate = std::max(summary.knee_rate.value_or(id.rate), id.rate);

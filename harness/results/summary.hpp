@@ -34,6 +34,9 @@ struct ModelSummary {
   double best_rps = 0;  // the highest rps of any measured row
   double p99_at_best_us = 0;
   std::optional<double> knee_rate;  // rate sweeps: the highest rate within the SLO
+  // Where the time went there: the inbound, queued, service and outbound
+  // means; empty for a server without stages (nginx, externals).
+  std::vector<double> stages_at_best_us;
 };
 
 struct SweepSummary {

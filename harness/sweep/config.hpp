@@ -65,6 +65,7 @@ struct SweepConfig {
   std::vector<int> idle_connections = {0};
   int requests_per_connection = 0;  // > 0: a point sends connections x N requests, then ends
   bool keep_alive = true;           // false: a new connection per request
+  bool attribution = false;         // the servers' `serve --attribution`: stage columns
   int repeat = 1;
   std::chrono::nanoseconds duration = std::chrono::seconds(5);
   std::chrono::nanoseconds warmup = std::chrono::seconds(1);

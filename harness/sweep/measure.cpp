@@ -144,12 +144,13 @@ std::vector<loadgen::Target> targets_for(const SweepConfig& config, uint16_t por
   return targets;
 }
 
-// Each stage's mean and p99 over the window, from the server's histograms
-// at its edges; a stage with no sample stays empty. What the four leave of
-// the client's mean over the same requests (`answered_mean_us`, those
-// answered in the window, from their actual send) is unaccounted.
-void fill_stages(ResultRow& row, const servers::CounterValues& start,
-                 const servers::CounterValues& end, double answered_mean_us) {
+using StageWindows = std::array<servers::StageHistogram, servers::kStages>;
+
+// Each stage's mean and p99 over the window; a stage with no sample stays
+// empty. What the four leave of the client's mean over the same requests
+// (`answered_mean_us`, those answered in the window, from their actual
+// send) is unaccounted.
+void fill_stages(ResultRow& row, const StageWindows& windows, double answered_mean_us) {
   std::optional<double>* columns[servers::kStages][2] = {
       {&row.inbound_mean_us, &row.inbound_p99_us},
       {&row.queued_mean_us, &row.queued_p99_us},
@@ -158,7 +159,7 @@ void fill_stages(ResultRow& row, const servers::CounterValues& start,
   double sum = 0;
   bool all = true;
   for (size_t i = 0; i < servers::kStages; ++i) {
-    const servers::StageHistogram window = end.stages[i].since(start.stages[i]);
+    const servers::StageHistogram& window = windows[i];
     if (window.count == 0) {
       all = false;
       continue;
@@ -273,6 +274,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   }
   if (syscalls) syscalls->disable();
   const std::optional<servers::CounterValues> counters_end = server.snapshot();
+  std::optional<StageWindows> stages;  // an own model's, below
 
   // What the server did over the window, however it was learnt.
   std::optional<TreeCpu> cpu_start, cpu_end;
@@ -322,7 +324,8 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
       if ((counters_end->acceptor_slots >> s) & 1)
         accepts.push_back(counters_end->accepted_by_slot[s] - counters_start->accepted_by_slot[s]);
     row.server_accepts_per_thread = fmt::format("{}", fmt::join(accepts, "|"));
-    fill_stages(row, *counters_start, *counters_end, result.answered_mean_us());
+    stages = counters_end->stages_since(*counters_start);
+    fill_stages(row, *stages, result.answered_mean_us());
     if (const auto calls = syscalls ? syscalls->finish() : std::nullopt;
         calls && *row.server_requests > 0)
       row.server_syscalls_per_request =
@@ -337,7 +340,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.listen_drops = grew(tcp_end.listen_drops, tcp_start.listen_drops);
   row.tcp_retransmits = grew(tcp_end.retransmits, tcp_start.retransmits);
   row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
-  row.artifacts = write_artifacts(point, load, result);
+  row.artifacts = write_artifacts(point, load, result, stages);
   if (result.idle_failed > 0)  // the point is not the one asked for
     row.error = fmt::format("{} of {} idle connections did not connect ({})", result.idle_failed,
                             point.idle_connections, result.idle_error);
@@ -387,11 +390,24 @@ std::string PointMeasurer::artifact_path(const PointId& point) const {
 }
 
 std::string PointMeasurer::write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
-                                           const loadgen::LoadResult& result) {
+                                           const loadgen::LoadResult& result,
+                                           const std::optional<StageWindows>& stages) {
   const std::string prefix = artifact_path(point);
   std::ofstream(prefix + ".hist") << loadgen::format_histogram_file(result.latency);
   std::ofstream(prefix + ".timeline.csv") << loadgen::format_timeline_csv(load, result);
-  std::ofstream(prefix + ".hlog") << loadgen::format_interval_log(load, result);
+  loadgen::HlogFile log = loadgen::interval_log(load, result);
+  // Each stage over the whole window, tagged with its name, each bucket's
+  // samples at its middle.
+  for (size_t i = 0; stages && i < servers::kStages; ++i) {
+    loadgen::LatencyHistogram histogram;
+    for (int b = 0; b < servers::kStageBuckets; ++b)
+      if (const uint64_t n = (*stages)[i].buckets[static_cast<size_t>(b)])
+        histogram.record_n(static_cast<uint64_t>(servers::stage_bucket_middle(b)), n);
+    if (histogram.count() > 0)
+      log.intervals.push_back(
+          {std::string(servers::kStageNames[i]), 0, result.duration_s, histogram});
+  }
+  std::ofstream(prefix + ".hlog") << loadgen::format_interval_log(log);
   return artifact_name(point);
 }
 

@@ -4,7 +4,9 @@
 // beside the CSV.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "harness/hosts/agents.hpp"
@@ -12,6 +14,7 @@
 #include "harness/sweep/config.hpp"
 #include "harness/sweep/server_process.hpp"
 #include "loadgen/engine.hpp"
+#include "servers/stages.hpp"
 
 namespace cmb::harness {
 
@@ -29,8 +32,11 @@ class PointMeasurer {
  private:
   // The point's latency histogram, interval log and timeline beside the CSV; returns their
   // path prefix relative to the CSV's folder.
-  std::string write_artifacts(const PointId& point, const loadgen::LoadConfig& load,
-                              const loadgen::LoadResult& result);
+  // The .hlog also holds each stage's window (tagged with its name) when
+  // the server keeps stages.
+  std::string write_artifacts(
+      const PointId& point, const loadgen::LoadConfig& load, const loadgen::LoadResult& result,
+      const std::optional<std::array<servers::StageHistogram, servers::kStages>>& stages);
   // A load from this process, or from the load hosts' agents merged.
   AgentsResult run(const loadgen::LoadConfig& load);
   // `--warmup auto`: the point's load, one second at a time (without its

@@ -34,8 +34,9 @@ void print_progress(std::string_view position, const ResultRow& row, double eta_
 
 void print_summary(const SweepConfig& config, const SweepSummary& summary,
                    const std::vector<FoundRate>& searches) {
-  fmt::print("\n{:<22} {:>12} {:>12} {:>14}\n", "model", "best req/s", "p99 there",
-             fmt::format("knee (p99 {:g} ms)", config.slo_p99_ms));
+  fmt::print("\n{:<22} {:>12} {:>12} {:>14}  {}\n", "model", "best req/s", "p99 there",
+             fmt::format("knee (p99 {:g} ms)", config.slo_p99_ms),
+             "inside the server there: inbound, queued, service, outbound");
   for (const auto& model : config.models) {
     const auto it = std::find_if(summary.models.begin(), summary.models.end(),
                                  [&](const ModelSummary& m) { return m.model == model; });
@@ -43,11 +44,14 @@ void print_summary(const SweepConfig& config, const SweepSummary& summary,
       fmt::print("{:<22} {:>12}\n", model, "no data");
       continue;
     }
-    fmt::print("{:<22} {:>12.1f} {:>12} {:>14}\n", model, it->best_rps,
+    std::vector<std::string> split;
+    for (const double us : it->stages_at_best_us) split.push_back(loadgen::format_nanos(us * 1000));
+    fmt::print("{:<22} {:>12.1f} {:>12} {:>14}  {}\n", model, it->best_rps,
                loadgen::format_nanos(it->p99_at_best_us * 1000),
                !summary.rate_sweep ? "-"
                : it->knee_rate     ? fmt::format("{:g} req/s", *it->knee_rate)
-                                   : "none");
+                                   : "none",
+               split.empty() ? "-" : fmt::format("{}", fmt::join(split, "  ")));
   }
   if (searches.empty()) return;
   fmt::print("\nThe highest rate with p99 under {:g} ms (search to {:g} %):\n", config.slo_p99_ms,

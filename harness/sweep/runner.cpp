@@ -144,6 +144,7 @@ int run_sweep(SweepConfig config) {
                                    .header_timeout = header_timeout,
                                    .max_connections = max_connections,
                                    .uring = model.spec.setup,
+                                   .attribution = config.attribution && !model.external,
                                    .where = config.server_host});
       }
       row = measurer.measure(*server, point);

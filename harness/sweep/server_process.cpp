@@ -72,6 +72,7 @@ ServerProcess::ServerProcess(const Options& options) {
     args.push_back("--header-timeout");
     args.push_back(std::to_string(options.header_timeout.count()) + "ms");
   }
+  if (options.attribution) args.push_back("--attribution");
   if (!options.uring.empty()) {
     args.push_back("--uring");
     args.push_back(options.uring);

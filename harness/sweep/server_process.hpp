@@ -31,6 +31,7 @@ class ServerProcess {
     std::chrono::milliseconds header_timeout{0};  // 0: the server's default
     int max_connections = 0;                      // 0: the server's default
     std::string uring;                            // not empty: --uring (io-uring)
+    bool attribution = false;                     // --attribution: the stages
     // Where it runs: here, in a network namespace (`ip netns exec`; the
     // harness still reads its counters and its /proc), or over ssh (driven
     // through `serve --control-stdin`: snapshot() asks it for its counters

@@ -61,7 +61,7 @@ TEST(Cli, ServePrintsOneLineAndItsReportAndExitsZeroOnSigterm) {
 
 // SIGUSR1: a snapshot of the counters while it runs, one JSON line each time.
 TEST(Cli, ServeAnswersSigusr1WithItsCounters) {
-  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0", "--attribution"});
   const uint16_t port = read_listening_port(server);
   ASSERT_NE(port, 0);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(cmb::testing::TestClient(port).get("/"));
@@ -269,6 +269,35 @@ TEST(Cli, LoadPrintsAWrkLikeSummary) {
   EXPECT_NE(result.out.find("2 threads and 4 connections"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("Latency Distribution"), std::string::npos);
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(Requests/sec: +[0-9]+\.[0-9]{2})")));
+}
+
+// --server-pid: where the time went inside a `cmbench serve` on this
+// machine, read from its own counters at the window's edges.
+TEST(Cli, LoadShowsWhereTheTimeWentInsideTheServer) {
+  Child server({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0", "--attribution"});
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(read_listening_port(server)) + "/?sleep_us=2000";
+  const std::string pid = std::to_string(server.pid());
+  const auto result = run_cmbench(
+      {"load", url, "-c", "1", "-d", "500ms", "--warmup", "100ms", "--server-pid", pid, "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  const auto& stages = json.at("server_stages");
+  const uint64_t requests = json.at("requests");
+  for (const char* stage : {"inbound", "queued", "service", "outbound"}) {
+    // Within the one request in flight at each edge of the window.
+    EXPECT_NEAR(static_cast<double>(stages.at(stage).at("count").get<uint64_t>()),
+                static_cast<double>(requests), 2)
+        << stage;
+  }
+  EXPECT_GE(stages.at("service").at("mean_us").get<double>(), 2000);
+  EXPECT_LT(std::abs(stages.at("unaccounted_mean_us").get<double>()), 2000);
+  const auto text = run_cmbench({"load", url, "-c", "1", "-d", "300ms", "--server-pid", pid});
+  EXPECT_NE(text.out.find("Inside the server (means):"), std::string::npos) << text.out;
+  // PID 1 is no cmbench server: a usage error naming why.
+  const auto wrong = run_cmbench({"load", url, "-c", "1", "-d", "300ms", "--server-pid", "1"});
+  EXPECT_EQ(wrong.exit_code, 2);
+  EXPECT_NE(wrong.err.find("no cmbench counters"), std::string::npos) << wrong.err;
 }
 
 TEST(Cli, LoadCountsServerErrorsAndTimeoutsByCause) {

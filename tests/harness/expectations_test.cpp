@@ -147,7 +147,7 @@ TEST(Claims, KneesComeFromTheSummary) {
   SweepSummary summary;
   summary.rate_sweep = true;
   summary.slo_p99_ms = 10;
-  summary.models = {{"loop", 1000, 200, 3000.0}, {"slow", 100, 90000, std::nullopt}};
+  summary.models = {{"loop", 1000, 200, 3000.0, {}}, {"slow", 100, 90000, std::nullopt, {}}};
   EXPECT_TRUE(*judge("knee loop >= 2000", csv, summary).held);
   EXPECT_FALSE(*judge("knee slow >= 1", csv, summary).held);  // no rate within the SLO
   EXPECT_FALSE(judge("knee loop >= 1", csv, SweepSummary{}).held.has_value());  // no rates

@@ -530,7 +530,7 @@ TEST(Run, EveryOwnModelSplitsItsServiceFromTheRest) {
     models += (models.empty() ? "" : ",") + name;
   const auto [result, csv, rows] =
       run_sweep("stages", {"--models", models, "--connections", "1", "--workload", "sleep_us=10000",
-                           "-d", "500ms", "--warmup", "100ms"});
+                           "-d", "500ms", "--warmup", "100ms", "--attribution"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   ASSERT_FALSE(rows.empty());
   for (const auto& row : rows) {
@@ -551,6 +551,12 @@ TEST(Run, EveryOwnModelSplitsItsServiceFromTheRest) {
     const double client = std::stod(row.at("latency_mean_us"));
     EXPECT_LE(std::abs(std::stod(row.at("unaccounted_mean_us"))), std::max(0.05 * client, 400.0))
         << row.at("model");
+    // The point's interval log holds each stage over the window, tagged.
+    std::ifstream hlog(std::filesystem::path(csv).parent_path() / (row.at("artifacts") + ".hlog"));
+    const std::string log((std::istreambuf_iterator<char>(hlog)), {});
+    for (const char* stage : {"inbound", "queued", "service", "outbound"})
+      EXPECT_NE(log.find(std::string("Tag=") + stage + ","), std::string::npos)
+          << row.at("model") << " " << stage;
   }
 }
 
@@ -565,7 +571,7 @@ TEST(Run, EachModelsWaitIsInTheStageItKeepsItIn) {
   const auto [result, csv, rows] = run_sweep(
       "story", {"--models", "iterative,thread-pool,epoll,epoll-workers,thread-per-connection",
                 "--connections", "32", "--no-keepalive", "--workload", "sleep_us=10000", "-d", "1s",
-                "--warmup", "300ms"});
+                "--warmup", "300ms", "--attribution"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   ASSERT_EQ(rows.size(), 5u);
   for (const auto& row : rows) {

@@ -61,13 +61,16 @@ const StageHistogram& of(const std::array<StageHistogram, kStages>& all, Stage s
   return all[static_cast<size_t>(stage)];
 }
 
+// Limits::attribution: the sessions stamp their requests' stages.
+const Limits kAttributed{.attribution = true};
+
 // A time the kernel might have stamped, `ago` before now.
 int64_t kernel_time(std::chrono::nanoseconds ago) { return net::realtime_ns() - ago.count(); }
 
 // A pipelined burst: each request gets its own stamps, and each is recorded
 // only once its whole response has gone to the kernel.
 TEST(SessionStages, APipelinedBurstRecordsEachRequestWhenItsResponseIsSent) {
-  HttpSession session(Limits{});
+  HttpSession session(kAttributed);
   const std::string request = "GET /?sleep_us=2000 HTTP/1.1\r\nHost: x\r\n\r\n";
   session.append_input(request + request + request, kernel_time(5ms));
   auto stages = stages_during([&] { session.process(HttpSession::WaitPolicy::kBlock); });
@@ -91,7 +94,7 @@ TEST(SessionStages, APipelinedBurstRecordsEachRequestWhenItsResponseIsSent) {
 // A request in pieces: inbound runs from its first byte's arrival to the
 // read that made it whole.
 TEST(SessionStages, ARequestInPiecesIsInboundFromItsFirstByte) {
-  HttpSession pieces(Limits{});
+  HttpSession pieces(kAttributed);
   const auto stages = stages_during([&] {
     pieces.append_input("GET /?cpu_us=10 HT", kernel_time(40ms));
     pieces.process(HttpSession::WaitPolicy::kBlock);
@@ -109,7 +112,7 @@ TEST(SessionStages, ARequestInPiecesIsInboundFromItsFirstByte) {
 
   // Without the kernel's time (a socket whose listener did not ask for
   // it) there is no inbound, and the rest is still stamped.
-  HttpSession unstamped(Limits{});
+  HttpSession unstamped(kAttributed);
   const auto without = stages_during([&] {
     unstamped.append_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0);
     unstamped.process(HttpSession::WaitPolicy::kBlock);
@@ -123,7 +126,7 @@ TEST(SessionStages, ARequestInPiecesIsInboundFromItsFirstByte) {
 // record nothing. (A connection refused with 503 never gets a session.)
 TEST(SessionStages, OnlyAnsweredRequestsRecordStages) {
   const auto stages = stages_during([] {
-    HttpSession pieces(Limits{});
+    HttpSession pieces(kAttributed);
     pieces.append_input("GET /?cpu_us=100 HT", kernel_time(1ms));
     pieces.process(HttpSession::WaitPolicy::kBlock);
     pieces.append_input("TP/1.1\r\nHost: x\r\n\r\n", kernel_time(0ms));
@@ -132,14 +135,14 @@ TEST(SessionStages, OnlyAnsweredRequestsRecordStages) {
 
     for (const char* refused : {"BREW /pot HTTP/1.1\r\n\r\n",                       // 501
                                 "GET /?sleep_us=x HTTP/1.1\r\nHost: x\r\n\r\n"}) {  // 400
-      HttpSession bad(Limits{});
+      HttpSession bad(kAttributed);
       bad.append_input(refused, kernel_time(0ms));
       bad.process(HttpSession::WaitPolicy::kBlock);
       ASSERT_TRUE(bad.has_output());
       bad.consume_output(bad.pending_output().size());
     }
 
-    HttpSession lost(Limits{});
+    HttpSession lost(kAttributed);
     lost.append_input("GET / HTTP/1.1\r\nHost: x\r\n\r\n", kernel_time(0ms));
     lost.process(HttpSession::WaitPolicy::kBlock);
     lost.consume_output(3);  // reset mid-response: the session ends here
@@ -149,10 +152,22 @@ TEST(SessionStages, OnlyAnsweredRequestsRecordStages) {
   EXPECT_GE(of(stages, Stage::kService).mean_us(), 100);
 }
 
+// Without Limits::attribution a session stamps nothing and records no stage.
+TEST(SessionStages, WithoutAttributionNothingIsRecorded) {
+  HttpSession plain(Limits{});
+  const auto stages = stages_during([&] {
+    plain.append_input("GET /?cpu_us=10 HTTP/1.1\r\nHost: x\r\n\r\n", kernel_time(1ms));
+    plain.process(HttpSession::WaitPolicy::kBlock);
+    plain.consume_output(plain.pending_output().size());
+  });
+  ASSERT_FALSE(plain.has_output()) << "answered all the same";
+  for (const auto& stage : stages) EXPECT_EQ(stage.count, 0u);
+}
+
 // A deferred wait (an event loop's wait_us) is service; AMPED's request
 // held for a helper waits in queued.
 TEST(SessionStages, ADeferredWaitIsServiceAndAHeldRequestIsQueued) {
-  HttpSession loop(Limits{});
+  HttpSession loop(kAttributed);
   loop.input().append("GET /?wait_us=3000 HTTP/1.1\r\nHost: x\r\n\r\n");
   auto stages = stages_during([&] {
     ASSERT_EQ(loop.process(HttpSession::WaitPolicy::kDefer), 3000us);
@@ -163,7 +178,7 @@ TEST(SessionStages, ADeferredWaitIsServiceAndAHeldRequestIsQueued) {
   EXPECT_GE(of(stages, Stage::kService).mean_us(), 3000);
   EXPECT_LT(of(stages, Stage::kQueued).mean_us(), 1000);
 
-  HttpSession amped(Limits{});
+  HttpSession amped(kAttributed);
   amped.input().append("GET /?sleep_us=1000 HTTP/1.1\r\nHost: x\r\n\r\n");
   stages = stages_during([&] {
     amped.process(HttpSession::WaitPolicy::kDeferAndHoldBlocking);
