@@ -10,8 +10,10 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 #include "harness/results/csv.hpp"
 
@@ -178,8 +180,13 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
     if (at.back() < 0)
       throw std::runtime_error(fmt::format("{} has no '{}' column", path, figure.name));
   }
-  // Absent from files written before it was.
+  // Absent from files written before they were; empty where not measured.
   const int search_step = table.column("search_step");
+  const std::pair<const char*, std::optional<double> ResultRow::*> stage_means[] = {
+      {"inbound_mean_us", &ResultRow::inbound_mean_us},
+      {"queued_mean_us", &ResultRow::queued_mean_us},
+      {"service_mean_us", &ResultRow::service_mean_us},
+      {"outbound_mean_us", &ResultRow::outbound_mean_us}};
   std::vector<ResultRow> rows;
   for (const auto& fields : table.rows) {
     ResultRow row;
@@ -189,6 +196,10 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
         figures[i].set(row, fields[static_cast<size_t>(at[i])]);
       if (search_step >= 0 && !fields[static_cast<size_t>(search_step)].empty())
         row.search_step = std::stoi(fields[static_cast<size_t>(search_step)]);
+      for (const auto& [name, field] : stage_means)
+        if (const int column = table.column(name);
+            column >= 0 && !fields[static_cast<size_t>(column)].empty())
+          row.*field = std::stod(fields[static_cast<size_t>(column)]);
     } catch (const std::logic_error&) {
       throw std::runtime_error(fmt::format("{}: a row has a figure that does not parse", path));
     }

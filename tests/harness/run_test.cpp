@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -533,6 +534,11 @@ TEST(Run, EveryOwnModelSplitsItsServiceFromTheRest) {
                            "-d", "500ms", "--warmup", "100ms", "--attribution"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   ASSERT_FALSE(rows.empty());
+  // The summary gives each model's split at its best point: epoll's
+  // service, the 10 ms sleep, third of four.
+  EXPECT_TRUE(std::regex_search(
+      result.out, std::regex(R"(\nepoll +[0-9.]+ +\S+ +- +\S+ +\S+ +10\.[0-9]+ms +\S+\n)")))
+      << result.out;
   for (const auto& row : rows) {
     if (row.at("model") == "nginx") continue;  // an error row: it serves only hello
     ASSERT_EQ(row.at("error"), "") << row.at("model");

@@ -82,7 +82,7 @@ TEST(Scenarios, AcceptBalancePilesOntoOneExclusiveLoop) {
 // machine took thread-per-connection's 1 024 point to 15k against 21.6k.
 TEST(Scenarios, SedaCollapseDoesNotHappenButThreadsTrailTheLoop) {
   expect_claims_hold("seda-collapse", {"--connections", "64,1024", "-d", "1s", "--warmup", "300ms"},
-                     4);
+                     5);
 }
 
 // Idle connections beside 32 busy ones: select refuses the busy ones past
@@ -116,7 +116,7 @@ TEST(Scenarios, HeadOfLineBlocksOnlyTheSingleLoop) {
   expect_claims_hold(
       "head-of-line",
       {"--models", "epoll,epoll-workers", "--connections", "16", "-d", "2s", "--warmup", "500ms"},
-      1);
+      2);
 }
 
 // Past a model's capacity the corrected p99 hits a wall. Its claim on the
