@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +12,7 @@
 #include "net/buffer.hpp"
 #include "net/http_request.hpp"
 #include "servers/coarse_clock.hpp"
+#include "servers/fifo.hpp"
 #include "servers/handler/handler.hpp"
 #include "servers/limits.hpp"
 
@@ -171,10 +171,10 @@ class HttpSession {
   Clock::time_point progress_at_;
   std::optional<Deferred> deferred_;
   std::optional<Deferred> blocking_;
-  std::deque<Unsent> unsent_;  // in output order
-  std::deque<Read> reads_;     // the reads whose bytes are not all parsed, in order
-  uint64_t received_ = 0;      // bytes received (commit_input, append_input)
-  uint64_t parsed_ = 0;        // bytes the parser has taken
+  Fifo<Unsent> unsent_;    // in output order
+  Fifo<Read> reads_;       // the reads whose bytes are not all parsed, in order
+  uint64_t received_ = 0;  // bytes received (commit_input, append_input)
+  uint64_t parsed_ = 0;    // bytes the parser has taken
 };
 
 }  // namespace cmb::servers

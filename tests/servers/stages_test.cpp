@@ -4,12 +4,16 @@
 #include "servers/stages.hpp"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/socket.hpp"
 #include "servers/counters.hpp"
+#include "servers/fifo.hpp"
 #include "servers/http_session.hpp"
 
 namespace cmb::servers {
@@ -189,6 +193,37 @@ TEST(SessionStages, ADeferredWaitIsServiceAndAHeldRequestIsQueued) {
   });
   EXPECT_GE(of(stages, Stage::kQueued).mean_us(), 2000);
   EXPECT_GE(of(stages, Stage::kService).mean_us(), 1000);
+}
+
+// The stamps' queues keep order through their compaction, and give a large
+// burst's memory back once empty.
+TEST(SessionStages, TheStampQueuesKeepOrderAndCostNothingEmpty) {
+  Fifo<int> fifo;
+  int next_in = 0;
+  int next_out = 0;
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < round % 7 + 1; ++i) fifo.push_back(next_in++);
+    for (int i = 0; i < round % 5 + 1 && !fifo.empty(); ++i, fifo.pop_front())
+      ASSERT_EQ(fifo.front(), next_out++);
+    ASSERT_EQ(fifo.size(), static_cast<size_t>(next_in - next_out));
+  }
+  int expected = next_out;
+  for (int value : fifo) EXPECT_EQ(value, expected++);
+  while (!fifo.empty()) fifo.pop_front();
+
+  // An idle connection's session: what it allocates besides itself (its
+  // read buffer's first block, nothing for stamps), with attribution on.
+  constexpr int kSessions = 1000;
+  const size_t before = ::mallinfo2().uordblks;
+  std::vector<std::unique_ptr<HttpSession>> sessions;
+  sessions.reserve(kSessions);
+  const size_t reserved = ::mallinfo2().uordblks;
+  for (int i = 0; i < kSessions; ++i)
+    sessions.push_back(std::make_unique<HttpSession>(kAttributed));
+  const size_t per_session = (::mallinfo2().uordblks - reserved) / kSessions;
+  EXPECT_LT(per_session, sizeof(HttpSession) + 256)
+      << "an idle session allocates " << per_session - sizeof(HttpSession) << " bytes besides its "
+      << sizeof(HttpSession) << " (heap " << before << " before)";
 }
 
 }  // namespace
