@@ -173,6 +173,41 @@ TEST_P(ModelConformance, SixtyFourConcurrentClients) {
   EXPECT_EQ(ok.load(), 64);
 }
 
+// With --attribution every answered request is split into its four stages,
+// counted by whichever thread or process served it (the counters are
+// shared: the sanitizer build runs this too).
+TEST_P(ModelConformance, AttributedRequestsAreSplitIntoStages) {
+  CMB_SKIP_IF_EXTERNAL(GetParam(), "our counters");
+  stop();
+  server_ = std::make_unique<ModelServer>(GetParam(), std::vector<std::string>{"--attribution"});
+  ASSERT_NE(port(), 0);
+  constexpr int kClients = 16;
+  constexpr int kEach = 4;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&] {
+      TestClient client(port(), 30s);
+      for (int r = 0; r < kEach; ++r)
+        if (const auto response = client.get("/?sleep_us=1000");
+            response && response->status == 200)
+          ++ok;
+    });
+  }
+  for (auto& c : clients) c.join();
+  ASSERT_EQ(ok.load(), kClients * kEach);
+  const auto stopped = stop();
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  ASSERT_TRUE(stopped.report) << "no exit report";
+  const auto& counters = stopped.report->counters;
+  EXPECT_EQ(counters.requests, static_cast<uint64_t>(kClients * kEach));
+  for (int i = 0; i < kStages; ++i)
+    EXPECT_EQ(counters.stages[static_cast<size_t>(i)].count, counters.requests)
+        << kStageNames[static_cast<size_t>(i)];
+  const auto& service = counters.stages[static_cast<size_t>(Stage::kService)];
+  EXPECT_GE(service.mean_us(), 1000) << "the sleep is service";
+}
+
 // Connections opened and closed back to back, several at a time: state of
 // a closed connection must never reach the next one (an io-uring bug once
 // closed fresh connections through a stale multishot completion).
