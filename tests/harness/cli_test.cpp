@@ -74,7 +74,9 @@ TEST(Cli, ServeAnswersSigusr1WithItsCounters) {
       R"("rejected":1,"accepted":4,"accepted_by_thread":[4],"stages":)";
   std::string line = server.read_line();
   EXPECT_EQ(line.substr(0, counters.size()), counters);
-  for (const auto& [name, stage] : nlohmann::json::parse(line)["counters"]["stages"].items())
+  // Parsed into a local: a range-for over a temporary's member would read it freed.
+  const auto snapshot = nlohmann::json::parse(line);
+  for (const auto& [name, stage] : snapshot["counters"]["stages"].items())
     EXPECT_EQ(stage["count"], 3) << name;
   ASSERT_TRUE(cmb::testing::TestClient(port).get("/"));
   ::kill(server.pid(), SIGUSR1);
