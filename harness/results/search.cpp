@@ -33,7 +33,7 @@ void RateSearch::take(const ResultRow& row) {
     probe_rps_.push_back(row.rps);
     if (static_cast<int>(probe_rps_.size()) < kSearchProbeSamples) return;
     probed_ = true;
-    outcome_.estimate = median(probe_rps_);
+    outcome_.estimate = *std::max_element(probe_rps_.begin(), probe_rps_.end());
     rate_ = std::max(1.0, std::round(outcome_.estimate / 2));
     return;
   }

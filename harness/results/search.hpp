@@ -24,9 +24,11 @@ struct SearchSettings {
 // the median decides: near the edge one sample is a coin toss.
 inline constexpr double kSearchEdge = 0.10;
 inline constexpr int kSearchEdgeSamples = 3;
-// The closed-loop probe is measured this many times, its median the
-// estimate: on a noisy machine one 3 s sample was 18 % below the next
-// run's, and the estimate sets where the search starts.
+// The closed-loop probe is measured this many times, its best the
+// estimate: a neighbour on a shared machine only takes throughput away
+// (one 3 s sample was 18 % below the next run's), so the best sample is
+// the nearest to the server's capacity, and the estimate sets where the
+// search starts and what its found rate is judged against.
 inline constexpr int kSearchProbeSamples = 3;
 // While the SLO holds, the rate grows by this factor (shrinks by it while
 // it does not). From half the estimate a server whose capacity is near
@@ -49,7 +51,7 @@ struct SearchProbe {
 };
 
 struct SearchOutcome {
-  double estimate = 0;         // the closed-loop probe's requests/s (median)
+  double estimate = 0;         // the closed-loop probe's requests/s (best sample)
   double max_rate = 0;         // the highest rate that held the SLO; 0: none did
   std::optional<double> fail;  // the lowest rate above it that did not; none: never failed
   int points = 0;              // rows measured, the probe and repeats included
@@ -58,7 +60,7 @@ struct SearchOutcome {
 };
 
 // One search: one model at one workload, connection count and idle count.
-// The probe's median rps gives the estimate; the rate starts at half of
+// The probe's best rps gives the estimate; the rate starts at half of
 // it and grows by kSearchGrowth while the SLO holds (shrinks while it does
 // not), then bisects the bracket until it is within the resolution. Rates are whole
 // requests/s, so that a CSV holds them exactly and --resume finds them.

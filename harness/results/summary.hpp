@@ -14,16 +14,19 @@ namespace cmb::harness {
 // The knee's rule, in one place (the rate search's too): a point of a rate
 // sweep is within the SLO when the median p99 of its repetitions is at most
 // `slo_p99_ms`, at most 0.1 % of its attempts (responses + errors, summed)
-// failed, and the median of their requests/s is at least 90 % of the rate
+// failed, and the median of their requests/s is at least 97 % of the rate
 // offered. The last because a request still unanswered when the window
 // closes is in no histogram: a server that leaves connections unserved
 // (the iterative server holding one keep-alive connection of four) shows a
 // fine p99 of the few it answers, and only the shortfall gives it away.
-// Ten per cent is far beyond the edges' in-flight requests at a rate kept
-// (under 1 %, tests/loadgen/engine_test.cpp); a small overload shows in p99
-// first, as its queue grows through the warm-up and the window.
+// And because a small overload does not always show in p99: under a loose
+// SLO its queue can grow through a short window without reaching it (epoll
+// with cpu_us=200 held a 100 ms p99 at 4 501 req/s offered, 3 % above what
+// its closed loop answered, in a 2 s window). Three per cent is three
+// times the edges' in-flight requests at a rate kept (under 1 %,
+// tests/loadgen/engine_test.cpp).
 inline constexpr double kKneeErrorShare = 0.001;
-inline constexpr double kKneeServedShare = 0.9;
+inline constexpr double kKneeServedShare = 0.97;
 
 // Whether the repetitions of one point hold the SLO, by that rule. Rows
 // with an error do not count; none left: false.

@@ -168,9 +168,9 @@ TEST(Run, ServerCountsAgreeWithTheClientWithinTheRequestsInFlight) {
 }
 
 // A sweep of `models` beside the server that warms up through its first
-// 3 s (tests/support/warming_server.py: 10 ms a response at its start,
-// 1 ms from then on), as the model "warming", at 4 connections: about
-// 400 req/s at first and 4 000 warm.
+// 3 s (tests/support/warming_server.py: 50 ms a response at its start,
+// 5 ms from then on), as the model "warming", at 4 connections: about
+// 80 req/s at first and 750 warm.
 Sweep sweep_warming(const std::string& name, const std::string& models, const std::string& warmup) {
   const std::string script = std::string(CMB_SOURCE_DIR) + "/tests/support/warming_server.py";
   return run_sweep(

@@ -71,7 +71,7 @@ TEST(RateSearch, FindsACapacityWithinItsResolutionInAFewPoints) {
   EXPECT_NE(describe_search(found).find("req/s (bracket"), std::string::npos);
 }
 
-TEST(RateSearch, TheEstimateIsTheMedianOfThreeProbes) {
+TEST(RateSearch, TheEstimateIsTheBestOfThreeProbes) {
   RateSearch s(SearchSettings{});
   for (const double rps : {3700.0, 4500.0, 4400.0}) {
     const auto probe = s.next();
@@ -79,9 +79,9 @@ TEST(RateSearch, TheEstimateIsTheMedianOfThreeProbes) {
     EXPECT_EQ(probe->rate, 0);
     s.take(row_at(0, rps, 1));
   }
-  EXPECT_DOUBLE_EQ(s.outcome().estimate, 4400);
+  EXPECT_DOUBLE_EQ(s.outcome().estimate, 4500) << "a neighbour only slows a sample";
   ASSERT_TRUE(s.next());
-  EXPECT_EQ(s.next()->rate, 2200) << "the search starts at half the estimate";
+  EXPECT_EQ(s.next()->rate, 2250) << "the search starts at half the estimate";
   EXPECT_EQ(s.next()->step, 3);
 }
 
@@ -229,6 +229,21 @@ TEST(RateSearch, ARateServedShortOfWhatWasOfferedViolatesTheSlo) {
   }
   EXPECT_LT(s.outcome().max_rate, 3000);
   EXPECT_GE(s.outcome().max_rate, 3000 * 0.95 - 1);
+}
+
+// A loose SLO lets a small overload through a short window: its queue
+// grows, but not to the SLO. What the server answers short of the offered
+// rate gives it away, so the rate found is near the closed loop's, not
+// the 1/0.9 of it that a 90 % share let pass (epoll, 4 501 offered
+// against a 4 364 closed loop, held 100 ms).
+TEST(RateSearch, AnOverloadALooseSloLetsThroughShowsInTheShortfall) {
+  RateSearch s(SearchSettings{.slo_p99_ms = 100, .resolution = 0.05});
+  search(s, 4000, [](double) { return 60.0; });
+  const SearchOutcome& found = s.outcome();
+  ASSERT_TRUE(found.fail);
+  EXPECT_LE(found.max_rate, 4000 / cmb::harness::kKneeServedShare);
+  EXPECT_LE(found.max_rate, 1.04 * found.estimate);
+  EXPECT_GE(found.max_rate, 0.9 * found.estimate);
 }
 
 TEST(RateSearch, TheSearchAndTheKneeShareOneRule) {

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """An external HTTP/1.1 server that warms up, as a JIT or a cache does: for
-its first WARM seconds each response waits, the wait shrinking from 10 ms
-to 1 ms; then every response waits 1 ms. A sweep that measures it too soon
+its first WARM seconds each response waits, the wait shrinking from 50 ms
+to 5 ms; then every response waits 5 ms. A sweep that measures it too soon
 sees its rate climb through the window: not a steady state. Warm, its rate
-is set by that millisecond, not by the CPU Python gets: steady even on a
-noisy machine.
+is set by those 5 ms, not by the CPU Python gets (about 0.3 ms a
+response): steady even on a noisy machine. With a 1 ms wait a neighbour
+that took Python's CPU for the window's first second once made it 20 %
+slower than the rest: "not steady", rightly, but not what a test of the
+warm-up should hang on.
 Usage: warming_server.py PORT [WARM_SECONDS]"""
 import http.server
 import socketserver
@@ -21,7 +24,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         warmed = min(1.0, (time.monotonic() - START) / WARM)
-        time.sleep(0.001 + 0.009 * (1 - warmed))
+        time.sleep(0.005 + 0.045 * (1 - warmed))
         body = b"Hello, World!"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
