@@ -5,10 +5,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <new>
+#include <thread>
 
 #include "net/socket.hpp"
+#include "servers/counters.hpp"
 
 namespace cmb::servers {
 namespace {
@@ -160,6 +165,48 @@ void serve_blocking(net::Fd connection, const StopSignal& stop, const Limits& li
     // gets a 503 and the server goes on, as when no thread can be made.
     refuse_unavailable(connection.get());
   }
+}
+
+namespace {
+// Shared with the detached connection threads, so it outlives the loop if
+// a thread is still unwinding when it returns.
+struct ActiveThreads {
+  std::mutex mutex;
+  std::condition_variable all_done;
+  int count = 0;
+};
+}  // namespace
+
+void serve_thread_per_connection(int listen_fd, const StopSignal& stop, ConnectionGate& gate,
+                                 const Limits& limits) {
+  auto active = std::make_shared<ActiveThreads>();
+  net::Acceptor acceptor = make_acceptor(listen_fd, /*nonblocking=*/false);
+  while (auto next = accept_next(acceptor, listen_fd, stop, gate)) {
+    {
+      std::lock_guard lock(active->mutex);
+      ++active->count;
+    }
+    // The new thread takes the descriptor; if no thread can be created it
+    // stays here, so the client can be told.
+    const int fd = next->fd.get();
+    try {
+      std::thread([&stop, &limits, active, fd, ticket = std::move(next->ticket)]() mutable {
+        serve_blocking(net::Fd(fd), stop, limits);
+        // Give the place back while the server (which owns the gate) is
+        // certainly alive: the loop may return once the count below is zero.
+        ticket = ConnectionGate::Ticket();
+        std::lock_guard lock(active->mutex);
+        if (--active->count == 0) active->all_done.notify_all();
+      }).detach();
+      next->fd.release();
+    } catch (const std::exception&) {  // std::system_error, or std::bad_alloc for its state
+      std::lock_guard lock(active->mutex);
+      --active->count;
+      refuse_unavailable(fd);
+    }
+  }
+  std::unique_lock lock(active->mutex);
+  active->all_done.wait(lock, [&] { return active->count == 0; });
 }
 
 }  // namespace cmb::servers

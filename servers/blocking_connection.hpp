@@ -62,6 +62,14 @@ struct Admitted {
 std::optional<Admitted> accept_next(net::Acceptor& acceptor, int listen_fd, const StopSignal& stop,
                                     ConnectionGate& gate);
 
+// thread-per-connection's loop: accepts until `stop` is notified and
+// serves each connection with serve_blocking() on a new thread of its own;
+// returns once every such thread has ended. When no thread can be created
+// the client is answered 503. A model that sets its listener up its own
+// way reuses it (examples/out-of-tree-model: TCP_DEFER_ACCEPT).
+void serve_thread_per_connection(int listen_fd, const StopSignal& stop, ConnectionGate& gate,
+                                 const Limits& limits);
+
 // Blocks until `fd` is readable, `stop` is notified, or `timeout_ms` passes
 // (-1: no limit); true only when readable.
 bool wait_readable(int fd, const StopSignal& stop, int timeout_ms = -1);

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <functional>
+#include <algorithm>
 #include <stdexcept>
 
 namespace cmb::servers {
@@ -31,23 +31,8 @@ std::string nginx_unavailable_reason();
 
 namespace {
 
-using Factory = std::unique_ptr<Server> (*)(const ServerConfig&);
-// Returns an empty string when the model can run here, else the reason.
-using Probe = std::string (*)();
-
-struct Entry {
-  std::string_view name;
-  std::string_view summary;
-  std::string_view colour;  // matplotlib's tab10/tab20 shades
-  Factory factory;
-  bool concurrent = true;
-  bool timer_waits = false;
-  Probe probe = nullptr;
-  bool external = false;
-};
-
-const std::vector<Entry>& entries() {
-  static const std::vector<Entry> kEntries = {
+const std::vector<ModelEntry>& shipped() {
+  static const std::vector<ModelEntry> kShipped = {
       {"iterative", "one thread, one connection at a time: accept, serve until close, repeat",
        "#7f7f7f", make_iterative_server, /*concurrent=*/false},
       {"thread-per-connection", "a new thread per accepted connection, blocking I/O", "#d62728",
@@ -87,10 +72,49 @@ const std::vector<Entry>& entries() {
        "#c7c7c7", make_nginx_server, true, /*timer_waits=*/true, nginx_unavailable_reason,
        /*external=*/true},
   };
-  return kEntries;
+  return kShipped;
+}
+
+// The shipped models and then the added ones; fixed once read.
+struct Models {
+  std::vector<ModelEntry> entries = shipped();
+  bool read = false;
+};
+Models& models() {
+  static Models kModels;
+  return kModels;
+}
+
+const std::vector<ModelEntry>& entries() {
+  models().read = true;
+  return models().entries;
 }
 
 }  // namespace
+
+void add_models(const std::vector<ModelEntry>& extra) {
+  Models& all = models();
+  std::vector<ModelEntry> added = all.entries;
+  for (const auto& entry : extra) {
+    const bool well_named =
+        !entry.name.empty() && std::all_of(entry.name.begin(), entry.name.end(), [](char c) {
+          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        });
+    if (!well_named)
+      throw std::invalid_argument(fmt::format(
+          "model name '{}': use lower-case letters, digits and '-' (it names files and columns)",
+          entry.name));
+    if (entry.factory == nullptr)
+      throw std::invalid_argument(fmt::format("model '{}' has no factory", entry.name));
+    for (const auto& known : added)
+      if (known.name == entry.name)
+        throw std::invalid_argument(fmt::format("model '{}' is registered twice", entry.name));
+    added.push_back(entry);
+  }
+  if (extra.empty()) return;
+  if (all.read) throw std::logic_error("add_models: the list of models has already been read");
+  all.entries = std::move(added);
+}
 
 const std::vector<ModelInfo>& registered_models() {
   static const std::vector<ModelInfo> kModels = [] {

@@ -1,5 +1,8 @@
-// The list of concurrency models. Only registry.cpp names concrete models:
-// adding one is a new file plus one line there.
+// The list of concurrency models. Only registry.cpp names the shipped
+// models: adding one is a new file plus one line there. A model built
+// outside the tree (examples/out-of-tree-model, with the installed CMake
+// package) joins them through cmb::main's list (harness/cli/entry.hpp),
+// which calls add_models before anything reads the list.
 #pragma once
 
 #include <memory>
@@ -31,6 +34,26 @@ struct ModelInfo {
   // the server_* counter columns blank.
   bool external = false;
 };
+
+// How a model is registered: its line in registry.cpp, or a user's.
+struct ModelEntry {
+  std::string_view name;
+  std::string_view summary;  // one line for `cmbench models`
+  std::string_view colour;   // "#rrggbb" (ModelInfo::colour)
+  std::unique_ptr<Server> (*factory)(const ServerConfig&) = nullptr;
+  bool concurrent = true;    // ModelInfo::concurrent
+  bool timer_waits = false;  // ModelInfo::timer_waits
+  // Empty when the model can run here, else why not; none: it always can.
+  std::string (*probe)() = nullptr;
+  bool external = false;  // ModelInfo::external
+};
+
+// Adds models after the shipped ones, in order, all or none. Throws
+// std::invalid_argument for a name already registered, an empty name or
+// one that is not lower-case letters, digits and '-', or no factory; and
+// std::logic_error when the list has already been read (registered_models(),
+// find_model, make_server): the list a run starts with is the one it keeps.
+void add_models(const std::vector<ModelEntry>& extra);
 
 // The registered model of that name, available or not; std::nullopt if none.
 std::optional<ModelInfo> find_model(std::string_view name);

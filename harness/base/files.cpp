@@ -22,7 +22,17 @@ namespace cmb::harness {
 
 namespace fs = std::filesystem;
 
+namespace {
+fs::path& given_data_dir() {
+  static fs::path dir;
+  return dir;
+}
+}  // namespace
+
+void set_data_dir(fs::path dir) { given_data_dir() = std::move(dir); }
+
 fs::path data_dir() {
+  if (!given_data_dir().empty()) return given_data_dir();
   std::error_code error;
   const fs::path self = fs::read_symlink("/proc/self/exe", error);
   if (!error) {

@@ -10,9 +10,13 @@ namespace cmb::harness {
 // reader never sees half a file. Throws std::runtime_error naming the path.
 void write_file_atomically(const std::string& path, const std::string& text);
 
-// Where cmbench's own files are (scenarios/, plots/): share/cmbench beside an
-// installed binary, else the source tree the binary was built from.
+// Where cmbench's own files are (scenarios/, plots/): the folder given to
+// set_data_dir, else share/cmbench beside an installed binary, else the
+// source tree the binary was built from.
 std::filesystem::path data_dir();
+// A cmbench built out of tree (cmbench_add_executable) is not beside the
+// installed share/cmbench: the package tells it where that is.
+void set_data_dir(std::filesystem::path dir);
 
 // The scenario file for a name: NAME.toml as given, else scenarios/NAME.toml
 // here or in the source tree. Throws std::invalid_argument listing the known

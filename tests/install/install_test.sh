@@ -2,11 +2,14 @@
 # An installed cmbench stands on its own: `cmake --install` into a temporary
 # prefix, then from a directory with no scenarios/ or plots/ the installed
 # binary prints its version, runs a tiny sweep from an installed scenario,
-# and draws its charts with the installed script. Then `cpack -G DEB` builds
-# a package that declares its runtime dependencies.
+# and draws its charts with the installed script. The example model of
+# examples/out-of-tree-model builds against the prefix's CMake package, and
+# its cmbench lists the model and sweeps it beside epoll. Then `cpack -G
+# DEB` builds a package that declares its runtime dependencies.
 # Usage: install_test.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
+source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "install_test: $*" >&2; exit 1; }
@@ -46,6 +49,28 @@ cd "$work/cwd"
 [ "$(wc -l < tiny.csv)" -eq 2 ] || fail "expected a header and one row in tiny.csv"
 if /usr/bin/python3 -c 'import matplotlib, pandas' 2>/dev/null; then
   ls "$work/cwd/charts"/*.png >/dev/null 2>&1 || { cat "$work/run.log" >&2; fail "no charts drawn"; }
+fi
+
+# A model of one's own, built out of tree against the installed package
+# (find_package(cmbench CONFIG), cmbench_add_executable), as the README says.
+example="$work/example"
+cmake -S "$source_dir/examples/out-of-tree-model" -B "$example" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_BUILD_TYPE=Release >"$work/example.log" 2>&1 \
+  && cmake --build "$example" -j "$(nproc)" >>"$work/example.log" 2>&1 \
+  || { cat "$work/example.log" >&2; fail "the out-of-tree example did not build against $prefix"; }
+own="$example/cmbench-defer"
+"$own" models | grep -q '^defer-accept ' || fail "its cmbench models does not list defer-accept"
+"$own" models | grep -q '^epoll ' || fail "its cmbench models lost the shipped models"
+"$own" run --models defer-accept,epoll --connections 4 --workload sleep_us=1000 -d 300ms \
+  --warmup 100ms --no-pin --out "$work/cwd/own.csv" --charts "$work/cwd/own-charts" \
+  >"$work/own.log" 2>&1 || { cat "$work/own.log" >&2; fail "its cmbench could not sweep defer-accept"; }
+# One measured row (no error) for each model: column by name.
+own_rows=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+  ($col["model"] == "defer-accept" || $col["model"] == "epoll") && $col["error"] == "" && $col["rps"] > 0' \
+  "$work/cwd/own.csv" | wc -l)
+[ "$own_rows" -eq 2 ] || { cat "$work/cwd/own.csv" >&2; fail "expected a measured row for each of defer-accept and epoll"; }
+if /usr/bin/python3 -c 'import matplotlib, pandas' 2>/dev/null; then
+  ls "$work/cwd/own-charts"/*.png >/dev/null 2>&1 || { cat "$work/own.log" >&2; fail "no charts for the example's sweep"; }
 fi
 
 # The Debian package, with dpkg-shlibdeps' dependencies and our recommends.
