@@ -460,10 +460,19 @@ def staged_points(part):
     return busiest_points(part).dropna(subset=columns[:4])
 
 
+def text_fits(ax, width, span, text):
+    """Whether `text` in x-small type fits in `width` of an x axis `span`
+    long (about 0.075 inch a character), before anything is drawn."""
+    axis_inches = ax.get_position().width * ax.figure.get_figwidth()
+    return width / span * axis_inches >= 0.075 * len(text) + 0.1
+
+
 def draw_stages(ax, part):
     """Where the time goes: per model, at its largest connection count, one
     horizontal bar stacked from its four stage means and the unaccounted
-    rest, labelled in ms. Models without stages (nginx, externals) are left
+    rest, labelled in ms. A stage is named inside its segment when the words
+    fit there; the stage that holds most of a bar is named beside its total
+    when they do not. Models without stages (nginx, externals) are left
     out; a negative rest (the stages' means above the client's) draws as 0."""
     columns = [column(stage) for stage in STAGES]
     busiest = staged_points(part)
@@ -472,19 +481,24 @@ def draw_stages(ax, part):
     models = list(busiest["model"])
     totals = (busiest[columns].clip(lower=0).sum(axis=1) / 1000).tolist()
     longest = max(totals) or 1
+    span = longest * 1.3  # room for the totals' labels
+    ax.set_xlim(0, span)
     left = [0.0] * len(models)
+    beside = [f"{total:.3g} ms" for total in totals]
     for stage, name in zip(STAGES, columns):
         widths = [max(v, 0) / 1000 for v in busiest[name]]
         ax.barh(range(len(models)), widths, left=left, color=STAGE_COLOURS[stage], label=stage,
                 edgecolor="white", linewidth=0.5)
         for i, width in enumerate(widths):
-            if width >= 0.1 * longest:  # room for its label inside
-                ax.text(left[i] + width / 2, i, f"{stage} {width:.3g} ms", ha="center",
-                        va="center", fontsize="x-small")
+            label = f"{stage} {width:.3g} ms"
+            if text_fits(ax, width, span, label):
+                ax.text(left[i] + width / 2, i, label, ha="center", va="center",
+                        fontsize="x-small")
+            elif width > 0.5 * totals[i]:
+                beside[i] += f", {stage} {width:.3g}"
         left = [a + b for a, b in zip(left, widths)]
     for i, total in enumerate(totals):
-        ax.text(total + 0.01 * longest, i, f"{total:.3g} ms", va="center", fontsize="x-small")
-    ax.set_xlim(0, longest * 1.12)
+        ax.text(total + 0.01 * longest, i, beside[i], va="center", fontsize="x-small")
     ax.set_yticks(range(len(models)))
     ax.set_yticklabels([f"{m} (c={int(c)})" for m, c in zip(models, busiest["connections"])],
                        fontsize="small")
