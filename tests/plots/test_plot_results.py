@@ -259,7 +259,7 @@ def test_unsteady_points_are_drawn_hollow(tmp_path):
     plt.close(figure)
 
 
-SEARCH = FIXTURES / "search.csv"  # `cmbench run knee --models epoll --search rate --slo-p99 100ms`
+SEARCH = FIXTURES / "search.csv"  # `cmbench run knee --models epoll --search rate --slo-p99 100ms -d 2s --warmup 500ms`
 
 
 def test_a_search_is_drawn_as_its_path_with_the_rate_it_found(tmp_path):
