@@ -35,6 +35,7 @@ std::string short_usage() {
          "  cmbench run SCENARIO       another scenario (scenarios/, docs/scenarios.md)\n"
          "  cmbench models             the concurrency models it can serve\n"
          "  cmbench load URL -c N -d T a load generator, as wrk (-R RATE: as wrk2)\n"
+         "  cmbench verify --model M   whether a server answers as it must (--url, --external)\n"
          "  cmbench --help             every subcommand; cmbench SUBCOMMAND --help; man cmbench\n";
 }
 
@@ -86,6 +87,7 @@ int cmb::run_main(int argc, char** argv, const std::vector<servers::ModelEntry>&
   add_report(app, exit_code);
   add_run(app, exit_code, sweep);
   add_lab(app, exit_code);
+  add_verify(app, exit_code);
   add_clock(app, exit_code);
   // Set from `run SCENARIO` below; the file's [run] section fills run's flags.
   app.set_config("--scenario-file", "", "a scenario file")->group("");

@@ -175,6 +175,9 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   run->add_flag("--push", sweep.push,
                 "copy this cmbench to each ssh host's /tmp first (else theirs must be the same "
                 "build, on PATH)");
+  run->add_flag(
+      "--no-verify", [&sweep](int64_t) { sweep.verify_externals = false; },
+      "measure --external servers without checking them first (cmbench verify)");
   run->add_flag("--syscalls", sweep.count_syscalls,
                 "count the server's system calls per request (perf stat; root or "
                 "perf_event_paranoid <= -1)");

@@ -28,6 +28,7 @@ void add_report(CLI::App& app, const ExitCode& exit_code);
 // `run` also reads a scenario file's [run] section into `sweep` (main.cpp).
 void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep);
 void add_lab(CLI::App& app, const ExitCode& exit_code);
+void add_verify(CLI::App& app, const ExitCode& exit_code);
 void add_clock(CLI::App& app, const ExitCode& exit_code);
 
 // A CLI11 validator that takes what `parse` takes, and otherwise says what

@@ -95,6 +95,9 @@ struct SweepConfig {
   // MODEL@LABEL, the builds taking turns point by point. Empty: this binary.
   std::vector<Build> builds;
   bool count_syscalls = false;  // server_syscalls_per_request, where perf can count
+  // An --external server passes `cmbench verify`'s checks before it is
+  // measured (harness/verify/checks.hpp); false: `run --no-verify`.
+  bool verify_externals = true;
   // Where the server runs (harness/hosts/hosts.hpp), binding `host`; and the load
   // hosts, one `cmbench load` agent each, whose results merge into one row.
   // No load hosts: the load generator runs in this process.

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,10 +29,17 @@
 #include "harness/sweep/progress.hpp"
 #include "harness/sweep/server_process.hpp"
 #include "harness/sweep/syscall_counter.hpp"
+#include "harness/verify/checks.hpp"
 #include "loadgen/units.hpp"
 
 namespace cmb::harness {
 namespace {
+
+// Whether the sweep gives its models work beyond the hello request.
+bool asks_for_work(const SweepConfig& config) {
+  return std::any_of(config.workloads.begin(), config.workloads.end(),
+                     [](const std::string& workload) { return !workload.empty(); });
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -118,6 +126,8 @@ int run_sweep(SweepConfig config) {
   const int max_connections = server_max_connections(config);
   std::unique_ptr<ServerProcess> server;
   std::string current_model;
+  // Each --external server's verdict, once: empty when it passed.
+  std::map<std::string, std::string> checked_externals;
   // One point against its model's server, started afresh for a new model
   // or when the last one died; a point that cannot be measured is an error
   // row.
@@ -128,8 +138,11 @@ int run_sweep(SweepConfig config) {
     }
     const SweepModel& model = config.model(point.model);
     ResultRow row;
+    // An --external server of the user's is checked before its first
+    // point: the workload's checks too when the sweep asks it for work.
+    const bool checked = model.external && !model.command.empty() && config.verify_externals;
     try {
-      if (model.external && !point.workload.empty())
+      if (model.external && !point.workload.empty() && !checked)
         throw std::runtime_error(
             fmt::format("{} serves only the hello workload: '{}' would be ignored", point.model,
                         point.workload));
@@ -147,6 +160,18 @@ int run_sweep(SweepConfig config) {
                                    .attribution = config.attribution && !model.external,
                                    .where = config.server_host});
       }
+      if (checked && !checked_externals.contains(point.model)) {
+        VerifyTarget target;
+        target.host = config.host;
+        target.port = server->port();
+        target.workload = asks_for_work(config);
+        target.concurrent = false;  // an external claims nothing: those checks are not required
+        checked_externals[point.model] = first_failure(run_checks(target));
+      }
+      if (checked && !checked_externals[point.model].empty())
+        throw std::runtime_error(
+            fmt::format("failed cmbench verify: {} (run --no-verify to measure it anyway)",
+                        checked_externals[point.model]));
       row = measurer.measure(*server, point);
     } catch (const std::exception& e) {
       row = row_for(point, model);

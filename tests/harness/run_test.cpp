@@ -207,6 +207,36 @@ TEST(Run, AnAutomaticWarmUpWaitsForAServerToWarmUp) {
   EXPECT_NE(result.out.find("auto warm-up each"), std::string::npos) << result.out;
 }
 
+// An --external server is checked before it is measured: one that skips
+// its work fails `cpu_us` (the first check of the work), and its row is an
+// error naming the check while epoll beside it is measured. With
+// --no-verify it is measured anyway, at the hello workload only.
+TEST(Run, AnExternalServerIsVerifiedBeforeItIsMeasured) {
+  const std::string script = std::string(CMB_SOURCE_DIR) + "/tests/support/broken_server.py";
+  const std::string python = "/usr/bin/python3 " + script + " {port} ";
+  const auto [result, csv, rows] =
+      run_sweep("verified", {"--external", "cheat=" + python + "ignores-sleep", "--models",
+                             "cheat,epoll", "--connections", "2", "--workload", "sleep_us=2000",
+                             "-d", "300ms", "--warmup", "100ms"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) {
+    if (row.at("model") == "cheat") {
+      EXPECT_NE(row.at("error").find("failed cmbench verify: cpu_us"), std::string::npos)
+          << row.at("error");
+    } else {
+      EXPECT_EQ(row.at("error"), "") << row.at("model");
+    }
+  }
+  const auto unchecked =
+      run_sweep("unverified", {"--external", "cheat=" + python + "ignores-sleep", "--models",
+                               "cheat", "--connections", "2", "--workload", "", "-d", "300ms",
+                               "--warmup", "100ms", "--no-verify"});
+  ASSERT_EQ(unchecked.result.exit_code, 0) << unchecked.result.err;
+  ASSERT_EQ(unchecked.rows.size(), 1u);
+  EXPECT_EQ(unchecked.rows[0].at("error"), "");
+}
+
 // nginx as a row next to ours: measured like any model, with its process
 // tree's CPU and memory, but its counter columns blank (it keeps none of
 // ours), and a workload it would ignore is an error row, not a result.

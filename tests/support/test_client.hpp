@@ -1,108 +1,12 @@
-// A small blocking HTTP client for tests: connect, send bytes, read whole
-// responses with the load generator's response parser. Timeouts everywhere,
-// so a broken server fails a test instead of hanging it.
+// The tests' HTTP client: net/blocking_client.hpp, the one `cmbench
+// verify` uses too, under the names the tests have always used.
 #pragma once
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <optional>
-#include <string>
-#include <string_view>
-
-#include "net/fd.hpp"
-#include "net/http_response.hpp"
-#include "net/socket.hpp"
+#include "net/blocking_client.hpp"
 
 namespace cmb::testing {
 
-struct Response {
-  int status = 0;
-  bool keep_alive = false;
-  uint64_t body_bytes = 0;
-};
-
-class TestClient {
- public:
-  explicit TestClient(uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10))
-      : timeout_(timeout) {
-    const net::Address address = net::resolve("127.0.0.1", port);
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    connected_ = fd_ && ::connect(fd_.get(), address.get(), address.length) == 0;
-  }
-
-  bool connected() const { return connected_; }
-  void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
-  int fd() const { return fd_.get(); }
-
-  bool send_all(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Reads one response; std::nullopt on timeout, EOF or a parse error.
-  std::optional<Response> read_response(bool head_only = false) {
-    parser_.reset(head_only);
-    for (;;) {
-      if (!pending_.empty()) {
-        const size_t used = parser_.feed(pending_);
-        pending_.erase(0, used);
-        if (parser_.state() == net::ResponseParser::State::kComplete)
-          return Response{parser_.status(), parser_.keep_alive(), parser_.body_bytes()};
-        if (parser_.state() == net::ResponseParser::State::kError) return std::nullopt;
-      }
-      char buffer[65536];
-      const ssize_t n = read_some(buffer, sizeof buffer);
-      if (n < 0) return std::nullopt;
-      if (n == 0) {
-        parser_.on_eof();
-        if (parser_.state() == net::ResponseParser::State::kComplete)
-          return Response{parser_.status(), parser_.keep_alive(), parser_.body_bytes()};
-        return std::nullopt;
-      }
-      pending_.append(buffer, static_cast<size_t>(n));
-    }
-  }
-
-  std::optional<Response> get(std::string_view target) {
-    std::string request = "GET ";
-    request.append(target).append(" HTTP/1.1\r\nHost: test\r\n\r\n");
-    if (!send_all(request)) return std::nullopt;
-    return read_response();
-  }
-
-  // True when the server closed the connection (EOF or reset) within the timeout.
-  bool closed_by_peer() {
-    char buffer[4096];
-    for (;;) {
-      const ssize_t n = read_some(buffer, sizeof buffer);
-      if (n == 0 || (n < 0 && errno != ETIMEDOUT)) return true;
-      if (n < 0) return false;
-    }
-  }
-
- private:
-  // -1 with errno ETIMEDOUT when nothing came in time.
-  ssize_t read_some(char* buffer, size_t size) {
-    pollfd p{fd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout_.count())) <= 0) {
-      errno = ETIMEDOUT;
-      return -1;
-    }
-    return ::recv(fd_.get(), buffer, size, 0);
-  }
-
-  net::Fd fd_;
-  bool connected_ = false;
-  std::chrono::milliseconds timeout_;
-  net::ResponseParser parser_;
-  std::string pending_;
-};
+using Response = net::ClientResponse;
+using TestClient = net::BlockingClient;
 
 }  // namespace cmb::testing

@@ -1,0 +1,109 @@
+// `cmbench verify`: the checks a server must pass before its numbers mean
+// anything (harness/verify/checks.hpp), against a model, an external
+// server's command or a URL; one line per check, exit 0 only when none
+// failed.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <optional>
+
+#include "harness/base/exit_codes.hpp"
+#include "harness/cli/subcommands.hpp"
+#include "harness/sweep/models.hpp"
+#include "harness/sweep/server_process.hpp"
+#include "harness/verify/checks.hpp"
+#include "loadgen/url.hpp"
+#include "servers/registry.hpp"
+
+namespace cmb::harness {
+namespace {
+
+struct VerifyOptions {
+  std::string model;
+  std::string external;
+  std::string url;
+  bool static_server = false;
+  bool one_at_a_time = false;
+};
+
+int verify_command(const VerifyOptions& o) {
+  const int given = !o.model.empty() + !o.external.empty() + !o.url.empty();
+  if (given != 1) throw UsageError("give one of --model, --external or --url");
+  VerifyTarget target;
+  target.workload = !o.static_server;
+  target.concurrent = !o.one_at_a_time;
+  std::optional<ServerProcess> server;
+  std::string what;
+  if (!o.model.empty()) {
+    const auto info = servers::find_model(o.model);
+    if (!info)
+      throw UsageError(fmt::format("unknown model '{}' (cmbench models lists them)", o.model));
+    if (!info->unavailable_reason.empty())
+      throw UsageError(
+          fmt::format("{} is not available here: {}", o.model, info->unavailable_reason));
+    // A model says what it claims: nginx serves only the hello, the
+    // iterative server one connection at a time.
+    target.workload = target.workload && !info->external;
+    target.concurrent = target.concurrent && info->concurrent;
+    ServerProcess::Options options;
+    options.model = o.model;
+    server.emplace(options);
+    what = "model " + o.model;
+  } else if (!o.external.empty()) {
+    SweepConfig parsed;
+    add_external(parsed, o.external);  // NAME=COMMAND, checked as run checks it
+    ServerProcess::Options options;
+    options.model = parsed.externals.front().name;
+    options.command = parsed.externals.front().command;
+    server.emplace(options);
+    what = "external server " + options.model;
+  } else {
+    const loadgen::Url url = loadgen::parse_url(o.url);
+    target.host = url.host;
+    target.port = url.port;
+    what = url.to_string();
+  }
+  if (server) target.port = server->port();
+  fmt::print("cmbench verify: {} at {}:{}\n", what, target.host, target.port);
+  int passed = 0, failed = 0, skipped = 0;
+  const auto results = run_checks(target, [&](const CheckResult& result) {
+    fmt::print("  {:<17} {}  {}\n", result.name, outcome_text(result.outcome), result.seen);
+    std::fflush(stdout);
+    (result.outcome == CheckOutcome::kPass   ? passed
+     : result.outcome == CheckOutcome::kFail ? failed
+                                             : skipped)++;
+  });
+  if (server) {
+    const std::string ended = server->poll_exit();
+    if (!ended.empty()) {
+      fmt::print("the server ended during the checks: {}\n", ended);
+      return kExitFailure;
+    }
+    server->stop();
+  }
+  fmt::print("{} passed, {} failed, {} skipped\n", passed, failed, skipped);
+  return failed == 0 ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+void add_verify(CLI::App& app, const ExitCode& exit_code) {
+  auto o = std::make_shared<VerifyOptions>();
+  CLI::App* verify = app.add_subcommand("verify",
+                                        "does a server answer the workload as it must before its "
+                                        "numbers mean anything? (exit 1 if not)");
+  verify->add_option("--model", o->model, "start this model (cmbench models) and check it");
+  verify->add_option(
+      "--external", o->external,
+      "NAME=COMMAND: start a server of your own as run --external does, and check it");
+  verify->add_option("--url", o->url, "check the server already listening at http://HOST:PORT/");
+  verify->add_flag("--static", o->static_server,
+                   "it serves only a hello: skip the checks of cmbench's workload and limits");
+  verify->add_flag("--one-at-a-time", o->one_at_a_time,
+                   "it serves one connection at a time: skip the checks that need concurrency");
+  verify->footer("The checks, in order: see docs/commands.md, \"verify\".");
+  verify->callback([o, exit_code] { *exit_code = verify_command(*o); });
+}
+
+}  // namespace cmb::harness

@@ -1,0 +1,315 @@
+#include "harness/verify/checks.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "net/blocking_client.hpp"
+#include "net/socket.hpp"
+
+namespace cmb::harness {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+using net::BlockingClient;
+using net::ClientResponse;
+
+CheckResult pass(std::string seen) { return {{}, CheckOutcome::kPass, std::move(seen)}; }
+CheckResult fail(std::string seen) { return {{}, CheckOutcome::kFail, std::move(seen)}; }
+
+BlockingClient connect(const VerifyTarget& target) {
+  return BlockingClient(target.port, target.timeout, target.host);
+}
+
+std::string request(std::string_view target, std::string_view headers = "") {
+  return fmt::format("GET {} HTTP/1.1\r\nHost: verify\r\n{}\r\n", target, headers);
+}
+
+std::string describe(const std::optional<ClientResponse>& response) {
+  if (!response) return "no response";
+  return fmt::format("status {} with {} bytes of body", response->status, response->body_bytes);
+}
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+CheckResult hello(const VerifyTarget& target) {
+  BlockingClient client = connect(target);
+  if (!client.connected()) return fail("could not connect");
+  const auto response = client.get("/");
+  if (!response || response->status != 200 || response->body_bytes == 0)
+    return fail("GET /: " + describe(response));
+  return pass(fmt::format("GET /: 200, {} bytes", response->body_bytes));
+}
+
+CheckResult keep_alive(const VerifyTarget& target) {
+  BlockingClient client = connect(target);
+  constexpr int kRequests = 20;
+  for (int i = 1; i <= kRequests; ++i) {
+    const auto response = client.get("/");
+    if (!response || response->status != 200)
+      return fail(
+          fmt::format("request {} of {} on one connection: {}", i, kRequests, describe(response)));
+    if (!response->keep_alive && i < kRequests)
+      return fail(fmt::format("response {} closed the connection", i));
+  }
+  return pass(fmt::format("{} requests on one connection", kRequests));
+}
+
+CheckResult bytes(const VerifyTarget& target) {
+  BlockingClient client = connect(target);
+  std::vector<uint64_t> sizes = {0, 1, 100, 100'000};
+  for (const uint64_t size : sizes) {
+    const auto response = client.get(fmt::format("/?bytes={}", size));
+    if (!response || response->status != 200 || response->body_bytes != size)
+      return fail(fmt::format("bytes={}: {}", size, describe(response)));
+  }
+  return pass(fmt::format("bodies of exactly {} bytes", fmt::join(sizes, ", ")));
+}
+
+// The request takes at least its work: a server that skips it "wins".
+CheckResult takes_its_time(const VerifyTarget& target, std::string_view parameter) {
+  constexpr int kMicros = 20'000;
+  BlockingClient client = connect(target);
+  const auto start = Clock::now();
+  const auto response = client.get(fmt::format("/?{}={}", parameter, kMicros));
+  const double took = ms_since(start);
+  if (!response || response->status != 200)
+    return fail(fmt::format("{}={}: {}", parameter, kMicros, describe(response)));
+  const std::string seen = fmt::format("{}={} answered in {:.1f} ms", parameter, kMicros, took);
+  return took >= kMicros / 1000.0 ? pass(seen) : fail(seen + ": under its 20 ms");
+}
+
+// Waits on several connections at once overlap: four of 300 ms each end
+// well before the 1.2 s they would take in turn.
+CheckResult waits_overlap(const VerifyTarget& target) {
+  constexpr int kClients = 4;
+  constexpr double kWaitMs = 300;
+  std::vector<BlockingClient> clients;
+  for (int i = 0; i < kClients; ++i) clients.push_back(connect(target));
+  const auto start = Clock::now();
+  for (auto& client : clients)
+    if (!client.send_all(request(fmt::format("/?wait_us={}", kWaitMs * 1000))))
+      return fail("could not send");
+  for (int i = 0; i < kClients; ++i) {
+    const auto response = clients[static_cast<size_t>(i)].read_response();
+    if (!response || response->status != 200)
+      return fail(fmt::format("connection {}: {}", i + 1, describe(response)));
+  }
+  const double took = ms_since(start);
+  const std::string seen = fmt::format("{} waits of {:g} ms on {} connections took {:.0f} ms",
+                                       kClients, kWaitMs, kClients, took);
+  if (took < kWaitMs) return fail(seen + ": under one wait");
+  return took < 0.75 * kClients * kWaitMs ? pass(seen) : fail(seen + ": one after another");
+}
+
+CheckResult pipelining(const VerifyTarget& target) {
+  constexpr int kRequests = 20;
+  BlockingClient client = connect(target);
+  std::string batch;
+  for (int i = 1; i <= kRequests; ++i)
+    batch += request(target.workload ? fmt::format("/?bytes={}", i) : std::string("/"));
+  if (!client.send_all(batch)) return fail("could not send");
+  uint64_t hello_bytes = 0;
+  for (int i = 1; i <= kRequests; ++i) {
+    const auto response = client.read_response();
+    if (!response || response->status != 200)
+      return fail(fmt::format("response {} of {} pipelined: {}", i, kRequests, describe(response)));
+    if (!target.workload) hello_bytes = i == 1 ? response->body_bytes : hello_bytes;
+    const uint64_t due = target.workload ? static_cast<uint64_t>(i) : hello_bytes;
+    if (response->body_bytes != due)
+      return fail(
+          fmt::format("response {} of {} pipelined had {} bytes, not {}: out of order or "
+                      "one dropped",
+                      i, kRequests, response->body_bytes, due));
+  }
+  return pass(fmt::format("{} pipelined requests answered in order", kRequests));
+}
+
+CheckResult split(const VerifyTarget& target) {
+  BlockingClient client = connect(target);
+  net::set_nodelay(client.fd());  // each byte its own segment
+  const std::string bytes = request(target.workload ? "/?bytes=7" : "/");
+  for (const char byte : bytes) {
+    if (!client.send_all(std::string_view(&byte, 1))) return fail("could not send");
+    std::this_thread::sleep_for(1ms);
+  }
+  const auto response = client.read_response();
+  if (!response || response->status != 200 || (target.workload && response->body_bytes != 7))
+    return fail(fmt::format("a request sent byte by byte: {}", describe(response)));
+  return pass(fmt::format("a request in {} one-byte pieces answered", bytes.size()));
+}
+
+// Bad input gets its status, and the connection closes.
+CheckResult status_for(const VerifyTarget& target, const std::string& bytes, int status,
+                       std::string_view what) {
+  BlockingClient client = connect(target);
+  client.send_all(bytes);  // may fail once the server has answered and closed
+  const auto response = client.read_response();
+  if (!response || response->status != status)
+    return fail(fmt::format("{}: {} (not {})", what, describe(response), status));
+  return pass(fmt::format("{}: {}", what, status));
+}
+
+CheckResult status_400(const VerifyTarget& target) {
+  return status_for(target, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length : 1\r\n\r\nx", 400,
+                    "a space before a header's colon");
+}
+CheckResult status_431(const VerifyTarget& target) {
+  return status_for(target, request("/", "X: " + std::string(64 * 1024, 'a') + "\r\n"), 431,
+                    "a 64 KiB header");
+}
+CheckResult status_413(const VerifyTarget& target) {
+  // The body is refused at its headers, while it is still being sent.
+  constexpr size_t kBody = 8 * 1024 * 1024;
+  return status_for(target,
+                    fmt::format("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n{}", kBody,
+                                std::string(kBody, 'x')),
+                    413, "an 8 MiB body");
+}
+CheckResult status_501(const VerifyTarget& target) {
+  return status_for(target, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", 501,
+                    "a chunked request body");
+}
+
+// A client that sends half a request and stops holds no one else up.
+CheckResult slow_client(const VerifyTarget& target) {
+  BlockingClient slow = connect(target);
+  if (!slow.send_all("GET / HTTP/1.1\r\nHo")) return fail("could not send");
+  std::this_thread::sleep_for(50ms);  // accepted and read before the other comes
+  BlockingClient other = connect(target);
+  other.set_timeout(1000ms);
+  const auto start = Clock::now();
+  const auto response = other.get("/");
+  if (!response || response->status != 200)
+    return fail(fmt::format("beside a client stalled mid-request another got {} within 1 s",
+                            describe(response)));
+  return pass(
+      fmt::format("beside a stalled client, another answered in {:.1f} ms", ms_since(start)));
+}
+
+CheckResult connection_close(const VerifyTarget& target) {
+  BlockingClient client = connect(target);
+  if (!client.send_all(request("/", "Connection: close\r\n"))) return fail("could not send");
+  const auto response = client.read_response();
+  if (!response || response->status != 200) return fail(describe(response));
+  if (!client.closed_by_peer()) return fail("the connection stayed open");
+  // RFC 9112 9.6: it must close, and should say so.
+  return pass(response->keep_alive ? "answered, then closed (without saying it would)"
+                                   : "answered, then closed");
+}
+
+// The body is as long as Content-Length says: read to the close, not
+// through a parser that trusts the header.
+CheckResult content_length(const VerifyTarget& target) {
+  BlockingClient client = connect(target);
+  if (!client.send_all(request(target.workload ? "/?bytes=1000" : "/", "Connection: close\r\n")))
+    return fail("could not send");
+  const auto raw = client.read_to_eof();
+  if (!raw) return fail("the connection did not close after a Connection: close request");
+  const size_t end = raw->find("\r\n\r\n");
+  if (end == std::string::npos) return fail("no end of headers");
+  std::string head = raw->substr(0, end);
+  std::transform(head.begin(), head.end(), head.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const size_t at = head.find("\r\ncontent-length:");
+  if (at == std::string::npos) return fail("no Content-Length");
+  const uint64_t declared = std::stoull(head.substr(at + 17));
+  const uint64_t body = raw->size() - end - 4;
+  const std::string seen = fmt::format("Content-Length {} and a body of {} bytes", declared, body);
+  return declared == body ? pass(seen) : fail(seen);
+}
+
+}  // namespace
+
+const std::vector<Check>& verify_checks() {
+  static const std::vector<Check> kChecks = {
+      {"hello", "GET / is answered 200 with a body", false, false, hello},
+      {"keep-alive", "20 requests on one connection", false, false, keep_alive},
+      {"bytes", "bytes=N gives a body of exactly N bytes", true, false, bytes},
+      {"cpu_us", "cpu_us=20000 takes at least 20 ms", true, false,
+       [](const VerifyTarget& t) { return takes_its_time(t, "cpu_us"); }},
+      {"sleep_us", "sleep_us=20000 takes at least 20 ms", true, false,
+       [](const VerifyTarget& t) { return takes_its_time(t, "sleep_us"); }},
+      {"wait_us", "waits on four connections overlap", true, true, waits_overlap},
+      {"pipelining", "20 pipelined requests answered in order, none dropped", false, false,
+       pipelining},
+      {"split", "a request sent byte by byte is answered", false, false, split},
+      {"status-400", "malformed input gets 400", true, false, status_400},
+      {"status-431", "a 64 KiB header gets 431", true, false, status_431},
+      {"status-413", "an 8 MiB body gets 413", true, false, status_413},
+      {"status-501", "a chunked request body gets 501", true, false, status_501},
+      {"slow-client", "a client stalled mid-request holds no one else up", false, true,
+       slow_client},
+      {"connection-close", "Connection: close is answered, then closed", false, false,
+       connection_close},
+      {"content-length", "the body is as long as Content-Length says", false, false,
+       content_length},
+  };
+  return kChecks;
+}
+
+const Check& verify_check(std::string_view name) {
+  std::vector<std::string_view> names;
+  for (const auto& check : verify_checks()) {
+    if (check.name == name) return check;
+    names.push_back(check.name);
+  }
+  throw std::invalid_argument(
+      fmt::format("no check '{}' (known: {})", name, fmt::join(names, ", ")));
+}
+
+CheckResult run_check(const Check& check, const VerifyTarget& target) {
+  CheckResult result;
+  if (check.needs_workload && !target.workload)
+    result = {
+        {}, CheckOutcome::kSkip, "a static server: cmbench's workload and limits do not apply"};
+  else if (check.needs_concurrency && !target.concurrent)
+    result = {{}, CheckOutcome::kSkip, "serves one connection at a time, as it says"};
+  else
+    try {
+      result = check.run(target);
+    } catch (const std::exception& e) {
+      result = fail(e.what());
+    }
+  result.name = check.name;
+  return result;
+}
+
+std::vector<CheckResult> run_checks(const VerifyTarget& target,
+                                    const std::function<void(const CheckResult&)>& on_result) {
+  std::vector<CheckResult> results;
+  for (const auto& check : verify_checks()) {
+    results.push_back(run_check(check, target));
+    if (on_result) on_result(results.back());
+  }
+  return results;
+}
+
+std::string first_failure(const std::vector<CheckResult>& results) {
+  for (const auto& result : results)
+    if (result.outcome == CheckOutcome::kFail)
+      return fmt::format("{}: {}", result.name, result.seen);
+  return "";
+}
+
+std::string_view outcome_text(CheckOutcome outcome) {
+  switch (outcome) {
+    case CheckOutcome::kPass:
+      return "pass";
+    case CheckOutcome::kFail:
+      return "FAIL";
+    case CheckOutcome::kSkip:
+      return "skip";
+  }
+  return "?";
+}
+
+}  // namespace cmb::harness
