@@ -4,7 +4,7 @@
 # binary prints its version, runs a tiny sweep from an installed scenario,
 # and draws its charts with the installed script. The example model of
 # examples/out-of-tree-model builds against the prefix's CMake package, and
-# its cmbench lists the model and sweeps it beside epoll. Then `cpack -G
+# its cmbench lists the model, verifies it and sweeps it beside epoll. Then `cpack -G
 # DEB` builds a package that declares its runtime dependencies.
 # Usage: install_test.sh BUILD_DIR
 set -euo pipefail
@@ -61,6 +61,8 @@ cmake -S "$source_dir/examples/out-of-tree-model" -B "$example" -DCMAKE_PREFIX_P
 own="$example/cmbench-defer"
 "$own" models | grep -q '^defer-accept ' || fail "its cmbench models does not list defer-accept"
 "$own" models | grep -q '^epoll ' || fail "its cmbench models lost the shipped models"
+"$own" verify --model defer-accept >"$work/own-verify.log" 2>&1 \
+  || { cat "$work/own-verify.log" >&2; fail "cmbench verify --model defer-accept failed"; }
 "$own" run --models defer-accept,epoll --connections 4 --workload sleep_us=1000 -d 300ms \
   --warmup 100ms --no-pin --out "$work/cwd/own.csv" --charts "$work/cwd/own-charts" \
   >"$work/own.log" 2>&1 || { cat "$work/own.log" >&2; fail "its cmbench could not sweep defer-accept"; }
