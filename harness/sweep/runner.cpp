@@ -139,13 +139,21 @@ int run_sweep(SweepConfig config) {
     const SweepModel& model = config.model(point.model);
     ResultRow row;
     // An --external server of the user's is checked before its first
-    // point: the workload's checks too when the sweep asks it for work.
+    // point (the workload's checks too when the sweep asks it for work);
+    // one that failed is not started again for its other points.
     const bool checked = model.external && !model.command.empty() && config.verify_externals;
+    const auto refuse_if_failed = [&] {
+      const auto found = checked_externals.find(point.model);
+      if (checked && found != checked_externals.end() && !found->second.empty())
+        throw std::runtime_error(fmt::format(
+            "failed cmbench verify: {} (run --no-verify to measure it anyway)", found->second));
+    };
     try {
       if (model.external && !point.workload.empty() && !checked)
         throw std::runtime_error(
             fmt::format("{} serves only the hello workload: '{}' would be ignored", point.model,
                         point.workload));
+      refuse_if_failed();
       if (!server) {
         server = std::make_unique<ServerProcess>(
             ServerProcess::Options{.binary = model.binary,
@@ -167,11 +175,8 @@ int run_sweep(SweepConfig config) {
         target.workload = asks_for_work(config);
         target.concurrent = false;  // an external claims nothing: those checks are not required
         checked_externals[point.model] = first_failure(run_checks(target));
+        refuse_if_failed();
       }
-      if (checked && !checked_externals[point.model].empty())
-        throw std::runtime_error(
-            fmt::format("failed cmbench verify: {} (run --no-verify to measure it anyway)",
-                        checked_externals[point.model]));
       row = measurer.measure(*server, point);
     } catch (const std::exception& e) {
       row = row_for(point, model);
