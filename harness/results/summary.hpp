@@ -19,12 +19,12 @@ namespace cmb::harness {
 // closes is in no histogram: a server that leaves connections unserved
 // (the iterative server holding one keep-alive connection of four) shows a
 // fine p99 of the few it answers, and only the shortfall gives it away.
-// And because a small overload does not always show in p99: under a loose
-// SLO its queue can grow through a short window without reaching it (epoll
-// with cpu_us=200 held a 100 ms p99 at 4 501 req/s offered, 3 % above what
-// its closed loop answered, in a 2 s window). Three per cent is three
-// times the edges' in-flight requests at a rate kept (under 1 %,
-// tests/loadgen/engine_test.cpp).
+// And because a small overload does not always show in p99: a server 3 %
+// over its capacity adds 3 % of a second's requests to its queue each
+// second, about 75 ms of waiting after a 0.5 s warm-up and a 2 s window,
+// under a 100 ms SLO. Three per cent is three times the edges' in-flight
+// requests at a rate kept (under 1 %, tests/loadgen/engine_test.cpp; a
+// dense grid against epoll answered 99.9-100.5 % of every rate it kept).
 inline constexpr double kKneeErrorShare = 0.001;
 inline constexpr double kKneeServedShare = 0.97;
 

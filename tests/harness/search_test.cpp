@@ -232,10 +232,10 @@ TEST(RateSearch, ARateServedShortOfWhatWasOfferedViolatesTheSlo) {
 }
 
 // A loose SLO lets a small overload through a short window: its queue
-// grows, but not to the SLO. What the server answers short of the offered
-// rate gives it away, so the rate found is near the closed loop's, not
-// the 1/0.9 of it that a 90 % share let pass (epoll, 4 501 offered
-// against a 4 364 closed loop, held 100 ms).
+// grows, but not to the SLO (here p99 stays at 60 ms whatever the rate).
+// What the server answers short of the offered rate gives it away, so the
+// rate found is near the server's capacity, not the 1/0.9 of it that a
+// 90 % share let pass.
 TEST(RateSearch, AnOverloadALooseSloLetsThroughShowsInTheShortfall) {
   RateSearch s(SearchSettings{.slo_p99_ms = 100, .resolution = 0.05});
   search(s, 4000, [](double) { return 60.0; });
