@@ -35,7 +35,7 @@ class BlockingClient {
                           const std::string& host = "127.0.0.1")
       : timeout_(timeout) {
     const Address address = resolve(host, port);
-    fd_.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    fd_.reset(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     connected_ = fd_ && ::connect(fd_.get(), address.get(), address.length) == 0;
     set_timeout(timeout);
   }

@@ -79,8 +79,13 @@ std::string man_page(const CLI::App& app, const std::string& version) {
     page += fmt::format(".SS \"cmbench {}\"\n{}\n", roff(command->get_name()),
                         roff(command->get_description()));
     page += options_of(*command, false);
-    if (!command->get_footer().empty())
-      page += fmt::format(".PP\n{}\n", roff(command->get_footer()));
+    // A footer of several lines keeps them as --help shows them (unfilled):
+    // a table of checks reads as one. One line is filled like any text.
+    const std::string& footer = command->get_footer();
+    if (footer.find('\n') != std::string::npos)
+      page += fmt::format(".PP\n.nf\n{}\n.fi\n", roff(footer));
+    else if (!footer.empty())
+      page += fmt::format(".PP\n{}\n", roff(footer));
   }
   page +=
       ".SH FILES\n.TP\n\\fIshare/cmbench/scenarios/*.toml\\fR\nthe scenarios `cmbench run "

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -42,10 +43,9 @@ int verify_command(const VerifyOptions& o) {
     if (!info->unavailable_reason.empty())
       throw UsageError(
           fmt::format("{} is not available here: {}", o.model, info->unavailable_reason));
-    // A model says what it claims: nginx serves only the hello, the
-    // iterative server one connection at a time.
-    target.workload = target.workload && !info->external;
-    target.concurrent = target.concurrent && info->concurrent;
+    const VerifyTarget claimed = model_target(*info, 0);
+    target.workload = target.workload && claimed.workload;
+    target.concurrent = target.concurrent && claimed.concurrent;
     ServerProcess::Options options;
     options.model = o.model;
     server.emplace(options);
@@ -66,14 +66,15 @@ int verify_command(const VerifyOptions& o) {
   }
   if (server) target.port = server->port();
   fmt::print("cmbench verify: {} at {}:{}\n", what, target.host, target.port);
-  int passed = 0, failed = 0, skipped = 0;
-  const auto results = run_checks(target, [&](const CheckResult& result) {
+  const auto results = run_checks(target, [](const CheckResult& result) {
     fmt::print("  {:<17} {}  {}\n", result.name, outcome_text(result.outcome), result.seen);
     std::fflush(stdout);
-    (result.outcome == CheckOutcome::kPass   ? passed
-     : result.outcome == CheckOutcome::kFail ? failed
-                                             : skipped)++;
   });
+  const auto count = [&](CheckOutcome outcome) {
+    return std::count_if(results.begin(), results.end(),
+                         [&](const CheckResult& result) { return result.outcome == outcome; });
+  };
+  const auto failed = count(CheckOutcome::kFail);
   if (server) {
     const std::string ended = server->poll_exit();
     if (!ended.empty()) {
@@ -82,7 +83,8 @@ int verify_command(const VerifyOptions& o) {
     }
     server->stop();
   }
-  fmt::print("{} passed, {} failed, {} skipped\n", passed, failed, skipped);
+  fmt::print("{} passed, {} failed, {} skipped\n", count(CheckOutcome::kPass), failed,
+             count(CheckOutcome::kSkip));
   return failed == 0 ? kExitOk : kExitFailure;
 }
 
@@ -102,7 +104,10 @@ void add_verify(CLI::App& app, const ExitCode& exit_code) {
                    "it serves only a hello: skip the checks of cmbench's workload and limits");
   verify->add_flag("--one-at-a-time", o->one_at_a_time,
                    "it serves one connection at a time: skip the checks that need concurrency");
-  verify->footer("The checks, in order: see docs/commands.md, \"verify\".");
+  std::string checks = "The checks, in order:";
+  for (const auto& check : verify_checks())
+    checks += fmt::format("\n  {:<17} {}", check.name, check.what);
+  verify->footer(checks);
   verify->callback([o, exit_code] { *exit_code = verify_command(*o); });
 }
 

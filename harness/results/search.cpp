@@ -6,7 +6,6 @@
 #include <cmath>
 #include <map>
 
-#include "harness/base/stats.hpp"
 #include "harness/results/summary.hpp"
 
 namespace cmb::harness {

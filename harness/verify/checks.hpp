@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "servers/registry.hpp"
+
 namespace cmb::harness {
 
 // The server under test, and what it claims.
@@ -46,8 +48,10 @@ struct Check {
 
 // Every check, in the order they run.
 const std::vector<Check>& verify_checks();
-// The check of that name; throws std::invalid_argument naming the known ones.
-const Check& verify_check(std::string_view name);
+
+// What a registered model claims, as a target on `port`: nginx, a static
+// server, not the workload; the iterative server, one connection at a time.
+VerifyTarget model_target(const servers::ModelInfo& model, uint16_t port);
 
 // One check against the target: skipped (and why) when the target does not
 // claim what it needs.

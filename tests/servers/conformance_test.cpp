@@ -295,11 +295,7 @@ TEST_P(ModelConformance, PipelinedWaitKeepsOrder) {
 TEST_P(ModelConformance, PassesEveryVerifyCheck) {
   const auto info = find_model(GetParam());
   ASSERT_TRUE(info);
-  harness::VerifyTarget target;
-  target.port = port();
-  target.workload = !info->external;
-  target.concurrent = info->concurrent;
-  for (const auto& result : harness::run_checks(target))
+  for (const auto& result : harness::run_checks(harness::model_target(*info, port())))
     EXPECT_NE(result.outcome, harness::CheckOutcome::kFail) << result.name << ": " << result.seen;
 }
 
