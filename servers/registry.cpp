@@ -92,18 +92,21 @@ const std::vector<ModelEntry>& entries() {
 
 }  // namespace
 
+std::string model_name_problem(std::string_view name) {
+  const bool well_named = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+  if (well_named) return "";
+  return fmt::format(
+      "model name '{}': use lower-case letters, digits and '-' (it names files and columns)", name);
+}
+
 void add_models(const std::vector<ModelEntry>& extra) {
   Models& all = models();
   std::vector<ModelEntry> added = all.entries;
   for (const auto& entry : extra) {
-    const bool well_named =
-        !entry.name.empty() && std::all_of(entry.name.begin(), entry.name.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-        });
-    if (!well_named)
-      throw std::invalid_argument(fmt::format(
-          "model name '{}': use lower-case letters, digits and '-' (it names files and columns)",
-          entry.name));
+    if (const std::string problem = model_name_problem(entry.name); !problem.empty())
+      throw std::invalid_argument(problem);
     if (entry.factory == nullptr)
       throw std::invalid_argument(fmt::format("model '{}' has no factory", entry.name));
     for (const auto& known : added)

@@ -48,9 +48,15 @@ struct ModelEntry {
   bool external = false;  // ModelInfo::external
 };
 
+// A model's name, shipped, added or given to --external, names files and
+// CSV cells and is read back through the model spec grammar
+// (NAME+SETUP:THREADS@BUILD): it is lower-case letters, digits and '-'.
+// Empty when `name` keeps that rule, else what is wrong, for a message.
+std::string model_name_problem(std::string_view name);
+
 // Adds models after the shipped ones, in order, all or none. Throws
-// std::invalid_argument for a name already registered, an empty name or
-// one that is not lower-case letters, digits and '-', or no factory; and
+// std::invalid_argument for a name already registered, a name that breaks
+// model_name_problem's rule, or no factory; and
 // std::logic_error when the list has already been read (registered_models(),
 // find_model, make_server): the list a run starts with is the one it keeps.
 void add_models(const std::vector<ModelEntry>& extra);

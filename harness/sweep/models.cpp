@@ -17,7 +17,8 @@
 namespace cmb::harness {
 namespace {
 
-constexpr const char* kBadNameCharacters = "@,:=+ ";
+// A --binary label is read back through the model spec grammar (NAME@LABEL).
+constexpr const char* kBadLabelCharacters = "@,:=+ ";
 
 bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
@@ -91,8 +92,8 @@ void add_external(SweepConfig& config, const std::string& given) {
   std::string problem;
   if (equals == std::string::npos || equals + 1 == given.size()) {
     problem = "give NAME=COMMAND";
-  } else if (name.empty() || name.find_first_of(kBadNameCharacters) != std::string::npos) {
-    problem = "a name must be non-empty, without '@', ',', ':', '=', '+' or spaces";
+  } else if (const std::string bad = servers::model_name_problem(name); !bad.empty()) {
+    problem = bad;
   } else if (servers::find_model(name) || contains(known_names(config), name)) {
     problem = fmt::format("{} is a model already", name);
   } else {
@@ -112,7 +113,7 @@ void add_build(SweepConfig& config, const std::string& given, size_t index) {
                                           : given.substr(0, equals),
               equals == std::string::npos ? given : given.substr(equals + 1)};
   std::string problem;
-  if (build.label.empty() || build.label.find_first_of(kBadNameCharacters) != std::string::npos)
+  if (build.label.empty() || build.label.find_first_of(kBadLabelCharacters) != std::string::npos)
     problem = "a label must be non-empty, without '@', ',', ':', '=', '+' or spaces";
   else if (::access(build.path.c_str(), X_OK) != 0)
     problem = fmt::format("{} is not an executable file", build.path);

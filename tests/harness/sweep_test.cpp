@@ -115,7 +115,8 @@ TEST(ResolveSweep, AnExternalServerIsAModelWithItsCommand) {
   EXPECT_EQ(mine.command, "./my-server --port {port}");
   EXPECT_EQ(mine.summary, "external: ./my-server --port {port}");
   EXPECT_EQ(mine.threads(0), 4);
-  for (const char* bad : {"mine", "mine=", "=cmd", "a@b=cmd", "a+b=cmd", "epoll=cmd", "mine=x"}) {
+  for (const char* bad : {"mine", "mine=", "=cmd", "a@b=cmd", "a+b=cmd", "epoll=cmd", "mine=x",
+                          "Mine=cmd", "a/b=cmd", "a_b=cmd"}) {
     EXPECT_FALSE(usage_error([&] { add_external(config, bad); }).empty()) << bad;
   }
   EXPECT_NE(usage_error([&] { add_external(config, "x=a 'b"); }).find("--external x=a 'b: "),
