@@ -43,10 +43,16 @@ class ModelConformance : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<ModelServer> server_;
 };
 
+// What only our models have: the workload's query string, our counters and
+// our error statuses (cmb::testing::own_model).
+class OwnModelConformance : public ModelConformance {};
+
+// Our models that arm a timer for wait_us instead of blocking a thread.
+class TimerWaits : public ModelConformance {};
+
 // The server's own view: requests answered and requests rejected, counted
 // in whichever thread or process served them, reported as it exits.
-TEST_P(ModelConformance, CountsItsOwnSide) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our counters");
+TEST_P(OwnModelConformance, CountsItsOwnSide) {
   for (int i = 0; i < 3; ++i) {
     TestClient client(port());
     for (int j = 0; j < 4; ++j) ASSERT_TRUE(client.get("/?bytes=" + std::to_string(j)));
@@ -70,8 +76,7 @@ TEST_P(ModelConformance, CountsItsOwnSide) {
 // point on its own): each piece is a short read the loop stops at, so the
 // next one must arrive as a new readiness edge. The last request's tail
 // comes with the client's FIN, whose EOF must still be seen.
-TEST_P(ModelConformance, RequestsArrivingInPiecesAreAnswered) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our workload (the query string picks the body size)");
+TEST_P(OwnModelConformance, RequestsArrivingInPiecesAreAnswered) {
   TestClient client(port());
   net::set_nodelay(client.fd());  // each piece its own segment
   const std::string request = "GET /?bytes=7 HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -111,8 +116,7 @@ TEST_P(ModelConformance, Http10ClosesUnlessAskedToKeepAlive) {
   EXPECT_TRUE(kept.read_response());
 }
 
-TEST_P(ModelConformance, SixtyFourConcurrentClients) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our workload (the query string picks the body size)");
+TEST_P(OwnModelConformance, SixtyFourConcurrentClients) {
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
   for (int i = 0; i < 64; ++i) {
@@ -134,8 +138,7 @@ TEST_P(ModelConformance, SixtyFourConcurrentClients) {
 // With --attribution every answered request is split into its four stages,
 // counted by whichever thread or process served it (the counters are
 // shared: the sanitizer build runs this too).
-TEST_P(ModelConformance, AttributedRequestsAreSplitIntoStages) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our counters");
+TEST_P(OwnModelConformance, AttributedRequestsAreSplitIntoStages) {
   stop();
   server_ = std::make_unique<ModelServer>(GetParam(), std::vector<std::string>{"--attribution"});
   ASSERT_NE(port(), 0);
@@ -186,8 +189,7 @@ TEST_P(ModelConformance, ManyShortConnectionsAllAnswered) {
   EXPECT_EQ(ok.load(), 8 * 150);
 }
 
-TEST_P(ModelConformance, FourMebibyteBodyArrivesWhole) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our workload (the query string picks the body size)");
+TEST_P(OwnModelConformance, FourMebibyteBodyArrivesWhole) {
   TestClient client(port());
   const auto response = client.get("/?bytes=4194304");
   ASSERT_TRUE(response);
@@ -211,8 +213,7 @@ TEST_P(ModelConformance, SurvivesClientsThatLeaveEarly) {
   EXPECT_EQ(response->status, 200);
 }
 
-TEST_P(ModelConformance, BadInputGetsItsStatusAndIsClosed) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our error statuses");
+TEST_P(OwnModelConformance, BadInputGetsItsStatusAndIsClosed) {
   const std::pair<std::string, int> cases[] = {
       {"NONSENSE\r\n\r\n", 400},
       {"GET / HTTP/1.1\r\nHost: t\r\nBad header\r\n\r\n", 400},
@@ -247,10 +248,7 @@ TEST_P(ModelConformance, StopsWithinOneSecondWithIdleConnectionsOpen) {
 // 10 s of one wait after another. The bound (a fifth of that) leaves room
 // for a sanitizer build and a slow machine, and still fails any model that
 // overlaps fewer than five waits.
-TEST_P(ModelConformance, NonBlockingWaitsOverlap) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our workload (wait_us)");
-  if (!find_model(GetParam())->timer_waits)
-    GTEST_SKIP() << GetParam() << " blocks a thread per wait";
+TEST_P(TimerWaits, NonBlockingWaitsOverlap) {
   const auto start = std::chrono::steady_clock::now();
   std::atomic<int> ok{0};
   std::vector<std::thread> clients;
@@ -271,8 +269,7 @@ TEST_P(ModelConformance, NonBlockingWaitsOverlap) {
 
 // A wait must not hold back the responses of other connections, nor the
 // order of pipelined requests behind it.
-TEST_P(ModelConformance, PipelinedWaitKeepsOrder) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our workload (wait_us)");
+TEST_P(OwnModelConformance, PipelinedWaitKeepsOrder) {
   TestClient client(port());
   ASSERT_TRUE(
       client.send_all("GET /?wait_us=50000&bytes=1 HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -300,6 +297,14 @@ TEST_P(ModelConformance, PassesEveryVerifyCheck) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, ModelConformance, ::testing::ValuesIn(available_model_names()),
+                         cmb::testing::model_test_name);
+INSTANTIATE_TEST_SUITE_P(OwnModels, OwnModelConformance,
+                         ::testing::ValuesIn(cmb::testing::models_where(cmb::testing::own_model)),
+                         cmb::testing::model_test_name);
+INSTANTIATE_TEST_SUITE_P(TimerWaitModels, TimerWaits,
+                         ::testing::ValuesIn(cmb::testing::models_where([](const ModelInfo& m) {
+                           return cmb::testing::own_model(m) && m.timer_waits;
+                         })),
                          cmb::testing::model_test_name);
 
 }  // namespace

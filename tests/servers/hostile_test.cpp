@@ -97,10 +97,17 @@ class Hostile : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<ModelServer> server_;
 };
 
+// What only our models have: our workload, limits, counters and statuses.
+class OwnHostile : public Hostile {};
+
+// Our --max-connections and its 503, in a model that holds many
+// connections in one process (not iterative; not prefork, whose processes
+// hold one each).
+class ConnectionLimit : public Hostile {};
+
 // One header byte per 100 ms: the header timeout answers 408 and closes,
 // and a concurrent model serves other clients all the while.
-TEST_P(Hostile, SlowlorisIsTimedOutWhileOthersAreServed) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our 408 and counters (nginx closes without a response)");
+TEST_P(OwnHostile, SlowlorisIsTimedOutWhileOthersAreServed) {
   std::atomic<bool> dripping{true};
   std::atomic<int> served{0}, slow_answers{0};
   std::thread others;
@@ -199,8 +206,7 @@ TEST_P(Hostile, ResetMidRequestAndMidResponse) {
 }
 
 // The client's FIN after its requests is no reason to drop their responses.
-TEST_P(Hostile, HalfClosedClientGetsItsResponses) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our workload (the query string picks the body size)");
+TEST_P(OwnHostile, HalfClosedClientGetsItsResponses) {
   TestClient client(port());
   ASSERT_TRUE(client.send_all(
       "GET /?bytes=1 HTTP/1.1\r\nHost: t\r\n\r\nGET /?bytes=2 HTTP/1.1\r\nHost: t\r\n\r\n"));
@@ -237,8 +243,7 @@ struct BadInput {
 
 // Each is answered with its status (and closed, unless it was acceptable),
 // well before the header timeout: the error is found in the bytes sent.
-TEST_P(Hostile, MalformedAndSmugglingShapesGetTheirStatus) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our error statuses");
+TEST_P(OwnHostile, MalformedAndSmugglingShapesGetTheirStatus) {
   const std::string host = "Host: t\r\n";
   const BadInput inputs[] = {
       {"Content-Length with Transfer-Encoding",
@@ -287,8 +292,7 @@ TEST_P(Hostile, MalformedAndSmugglingShapesGetTheirStatus) {
 // reads nothing for a second: a server that read on regardless would hold
 // about 110 MB of responses. Memory must stay bounded, and every response
 // must arrive, in order.
-TEST_P(Hostile, HundredThousandPipelinedRequestsInOneWrite) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our workload (the query string picks the body size)");
+TEST_P(OwnHostile, HundredThousandPipelinedRequestsInOneWrite) {
   // A client that takes no output for the fixture's 1 s header timeout may
   // rightly be timed out (asio did so in 2 of 8 runs, its watcher firing
   // just before the client began to read): give it room.
@@ -327,8 +331,7 @@ TEST_P(Hostile, HundredThousandPipelinedRequestsInOneWrite) {
 // Out of descriptors (RLIMIT_NOFILE 256) with 1 000 clients: the server
 // serves the connections it holds, sheds the rest without spinning, and
 // serves again once clients leave.
-TEST_P(Hostile, OutOfDescriptorsKeepsServingWithoutSpinning) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our limits and counters");
+TEST_P(OwnHostile, OutOfDescriptorsKeepsServingWithoutSpinning) {
   ASSERT_TRUE(kDescriptorsRaised);
   // Long enough that the connections it holds stay open through the test
   // (fork-per-connection's children would otherwise exit together mid-test).
@@ -416,10 +419,7 @@ TEST_P(Hostile, OutOfDescriptorsKeepsServingWithoutSpinning) {
 
 // Past --max-connections a client is told 503 and closed; the ones admitted
 // are served.
-TEST_P(Hostile, ConnectionLimitAnswers503) {
-  CMB_SKIP_IF_EXTERNAL(GetParam(), "our --max-connections and its 503");
-  if (!concurrent(GetParam()) || GetParam() == "prefork")  // one connection per process
-    GTEST_SKIP() << "serves one connection at a time per process";
+TEST_P(ConnectionLimit, Answers503) {
   std::vector<std::string> args{"--max-connections", "4"};
   if (GetParam() == "thread-pool") args.insert(args.end(), {"--threads", "8"});
   start(args);
@@ -468,6 +468,14 @@ TEST_P(Hostile, SigtermCutsLongCpuBurnsShort) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllModels, Hostile, ::testing::ValuesIn(available_model_names()),
+                         cmb::testing::model_test_name);
+INSTANTIATE_TEST_SUITE_P(OwnModels, OwnHostile,
+                         ::testing::ValuesIn(cmb::testing::models_where(cmb::testing::own_model)),
+                         cmb::testing::model_test_name);
+INSTANTIATE_TEST_SUITE_P(ManyConnectionsInOneProcess, ConnectionLimit,
+                         ::testing::ValuesIn(cmb::testing::models_where([](const ModelInfo& m) {
+                           return cmb::testing::own_model(m) && m.concurrent && m.name != "prefork";
+                         })),
                          cmb::testing::model_test_name);
 
 // 100 clients at once, each asking `target` (which holds its connection for

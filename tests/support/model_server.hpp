@@ -14,15 +14,7 @@
 #include <vector>
 
 #include "harness/sweep/server_report.hpp"
-#include "servers/registry.hpp"
 #include "support/process.hpp"
-
-// A server that is not ours (nginx) meets the suites' checks of what any
-// HTTP/1.1 server must do; a test that needs our workload (the query
-// string), our counters or our limits and statuses skips it, saying which.
-#define CMB_SKIP_IF_EXTERNAL(model, needs)                                          \
-  if (const auto info_ = cmb::servers::find_model(model); info_ && info_->external) \
-  GTEST_SKIP() << (model) << " is not ours; this test needs " << (needs)
 
 namespace cmb::testing {
 
