@@ -25,9 +25,16 @@ std::string describe_status(int status) {
 }
 
 // Reads one line from `fd` within `timeout`; empty when none came.
-std::string read_line(int fd, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+// One line of a child's output; `closed` when its output ended first (it is
+// exiting, as a rule), else the line, or empty at the timeout.
+struct LineRead {
   std::string line;
+  bool closed = false;
+};
+
+LineRead read_line(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  LineRead read;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -37,10 +44,10 @@ std::string read_line(int fd, std::chrono::milliseconds timeout) {
       return {};
     char c;
     const ssize_t n = net::retry_on_eintr([&] { return ::read(fd, &c, 1); });
-    if (n <= 0) return {};
-    if (c == '\n') return line;
-    line += c;
-    if (line.size() > 4096) return line;
+    if (n <= 0) return {"", true};
+    if (c == '\n') return read;
+    read.line += c;
+    if (read.line.size() > 4096) return read;
   }
 }
 
@@ -105,15 +112,22 @@ ServerProcess::ServerProcess(const Options& options) {
   control_read.reset();
   out_ = std::move(read_end);
 
-  const std::string line = read_line(out_.get(), options.ready_timeout);
-  const std::optional<uint16_t> port = parse_ready_line(line);
+  const LineRead read = read_line(out_.get(), options.ready_timeout);
+  const std::optional<uint16_t> port = parse_ready_line(read.line);
   if (!port) {
     std::string how = poll_exit();
+    // Output that ended is a server on its way out: say how it exited, not
+    // that it timed out, once it has been reaped.
+    for (int waited_ms = 0; how.empty() && read.closed && waited_ms < 1000; waited_ms += 10) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      how = poll_exit();
+    }
     if (how.empty()) {
       stop(std::chrono::milliseconds(1000));
-      how = line.empty()
+      how = read.closed ? "closed its output without a readiness line"
+            : read.line.empty()
                 ? fmt::format("no readiness line within {} ms", options.ready_timeout.count())
-                : fmt::format("printed '{}' instead of its readiness line", line);
+                : fmt::format("printed '{}' instead of its readiness line", read.line);
     }
     throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model, how));
   }
@@ -136,7 +150,7 @@ std::optional<servers::CounterValues> ServerProcess::snapshot() {
   if (!remote_) return counters_.read();
   if (::write(control_.get(), "snapshot\n", 9) != 9) return std::nullopt;
   // Its answer is the next snapshot line (over a slow link, within seconds).
-  for (std::string line; !(line = read_line(out_.get(), std::chrono::seconds(10))).empty();)
+  for (std::string line; !(line = read_line(out_.get(), std::chrono::seconds(10)).line).empty();)
     if (auto report = parse_server_report(line); report && report->event == "snapshot") {
       last_tree_ = report->tree;
       return report->counters;
@@ -157,7 +171,7 @@ std::string ServerProcess::stop(std::chrono::milliseconds grace) {
     if (!poll_exit().empty()) {
       // Its last line is the exit report (the pipe is at EOF after it).
       for (std::string line;
-           !(line = read_line(out_.get(), std::chrono::milliseconds(100))).empty();)
+           !(line = read_line(out_.get(), std::chrono::milliseconds(100)).line).empty();)
         if (auto report = parse_server_report(line); report && report->event == "exit")
           exit_report_ = std::move(report);
       return ended_;

@@ -279,4 +279,23 @@ TEST(Formats, AServerProcessArgvIsServesOwnFlags) {
   EXPECT_EQ(server.exit_report()->event, "exit");
 }
 
+// A server that exits before its readiness line is reported by how it
+// exited, not as a timeout: its output ends before it is reaped, and that
+// race once said "no readiness line within 10000 ms" one time in three.
+TEST(Formats, AServerThatQuitsBeforeItIsReadySaysHowItExited) {
+  ServerProcess::Options options;
+  options.binary = CMBENCH_BIN;
+  options.model = "quits";
+  options.command = "/bin/false";
+  for (int i = 0; i < 5; ++i) {
+    try {
+      ServerProcess server(options);
+      ADD_FAILURE() << "/bin/false became ready";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("did not start: exited with status"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 }  // namespace
