@@ -24,9 +24,9 @@ std::string describe_status(int status) {
   return "stopped";
 }
 
-// Reads one line from `fd` within `timeout`; empty when none came.
-// One line of a child's output; `closed` when its output ended first (it is
-// exiting, as a rule), else the line, or empty at the timeout.
+// One line of a child's output, read within a timeout: the line (empty
+// when none came in time), or `closed` when the output ended first (the
+// child is exiting, as a rule).
 struct LineRead {
   std::string line;
   bool closed = false;
