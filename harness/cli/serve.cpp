@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <future>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -55,11 +56,20 @@ int serve_command(const std::string& model, const servers::ServerConfig& config,
     fmt::print("{}\n", line);
     std::fflush(stdout);
   };
-  std::thread([server, signals, print_line] {
+  // The server starts only once this thread is waiting: a model that forks
+  // (prefork, fork-per-connection) must not fork while the thread is still
+  // starting up, or an AddressSanitizer build's child can inherit a lock of
+  // the sanitizer's held by it, and spin on it for ever (a prefork child did,
+  // about one start in three, in scripts/sanitize).
+  std::promise<void> waiting;
+  std::future<void> started = waiting.get_future();
+  std::thread([server, signals, print_line, waiting = std::move(waiting)]() mutable {
+    waiting.set_value();
     for (int signal = 0; sigwait(&signals, &signal) == 0 && signal == SIGUSR1;)
       print_line(format_server_report({"snapshot", servers::read_counters(), {}, {}}));
     server->stop();
   }).detach();
+  started.wait();
   // For a harness on another host (over ssh): a "snapshot" line on stdin
   // is answered with the counters and the process tree as the server sees
   // them; the end of stdin (the session ended) stops the server.
