@@ -51,8 +51,8 @@ TEST_P(RealClients, WrkWithKeepAlive) {
   EXPECT_EQ(result.out.find("Non-2xx"), std::string::npos) << result.out;
 }
 
-// Not the iterative server: it serves one connection at a time, and ab's
-// and wrk's 16 connections would wait their turn past their timeouts.
+// Not the iterative server, which serves one connection at a time: these
+// clients hold 16 at once.
 INSTANTIATE_TEST_SUITE_P(ConcurrentModels, RealClients,
                          ::testing::ValuesIn(cmb::testing::models_where(
                              [](const cmb::servers::ModelInfo& m) { return m.concurrent; })),
