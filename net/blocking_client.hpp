@@ -64,12 +64,14 @@ class BlockingClient {
   // Reads one response; std::nullopt on timeout, EOF or a parse error.
   std::optional<ClientResponse> read_response(bool head_only = false) {
     parser_.reset(head_only);
+    const auto parsed = [this] {
+      return ClientResponse{parser_.status(), parser_.keep_alive(), parser_.body_bytes()};
+    };
     for (;;) {
       if (!pending_.empty()) {
         const size_t used = parser_.feed(pending_);
         pending_.erase(0, used);
-        if (parser_.state() == ResponseParser::State::kComplete)
-          return ClientResponse{parser_.status(), parser_.keep_alive(), parser_.body_bytes()};
+        if (parser_.state() == ResponseParser::State::kComplete) return parsed();
         if (parser_.state() == ResponseParser::State::kError) return std::nullopt;
       }
       char buffer[65536];
@@ -77,8 +79,7 @@ class BlockingClient {
       if (n < 0) return std::nullopt;
       if (n == 0) {
         parser_.on_eof();
-        if (parser_.state() == ResponseParser::State::kComplete)
-          return ClientResponse{parser_.status(), parser_.keep_alive(), parser_.body_bytes()};
+        if (parser_.state() == ResponseParser::State::kComplete) return parsed();
         return std::nullopt;
       }
       pending_.append(buffer, static_cast<size_t>(n));

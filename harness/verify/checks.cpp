@@ -215,8 +215,7 @@ CheckResult content_length(const VerifyTarget& target) {
     return fail("could not send");
   const auto raw = client.read_to_eof();
   if (!raw) return fail("the connection did not close after a Connection: close request");
-  net::ResponseParser parser;
-  parser.reset();
+  net::ResponseParser parser;  // ready for a response as constructed
   const size_t used = parser.feed(*raw);
   if (parser.state() == net::ResponseParser::State::kIncomplete) parser.on_eof();
   if (parser.state() != net::ResponseParser::State::kComplete)
