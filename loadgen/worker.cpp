@@ -105,6 +105,7 @@ void Worker::run(int cpu) {
       wait = std::min<Clock::duration>(wait, std::max<Clock::duration>(due_.top().first - now, {}));
     Clock::duration sleep = wait;
     if (plan_.open_loop()) sleep = std::max<Clock::duration>(wait - wake_early_, {});
+    if (config_.busy_poll) sleep = {};
     const int n = uring_ ? wait_for_completions(sleep) : wait_for_events(events, sleep);
     const Clock::time_point woke = Clock::now();
     if (n == 0 && sleep > Clock::duration{}) learn_wake_lateness(woke - (now + sleep));

@@ -363,6 +363,9 @@ std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
                   "send on time (0: never)")
       ->capture_default_str()
       ->check(duration_check());
+  load.add_flag("--busy-poll", o->config.busy_poll,
+                "never sleep: poll for responses and due sends in a loop, a whole CPU per "
+                "thread, so that no response has to wake a thread (give --cpus of its own)");
   load.add_option("--engine", o->engine,
                   "how each thread does I/O: epoll (readiness) or io-uring (batched completions)")
       ->capture_default_str()

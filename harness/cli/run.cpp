@@ -156,6 +156,10 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
       ->delimiter(',');
   run->add_option("--load-cpus", sweep.load_cpus, "CPUs for the load generator")->delimiter(',');
   run->add_flag("--no-pin", o->no_pin, "do not pin server and load generator to CPUs");
+  run->add_flag("--busy-poll", sweep.busy_poll,
+                "the load threads poll instead of sleeping, a load CPU each, so that the server "
+                "does not pay to wake them (as load --busy-poll; needs --load-cpus apart from "
+                "--server-cpus)");
   run->add_flag("--no-plots", o->no_plots, "do not draw charts");
   run->add_option("--charts", sweep.charts_dir, "where charts go")->capture_default_str();
   run->add_option("-o,--out", sweep.out, "CSV path (default results/<scenario>-<UTC time>.csv)");

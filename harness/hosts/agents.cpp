@@ -168,6 +168,7 @@ std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int se
   }
   if (load.think.count() > 0) args.insert(args.end(), {"--think", duration_text(load.think)});
   if (!load.keep_alive) args.push_back("--no-keepalive");
+  if (load.busy_poll) args.push_back("--busy-poll");
   if (load.idle_connections > 0)
     args.insert(args.end(), {"--idle-connections", std::to_string(load.idle_connections)});
   if (!load.cpus.empty()) {

@@ -81,6 +81,10 @@ struct SweepConfig {
   std::string search;
   double search_resolution = 0.05;  // the search's bracket, as a share of its rate
   int load_threads = 1;
+  // The load threads poll instead of sleeping (load --busy-poll): no
+  // response has to wake one, a cost the server would otherwise pay. Needs
+  // load CPUs apart from the server's (check_busy_poll).
+  bool busy_poll = false;
   int server_threads = 0;  // --threads for every model; 0 = each model's default
   std::string host = "127.0.0.1";
   bool pin = true;

@@ -227,6 +227,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   }
   load.idle_connections = point.idle_connections;
   load.keep_alive = config_.keep_alive;
+  load.busy_poll = config_.busy_poll;
   load.cpus = config_.load_cpus;
   load.interval_histograms = true;  // for the point's .hlog
   if (config_.requests_per_connection > 0) {

@@ -93,6 +93,21 @@ void choose_cpus(SweepConfig& config) {
   config.load_cpus.assign(cpus.begin() + half, cpus.end());
 }
 
+void check_busy_poll(const SweepConfig& config) {
+  if (!config.busy_poll || !config.load_hosts.empty()) return;
+  if (config.load_cpus.empty())
+    throw UsageError(
+        "--busy-poll: the load threads would spin on the server's CPUs; give --load-cpus "
+        "apart from --server-cpus (and leave out --no-pin)");
+  for (int cpu : config.load_cpus)
+    if (std::find(config.server_cpus.begin(), config.server_cpus.end(), cpu) !=
+        config.server_cpus.end())
+      throw UsageError(fmt::format(
+          "--busy-poll: load CPU {} is also a server CPU; a polling load thread would take it "
+          "from the server",
+          cpu));
+}
+
 std::string check_rates(SweepConfig& config) {
   const bool ramp = config.ramp.ramps();
   if (config.search.empty() && !ramp) return "";

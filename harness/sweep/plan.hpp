@@ -53,4 +53,9 @@ int server_max_connections(const SweepConfig& config);
 // one CPU). Without pinning: none.
 void choose_cpus(SweepConfig& config);
 
+// With --busy-poll, after choose_cpus: each polling load thread takes a
+// whole CPU, so a load on this machine needs CPUs that are not the
+// server's (throws UsageError otherwise). Load hosts have their own.
+void check_busy_poll(const SweepConfig& config);
+
 }  // namespace cmb::harness

@@ -83,6 +83,7 @@ int run_sweep(SweepConfig config) {
     }
   }
   choose_cpus(config);
+  check_busy_poll(config);
   if (config.out.empty())
     config.out = fmt::format("results/{}-{}.csv", config.scenario.empty() ? "run" : config.scenario,
                              utc_now("%Y%m%d-%H%M%S"));

@@ -138,6 +138,7 @@ TEST(Formats, AnAgentsArgumentsAreLoadsOwnFlags) {
   config.max_spin = 150us;
   config.think = 2ms;
   config.keep_alive = false;
+  config.busy_poll = true;
   config.idle_connections = 100;
   config.cpus = {1, 0};
   config.interval_histograms = true;
@@ -157,6 +158,7 @@ TEST(Formats, AnAgentsArgumentsAreLoadsOwnFlags) {
   EXPECT_EQ(got.max_spin, config.max_spin);
   EXPECT_EQ(got.think, config.think);
   EXPECT_EQ(got.keep_alive, config.keep_alive);
+  EXPECT_EQ(got.busy_poll, config.busy_poll);
   EXPECT_EQ(got.idle_connections, config.idle_connections);
   EXPECT_EQ(got.cpus, config.cpus);
   EXPECT_EQ(got.interval_histograms, config.interval_histograms);

@@ -247,6 +247,27 @@ TEST(CheckRates, WhatASearchDecidesItselfIsAUsageErrorToGive) {
   EXPECT_EQ(config.rates, std::vector<double>{0});
 }
 
+// A polling load thread takes its CPU whole: never one of the server's.
+TEST(CheckBusyPoll, NeedsLoadCpusApartFromTheServers) {
+  SweepConfig config;
+  config.server_cpus = {0};
+  config.load_cpus = {1};
+  config.busy_poll = true;
+  EXPECT_EQ(usage_error([&] { check_busy_poll(config); }), "");
+  config.load_cpus = {1, 0};
+  EXPECT_NE(usage_error([&] { check_busy_poll(config); }).find("load CPU 0 is also a server CPU"),
+            std::string::npos);
+  config.pin = false;
+  choose_cpus(config);
+  EXPECT_NE(usage_error([&] { check_busy_poll(config); }).find("give --load-cpus"),
+            std::string::npos);
+  config.load_hosts = {parse_host("netns:cmb-load0")};  // its own machine: its own CPUs
+  EXPECT_EQ(usage_error([&] { check_busy_poll(config); }), "");
+  config.load_hosts.clear();
+  config.busy_poll = false;
+  EXPECT_EQ(usage_error([&] { check_busy_poll(config); }), "") << "no polling: nothing to check";
+}
+
 TEST(CheckRates, ARampChoosesItsRatesAndGoesWithNoSearch) {
   SweepConfig config;
   config.ramp = cmb::loadgen::rate_profile("1000:3000", "", std::chrono::seconds(4));

@@ -373,6 +373,26 @@ TEST(Engine, ThinkTimeSlowsAClosedLoop) {
   EXPECT_LE(r.requests, 11u);
 }
 
+// A closed loop that thinks 50 ms between requests sleeps nearly all the
+// time; polling, its thread spins instead (a spinning thread keeps over
+// half a core even with four tests on two cores), and sends as often.
+TEST(Engine, BusyPollingNeverSleeps) {
+  FaultServer server(FaultServer::Mode::kOk);
+  for (const bool busy : {false, true}) {
+    LoadConfig config = config_for(server, 1);
+    config.think = 50ms;
+    config.duration = 500ms;
+    config.busy_poll = busy;
+    const LoadResult r = run_load(config);
+    EXPECT_GE(r.requests, 7u) << "busy_poll " << busy;
+    EXPECT_LE(r.requests, 11u) << "busy_poll " << busy;
+    if (busy)
+      EXPECT_GT(r.max_thread_busy(), 0.2) << "the polling thread's CPU share";
+    else
+      EXPECT_LT(r.max_thread_busy(), 0.1) << "the sleeping thread's CPU share";
+  }
+}
+
 TEST(Engine, ReportsItsOwnCpu) {
   FaultServer server(FaultServer::Mode::kOk);
   const LoadResult r = run_load(config_for(server));
@@ -406,6 +426,22 @@ TEST(Report, WarnsWhenTheGeneratorSendsLate) {
   EXPECT_FALSE(says_late(warnings(config, on_time)));
   config.rate = 0;  // a closed loop has no schedule to be late for
   EXPECT_FALSE(says_late(warnings(config, late)));
+}
+
+// A thread busier than 90 % may be the bottleneck; a polling one is always
+// busy, so its share says nothing.
+TEST(Report, WarnsOfABusyThreadUnlessItPolls) {
+  LoadConfig config;
+  LoadResult result;
+  result.threads.push_back({0.99, 1.0});
+  const auto says_busy = [](const std::vector<std::string>& warnings) {
+    for (const auto& w : warnings)
+      if (w.find("% busy") != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(says_busy(warnings(config, result)));
+  config.busy_poll = true;
+  EXPECT_FALSE(says_busy(warnings(config, result)));
 }
 
 }  // namespace
