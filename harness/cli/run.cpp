@@ -133,8 +133,9 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
       ->check(validator(parse_slo_ms, "DURATION"));
   run->add_option("--search", sweep.search,
                   "'rate': find each model's highest open-loop rate with p99 under --slo-p99 "
-                  "(and at most 0.1 % errors) instead of sweeping --rates: a closed-loop probe, "
-                  "then growth by half and bisection")
+                  "(at most 0.1 % errors, at least 99.5 % of the rate answered) instead of "
+                  "sweeping --rates: a closed-loop probe, then growth from 0.8 of it and bisection "
+                  "(with --busy-poll the probe is not slowed by waking the load generator)")
       ->check(CLI::IsMember({"rate"}));
   run->add_option("--resolution", o->resolution,
                   "the search ends when its bracket is this narrow, as a share of its rate")

@@ -163,6 +163,7 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
     return [field](ResultRow& row, const std::string& text) { row.*field = std::stod(text); };
   };
   std::vector<Figure> figures = {
+      {"duration_s", f64(&ResultRow::duration_s)},
       {"rps", f64(&ResultRow::rps)},
       {"requests", u64(&ResultRow::requests)},
       {"latency_p50_us", f64(&ResultRow::latency_p50_us)},

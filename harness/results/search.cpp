@@ -33,7 +33,7 @@ void RateSearch::take(const ResultRow& row) {
     if (static_cast<int>(probe_rps_.size()) < kSearchProbeSamples) return;
     probed_ = true;
     outcome_.estimate = *std::max_element(probe_rps_.begin(), probe_rps_.end());
-    rate_ = std::max(1.0, std::round(outcome_.estimate / 2));
+    rate_ = std::max(1.0, std::floor(outcome_.estimate * kSearchStart));
     return;
   }
   if (samples_.empty()) outcome_.path.push_back(row.rate);
@@ -46,18 +46,34 @@ void RateSearch::take(const ResultRow& row) {
     end(fmt::format("stopped at {} points", kSearchMaxPoints));
 }
 
+bool RateSearch::near_edge(const ResultRow& first) const {
+  const double slo_us = settings_.slo_p99_ms * 1000;
+  if (std::abs(first.latency_p99_us - slo_us) <= kSearchEdge * slo_us) return true;
+  // Short of the rate by a little, and that alone breaking the rule.
+  ResultRow answered_whole = first;
+  answered_whole.rps = first.rate;
+  return first.rps >= kSearchServedEdge * first.rate &&
+         !holds_slo({&first}, settings_.slo_p99_ms) &&
+         holds_slo({&answered_whole}, settings_.slo_p99_ms);
+}
+
 std::optional<bool> RateSearch::judge() const {
   std::vector<const ResultRow*> rows;
   for (const auto& sample : samples_) {
     if (!sample.error.empty()) return false;  // a server that fails at a rate does not sustain it
     rows.push_back(&sample);
   }
-  // The first sample says whether the rate is near the edge; if so, it
-  // takes all its samples, however the second falls.
-  const double slo_us = settings_.slo_p99_ms * 1000;
-  const bool near_edge = std::abs(samples_.front().latency_p99_us - slo_us) <= kSearchEdge * slo_us;
-  if (near_edge && static_cast<int>(samples_.size()) < kSearchEdgeSamples) return std::nullopt;
-  return holds_slo(rows, settings_.slo_p99_ms);
+  // The first sample says whether the rate is near the edge; if so, the
+  // median of up to three decides: two samples decide it when each alone
+  // and both together say the same (the knee's rule over the rows then
+  // says it too), else a third.
+  const bool held = holds_slo(rows, settings_.slo_p99_ms);
+  if (near_edge(samples_.front()) && static_cast<int>(samples_.size()) < kSearchEdgeSamples) {
+    if (samples_.size() < 2 || held != holds_slo({rows[0]}, settings_.slo_p99_ms) ||
+        held != holds_slo({rows[1]}, settings_.slo_p99_ms))
+      return std::nullopt;
+  }
+  return held;
 }
 
 void RateSearch::decide(bool held) {
@@ -66,17 +82,17 @@ void RateSearch::decide(bool held) {
   else
     outcome_.fail = std::min(outcome_.fail.value_or(rate_), rate_);
   outcome_.max_rate = pass_.value_or(0);
-  if (!outcome_.fail) {  // still growing
-    rate_ = std::round(rate_ * kSearchGrowth);
+  if (!outcome_.fail) {                                              // still growing
+    rate_ = std::max(rate_ + 1, std::floor(rate_ * kSearchGrowth));  // a low rate still grows
     if (rate_ > kSearchMaxGrowth * outcome_.estimate)
       end(fmt::format("never violated, up to {:g} times the closed-loop rate", kSearchMaxGrowth));
     return;
   }
   if (!pass_) {  // still shrinking
-    rate_ = std::floor(rate_ / kSearchGrowth);
-    if (rate_ < 1 || rate_ < outcome_.estimate / kSearchMaxGrowth)
+    rate_ = std::floor(rate_ / kSearchShrink);
+    if (rate_ < 1 || rate_ < outcome_.estimate / kSearchMaxShrink)
       end(fmt::format("no rate held the SLO, down to 1/{:g} of the closed-loop rate",
-                      kSearchMaxGrowth));
+                      kSearchMaxShrink));
     return;
   }
   const double pass = *pass_, fail = *outcome_.fail;

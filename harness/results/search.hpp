@@ -20,9 +20,16 @@ struct SearchSettings {
   double resolution = 0.05;
 };
 
-// A point within this share of the SLO is measured this many times, and
-// the median decides: near the edge one sample is a coin toss.
+// A point near the edge is measured up to this many times, and the
+// median decides: near the edge one sample is a coin toss. Near the edge:
+// its first sample's p99 within kSearchEdge of the SLO, or its requests/s
+// short of the rate by a little more than the rule allows (answered at
+// least kSearchServedEdge of it): a stall of a shared machine at a rate
+// well below capacity once answered 98.2 % of it at 3 537 req/s, which the
+// next sample would have kept. The median of three is known once two
+// samples agree, so a third is measured only when they do not.
 inline constexpr double kSearchEdge = 0.10;
+inline constexpr double kSearchServedEdge = 0.975;
 inline constexpr int kSearchEdgeSamples = 3;
 // The closed-loop probe is measured this many times, its best the
 // estimate: a neighbour on a shared machine only takes throughput away
@@ -30,17 +37,29 @@ inline constexpr int kSearchEdgeSamples = 3;
 // the nearest to the server's capacity, and the estimate sets where the
 // search starts and what its found rate is judged against.
 inline constexpr int kSearchProbeSamples = 3;
-// While the SLO holds, the rate grows by this factor (shrinks by it while
-// it does not). From half the estimate a server whose capacity is near
-// the estimate is bracketed in three points, [0.75, 1.125] of it: a third
-// wide, which four bisections bring within 5 %.
-inline constexpr double kSearchGrowth = 1.5;
-// Bounds, so that a search always ends: points in all, and how far above
-// the closed-loop estimate the rate may grow before the search says the
-// SLO was never violated (and how far below it it may shrink before it
-// says nothing held).
+// The first rate is kSearchStart of the estimate. While the SLO holds the
+// rate grows by kSearchGrowth, while it does not it shrinks by
+// kSearchShrink. Growth is small: with one request in flight per
+// connection in both loops, an open loop cannot answer much more than the
+// closed loop did, so a loose SLO's rate is near the estimate. A server
+// whose capacity is its estimate is bracketed by [0.92, 1.058] of it in
+// three points, and by [0.989, 1.024] after two bisections: no rate is
+// measured within 1 % of the estimate, where a verdict is a coin toss and
+// the bracket's end would sit on the capacity itself (a grid run a moment
+// later then finds its knee on either side of it). Below, a tight SLO's
+// rate may be anywhere, so the steps down are larger. Rates are whole
+// req/s, rounded down as the rate grows.
+inline constexpr double kSearchStart = 0.8;
+inline constexpr double kSearchGrowth = 1.15;
+inline constexpr double kSearchShrink = 1.5;
+// Bounds, so that a search always ends: points in all, how far above the
+// closed-loop estimate the rate may grow before the search says the SLO
+// was never violated (an open loop held to four times what the same
+// connections answered in a closed loop says the probe went wrong), and
+// how far below it the rate may shrink before it says nothing held.
 inline constexpr int kSearchMaxPoints = 20;
-inline constexpr double kSearchMaxGrowth = 16;
+inline constexpr double kSearchMaxGrowth = 4;
+inline constexpr double kSearchMaxShrink = 16;
 
 // What to measure next: `rate` 0 is the closed-loop probe (the first
 // estimate); `repetition` counts the samples of that rate, from 1.
@@ -60,10 +79,11 @@ struct SearchOutcome {
 };
 
 // One search: one model at one workload, connection count and idle count.
-// The probe's best rps gives the estimate; the rate starts at half of
-// it and grows by kSearchGrowth while the SLO holds (shrinks while it does
-// not), then bisects the bracket until it is within the resolution. Rates are whole
-// requests/s, so that a CSV holds them exactly and --resume finds them.
+// The probe's best rps gives the estimate; the rate starts at kSearchStart
+// of it and grows by kSearchGrowth while the SLO holds (shrinks by
+// kSearchShrink while it does not), then bisects the bracket until it is
+// within the resolution. Rates are whole requests/s, so that a CSV holds
+// them exactly and --resume finds them.
 class RateSearch {
  public:
   explicit RateSearch(SearchSettings settings);
@@ -77,6 +97,7 @@ class RateSearch {
  private:
   // The rate's samples so far decide it: true held, false did not,
   // nothing yet (near the edge, more samples are due).
+  bool near_edge(const ResultRow& first) const;
   std::optional<bool> judge() const;
   void decide(bool held);
   void end(std::string why);

@@ -41,7 +41,7 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
 bool holds_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_ms) {
   std::vector<double> p99, rps;
   uint64_t errors = 0, attempts = 0;
-  double rate = 0;
+  double rate = 0, duration_s = 0;
   for (const ResultRow* row : repetitions) {
     if (!row->error.empty()) continue;
     p99.push_back(row->latency_p99_us);
@@ -49,10 +49,12 @@ bool holds_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_
     errors += row->errors.total();
     attempts += row->requests + row->errors.total();
     rate = row->rate;
+    duration_s = row->duration_s;
   }
+  const double edges = duration_s > 0 ? kKneeEdgeRequests / duration_s : 0;
   return !p99.empty() && median(p99) <= slo_p99_ms * 1000 &&
          static_cast<double>(errors) <= kKneeErrorShare * static_cast<double>(attempts) &&
-         median(rps) >= kKneeServedShare * rate;
+         median(rps) >= kKneeServedShare * rate - edges;
 }
 
 SweepSummary summarize(const std::vector<ResultRow>& rows, const std::vector<std::string>& models,

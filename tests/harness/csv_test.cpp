@@ -58,6 +58,33 @@ TEST(Csv, OurRowsRoundTrip) {
   EXPECT_EQ(table.rows[0][static_cast<size_t>(table.column("error"))], row.error);
 }
 
+// What the knee's rule and the search read of a row comes back from the
+// CSV as it went in (to its printed precision): a replayed search judges
+// the rows the live one judged.
+TEST(Csv, TheFiguresTheKneeReadsComeBack) {
+  ResultRow row;
+  row.model = "epoll";
+  row.rate = 203;
+  row.duration_s = 1.000046;
+  row.requests = 190;
+  row.rps = 189.99;
+  row.latency_p99_us = 96206.8;
+  row.errors.timeout = 2;
+  row.search_step = 7;
+  const std::string path = temp_path("knee-figures.csv");
+  std::filesystem::remove(path);
+  CsvWriter(path).write(row);
+  const auto rows = cmb::harness::read_result_rows(path);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].rate, row.rate);
+  EXPECT_DOUBLE_EQ(rows[0].duration_s, 1.0);
+  EXPECT_EQ(rows[0].requests, row.requests);
+  EXPECT_DOUBLE_EQ(rows[0].rps, row.rps);
+  EXPECT_DOUBLE_EQ(rows[0].latency_p99_us, row.latency_p99_us);
+  EXPECT_EQ(rows[0].errors.timeout, row.errors.timeout);
+  EXPECT_EQ(rows[0].search_step, row.search_step);
+}
+
 // Once a sweep ends, each point measured several times carries its
 // repetitions' interval on every row, and its outliers are flagged, not
 // dropped; error rows and points measured once stay blank, and every other

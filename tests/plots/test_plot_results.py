@@ -259,7 +259,7 @@ def test_unsteady_points_are_drawn_hollow(tmp_path):
     plt.close(figure)
 
 
-SEARCH = FIXTURES / "search.csv"  # `cmbench run knee --models epoll --search rate --slo-p99 100ms -d 2s --warmup 500ms`
+SEARCH = FIXTURES / "search.csv"  # `cmbench run knee --models epoll --search rate --slo-p99 100ms -d 2s --warmup 500ms --busy-poll`
 
 
 def test_a_search_is_drawn_as_its_path_with_the_rate_it_found(tmp_path):
@@ -268,8 +268,11 @@ def test_a_search_is_drawn_as_its_path_with_the_rate_it_found(tmp_path):
     assert plot_results.draw_search(ax, SEARCH, "cpu_us=200", "paper")
     found = json.loads(SEARCH.with_suffix(".json").read_text())["search"]["found"][0]
     lines = {line.get_linestyle(): line for line in ax.get_lines()}
-    # The path: the rates in the order the search measured them, the probe left out.
-    assert list(lines["-"].get_xdata()) == found["path"]
+    # The path: every step in the order the search measured it, the probe's
+    # three left out; a rate measured again near the edge is drawn again.
+    steps = list(lines["-"].get_xdata())
+    assert len(steps) == found["points"] - 3
+    assert [rate for i, rate in enumerate(steps) if i == 0 or rate != steps[i - 1]] == found["path"]
     # The rate found, from the manifest, and the SLO.
     assert lines["--"].get_xdata()[0] == found["max_rate"]
     assert lines[":"].get_ydata()[0] == 100.0
