@@ -82,8 +82,8 @@ void RateSearch::decide(bool held) {
   else
     outcome_.fail = std::min(outcome_.fail.value_or(rate_), rate_);
   outcome_.max_rate = pass_.value_or(0);
-  if (!outcome_.fail) {                                              // still growing
-    rate_ = std::max(rate_ + 1, std::floor(rate_ * kSearchGrowth));  // a low rate still grows
+  if (!outcome_.fail) {  // still growing; by one at least, so that a low rate does too
+    rate_ = std::max(rate_ + 1, std::floor(rate_ * kSearchGrowth));
     if (rate_ > kSearchMaxGrowth * outcome_.estimate)
       end(fmt::format("never violated, up to {:g} times the closed-loop rate", kSearchMaxGrowth));
     return;

@@ -95,9 +95,11 @@ class RateSearch {
   const SearchOutcome& outcome() const { return outcome_; }
 
  private:
+  // Whether a rate whose first sample this is needs more (kSearchEdge,
+  // kSearchServedEdge).
+  bool near_edge(const ResultRow& first) const;
   // The rate's samples so far decide it: true held, false did not,
   // nothing yet (near the edge, more samples are due).
-  bool near_edge(const ResultRow& first) const;
   std::optional<bool> judge() const;
   void decide(bool held);
   void end(std::string why);
