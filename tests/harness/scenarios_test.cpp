@@ -106,8 +106,12 @@ TEST(Scenarios, AcceptBalancePilesOntoOneExclusiveLoop) {
 // as much (measured: epoll 11.5k req/s at 16, 22k at 1 024; 19k at 64).
 // A whole second per point: in half a second, one dip of the shared
 // machine took thread-per-connection's 1 024 point to 15k against 21.6k.
+// Three repetitions, the claims judging their medians: the CPU claim
+// (1.1x) measured 1.15-1.17x in five runs, but 1.07x in a clean clone's
+// suite, its epoll point not steady (40.9 us a request against 36.4-37.3).
 TEST(Scenarios, SedaCollapseDoesNotHappenButThreadsTrailTheLoop) {
-  expect_claims_hold("seda-collapse", {"--connections", "64,1024", "-d", "1s", "--warmup", "300ms"},
+  expect_claims_hold("seda-collapse",
+                     {"--connections", "64,1024", "-d", "1s", "--warmup", "300ms", "--repeat", "3"},
                      5);
 }
 
