@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/base/stats.hpp"
 #include "harness/results/csv.hpp"
 #include "harness/results/schema.hpp"
 #include "harness/sweep/plan.hpp"
@@ -554,14 +555,17 @@ TEST(Run, SearchFlagsThatCannotBeAreUsageErrors) {
 // `service`, and what comes before and after it is small. nginx keeps no
 // stamps: its columns stay empty. Bounds for a machine twice as slow and
 // noisy: a 10 ms sleep may wake a millisecond late, and a thread a few
-// hundred microseconds.
+// hundred microseconds. Each model is measured three times and the
+// figures of time judged on its median: one point of epoll-exclusive once
+// spent 3.5 ms around its service in a clean clone's suite, a stall of the
+// shared machine within a half-second window.
 TEST(Run, EveryOwnModelSplitsItsServiceFromTheRest) {
   std::string models;
   for (const auto& name : cmb::servers::available_model_names())
     models += (models.empty() ? "" : ",") + name;
   const auto [result, csv, rows] =
       run_sweep("stages", {"--models", models, "--connections", "1", "--workload", "sleep_us=10000",
-                           "-d", "500ms", "--warmup", "100ms", "--attribution"});
+                           "-d", "500ms", "--warmup", "100ms", "--attribution", "--repeat", "3"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   ASSERT_FALSE(rows.empty());
   // The summary gives each model's split at its best point: epoll's
@@ -569,30 +573,38 @@ TEST(Run, EveryOwnModelSplitsItsServiceFromTheRest) {
   EXPECT_TRUE(std::regex_search(
       result.out, std::regex(R"(\nepoll +[0-9.]+ +\S+ +- +\S+ +\S+ +10\.[0-9]+ms +\S+\n)")))
       << result.out;
+  struct Times {
+    std::vector<double> service, around, unaccounted_over_bound;
+  };
+  std::map<std::string, Times> times;
   for (const auto& row : rows) {
     if (row.at("model") == "nginx") continue;  // an error row: it serves only hello
     ASSERT_EQ(row.at("error"), "") << row.at("model");
     ASSERT_NE(row.at("service_mean_us"), "") << row.at("model");
-    const double service = std::stod(row.at("service_mean_us"));
-    EXPECT_GE(service, 10'000) << row.at("model");
-    EXPECT_LE(service, 11'000) << row.at("model");
     ASSERT_NE(row.at("inbound_mean_us"), "") << row.at("model") << ": no kernel receive time";
-    const double around = std::stod(row.at("inbound_mean_us")) +
-                          std::stod(row.at("queued_mean_us")) +
-                          std::stod(row.at("outbound_mean_us"));
-    EXPECT_LT(around, 2'000) << row.at("model");
+    Times& t = times[row.at("model")];
+    t.service.push_back(std::stod(row.at("service_mean_us")));
+    t.around.push_back(std::stod(row.at("inbound_mean_us")) + std::stod(row.at("queued_mean_us")) +
+                       std::stod(row.at("outbound_mean_us")));
     // The stages account for what the client saw of the same requests,
     // within 5 % or 400 µs (the window's edges: the server's requests and
     // the client's differ by the one in flight).
     const double client = std::stod(row.at("latency_mean_us"));
-    EXPECT_LE(std::abs(std::stod(row.at("unaccounted_mean_us"))), std::max(0.05 * client, 400.0))
-        << row.at("model");
+    t.unaccounted_over_bound.push_back(std::abs(std::stod(row.at("unaccounted_mean_us"))) /
+                                       std::max(0.05 * client, 400.0));
     // The point's interval log holds each stage over the window, tagged.
     std::ifstream hlog(std::filesystem::path(csv).parent_path() / (row.at("artifacts") + ".hlog"));
     const std::string log((std::istreambuf_iterator<char>(hlog)), {});
     for (const char* stage : {"inbound", "queued", "service", "outbound"})
       EXPECT_NE(log.find(std::string("Tag=") + stage + ","), std::string::npos)
           << row.at("model") << " " << stage;
+  }
+  for (const auto& [model, t] : times) {
+    EXPECT_EQ(t.service.size(), 3u) << model;
+    EXPECT_GE(cmb::harness::median(t.service), 10'000) << model;
+    EXPECT_LE(cmb::harness::median(t.service), 11'000) << model;
+    EXPECT_LT(cmb::harness::median(t.around), 2'000) << model;
+    EXPECT_LE(cmb::harness::median(t.unaccounted_over_bound), 1.0) << model;
   }
 }
 
