@@ -165,8 +165,8 @@ std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& re
           "quieter CPU for the generator)",
           format_nanos(static_cast<double>(lag)), format_nanos(p50)));
   }
-  // A polling thread is always busy: its share says nothing of its load.
-  for (size_t i = 0; i < result.threads.size() && !config.busy_poll; ++i) {
+  if (config.busy_poll) return out;  // a polling thread is always busy: its share says nothing
+  for (size_t i = 0; i < result.threads.size(); ++i) {
     if (result.threads[i].busy() > kBusyThreadWarning)
       out.push_back(fmt::format(
           "load generator thread {} was {:.0f}% busy: the figures may measure the client, not the "

@@ -104,8 +104,10 @@ void Worker::run(int cpu) {
     if (!due_.empty())
       wait = std::min<Clock::duration>(wait, std::max<Clock::duration>(due_.top().first - now, {}));
     Clock::duration sleep = wait;
-    if (plan_.open_loop()) sleep = std::max<Clock::duration>(wait - wake_early_, {});
-    if (config_.busy_poll) sleep = {};
+    if (config_.busy_poll)
+      sleep = {};
+    else if (plan_.open_loop())
+      sleep = std::max<Clock::duration>(wait - wake_early_, {});
     const int n = uring_ ? wait_for_completions(sleep) : wait_for_events(events, sleep);
     const Clock::time_point woke = Clock::now();
     if (n == 0 && sleep > Clock::duration{}) learn_wake_lateness(woke - (now + sleep));

@@ -50,11 +50,9 @@ bool RateSearch::near_edge(const ResultRow& first) const {
   const double slo_us = settings_.slo_p99_ms * 1000;
   if (std::abs(first.latency_p99_us - slo_us) <= kSearchEdge * slo_us) return true;
   // Short of the rate by a little, and that alone breaking the rule.
-  ResultRow answered_whole = first;
-  answered_whole.rps = first.rate;
-  return first.rps >= kSearchServedEdge * first.rate &&
-         !holds_slo({&first}, settings_.slo_p99_ms) &&
-         holds_slo({&answered_whole}, settings_.slo_p99_ms);
+  const SloCheck check = check_slo({&first}, settings_.slo_p99_ms);
+  return check.p99 && check.errors && !check.answered &&
+         first.rps >= kSearchServedEdge * first.rate;
 }
 
 std::optional<bool> RateSearch::judge() const {

@@ -38,7 +38,7 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
 
 }  // namespace
 
-bool holds_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_ms) {
+SloCheck check_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_ms) {
   std::vector<double> p99, rps;
   uint64_t errors = 0, attempts = 0;
   double rate = 0, duration_s = 0;
@@ -51,10 +51,15 @@ bool holds_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_
     rate = row->rate;
     duration_s = row->duration_s;
   }
+  if (p99.empty()) return {};
   const double edges = duration_s > 0 ? kKneeEdgeRequests / duration_s : 0;
-  return !p99.empty() && median(p99) <= slo_p99_ms * 1000 &&
-         static_cast<double>(errors) <= kKneeErrorShare * static_cast<double>(attempts) &&
-         median(rps) >= kKneeServedShare * rate - edges;
+  return {median(p99) <= slo_p99_ms * 1000,
+          static_cast<double>(errors) <= kKneeErrorShare * static_cast<double>(attempts),
+          median(rps) >= kKneeServedShare * rate - edges};
+}
+
+bool holds_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_ms) {
+  return check_slo(repetitions, slo_p99_ms).holds();
 }
 
 SweepSummary summarize(const std::vector<ResultRow>& rows, const std::vector<std::string>& models,

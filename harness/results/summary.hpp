@@ -33,8 +33,17 @@ inline constexpr double kKneeErrorShare = 0.001;
 inline constexpr double kKneeServedShare = 0.995;
 inline constexpr double kKneeEdgeRequests = 2;
 
-// Whether the repetitions of one point hold the SLO, by that rule. Rows
-// with an error do not count; none left: false.
+// The rule's three parts for the repetitions of one point. Rows with an
+// error do not count; none left: every part false.
+struct SloCheck {
+  bool p99 = false;       // the median p99 within the SLO
+  bool errors = false;    // at most kKneeErrorShare of the attempts failed
+  bool answered = false;  // the median rps at least kKneeServedShare of the rate, less the edges
+  bool holds() const { return p99 && errors && answered; }
+};
+SloCheck check_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_ms);
+
+// Whether the repetitions of one point hold the SLO, by that rule.
 bool holds_slo(const std::vector<const ResultRow*>& repetitions, double slo_p99_ms);
 
 struct ModelSummary {
