@@ -145,6 +145,10 @@ def section(run, charts_dir, slides):
              f'<p class="headline{" failed" if failed else ""}">{html.escape(title)}</p>']
     if verdicts:
         parts.append(f'<p class="count">{held} of {len(verdicts)} claims held on this machine.</p>')
+        if manifest.get("claims_judged_without"):
+            flags = ", ".join(manifest["claims_judged_without"])
+            parts.append(f'<p class="count">Judged on a sweep that {html.escape(flags)} changed: '
+                         "the claims were written for the scenario's own.</p>")
         parts.append(f'<table class="verdicts">{verdict_rows(verdicts)}</table>')
     for path in story:
         parts.append(f'<figure class="story">{svg_text(path)}</figure>')

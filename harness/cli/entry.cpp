@@ -109,11 +109,16 @@ int cmb::run_main(int argc, char** argv, const std::vector<servers::ModelEntry>&
   if (!args.empty() && args[0] == "run") {
     const bool named = args.size() > 1 && args[1].rfind("-", 0) != 0;
     const std::string name = named ? args[1] : "why-multithreaded";
+    sweep.replaced = scenario_fields_given(args);
+    // Without a name, the demo's file still gives the run's settings, but a
+    // flag that changes what it measures makes the sweep the user's own
+    // (run's callback drops the demo's claims).
+    const bool own = !named && changes_what_is_measured(sweep.replaced);
     try {
       const std::string file = find_scenario(name);
       if (named) args.erase(args.begin() + 1);
       args.insert(args.begin(), {"--scenario-file", file});
-      sweep.scenario = std::filesystem::path(name).stem().string();
+      if (!own) sweep.scenario = std::filesystem::path(name).stem().string();
     } catch (const std::invalid_argument& e) {
       if (named) {
         fmt::print(stderr, "cmbench run: {}\n", e.what());

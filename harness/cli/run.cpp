@@ -48,7 +48,52 @@ double parse_share(const std::string& text) {
   return share;
 }
 
+// The flags that replace a scenario file's fields: those that change what
+// its sweep measures, and so what its claims are about, and its prose.
+struct ScenarioField {
+  std::string_view flag;
+  bool measures;
+};
+constexpr ScenarioField kScenarioFields[] = {{"--models", true},
+                                             {"--connections", true},
+                                             {"--workload", true},
+                                             {"--rates", true},
+                                             {"--ramp", true},
+                                             {"--step", true},
+                                             {"--idle-connections", true},
+                                             {"--requests-per-connection", true},
+                                             {"--keepalive", true},
+                                             {"--no-keepalive", true},
+                                             {"--threads", true},
+                                             {"--search", true},
+                                             {"--external", true},
+                                             {"--binary", true},
+                                             {"--question", false},
+                                             {"--expect", false},
+                                             {"--claims", false}};
+
+bool measures(std::string_view flag) {
+  return std::any_of(
+      std::begin(kScenarioFields), std::end(kScenarioFields),
+      [flag](const ScenarioField& field) { return field.flag == flag && field.measures; });
+}
+
 }  // namespace
+
+std::vector<std::string> scenario_fields_given(const std::vector<std::string>& args) {
+  std::vector<std::string> given;
+  for (const auto& field : kScenarioFields)
+    if (std::any_of(args.begin(), args.end(), [&field](const std::string& arg) {
+          return arg == field.flag || arg.rfind(std::string(field.flag) + "=", 0) == 0;
+        }))
+      given.emplace_back(field.flag);
+  return given;
+}
+
+bool changes_what_is_measured(const std::vector<std::string>& fields) {
+  return std::any_of(fields.begin(), fields.end(),
+                     [](const std::string& flag) { return measures(flag); });
+}
 
 // `run` also reads a scenario file (a [run] section) through CLI11's config
 // support: main() names it with --scenario-file before parsing.
@@ -188,8 +233,23 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
                 "perf_event_paranoid <= -1)");
   run->footer(
       "cmbench run [SCENARIO] [flags]: SCENARIO is scenarios/SCENARIO.toml "
-      "(default why-multithreaded); flags override its fields.");
+      "(default why-multithreaded); flags override its fields. Without SCENARIO, a flag that "
+      "changes what is measured (--models, --workload, --rates, ...) makes the run your own: "
+      "the demo's claims are not judged.");
   run->callback([o, exit_code, &sweep] {
+    // Without a scenario named, flags that change what the demo measures
+    // make the sweep the user's own: the demo's prose and claims are not
+    // about it. What is left in `replaced` is what a named scenario's
+    // claims are judged without.
+    const auto flag_given = [&sweep](std::string_view flag) {
+      return std::find(sweep.replaced.begin(), sweep.replaced.end(), flag) != sweep.replaced.end();
+    };
+    if (sweep.scenario.empty()) {
+      if (!flag_given("--question")) sweep.question.clear();
+      if (!flag_given("--expect")) sweep.expect.clear();
+      if (!flag_given("--claims")) sweep.claims.clear();
+    }
+    std::erase_if(sweep.replaced, [](const std::string& flag) { return !measures(flag); });
     // What cannot be done throws UsageError (std::invalid_argument): main says so, exit 2.
     sweep.server_host = parse_host(o->server_host);
     sweep.server_host.ssh_config = o->ssh_config;

@@ -8,6 +8,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "harness/sweep/config.hpp"
 #include "loadgen/load.hpp"
@@ -27,6 +28,12 @@ void add_export(CLI::App& app, const ExitCode& exit_code);
 void add_report(CLI::App& app, const ExitCode& exit_code);
 // `run` also reads a scenario file's [run] section into `sweep` (main.cpp).
 void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep);
+// Which of `run`'s flags that replace a scenario file's fields args gives
+// ("--models", "--claims", ...), for SweepConfig::replaced.
+std::vector<std::string> scenario_fields_given(const std::vector<std::string>& args);
+// Whether any of those flags changes what the sweep measures (not only the
+// claims or their prose).
+bool changes_what_is_measured(const std::vector<std::string>& fields);
 void add_lab(CLI::App& app, const ExitCode& exit_code);
 void add_verify(CLI::App& app, const ExitCode& exit_code);
 void add_clock(CLI::App& app, const ExitCode& exit_code);

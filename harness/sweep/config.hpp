@@ -51,6 +51,10 @@ struct SweepConfig {
   std::string question;             // what the scenario asks
   std::string expect;               // the shape it expects, in prose
   std::vector<std::string> claims;  // the same as data (harness/results/claims.hpp)
+  // The flags that replaced what the scenario's file measures ("--models",
+  // "--workload", ...): its claims were written for its own sweep, and the
+  // verdicts say they were judged without it.
+  std::vector<std::string> replaced;
   std::vector<std::string> models;
   std::vector<ExternalModel> externals;  // names that models may use
   // Query strings. A point may mix several URLs: "bytes=13@95|sleep_us=20000@5".

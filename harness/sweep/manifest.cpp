@@ -141,6 +141,7 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                               {"held", verdict.held ? Json(*verdict.held) : Json()},
                               {"measured", verdict.measured}});
     json["claims"] = config.claims;
+    json["claims_judged_without"] = config.replaced;
     if (summary != nullptr) json["expectations"] = expectations;
   }
   const std::filesystem::path path = std::filesystem::path(config.out).replace_extension(".json");

@@ -1,6 +1,7 @@
 #include "harness/sweep/progress.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,9 +63,14 @@ void print_summary(const SweepConfig& config, const SweepSummary& summary,
                describe_search(outcome));
 }
 
-void print_verdicts(const std::vector<Verdict>& verdicts) {
+void print_verdicts(const std::vector<Verdict>& verdicts,
+                    const std::vector<std::string>& replaced) {
   if (verdicts.empty()) return;
   fmt::print("\nThe scenario's claims, on this machine:\n");
+  if (!replaced.empty())
+    fmt::print(
+        "  (judged on a sweep that {} changed: the claims were written for the scenario's own)\n",
+        fmt::join(replaced, ", "));
   int held = 0, failed = 0, unmeasured = 0;
   for (const auto& verdict : verdicts) {
     fmt::print("  {:<13} {}\n  {:<13} {}\n", verdict_word(verdict), verdict.claim, "",

@@ -24,7 +24,9 @@ void print_summary(const SweepConfig& config, const SweepSummary& summary,
 
 // Each claim of the scenario, its verdict and its figures, then a count. A
 // claim that did not hold is said plainly; it is a finding, not a failure.
-void print_verdicts(const std::vector<Verdict>& verdicts);
+// `replaced`: the flags that changed what the scenario measures, named
+// above the verdicts.
+void print_verdicts(const std::vector<Verdict>& verdicts, const std::vector<std::string>& replaced);
 
 // Draws the charts with the Debian interpreter when it has matplotlib;
 // returns the paths written.

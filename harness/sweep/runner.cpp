@@ -245,7 +245,7 @@ int run_sweep(SweepConfig config) {
     return 130;
   }
   print_summary(config, summary, searches);
-  print_verdicts(verdicts);
+  print_verdicts(verdicts, config.replaced);
   fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
              std::filesystem::path(config.out).replace_extension(".json").string());
   if (config.plots)

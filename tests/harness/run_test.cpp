@@ -811,3 +811,34 @@ TEST(Run, IoUringSetupsAreRowsOfTheirOwn) {
 }
 
 }  // namespace
+
+// `cmbench run` without a name is the demo only while no flag changes what
+// it measures: then the run is the user's own, and the demo's claims are
+// not judged against it. A named scenario is still judged, and its
+// verdicts name the flags that changed its sweep.
+TEST(Run, ClaimsAreJudgedOnlyOnTheirScenariosSweepOrSayWhatChangedIt) {
+  const auto manifest_of = [](const std::string& csv) {
+    std::ifstream file(std::filesystem::path(csv).replace_extension(".json"));
+    return nlohmann::json::parse(file);
+  };
+  const auto own = run_sweep("own-sweep", {"--models", "epoll", "--workload", "", "--connections",
+                                           "1", "-d", "200ms", "--warmup", "0s"});
+  ASSERT_EQ(own.result.exit_code, 0) << own.result.err;
+  EXPECT_EQ(own.result.out.find("claims"), std::string::npos) << own.result.out;
+  const auto own_manifest = manifest_of(own.csv);
+  EXPECT_EQ(own_manifest.at("scenario"), "");
+  EXPECT_FALSE(own_manifest.contains("claims")) << own_manifest.dump();
+  EXPECT_EQ(own_manifest.at("question"), "");
+
+  const auto knee = run_sweep("changed-knee", {"knee", "--models", "epoll", "--connections", "1",
+                                               "--rates=500", "-d", "200ms", "--warmup", "0s"});
+  ASSERT_EQ(knee.result.exit_code, 0) << knee.result.err;
+  EXPECT_NE(knee.result.out.find("The scenario's claims, on this machine:\n  (judged on a sweep "
+                                 "that --models, --connections, --rates changed"),
+            std::string::npos)
+      << knee.result.out;
+  const auto knee_manifest = manifest_of(knee.csv);
+  EXPECT_EQ(knee_manifest.at("scenario"), "knee");
+  EXPECT_EQ(knee_manifest.at("claims_judged_without"),
+            nlohmann::json::parse(R"(["--models", "--connections", "--rates"])"));
+}

@@ -88,6 +88,18 @@ def test_the_page_has_a_section_per_run_with_verdicts_and_inline_charts(tmp_path
     assert "1 of 2 claims held on this machine." in text
 
 
+def test_claims_judged_on_a_changed_sweep_say_what_changed_it(tmp_path):
+    runs = fixture_runs(tmp_path)
+    manifest_path = Path(runs[1]["csv"]).with_suffix(".json")
+    manifest = json.loads(manifest_path.read_text())
+    manifest["claims_judged_without"] = ["--models", "--rates"]
+    manifest_path.write_text(json.dumps(manifest))
+    out = tmp_path / "report.html"
+    report.write_report(runs, out)
+    text = out.read_text()
+    assert text.count("Judged on a sweep that --models, --rates changed") == 1
+
+
 def test_slides_show_one_scenario_per_screen_with_the_story_only(tmp_path):
     out = tmp_path / "slides.html"
     report.write_report(fixture_runs(tmp_path), out, slides=True)
