@@ -49,10 +49,13 @@ void RateSearch::take(const ResultRow& row) {
 bool RateSearch::near_edge(const ResultRow& first) const {
   const double slo_us = settings_.slo_p99_ms * 1000;
   if (std::abs(first.latency_p99_us - slo_us) <= kSearchEdge * slo_us) return true;
-  // Short of the rate by a little, and that alone breaking the rule.
+  // Short of the rate by no more than a stall within the SLO leaves, and
+  // that alone breaking the rule.
   const SloCheck check = check_slo({&first}, settings_.slo_p99_ms);
+  const double stall_share =
+      first.duration_s > 0 ? settings_.slo_p99_ms / 1000 / first.duration_s : 0;
   return check.p99 && check.errors && !check.answered &&
-         first.rps >= kSearchServedEdge * first.rate;
+         first.rps >= (1 - std::max(kSearchShortEdge, stall_share)) * first.rate;
 }
 
 std::optional<bool> RateSearch::judge() const {
