@@ -14,8 +14,9 @@ RateSearch::RateSearch(SearchSettings settings) : settings_(settings) {}
 
 std::optional<SearchProbe> RateSearch::next() const {
   if (!outcome_.end.empty()) return std::nullopt;
-  const size_t samples = probed_ ? samples_.size() : probe_rps_.size();
-  return SearchProbe{probed_ ? rate_ : 0, static_cast<int>(samples) + 1, outcome_.points};
+  const bool closed = !probed_ || reprobing_;
+  const size_t samples = closed ? probe_rps_.size() : samples_.size();
+  return SearchProbe{closed ? 0 : rate_, static_cast<int>(samples) + 1, outcome_.points};
 }
 
 void RateSearch::end(std::string why) { outcome_.end = std::move(why); }
@@ -34,6 +35,11 @@ void RateSearch::take(const ResultRow& row) {
     probed_ = true;
     outcome_.estimate = *std::max_element(probe_rps_.begin(), probe_rps_.end());
     rate_ = std::max(1.0, std::floor(outcome_.estimate * kSearchStart));
+    return;
+  }
+  if (reprobing_) {  // a failed sample leaves the estimate as it was
+    if (row.error.empty() && row.rps > 0) outcome_.estimate = std::max(outcome_.estimate, row.rps);
+    end(fmt::format("bracket within {:g} %", settings_.resolution * 100));
     return;
   }
   if (samples_.empty()) outcome_.path.push_back(row.rate);
@@ -98,7 +104,10 @@ void RateSearch::decide(bool held) {
   }
   const double pass = *pass_, fail = *outcome_.fail;
   if (fail - pass <= settings_.resolution * pass || fail - pass <= 1) {
-    end(fmt::format("bracket within {:g} %", settings_.resolution * 100));
+    if (pass > outcome_.estimate)
+      reprobing_ = true;  // the probe was slowed (kSearchProbeSamples): once more
+    else
+      end(fmt::format("bracket within {:g} %", settings_.resolution * 100));
     return;
   }
   rate_ = std::round((pass + fail) / 2);

@@ -17,6 +17,7 @@ using cmb::harness::describe_search;
 using cmb::harness::RateSearch;
 using cmb::harness::ResultRow;
 using cmb::harness::SearchOutcome;
+using cmb::harness::SearchProbe;
 using cmb::harness::SearchSettings;
 
 // A row as a server with this p99 (in ms) at a rate would give it; rate 0
@@ -84,6 +85,38 @@ TEST(RateSearch, TheEstimateIsTheBestOfThreeProbes) {
   ASSERT_TRUE(s.next());
   EXPECT_EQ(s.next()->rate, 3600) << "the search starts at 0.8 of the estimate";
   EXPECT_EQ(s.next()->step, 3);
+}
+
+// A probe slowed by the machine: its three samples answer 3 600 req/s, a
+// server that holds 4 000. The bracket closes above the estimate, so the
+// closed loop is measured once more after it, and the estimate is the best
+// of the four; a fourth sample that fails leaves the estimate as it was.
+TEST(RateSearch, ABracketAboveTheEstimateMeasuresTheClosedLoopAgain) {
+  for (const bool fourth_fails : {false, true}) {
+    RateSearch s(SearchSettings{.slo_p99_ms = 100, .resolution = 0.05});
+    std::vector<SearchProbe> probes;
+    while (const auto probe = s.next()) {
+      ASSERT_LT(probes.size(), 20u);
+      probes.push_back(*probe);
+      const bool again = probe->rate == 0 && probe->repetition > cmb::harness::kSearchProbeSamples;
+      ResultRow row = row_at(probe->rate, again ? 4100 : 3600, knee_at_4000(probe->rate));
+      if (probe->rate > 0) row.rps = std::min(probe->rate, 4000.0);
+      if (again && fourth_fails) row.error = "server exited during the point";
+      s.take(row);
+    }
+    const SearchOutcome& found = s.outcome();
+    EXPECT_GT(found.max_rate, 3600);
+    EXPECT_LE(found.max_rate, 4000);
+    ASSERT_GE(probes.size(), 5u);
+    EXPECT_EQ(probes.back().rate, 0) << "the closed loop again, last";
+    EXPECT_EQ(probes.back().repetition, cmb::harness::kSearchProbeSamples + 1);
+    EXPECT_EQ(std::count_if(probes.begin(), probes.end(),
+                            [](const SearchProbe& p) { return p.rate == 0; }),
+              cmb::harness::kSearchProbeSamples + 1);
+    EXPECT_EQ(found.points, static_cast<int>(probes.size()));
+    EXPECT_DOUBLE_EQ(found.estimate, fourth_fails ? 3600 : 4100);
+    EXPECT_EQ(found.end, "bracket within 5 %");
+  }
 }
 
 // A server whose capacity is its estimate (answering whatever it is
