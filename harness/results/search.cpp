@@ -21,6 +21,10 @@ std::optional<SearchProbe> RateSearch::next() const {
 
 void RateSearch::end(std::string why) { outcome_.end = std::move(why); }
 
+void RateSearch::end_bracketed() {
+  end(fmt::format("bracket within {:g} %", settings_.resolution * 100));
+}
+
 void RateSearch::take(const ResultRow& row) {
   if (!outcome_.end.empty()) return;
   ++outcome_.points;
@@ -39,7 +43,7 @@ void RateSearch::take(const ResultRow& row) {
   }
   if (reprobing_) {  // a failed sample leaves the estimate as it was
     if (row.error.empty() && row.rps > 0) outcome_.estimate = std::max(outcome_.estimate, row.rps);
-    end(fmt::format("bracket within {:g} %", settings_.resolution * 100));
+    end_bracketed();
     return;
   }
   if (samples_.empty()) outcome_.path.push_back(row.rate);
@@ -107,7 +111,7 @@ void RateSearch::decide(bool held) {
     if (pass > outcome_.estimate)
       reprobing_ = true;  // the probe was slowed (kSearchProbeSamples): once more
     else
-      end(fmt::format("bracket within {:g} %", settings_.resolution * 100));
+      end_bracketed();
     return;
   }
   rate_ = std::round((pass + fail) / 2);

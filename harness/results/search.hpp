@@ -115,6 +115,7 @@ class RateSearch {
   std::optional<bool> judge() const;
   void decide(bool held);
   void end(std::string why);
+  void end_bracketed();  // the bracket is within the resolution
 
   SearchSettings settings_;
   SearchOutcome outcome_;

@@ -53,7 +53,9 @@ struct SweepConfig {
   std::vector<std::string> claims;  // the same as data (harness/results/claims.hpp)
   // The flags that replaced what the scenario's file measures ("--models",
   // "--workload", ...): its claims were written for its own sweep, and the
-  // verdicts say they were judged without it.
+  // verdicts say they were judged without it. (main sets it to every flag
+  // of cli/run.cpp's kScenarioFields given, "--claims" included; run's
+  // callback reads those and keeps the ones that measure.)
   std::vector<std::string> replaced;
   std::vector<std::string> models;
   std::vector<ExternalModel> externals;  // names that models may use

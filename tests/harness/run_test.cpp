@@ -480,8 +480,7 @@ TEST(Run, ASearchFindsTheRateOfAServerOfKnownCapacityAndResumes) {
   for (size_t i = 0; i < 3; ++i)
     EXPECT_EQ(rows[i].at("rate"), "0") << "the closed-loop probe comes first, three times";
 
-  std::ifstream file(std::filesystem::path(csv).replace_extension(".json"));
-  const auto manifest = nlohmann::json::parse(file);
+  const auto manifest = cmb::testing::read_manifest(csv);
   ASSERT_EQ(manifest["search"]["found"].size(), 1u);
   const auto& found = manifest["search"]["found"][0];
   EXPECT_EQ(manifest["search"]["slo_p99_ms"], 100.0);
@@ -810,22 +809,16 @@ TEST(Run, IoUringSetupsAreRowsOfTheirOwn) {
   EXPECT_NE(serve.err.find("io-uring model's ring only"), std::string::npos) << serve.err;
 }
 
-}  // namespace
-
 // `cmbench run` without a name is the demo only while no flag changes what
 // it measures: then the run is the user's own, and the demo's claims are
 // not judged against it. A named scenario is still judged, and its
 // verdicts name the flags that changed its sweep.
 TEST(Run, ClaimsAreJudgedOnlyOnTheirScenariosSweepOrSayWhatChangedIt) {
-  const auto manifest_of = [](const std::string& csv) {
-    std::ifstream file(std::filesystem::path(csv).replace_extension(".json"));
-    return nlohmann::json::parse(file);
-  };
   const auto own = run_sweep("own-sweep", {"--models", "epoll", "--workload", "", "--connections",
                                            "1", "-d", "200ms", "--warmup", "0s"});
   ASSERT_EQ(own.result.exit_code, 0) << own.result.err;
   EXPECT_EQ(own.result.out.find("claims"), std::string::npos) << own.result.out;
-  const auto own_manifest = manifest_of(own.csv);
+  const auto own_manifest = cmb::testing::read_manifest(own.csv);
   EXPECT_EQ(own_manifest.at("scenario"), "");
   EXPECT_FALSE(own_manifest.contains("claims")) << own_manifest.dump();
   EXPECT_EQ(own_manifest.at("question"), "");
@@ -837,8 +830,10 @@ TEST(Run, ClaimsAreJudgedOnlyOnTheirScenariosSweepOrSayWhatChangedIt) {
                                  "that --models, --connections, --rates changed"),
             std::string::npos)
       << knee.result.out;
-  const auto knee_manifest = manifest_of(knee.csv);
+  const auto knee_manifest = cmb::testing::read_manifest(knee.csv);
   EXPECT_EQ(knee_manifest.at("scenario"), "knee");
   EXPECT_EQ(knee_manifest.at("claims_judged_without"),
             nlohmann::json::parse(R"(["--models", "--connections", "--rates"])"));
 }
+
+}  // namespace

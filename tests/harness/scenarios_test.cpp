@@ -7,12 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness/results/csv.hpp"
 #include "harness/results/schema.hpp"
 #include "support/process.hpp"
+#include "support/results_csv.hpp"
 
 namespace {
 
@@ -57,8 +57,7 @@ void expect_claims_hold(const std::string& name, std::vector<std::string> flags,
   for (const auto& row : table.rows) EXPECT_EQ(row.at(static_cast<size_t>(error)), "");
   expect_timelines_within_their_points(csv, table);
 
-  std::ifstream in(std::filesystem::path(csv).replace_extension(".json"));
-  const nlohmann::json manifest = nlohmann::json::parse(in);
+  const nlohmann::json manifest = cmb::testing::read_manifest(csv.string());
   ASSERT_TRUE(manifest.contains("expectations")) << manifest.dump(2);
   const auto& verdicts = manifest["expectations"];
   EXPECT_EQ(verdicts.size(), claims) << "the scenario's claims changed: update the count here";

@@ -1,10 +1,14 @@
 // A results CSV as rows of column -> field, for tests; every row must carry
-// every column (a torn or shifted row fails the test that reads it).
+// every column (a torn or shifted row fails the test that reads it). And
+// the manifest beside it.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -26,6 +30,12 @@ inline std::vector<ResultRowMap> read_result_rows(const std::string& path) {
     rows.push_back(row);
   }
   return rows;
+}
+
+// The manifest `cmbench run` writes beside a results CSV (CSV.json).
+inline nlohmann::json read_manifest(const std::string& csv) {
+  std::ifstream in(std::filesystem::path(csv).replace_extension(".json"));
+  return nlohmann::json::parse(in);
 }
 
 }  // namespace cmb::testing
