@@ -1,9 +1,9 @@
 // `cmbench compare BASE.csv NEW.csv`: is NEW worse than BASE beyond noise?
 // Points match by model, workload, connections and rate; repetitions are
-// the samples. A point is worse when its median moved the wrong way by more
-// than the threshold AND (with repetitions on both sides) Welch's t-test on
-// the logarithms finds the difference significant (docs/ci.md
-// says why this test).
+// the samples. One rule decides (docs/ci.md): a metric is worse (or better)
+// when its median moved by more than the threshold AND, with repetitions on
+// both sides, the bootstrap interval of the change lies wholly on that side
+// of 0. A point BASE measured that NEW lacks or failed is a regression too.
 #pragma once
 
 #include <optional>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness/base/stats.hpp"
+#include "harness/results/point.hpp"
 
 namespace cmb::harness {
 
@@ -20,7 +21,7 @@ struct CompareOptions {
   // p99 moves far more between identical runs than throughput does (seen here:
   // -12 %, -18 %, -36 % for one point whose rps stayed within 2.5 %).
   double p99_threshold = 0.50;
-  double alpha = 0.05;  // significance level
+  double alpha = 0.05;  // the verdict's interval covers 1 - alpha
   // Divide every model's figures by this model's, measured in the same run
   // at the same point: ratios travel between machines, absolute numbers do not.
   std::string normalize_by;
@@ -32,29 +33,46 @@ struct CompareOptions {
   // `p99_threshold`, the others with `threshold`.
   std::vector<std::string> metrics = {"rps", "p99"};
   enum class Format { kText, kMarkdown, kJson } format = Format::kText;
+  // Points of BASE that NEW lacks are listed but not a regression (removed
+  // on purpose). A point that failed in NEW still is.
+  bool allow_missing = false;
+};
+
+// A point that is in one file and not measured in the other.
+struct PointChange {
+  enum class Kind {
+    kMissing,       // BASE measured it; NEW has no row for it
+    kFailed,        // BASE measured it; NEW has an error row for it
+    kStillFailing,  // an error row on both sides: nothing to compare, and not news
+    kNew,           // NEW measured it; BASE did not
+  };
+  PointKey point;
+  Kind kind;
+  std::string reason;    // the error row's text (failed, still failing)
+  bool allowed = false;  // missing under --allow-missing
+
+  bool regressed() const { return (kind == Kind::kMissing && !allowed) || kind == Kind::kFailed; }
+  static std::string name(Kind kind);  // "missing", "failed", "still failing", "new"
+  std::string kind_name() const { return name(kind); }
 };
 
 struct MetricComparison {
-  std::string model;
-  std::string workload;
-  int connections = 0;
-  double rate = 0;
-  int idle_connections = 0;
+  PointKey point;
   std::string metric;  // Metric::report_name(): "rps", "p99_us", "cpu_us", "syscalls", ...
   std::vector<double> base;
   std::vector<double> fresh;
   double base_median = 0;
   double new_median = 0;
   double change = 0;  // (new - base) / base
-  // The 95 % bootstrap interval of `change` (stats.hpp's change_interval);
-  // none without repetitions on both sides.
+  // The (1 - alpha) bootstrap interval of `change` (stats.hpp's
+  // change_interval); none without repetitions on both sides.
   std::optional<Interval> change_interval;
-  double p = 1;         // Welch's t-test on logs, two-sided; 1 without repetitions
-  std::string verdict;  // same, better, worse, noise
+  std::string verdict;  // same, better, worse
 };
 
 struct Comparison {
   std::vector<MetricComparison> metrics;
+  std::vector<PointChange> points;  // missing, failed, still failing, new
   std::vector<std::string> notes;
   bool regressed() const;
 };
@@ -72,7 +90,8 @@ Comparison compare_results(const std::string& base_csv, const std::string& new_c
 
 std::string format_comparison(const Comparison& comparison, const CompareOptions& options);
 
-// Prints the table; exit 0 (no regression), 1 (worse beyond noise), 2 (unusable).
+// Prints the table; exit 0 (no regression), 1 (a point worse, missing or
+// failed), 2 (unusable).
 int compare_command(const std::string& base_csv, const std::string& new_csv,
                     const CompareOptions& options);
 

@@ -13,8 +13,9 @@
 namespace cmb::harness {
 
 void add_compare(CLI::App& app, const ExitCode& exit_code) {
-  auto* compare = app.add_subcommand(
-      "compare", "is NEW (or build B) worse than BASE (or build A) beyond noise? (exit 1 if so)");
+  auto* compare = app.add_subcommand("compare",
+                                     "is NEW (or build B) worse than BASE (or build A) beyond "
+                                     "noise, or missing a point? (exit 1 if so)");
   struct Options {
     std::string base, fresh, format = "text";
     CompareOptions compare;
@@ -47,9 +48,12 @@ void add_compare(CLI::App& app, const ExitCode& exit_code) {
       ->check(CLI::PositiveNumber);
   compare
       ->add_option("--alpha", o->compare.alpha,
-                   "significance level of the t-test on the repetitions")
+                   "a move counts when the change's 1 - ALPHA bootstrap interval excludes 0")
       ->capture_default_str()
       ->check(CLI::Range(0.0001, 0.5));
+  compare->add_flag("--allow-missing", o->compare.allow_missing,
+                    "points of BASE that NEW lacks are listed, not a regression (a failed point "
+                    "still is)");
   compare->add_option("--normalize-by", o->compare.normalize_by,
                       "divide by this model's figures from the same run (machine-independent)");
   compare->add_option("--format", o->format, "text, markdown or json")
