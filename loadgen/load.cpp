@@ -1,5 +1,7 @@
 #include "loadgen/load.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace cmb::loadgen {
@@ -9,6 +11,8 @@ std::string_view io_engine_name(IoEngine engine) {
     if (known.engine == engine) return known.name;
   return "unknown";
 }
+
+std::string status_detail(int hundreds) { return fmt::format("status {}xx", hundreds); }
 
 uint64_t ErrorCounts::total() const {
   uint64_t sum = 0;

@@ -122,6 +122,10 @@ Share segment_share(uint64_t total, int segment, int segments);
 // The error_details prefix of replies that are not HTTP/1.x at all.
 inline constexpr std::string_view kNotHttp = "read: not HTTP: ";
 
+// The error_details key of a response of status class `hundreds` (4 for
+// 404): "status 4xx".
+std::string status_detail(int hundreds);
+
 struct ErrorCounts {
   uint64_t connect = 0;
   uint64_t read = 0;

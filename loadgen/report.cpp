@@ -147,8 +147,19 @@ HlogFile interval_log(const LoadConfig& config, const LoadResult& result) {
   return log;
 }
 
+std::string mostly_status(const LoadResult& result, int hundreds) {
+  const auto found = result.error_details.find(status_detail(hundreds));
+  if (found == result.error_details.end() || 2 * found->second <= result.requests) return "";
+  return fmt::format("{} of {} responses were {}xx", found->second, result.requests, hundreds);
+}
+
 std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& result) {
   std::vector<std::string> out;
+  for (const int hundreds : {4, 5})
+    if (const std::string most = mostly_status(result, hundreds); !most.empty())
+      out.push_back(fmt::format(
+          "most responses were errors: {}; the figures time those, not the work asked for{}", most,
+          hundreds == 4 ? " (check the URL's path and query)" : ""));
   if (config.rate > 0 && config.max_requests == 0 &&
       result.rps() < kRateShortfallWarning * config.rate)
     out.push_back(fmt::format(

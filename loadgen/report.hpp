@@ -27,8 +27,13 @@ std::string format_timeline_csv(const LoadConfig& config, const LoadResult& resu
 HlogFile interval_log(const LoadConfig& config, const LoadResult& result);
 std::string format_interval_log(const LoadConfig& config, const LoadResult& result);
 
-// Sentences for stderr when the figures deserve doubt: the target rate was
-// not reached, or a generator thread was nearly saturated.
+// "1509 of 1509 responses were 4xx" when more than half of the responses
+// had a status of that class (4: the request itself was wrong), else "".
+std::string mostly_status(const LoadResult& result, int hundreds);
+
+// Sentences for stderr (and load --json's `warnings`) when the figures
+// deserve doubt: most responses were errors, the target rate was not
+// reached, sends ran late, or a generator thread was nearly saturated.
 std::vector<std::string> warnings(const LoadConfig& config, const LoadResult& result);
 
 }  // namespace cmb::loadgen

@@ -298,7 +298,7 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
       ++result_.slices[window_slice(now - plan_.measure_start, plan_.end - plan_.measure_start)];
     if (const int status = c.parser.status(); status >= 400) {
       ++result_.errors.status;
-      ++result_.error_details[fmt::format("status {}xx", status / 100)];
+      ++result_.error_details[status_detail(status / 100)];
       ++s->errors;
     }
   }

@@ -207,6 +207,7 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   if (outputs.json) {
     Json json = load_json_object(config, result);
     if (split) json["server_stages"] = split_json(*split);
+    json["warnings"] = loadgen::warnings(config, result);
     fmt::print("{}\n", dump_json(json));
   } else {
     loadgen::print_summary(stdout, config, result, outputs.latency_distribution);

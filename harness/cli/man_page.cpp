@@ -94,8 +94,10 @@ std::string man_page(const CLI::App& app, const std::string& version) {
       "(needs python3-matplotlib and python3-pandas)\n";
   page +=
       ".SH EXIT STATUS\n0 when the command completed (a load run with errors counted "
-      "included); 1 when \\fBcmbench compare\\fR finds a regression or a run failed; 2 for "
-      "bad usage.\n";
+      "included); 1 when \\fBcmbench compare\\fR finds a regression (a figure worse, a point "
+      "missing or failed), when \\fBcmbench run\\fR wrote an error row for any point (the "
+      "sweep still completes and its CSV is whole), or when a \\fBcmbench verify\\fR check "
+      "fails; 2 for bad usage; 130 when a run was interrupted.\n";
   page += ".SH SEE ALSO\n\\fBwrk\\fR(1), \\fBab\\fR(1), \\fBh2load\\fR(1)\n";
   return page;
 }

@@ -19,6 +19,7 @@
 #include "harness/results/steady.hpp"
 #include "harness/sweep/plan.hpp"
 #include "harness/sweep/syscall_counter.hpp"
+#include "harness/sweep/workloads.hpp"
 #include "loadgen/hist_file.hpp"
 #include "loadgen/report.hpp"
 #include "loadgen/url.hpp"
@@ -124,26 +125,6 @@ void wait_for_accepts(ServerProcess& server, uint64_t total) {
   }
 }
 
-// "bytes=13@95|sleep_us=20000@5" -> two weighted targets on one server.
-std::vector<loadgen::Target> targets_for(const SweepConfig& config, uint16_t port,
-                                         const std::string& workload) {
-  const std::string host =
-      config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;
-  std::vector<loadgen::Target> targets;
-  std::stringstream parts(workload);
-  for (std::string part; std::getline(parts, part, '|');) {
-    const size_t at = part.rfind('@');
-    const std::string query = at == std::string::npos ? part : part.substr(0, at);
-    loadgen::Target target = loadgen::parse_target(
-        fmt::format("http://{}:{}/{}{}{}", host, port, query.empty() ? "" : "?", query,
-                    at == std::string::npos ? "" : part.substr(at)));
-    targets.push_back(target);
-  }
-  if (targets.empty())
-    targets.push_back(loadgen::parse_target(fmt::format("http://{}:{}/", host, port)));
-  return targets;
-}
-
 using StageWindows = std::array<servers::StageHistogram, servers::kStages>;
 
 // Each stage's mean and p99 over the window; a stage with no sample stays
@@ -214,7 +195,7 @@ PointMeasurer::PointMeasurer(const SweepConfig& config, const std::atomic<bool>*
 ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   ResultRow row = row_for(point, config_.model(point.model));
   loadgen::LoadConfig load;
-  load.targets = targets_for(config_, server.port(), point.workload);
+  load.targets = workload_targets(config_.host, server.port(), point.workload);
   load.connections = point.connections;
   load.threads = config_.load_threads;
   load.duration = config_.duration;
@@ -342,6 +323,10 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.tcp_retransmits = grew(tcp_end.retransmits, tcp_start.retransmits);
   row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
   row.artifacts = write_artifacts(point, load, result, stages);
+  // A request the server refuses is not the work asked for: not a rate.
+  // (Shedding under load answers 503, and stays a measurement.)
+  if (const std::string wrong = loadgen::mostly_status(result, 4); !wrong.empty())
+    row.error = wrong + ": the server refused the request itself";
   if (result.idle_failed > 0)  // the point is not the one asked for
     row.error = fmt::format("{} of {} idle connections did not connect ({})", result.idle_failed,
                             point.idle_connections, result.idle_error);

@@ -17,12 +17,20 @@ namespace cmb::harness {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// "epoll                  hello              c=64   R=1000   "
+std::string point_label(const ResultRow& row) {
+  return fmt::format(
+      "{:<22} {:<18} c={:<5}{}{}", row.model, row.workload.empty() ? "hello" : row.workload,
+      row.connections, row.rate > 0 ? fmt::format(" R={:<7g}", row.rate) : "",
+      row.idle_connections > 0 ? fmt::format(" idle={:<6}", row.idle_connections) : "");
+}
+
+}  // namespace
+
 void print_progress(std::string_view position, const ResultRow& row, double eta_s) {
-  const std::string label =
-      fmt::format("[{}] {:<22} {:<18} c={:<5}{}{}", position, row.model,
-                  row.workload.empty() ? "hello" : row.workload, row.connections,
-                  row.rate > 0 ? fmt::format(" R={:<7g}", row.rate) : "",
-                  row.idle_connections > 0 ? fmt::format(" idle={:<6}", row.idle_connections) : "");
+  const std::string label = fmt::format("[{}] {}", position, point_label(row));
   if (row.error.empty()) {
     fmt::print("{} {:>10.1f} req/s  p99 {:>9}  errors {}{}\n", label, row.rps,
                loadgen::format_nanos(row.latency_p99_us * 1000), row.errors.total(),
@@ -31,6 +39,18 @@ void print_progress(std::string_view position, const ResultRow& row, double eta_
     fmt::print("{} FAILED: {}\n", label, row.error);
   }
   std::fflush(stdout);
+}
+
+size_t print_failures(const std::vector<ResultRow>& rows) {
+  const auto failed = static_cast<size_t>(
+      std::count_if(rows.begin(), rows.end(), [](const ResultRow& r) { return !r.error.empty(); }));
+  if (failed == 0) return 0;
+  fmt::print("\n{} of {} points FAILED (their rows are in the CSV with the reason):\n", failed,
+             rows.size());
+  for (const auto& row : rows)
+    if (!row.error.empty())
+      fmt::print("  {} rep {}: {}\n", point_label(row), row.repetition, row.error);
+  return failed;
 }
 
 void print_summary(const SweepConfig& config, const SweepSummary& summary,

@@ -2,6 +2,7 @@
 // per point, the summary table, and the charts.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,9 @@ namespace cmb::harness {
 // "[3/20] epoll  hello  c=64  201234.5 req/s  p99 1.2ms  errors 0  (ETA 42s)":
 // `position` is what goes in the brackets; a negative ETA is left out.
 void print_progress(std::string_view position, const ResultRow& row, double eta_s);
+
+// Names each error row of `rows` and why; returns how many there were.
+size_t print_failures(const std::vector<ResultRow>& rows);
 
 // Per model: the best throughput and the p99 there; for rate sweeps, the
 // knee under the SLO (harness/results/summary.hpp has the rule); then

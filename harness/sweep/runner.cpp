@@ -29,6 +29,7 @@
 #include "harness/sweep/progress.hpp"
 #include "harness/sweep/server_process.hpp"
 #include "harness/sweep/syscall_counter.hpp"
+#include "harness/sweep/workloads.hpp"
 #include "harness/verify/checks.hpp"
 #include "loadgen/units.hpp"
 
@@ -51,7 +52,8 @@ void on_interrupt(int) { g_interrupted.store(true); }
 }  // namespace
 
 int run_sweep(SweepConfig config) {
-  resolve_sweep(config);  // a model, build or host that cannot be is a usage error, now
+  resolve_sweep(config);              // a model, build or host that cannot be is a usage error, now
+  check_workloads(config.workloads);  // so is a workload the handler would not serve
   if (config.rates.empty()) config.rates = {0};
   if (const std::string note = check_rates(config); !note.empty()) fmt::print(stderr, "{}\n", note);
   if (config.idle_connections.empty()) config.idle_connections = {0};
@@ -245,13 +247,16 @@ int run_sweep(SweepConfig config) {
     return 130;
   }
   print_summary(config, summary, searches);
+  const size_t failed = print_failures(rows);
   print_verdicts(verdicts, config.replaced);
   fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
              std::filesystem::path(config.out).replace_extension(".json").string());
   if (config.plots)
     for (const auto& chart : draw_plots(config.out, config.charts_dir))
       fmt::print("chart: {}\n", chart);
-  return 0;
+  // The CSV is whole either way; a point that was not measured makes the
+  // run fail, so CI and scripts cannot take a vanished model for a result.
+  return failed > 0 ? 1 : 0;
 }
 
 }  // namespace cmb::harness

@@ -11,8 +11,9 @@
 
 namespace cmb::harness {
 
-// Runs the sweep; returns the process exit code (130 when interrupted).
-// Points that fail become rows with an `error`; the sweep goes on.
+// Runs the sweep; returns the process exit code: 0, 1 when any point in
+// the CSV is an error row (the sweep goes on past it and the CSV is whole),
+// 130 when interrupted.
 int run_sweep(SweepConfig config);
 
 }  // namespace cmb::harness

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cstdint>
@@ -34,27 +35,32 @@ const std::string& filler() {
 
 }  // namespace
 
-int parse_work(std::string_view query, Work& work) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    const size_t eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    const std::string_view value =
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    uint64_t number = 0;
-    if (key == "cpu_us" || key == "sleep_us" || key == "wait_us") {
-      if (!parse_number(value, kMaxWorkMicros, number)) return 400;
-      const auto micros = std::chrono::microseconds(number);
-      (key == "cpu_us" ? work.cpu : key == "sleep_us" ? work.sleep : work.wait) = micros;
-    } else if (key == "bytes") {
-      if (!parse_number(value, kMaxBodyBytes, number)) return 400;
-      work.body_bytes = static_cast<size_t>(number);
-      work.custom_body = true;
-    }
+WorkField parse_work_field(std::string_view key, std::string_view value, Work& work) {
+  const auto known = std::find_if(std::begin(kWorkKeys), std::end(kWorkKeys),
+                                  [&](const WorkKey& k) { return k.name == key; });
+  if (known == std::end(kWorkKeys)) return WorkField::kUnknownKey;
+  uint64_t number = 0;
+  if (!parse_number(value, known->max, number)) return WorkField::kBadValue;
+  const auto micros = std::chrono::microseconds(number);
+  if (key == "cpu_us") {
+    work.cpu = micros;
+  } else if (key == "sleep_us") {
+    work.sleep = micros;
+  } else if (key == "wait_us") {
+    work.wait = micros;
+  } else {
+    work.body_bytes = static_cast<size_t>(number);
+    work.custom_body = true;
   }
-  return 0;
+  return WorkField::kRead;
+}
+
+int parse_work(std::string_view query, Work& work) {
+  bool bad = false;
+  for_each_query_field(query, [&](std::string_view key, std::string_view value) {
+    bad = bad || parse_work_field(key, value, work) == WorkField::kBadValue;
+  });
+  return bad ? 400 : 0;
 }
 
 void burn_cpu(std::chrono::microseconds amount, int interrupt_fd) {

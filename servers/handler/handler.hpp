@@ -23,9 +23,40 @@ struct Work {
 inline constexpr uint64_t kMaxWorkMicros = 60'000'000;  // one minute
 inline constexpr size_t kMaxBodyBytes = 64 * 1024 * 1024;
 
-// Reads `cpu_us`, `sleep_us`, `wait_us` and `bytes` from a query string
-// (other keys are ignored). Returns 0, or 400 for a value that is not a
-// whole number within the limits above.
+// The query keys the handler reads, each with its largest value: parse_work
+// and the harness's check of a sweep's workloads read this one table.
+struct WorkKey {
+  std::string_view name;
+  uint64_t max;
+  std::string_view unit;  // what the number counts
+};
+inline constexpr WorkKey kWorkKeys[] = {{"cpu_us", kMaxWorkMicros, "microseconds"},
+                                        {"sleep_us", kMaxWorkMicros, "microseconds"},
+                                        {"wait_us", kMaxWorkMicros, "microseconds"},
+                                        {"bytes", kMaxBodyBytes, "bytes"}};
+
+enum class WorkField { kRead, kUnknownKey, kBadValue };
+
+// Reads one `key=value` pair of a query string into `work`: kBadValue for a
+// value that is not a whole number within the key's limit.
+WorkField parse_work_field(std::string_view key, std::string_view value, Work& work);
+
+// Calls fn(key, value) for each `&`-separated pair of a query string ("" as
+// the value of a key without `=`).
+template <typename Fn>
+void for_each_query_field(std::string_view query, Fn&& fn) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    const size_t eq = pair.find('=');
+    fn(pair.substr(0, eq), eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+  }
+}
+
+// Reads the work from a query string; keys not in kWorkKeys are ignored, as
+// a web server ignores parameters it does not know. Returns 0, or 400 for a
+// value parse_work_field refuses.
 int parse_work(std::string_view query, Work& work);
 
 // Burns `amount` of the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID)

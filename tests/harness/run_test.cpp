@@ -24,6 +24,7 @@
 #include "harness/sweep/plan.hpp"
 #include "harness/sweep/syscall_counter.hpp"
 #include "servers/registry.hpp"
+#include "support/model_names.hpp"
 #include "support/process.hpp"
 #include "support/results_csv.hpp"
 
@@ -84,6 +85,25 @@ TEST(Run, TwoModelsTwoConnectionCountsWriteWholeRows) {
   EXPECT_NE(result.out.find("CSV: " + csv), std::string::npos);
 }
 
+// A workload the handler would not serve as asked is a usage error before
+// anything starts: no CSV, no manifest, no server.
+TEST(Run, AMistypedOrBadWorkloadIsRefusedBeforeAnythingIsMeasured) {
+  for (const auto& [workload, message] : std::vector<std::pair<std::string, std::string>>{
+           {"sleepus=1000",
+            "unknown key 'sleepus' (did you mean sleep_us?); the keys are cpu_us, sleep_us, "
+            "wait_us, bytes"},
+           {"sleep_us=abc", "sleep_us='abc' is not a whole number of microseconds"}}) {
+    const std::string csv = temp_csv("bad-workload");
+    std::filesystem::remove(csv);
+    const auto result = run_cmbench(
+        {"run", "--models", "epoll", "--workload", workload, "--no-plots", "--out", csv});
+    EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+    EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
+    EXPECT_FALSE(std::filesystem::exists(csv));
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(csv).replace_extension(".json")));
+  }
+}
+
 TEST(Run, EveryColumnIsDocumented) {
   std::ifstream doc(std::string(CMB_SOURCE_DIR) + "/results/README.md");
   std::stringstream text;
@@ -92,16 +112,45 @@ TEST(Run, EveryColumnIsDocumented) {
     EXPECT_NE(text.str().find("`" + std::string(column) + "`"), std::string::npos) << column;
 }
 
-TEST(Run, AServerThatCannotStartBecomesAnErrorRow) {
+// The run completes and its CSV is whole, but it exits 1 and names the
+// point: a run that measured nothing must not pass for one that did.
+TEST(Run, AServerThatCannotStartBecomesAnErrorRowAndFailsTheRun) {
   const std::string csv = temp_csv("bad-host");
   // 192.0.2.1 (TEST-NET) is not an address of this machine: bind fails.
   const auto result =
       run_cmbench({"run", "--models", "iterative", "--connections", "1", "--host", "192.0.2.1",
                    "-d", "200ms", "--warmup", "0s", "--no-plots", "--out", csv});
-  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.exit_code, 1) << result.err;
   const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_NE(rows[0].at("error").find("did not start"), std::string::npos) << rows[0].at("error");
+  EXPECT_TRUE(std::regex_search(
+      result.out,
+      std::regex(
+          R"(1 of 1 points FAILED[^\n]*\n +iterative +\S+ +c=1 +rep 1: [^\n]*did not start)")))
+      << result.out;
+}
+
+// An --external server that exits at once, beside a model that works: every
+// point is measured or written as an error row, and the run exits 1.
+TEST(Run, AFailedExternalBesideAModelFailsTheRunAfterTheWholeSweep) {
+  const std::string csv = temp_csv("failed-external");
+  const auto result = run_cmbench({"run", "--models", "epoll,srv", "--external", "srv=false",
+                                   "--workload", "", "--connections", "1,2", "-d", "200ms",
+                                   "--warmup", "0s", "--no-plots", "--out", csv});
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  const auto rows = read_csv(csv);
+  ASSERT_EQ(rows.size(), 4u) << result.out;
+  int measured = 0, failed = 0;
+  for (const auto& row : rows) {
+    if (row.at("model") == "epoll") measured += row.at("error").empty();
+    if (row.at("model") == "srv") failed += !row.at("error").empty();
+  }
+  EXPECT_EQ(measured, 2);
+  EXPECT_EQ(failed, 2);
+  EXPECT_NE(result.out.find("2 of 4 points FAILED"), std::string::npos) << result.out;
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(\n +srv +hello +c=2 +rep 1: )")))
+      << result.out;
 }
 
 // Bendersky's argument and the demo's claim: when each request blocks for
@@ -219,7 +268,7 @@ TEST(Run, AnExternalServerIsVerifiedBeforeItIsMeasured) {
       run_sweep("verified", {"--external", "cheat=" + python + "ignores-sleep", "--models",
                              "cheat,epoll", "--connections", "1,2", "--workload", "sleep_us=2000",
                              "-d", "300ms", "--warmup", "100ms"});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(result.exit_code, 1) << result.err;  // points not measured
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& row : rows) {
     if (row.at("model") == "cheat") {  // checked once; refused at both its points
@@ -238,6 +287,23 @@ TEST(Run, AnExternalServerIsVerifiedBeforeItIsMeasured) {
   EXPECT_EQ(unchecked.rows[0].at("error"), "");
 }
 
+// A point whose responses are mostly 4xx measured a request the server
+// refuses, not its work: an error row saying so, not a throughput.
+TEST(Run, APointOfMostly4xxResponsesIsAnErrorRow) {
+  const std::string script = std::string(CMB_SOURCE_DIR) + "/tests/support/broken_server.py";
+  const auto [result, csv, rows] =
+      run_sweep("not-found", {"--external", "lost=/usr/bin/python3 " + script + " {port} not-found",
+                              "--models", "lost", "--connections", "2", "--workload", "", "-d",
+                              "300ms", "--warmup", "100ms", "--no-verify"});
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(std::regex_search(
+      rows[0].at("error"),
+      std::regex(R"(^(\d+) of \1 responses were 4xx: the server refused the request itself$)")))
+      << rows[0].at("error");
+  EXPECT_GT(std::stoull(rows[0].at("errors_status")), 10u);
+}
+
 // nginx as a row next to ours: measured like any model, with its process
 // tree's CPU and memory, but its counter columns blank (it keeps none of
 // ours), and a workload it would ignore is an error row, not a result.
@@ -248,7 +314,7 @@ TEST(Run, NginxIsARowWithBlankCountersAndOnlyTheHelloWorkload) {
   const auto [result, csv, rows] =
       run_sweep("nginx-row", {"--models", "nginx:1,epoll", "--connections", "4", "--workload", "",
                               "--workload", "cpu_us=10", "-d", "500ms", "--warmup", "100ms"});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(result.exit_code, 1) << result.err;  // nginx's cpu_us point is not measured
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& row : rows) {
     const bool is_nginx = row.at("model") == "nginx:1";
@@ -388,8 +454,8 @@ TEST(Run, KillNineMidSweepLeavesWholeRowsAndNoServer) {
   EXPECT_LT(rows.size(), 8u);
 }
 
-// A server that dies mid-sweep becomes an error row; the sweep restarts it
-// and completes.
+// A server that dies mid-sweep becomes an error row; the sweep restarts it,
+// completes, and exits 1 for the lost point.
 TEST(Run, AServerKilledMidSweepBecomesAnErrorRow) {
   const std::string csv = temp_csv("server-killed");
   auto sweep = start_sweep(csv, "1,2,3,4", "800ms", 2);
@@ -397,7 +463,7 @@ TEST(Run, AServerKilledMidSweepBecomesAnErrorRow) {
   std::this_thread::sleep_for(300ms);  // into the second point
   ::kill(sweep.server, SIGKILL);
   const auto finished = sweep.harness->wait(60s);
-  EXPECT_EQ(finished.exit_code, 0) << finished.err;
+  EXPECT_EQ(finished.exit_code, 1) << finished.err;
   const auto rows = read_csv(csv);
   ASSERT_EQ(rows.size(), 4u);
   int errors = 0;
@@ -559,8 +625,8 @@ TEST(Run, SearchFlagsThatCannotBeAreUsageErrors) {
 // spent 3.5 ms around its service in a clean clone's suite, a stall of the
 // shared machine within a half-second window.
 TEST(Run, EveryOwnModelSplitsItsServiceFromTheRest) {
-  std::string models;
-  for (const auto& name : cmb::servers::available_model_names())
+  std::string models;  // ours: nginx has no stages, and only the hello workload
+  for (const auto& name : cmb::testing::models_where(cmb::testing::own_model))
     models += (models.empty() ? "" : ",") + name;
   const auto [result, csv, rows] =
       run_sweep("stages", {"--models", models, "--connections", "1", "--workload", "sleep_us=10000",
@@ -577,7 +643,6 @@ TEST(Run, EveryOwnModelSplitsItsServiceFromTheRest) {
   };
   std::map<std::string, Times> times;
   for (const auto& row : rows) {
-    if (row.at("model") == "nginx") continue;  // an error row: it serves only hello
     ASSERT_EQ(row.at("error"), "") << row.at("model");
     ASSERT_NE(row.at("service_mean_us"), "") << row.at("model");
     ASSERT_NE(row.at("inbound_mean_us"), "") << row.at("model") << ": no kernel receive time";
@@ -753,7 +818,7 @@ TEST(Run, IdleConnectionsAreAnAxisAndTooManyAreAnErrorRowNamingTheLimit) {
   const auto result = run_cmbench({"run", "--models", "epoll", "--workload", "", "--connections",
                                    "2", "--idle-connections", "0,300,2000000", "-d", "200ms",
                                    "--warmup", "0s", "--no-plots", "--out", csv});
-  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(result.exit_code, 1) << result.err;           // the 2 000 000 point is not measured
   const auto rows = cmb::testing::read_result_rows(csv);  // the error has commas: quoted
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].at("idle_connections"), "0");

@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "harness/base/exit_codes.hpp"
+#include "harness/base/words.hpp"
 #include "harness/results/model_spec.hpp"
 #include "harness/results/schema.hpp"
 #include "harness/sweep/models.hpp"
 #include "harness/sweep/plan.hpp"
+#include "harness/sweep/workloads.hpp"
 
 namespace {
 
@@ -292,6 +294,43 @@ TEST(CheckRates, ASearchHoldsItsConnectionsThroughAWholePoint) {
   EXPECT_EQ(server_header_timeout(config).count(), 0);
   config.search = "rate";
   EXPECT_GE(server_header_timeout(config), 2 * (config.duration + config.warmup));
+}
+
+}  // namespace
+
+namespace {
+
+// A workload is checked with the handler's own grammar: a typo or a bad
+// value is named, with the keys there are, before anything is measured.
+TEST(Workloads, TyposAndBadValuesAreNamed) {
+  EXPECT_EQ(workload_problem(""), "");
+  EXPECT_EQ(workload_problem("sleep_us=10000&bytes=64"), "");
+  EXPECT_EQ(workload_problem("sleepus=1000"),
+            "unknown key 'sleepus' (did you mean sleep_us?); the keys are cpu_us, sleep_us, "
+            "wait_us, bytes");
+  EXPECT_EQ(workload_problem("colour=red"),
+            "unknown key 'colour'; the keys are cpu_us, sleep_us, wait_us, bytes");
+  EXPECT_EQ(workload_problem("sleep_us=abc"),
+            "sleep_us='abc' is not a whole number of microseconds from 0 to 60000000");
+  EXPECT_NE(workload_problem("cpu_us=-5").find("cpu_us='-5'"), std::string::npos);
+  EXPECT_NE(workload_problem("bytes=999999999999").find("from 0 to 67108864"), std::string::npos);
+
+  EXPECT_EQ(usage_error([] { check_workloads({"", "bytes=13@95|sleep_us=20000@5"}); }), "");
+  EXPECT_NE(usage_error([] {
+              check_workloads({"bytes=13@95|sleep_us=x@5"});
+            }).find("workload 'bytes=13@95|sleep_us=x@5': sleep_us='x'"),
+            std::string::npos);
+  EXPECT_NE(usage_error([] { check_workloads({"bytes=13@0"}); }), "");  // a weight of 0
+}
+
+TEST(Words, DidYouMeanSuggestsOnlyNearNames) {
+  const std::vector<std::string> commands{"run", "load", "serve", "compare", "verify"};
+  EXPECT_EQ(closest_word("rnu", commands), "run");  // a swap
+  EXPECT_EQ(closest_word("compre", commands), "compare");
+  EXPECT_EQ(closest_word("lod", commands), "load");
+  EXPECT_EQ(closest_word("xyz", commands), "");
+  EXPECT_EQ(closest_word("r", commands), "");  // one letter is no evidence
+  EXPECT_EQ(did_you_mean("serv", commands), " (did you mean serve?)");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@ statuses for bad input (400, 431, 413, 501), and breaks as MODE says:
   ignores-sleep   answers sleep_us, cpu_us and wait_us at once
   reorders        answers the requests that arrived together last first
   bad-length      says one byte less in Content-Length than it sends
+  not-found       answers every well-formed request 404 Not Found
 
 Usage: broken_server.py PORT MODE"""
 import socket
@@ -16,10 +17,12 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 PORT, MODE = int(sys.argv[1]), sys.argv[2]
-assert MODE in ("ignores-sleep", "reorders", "bad-length"), MODE
+assert MODE in ("ignores-sleep", "reorders", "bad-length", "not-found"), MODE
 
 
 def respond(target, close):
+    if MODE == "not-found":
+        return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
     query = parse_qs(urlsplit(target).query)
     value = lambda key: int(query.get(key, ["0"])[0])
     if MODE != "ignores-sleep":
