@@ -188,6 +188,23 @@ struct LoadResult {
   // waiting, reconnecting or never served). Without them a server that
   // starves some connections shows a fine p99 of the few it answers.
   uint64_t unfinished = 0;
+  // Requests lost to a timeout in the window, each in `latency` at its age
+  // when abandoned (errors.timeout also counts connects that timed out).
+  uint64_t timed_out = 0;
+  // The sum of the ages of the unanswered (timed_out and unfinished), from
+  // their intended send: with answered_ns, the mean over every request
+  // sent, which a server that starves most of its clients cannot flatter.
+  uint64_t unanswered_ns = 0;
+  uint64_t unanswered() const { return timed_out + unfinished; }
+  // Connections that got no response in the whole window: starved clients
+  // (a closed loop always has requests in flight at its end; this does not
+  // count those).
+  uint64_t connections_unanswered = 0;
+  double unanswered_age_mean_us() const {
+    return unanswered() == 0
+               ? 0
+               : static_cast<double>(unanswered_ns) / static_cast<double>(unanswered()) / 1000.0;
+  }
   uint64_t in_flight_at_open = 0;  // sent before the window opened, unanswered then
   // The sum of the `requests`' times, each from its actual send: the
   // requests the server's own stages split, so their mean less the

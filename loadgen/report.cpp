@@ -75,14 +75,17 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
   fmt::print(out, "  {} requests in {:.2f}s, {} read\n", result.requests, result.duration_s,
              format_bytes(static_cast<double>(result.bytes_read)));
   const ErrorCounts& e = result.errors;
-  if (e.timeout > 0)
-    fmt::print(out, "  Latency includes {} timed-out requests at their age when abandoned ({})\n",
-               e.timeout, format_nanos(static_cast<double>(config.timeout.count())));
-  if (result.unfinished > 0)
+  if (result.unanswered() > 0)
     fmt::print(out,
-               "  Latency includes {} requests unanswered or not yet sent when the window "
-               "closed, at their age then\n",
-               result.unfinished);
+               "  {} requests never answered ({} timed out after {}, {} unanswered or not yet "
+               "sent when the window closed), mean age {}; the latencies include them at that "
+               "age\n",
+               result.unanswered(), result.timed_out,
+               format_nanos(static_cast<double>(config.timeout.count())), result.unfinished,
+               format_nanos(result.unanswered_age_mean_us() * 1000));
+  if (result.connections_unanswered > 0)
+    fmt::print(out, "  {} of {} connections got no response in the whole window\n",
+               result.connections_unanswered, config.connections);
   if (e.total() > e.status)  // wrk's line, in wrk's words
     fmt::print(out, "  Socket errors: connect {}, read {}, write {}, timeout {}\n", e.connect,
                e.read, e.write, e.timeout);

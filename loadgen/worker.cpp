@@ -289,6 +289,7 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
   --in_flight_;
   if (window_open_) {
     ++result_.requests;
+    c.answered_in_window = true;
     if (result_.targets.size() > 1) ++result_.targets[request.target].requests;
     record_latency(c, request, now);
     result_.answered_ns += nanos(now - request.sent);
@@ -324,8 +325,8 @@ void Worker::on_response(uint32_t index, Clock::time_point now) {
   try_send(index, now);
 }
 
-void Worker::record_latency(const Connection& c, const InFlight& request, Clock::time_point now,
-                            bool answered) {
+uint64_t Worker::record_latency(const Connection& c, const InFlight& request, Clock::time_point now,
+                                bool answered) {
   const uint64_t latency = nanos(now - request.intended);
   result_.latency.record(latency);
   if (result_.targets.size() > 1)  // with one URL the totals say it all
@@ -343,15 +344,19 @@ void Worker::record_latency(const Connection& c, const InFlight& request, Clock:
     result_.uncorrected_latency.record(uncorrected);
     if (interval != nullptr) interval->uncorrected.record(uncorrected);
   }
+  return latency;
 }
 
 void Worker::record_unfinished(Clock::time_point end) {
   for (Connection& c : connections_) {
-    for (const InFlight& request : c.in_flight) record_latency(c, request, end, false);
+    result_.connections_unanswered += !c.answered_in_window;
+    for (const InFlight& request : c.in_flight)
+      result_.unanswered_ns += record_latency(c, request, end, false);
     result_.unfinished += c.in_flight.size();
     if (!c.schedule) continue;
     while (c.schedule->next() < end) {
-      record_latency(c, {c.schedule->take(), end, pick_target()}, end, false);
+      result_.unanswered_ns +=
+          record_latency(c, {c.schedule->take(), end, pick_target()}, end, false);
       ++result_.unfinished;
     }
   }
@@ -366,8 +371,11 @@ void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::strin
     result_.errors.*cause += lost;
     result_.error_details[what] += lost;
     second(now)->errors += lost;
-    if (cause == &ErrorCounts::timeout)
-      for (const auto& request : c.in_flight) record_latency(c, request, now);
+    if (cause == &ErrorCounts::timeout) {
+      result_.timed_out += c.in_flight.size();
+      for (const auto& request : c.in_flight)
+        result_.unanswered_ns += record_latency(c, request, now);
+    }
   }
   in_flight_ -= c.in_flight.size();
   c.in_flight.clear();

@@ -109,7 +109,8 @@ class Worker {
     // io-uring: completions name the socket they were for, so one that
     // arrives after the connection was replaced is recognised as stale.
     uint32_t generation = 0;
-    std::string sending;  // bytes the kernel may still be reading (io-uring)
+    bool answered_in_window = false;  // any response in the measured window
+    std::string sending;              // bytes the kernel may still be reading (io-uring)
     size_t sending_done = 0;
     bool send_in_flight = false;
   };
@@ -150,8 +151,9 @@ class Worker {
   // lower bound (wrk drops it, which hides starvation). `answered` false:
   // the window closed on it (record_unfinished), so it stays out of the
   // uncorrected view, which counts responses from their actual send.
-  void record_latency(const Connection& c, const InFlight& request, Clock::time_point now,
-                      bool answered = true);
+  // Returns the latency recorded, in ns.
+  uint64_t record_latency(const Connection& c, const InFlight& request, Clock::time_point now,
+                          bool answered = true);
   // As the window closes at `end`: every request still unanswered, and in
   // an open loop every send due before `end` that has not gone out, in the
   // latency at its age then (LoadResult::unfinished).

@@ -6,6 +6,7 @@
 #include <linux/net_tstamp.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -175,6 +176,19 @@ Acceptor::Result Acceptor::accept() {
       // listener is fine.
       return {Outcome::kFailed, Fd()};
   }
+}
+
+std::string connect_problem(const Address& address) {
+  Fd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return std::strerror(errno);
+  if (::connect(fd.get(), address.get(), address.length) == 0) return {};
+  if (errno != EINPROGRESS) return std::strerror(errno);
+  pollfd p{fd.get(), POLLOUT, 0};
+  if (::poll(&p, 1, 2000) <= 0) return "no answer within 2 s";
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  return error == 0 ? std::string() : std::strerror(error);
 }
 
 }  // namespace cmb::net

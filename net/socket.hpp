@@ -46,6 +46,11 @@ Fd listen_tcp(const Address& address, const ListenOptions& options = {});
 // The address a socket is bound to (after binding port 0, the chosen port).
 Address local_address(int fd);
 
+// Why a TCP connection to `address` cannot be made now ("Connection
+// refused", "no answer within 2 s"), or "" when one can (it is closed at
+// once).
+std::string connect_problem(const Address& address);
+
 // recv(2), and with `with_time` when the kernel queued what it read: the
 // software receive timestamp of the last segment read (CLOCK_REALTIME
 // nanoseconds), from the control message recvmsg() brings on a socket

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,7 +86,55 @@ std::string resolve(const std::string& program) {
   fail(report);
 }
 
+// fork() without glibc's fork handlers, which take locks (malloc's among
+// them) that another thread of the parent may have held at the first
+// fork: the init below forks again. `flags` adds clone flags.
+pid_t raw_fork(unsigned long flags) {
+  return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0));
+}
+
+// PID 1 of the child's own PID namespace (SpawnOptions::own_pid_namespace):
+// starts the program as its child and exits with its status, reaping
+// whatever else is orphaned into the namespace meanwhile. Signals without a
+// handler do not reach a namespace's init, so a SIGTERM to the group stops
+// the program and leaves the init to follow it. Async-signal-safe calls only.
+[[noreturn]] void contain(const char* path, char* const* argv, const SpawnOptions& o,
+                          const SpawnOptions& program_options, const cpu_set_t* cpus, int report) {
+  if (o.new_process_group && ::setpgid(0, 0) != 0) fail(report);
+  // The parent is outside the namespace (getppid() says 0), so unlike
+  // become() there is no check that it is still alive.
+  if (o.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  struct sigaction reap {};  // an inherited SIG_IGN would make waitpid wait for every child
+  reap.sa_handler = SIG_DFL;
+  ::sigaction(SIGCHLD, &reap, nullptr);
+  const pid_t self = ::getpid();  // 1
+  const pid_t program = raw_fork(0);
+  if (program < 0) fail(report);
+  if (program == 0) become(path, argv, program_options, cpus, self, report);
+  ::close(report);  // the parent reads end of file once the program has exec'd
+  int status = 0;
+  for (;;) {
+    const pid_t done = ::waitpid(-1, &status, 0);
+    if (done == program) break;
+    if (done < 0 && errno != EINTR) ::_exit(127);
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}
+
 }  // namespace
+
+bool pid_namespaces_available() {
+  static const bool available = [] {
+    const pid_t probe = raw_fork(CLONE_NEWPID);
+    if (probe == 0) ::_exit(0);
+    if (probe < 0) return false;
+    int status = 0;
+    while (::waitpid(probe, &status, 0) < 0 && errno == EINTR) {
+    }
+    return true;
+  }();
+  return available;
+}
 
 pid_t spawn_process(const std::vector<std::string>& argv, const SpawnOptions& options) {
   if (argv.empty()) throw std::invalid_argument("spawn_process: no program");
@@ -103,12 +152,15 @@ pid_t spawn_process(const std::vector<std::string>& argv, const SpawnOptions& op
     throw std::system_error(errno, std::generic_category(), "cannot run " + argv[0] + ": pipe2");
   Fd report_read(report[0]), report_write(report[1]);
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  SpawnOptions program_options = options;  // in the init's group, as its child
+  program_options.new_process_group = false;
+  const pid_t pid = options.own_pid_namespace ? raw_fork(CLONE_NEWPID) : ::fork();
   if (pid < 0)
     throw std::system_error(errno, std::generic_category(), "cannot run " + argv[0] + ": fork");
-  if (pid == 0)
-    become(path.c_str(), args.data(), options, options.cpus.empty() ? nullptr : &cpus, parent,
-           report_write.get());
+  const cpu_set_t* pinned = options.cpus.empty() ? nullptr : &cpus;
+  if (pid == 0 && options.own_pid_namespace)
+    contain(path.c_str(), args.data(), options, program_options, pinned, report_write.get());
+  if (pid == 0) become(path.c_str(), args.data(), options, pinned, parent, report_write.get());
   if (options.new_process_group) ::setpgid(pid, pid);  // also here: no race with the exec
   report_write.reset();
   // The exec closes the report's write end (O_CLOEXEC): end of file means it

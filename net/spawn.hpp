@@ -27,7 +27,18 @@ struct SpawnOptions {
   // Unblock every signal: a parent that blocks some for sigwait (serve)
   // would pass its mask on. Off: the child inherits the mask, as exec does.
   bool clear_signal_mask = false;
+  // Run the program in a PID namespace of its own under a small init of
+  // ours (the pid returned): when the program exits, or the init dies with
+  // its parent, the kernel kills every process left in the namespace, so a
+  // daemon's workers cannot outlive it. The init exits with the program's
+  // status, 128 + N when signal N killed it (as a shell reports it). Needs
+  // CAP_SYS_ADMIN: see pid_namespaces_available().
+  bool own_pid_namespace = false;
 };
+
+// Whether this process may give a child a PID namespace of its own (root,
+// or CAP_SYS_ADMIN); probed once, by starting one.
+bool pid_namespaces_available();
 
 // Starts argv[0] (a path, or a name found on PATH) with argv. Returns its
 // pid once the exec has succeeded. Throws std::system_error with the errno

@@ -88,8 +88,8 @@ def use_colours_of(csv_path):
 
 def load(csv_path):
     """The measured rows of a results CSV, repetitions reduced to medians."""
-    text = ("timestamp", "model", "workload", "artifacts", "error", "server_accepts_per_thread",
-            "outlier", "steady", "ramp")
+    text = ("timestamp", "model", "workload", "artifacts", "warnings", "error",
+            "server_accepts_per_thread", "outlier", "steady", "ramp")
     frame = pd.read_csv(csv_path, keep_default_na=False,
                         dtype={c: str for c in text if c != "timestamp"})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -449,15 +449,56 @@ def draw_memory_and_threads(ax, part):
 
 STAGES = ["inbound", "queued", "service", "outbound", "unaccounted"]
 STAGE_COLOURS = {"inbound": "#9ecae1", "queued": "#fd8d3c", "service": "#74c476",
-                 "outbound": "#bcbddc", "unaccounted": "#d9d9d9"}
+                 "outbound": "#bcbddc", "unaccounted": "#d9d9d9", "never answered": "#cb181d"}
+NEVER = "never answered"
+
+
+def counts_unanswered(part):
+    """Whether the CSV counts the requests never answered (runs from before
+    it did have no such columns)."""
+    return column("unanswered") in part.columns and column("unanswered_wait") in part.columns
 
 
 def staged_points(part):
-    """Per model with stages (not nginx or an external), its busiest point."""
+    """Per model with stages (not nginx or an external), its busiest point;
+    and a point that answered nothing at all, whose bar is all never answered."""
     columns = [column(stage) for stage in STAGES]
     if any(c not in part.columns for c in columns):
         return part.iloc[0:0]
-    return busiest_points(part).dropna(subset=columns[:4])
+    busiest = busiest_points(part)
+    staged = busiest[columns[:4]].notna().all(axis=1)
+    if counts_unanswered(part):
+        staged |= (busiest["requests"] == 0) & (busiest[column("unanswered")] > 0)
+    return busiest[staged]
+
+
+def stage_segments(busiest):
+    """Each bar's segments in ms, in order, from the client's mean over every
+    request sent: a stage's mean over the answered, scaled by the share
+    answered, and the never answered's age over every request sent
+    (unanswered_wait_us). Their sum is that mean."""
+    answered = busiest["requests"].astype(float)
+    unanswered = busiest[column("unanswered")].astype(float) if counts_unanswered(busiest) else 0
+    share = (answered / (answered + unanswered)).fillna(0)
+    segments = {stage: (busiest[column(stage)].fillna(0).clip(lower=0) * share / 1000).tolist()
+                for stage in STAGES}
+    if counts_unanswered(busiest):
+        segments[NEVER] = (busiest[column("unanswered_wait")] / 1000).tolist()
+    return segments
+
+
+def never_label(point):
+    """" (63 of 64 connections)" when connections went unanswered all window
+    long, else " (127 requests)"."""
+    starved = point.get("connections_unanswered", 0)
+    if starved and starved > 0:
+        return f" ({int(starved)} of {int(point['connections'])} connections)"
+    return f" ({int(point[column('unanswered')])} requests)"
+
+
+def ms(value):
+    """A time in ms for a label: three figures, whole above a second."""
+    return f"{value:.3g}" if value < 1000 else f"{value:.0f}"
 
 
 def text_fits(ax, width, span, text):
@@ -469,33 +510,38 @@ def text_fits(ax, width, span, text):
 
 def draw_stages(ax, part):
     """Where the time goes: per model, at its largest connection count, one
-    horizontal bar stacked from its four stage means and the unaccounted
-    rest, labelled in ms. A stage is named inside its segment when the words
-    fit there; the stage that holds most of a bar is named beside its total
-    when they do not. Models without stages (nginx, externals) are left
-    out; a negative rest (the stages' means above the client's) draws as 0."""
-    columns = [column(stage) for stage in STAGES]
+    horizontal bar of the client's mean over every request sent (the
+    answered at their latency, the never answered at their age), stacked
+    from the four stages and the unaccounted rest, each as its share of that
+    mean, and the requests never answered as a segment of its own, labelled
+    with how many. A segment is named inside when the words fit there; the
+    one that holds most of a bar is named beside its total when they do not.
+    Models without stages (nginx, externals) are left out; a negative rest
+    (the stages' means above the client's) draws as 0."""
     busiest = staged_points(part)
     if busiest.empty:
         return False
     models = list(busiest["model"])
-    totals = (busiest[columns].clip(lower=0).sum(axis=1) / 1000).tolist()
+    segments = stage_segments(busiest)
+    totals = [sum(values) for values in zip(*segments.values())]
     longest = max(totals) or 1
     span = longest * 1.3  # room for the totals' labels
     ax.set_xlim(0, span)
     left = [0.0] * len(models)
-    beside = [f"{total:.3g} ms" for total in totals]
-    for stage, name in zip(STAGES, columns):
-        widths = [max(v, 0) / 1000 for v in busiest[name]]
+    beside = [f"{ms(total)} ms" for total in totals]
+    for stage, widths in segments.items():
         ax.barh(range(len(models)), widths, left=left, color=STAGE_COLOURS[stage], label=stage,
                 edgecolor="white", linewidth=0.5)
         for i, width in enumerate(widths):
-            label = f"{stage} {width:.3g} ms"
+            name = stage
+            if stage == NEVER:
+                name = NEVER + never_label(busiest.iloc[i])
+            label = f"{name} {ms(width)} ms"
             if text_fits(ax, width, span, label):
                 ax.text(left[i] + width / 2, i, label, ha="center", va="center",
                         fontsize="x-small")
             elif width > 0.5 * totals[i]:
-                beside[i] += f", {stage} {width:.3g}"
+                beside[i] += f", {name} {ms(width)}"
         left = [a + b for a, b in zip(left, widths)]
     for i, total in enumerate(totals):
         ax.text(total + 0.01 * longest, i, beside[i], va="center", fontsize="x-small")
@@ -503,10 +549,12 @@ def draw_stages(ax, part):
     ax.set_yticklabels([f"{m} (c={int(c)})" for m, c in zip(models, busiest["connections"])],
                        fontsize="small")
     ax.invert_yaxis()
-    ax.set_xlabel("mean time per request (ms)")
-    ax.set_title("Where the time goes, inside the server")
+    ax.set_xlabel("mean time per request sent (ms)")
+    ax.set_title("Where the time goes, inside the server" + (
+        "" if counts_unanswered(busiest)
+        else "\n(a run from before unanswered requests were counted: they are not shown)"))
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize="x-small", ncol=len(STAGES), loc="upper center",
+    ax.legend(fontsize="x-small", ncol=min(len(segments), 3), loc="upper center",
               bbox_to_anchor=(0.5, -0.18))
     return True
 

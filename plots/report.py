@@ -44,6 +44,7 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 tr.held .verdict { color: #1a7f37; } tr.did-not-hold .verdict { color: #a3141b; }
 tr.not-measured .verdict { color: #8a6d00; }
 .measured { color: #555; font-size: 0.9em; }
+table.failed caption { text-align: left; font-weight: bold; color: #a3141b; }
 figure { margin: 1em 0; } figure svg { width: 100%; height: auto; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
 dl.machine { display: grid; grid-template-columns: max-content 1fr; gap: 0.2em 1em; font-size: 0.9em; }
@@ -113,6 +114,26 @@ def search_table(run):
             "<th>connections</th><th>found</th></tr>" + "".join(rows) + "</table>")
 
 
+def failed_points(csv):
+    """The CSV's error rows, as (point, reason): points the charts leave out."""
+    frame = plot_results.pd.read_csv(csv, keep_default_na=False, dtype=str)
+    if "error" not in frame.columns:
+        return []
+    return [(f"{row['model']} {row['workload'] or 'hello'} c={row['connections']}"
+             + (f" R={row['rate']}" if row.get("rate", "0") not in ("", "0") else "")
+             + f" rep {row.get('repetition', '1')}", row["error"])
+            for _, row in frame[frame["error"] != ""].iterrows()]
+
+
+def failed_table(failed):
+    if not failed:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(point)}</td><td>{html.escape(reason)}</td></tr>"
+                   for point, reason in failed)
+    return (f"<table class='failed'><caption>{len(failed)} point(s) not measured, left out of the "
+            "charts and the claims</caption><tr><th>point</th><th>why</th></tr>" + rows + "</table>")
+
+
 def machine_list(manifest, csv):
     kernel = manifest.get("kernel", "")
     build = manifest.get("cmbench_version")
@@ -140,6 +161,9 @@ def section(run, charts_dir, slides):
     story = [p for p in svgs if p.stem.startswith("story")]
     others = [p for p in svgs if not p.stem.startswith("story")]
     held = sum(1 for v in verdicts if v["held"] is True)
+    failed_rows = failed_points(csv)
+    for point, reason in failed_rows:
+        print(f"report: {name}: left out {point} (an error row: {reason})", file=sys.stderr)
     parts = [f'<section class="scenario" id="{html.escape(plot_results.slug(name))}">',
              f'<h2 class="question">{html.escape(manifest.get("question") or name)}</h2>',
              f'<p class="headline{" failed" if failed else ""}">{html.escape(title)}</p>']
@@ -150,6 +174,7 @@ def section(run, charts_dir, slides):
             parts.append(f'<p class="count">Judged on a sweep that {html.escape(flags)} changed: '
                          "the claims were written for the scenario's own.</p>")
         parts.append(f'<table class="verdicts">{verdict_rows(verdicts)}</table>')
+    parts.append(failed_table(failed_rows))
     for path in story:
         parts.append(f'<figure class="story">{svg_text(path)}</figure>')
     if not slides:

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -25,8 +26,15 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kStopGrace{5000};
 
-std::string describe(int status) {
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+// How the command ended. In a PID namespace of its own, its status comes
+// through our init, which reports a death by signal N as 128 + N.
+std::string describe(int status, bool contained) {
+  if (WIFEXITED(status)) {
+    const int code = WEXITSTATUS(status);
+    if (contained && code > 128 && code < 128 + NSIG)
+      return "was killed by signal " + std::to_string(code - 128);
+    return "exited with status " + std::to_string(code);
+  }
   if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
   return "stopped";
 }
@@ -71,7 +79,7 @@ class ExternalServer final : public Server {
       int status = 0;
       if (::waitpid(child_, &status, WNOHANG) == child_) {
         child_ = -1;
-        throw std::runtime_error("the external server " + describe(status));
+        throw std::runtime_error("the external server " + describe(status, contained_));
       }
     }
     end_child();
@@ -84,8 +92,20 @@ class ExternalServer final : public Server {
     fs::remove_all(dir_, ignored);
   }
 
+  // cmbench-external-PID-XXXXXX, PID being this process's. A serve killed
+  // with SIGKILL cannot remove its own: the next one removes those whose
+  // process is gone.
   static std::string make_directory() {
-    std::string path = (fs::temp_directory_path() / "cmbench-external-XXXXXX").string();
+    const fs::path tmp = fs::temp_directory_path();
+    std::error_code ignored;
+    for (const auto& entry : fs::directory_iterator(tmp, ignored)) {
+      const std::string name = entry.path().filename().string();
+      int pid = 0;
+      if (std::sscanf(name.c_str(), "cmbench-external-%d-", &pid) == 1 && pid > 0 &&
+          ::kill(pid, 0) != 0 && errno == ESRCH)
+        fs::remove_all(entry.path(), ignored);
+    }
+    std::string path = (tmp / fmt::format("cmbench-external-{}-XXXXXX", ::getpid())).string();
     if (::mkdtemp(path.data()) == nullptr)
       throw std::system_error(errno, std::generic_category(), "mkdtemp");
     return path;
@@ -96,13 +116,16 @@ class ExternalServer final : public Server {
     if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
       throw std::system_error(errno, std::generic_category(), "pipe2");
     net::Fd read_end(pipe_fds[0]), write_end(pipe_fds[1]);
-    // Its own process group, so that stopping it reaches its workers too;
-    // its stdout to our pipe (ours is the harness's), then on to stderr;
-    // every signal unblocked (serve blocks them for sigwait).
+    // Its own process group, so that stopping it reaches its workers too,
+    // and where we may, its own PID namespace, so that nothing it started
+    // outlives it even when we are killed (docs/models.md); its stdout to
+    // our pipe (ours is the harness's), then on to stderr; every signal
+    // unblocked (serve blocks them for sigwait).
     net::SpawnOptions options;
     options.stdout_fd = write_end.get();
     options.new_process_group = true;
     options.clear_signal_mask = true;
+    options.own_pid_namespace = contained_ = net::pid_namespaces_available();
     try {
       child_ = net::spawn_process(args, options);
     } catch (const std::system_error& e) {
@@ -123,7 +146,7 @@ class ExternalServer final : public Server {
       if (::waitpid(child_, &status, WNOHANG) == child_) {
         child_ = -1;
         throw std::runtime_error(
-            program + " " + describe(status) + " before it was ready" +
+            program + " " + describe(status, contained_) + " before it was ready" +
             (WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (could it be run?)" : ""));
       }
       pollfd p{out_.get(), POLLIN, 0};
@@ -143,8 +166,12 @@ class ExternalServer final : public Server {
       if (line_seen && port_accepts(address())) break;
       if (Clock::now() >= deadline) {
         end_child();
-        throw std::runtime_error(program + " was not ready within " +
-                                 std::to_string(command_.ready_timeout.count()) + " ms");
+        throw std::runtime_error(fmt::format(
+            "{} was not ready within {} ms: {}", program, command_.ready_timeout.count(),
+            line_seen ? fmt::format("nothing accepted on {} (does the command bind {{port}}, "
+                                    "which was {}?)",
+                                    address().to_string(), address().port())
+                      : fmt::format("no line with '{}' on its stdout", command_.ready_line)));
       }
       if (!out_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -180,6 +207,7 @@ class ExternalServer final : public Server {
   ExternalCommand command_;
   std::string dir_;
   pid_t child_ = -1;
+  bool contained_ = false;  // in a PID namespace of its own
   net::Fd out_;
   std::thread forwarder_;
 };

@@ -84,8 +84,14 @@ int export_command(const std::string& csv, const ExportOptions& options) {
       columns.push_back(table.column(column));
       if (columns.back() < 0) throw std::runtime_error(fmt::format("no '{}' column", column));
     }
+    const int error = table.column("error");
     for (const auto& row : table.rows) {
-      if (!table.measured(row)) continue;  // a failed point has no figures
+      if (!table.measured(row)) {  // a failed point has no figures: named, not exported
+        const PointKey key = identity.read(row).point();
+        fmt::print(stderr, "cmbench export: left out {} (an error row: {})\n", point_name(key),
+                   row[static_cast<size_t>(error)]);
+        continue;
+      }
       const PointKey key = identity.read(row).point();
       if (!points.contains(key)) order.push_back(key);
       for (size_t i = 0; i < metrics.size(); ++i)  // an empty cell was not measured
@@ -98,6 +104,14 @@ int export_command(const std::string& csv, const ExportOptions& options) {
     throw UsageError(fmt::format("{}: {}", csv, e.what()));
   }
   if (order.empty()) throw UsageError(fmt::format("{}: no measured point to export", csv));
+  // A metric no point measured (syscalls without `run --syscalls`) is refused,
+  // not exported as nothing.
+  for (const Metric* metric : metrics)
+    if (std::none_of(order.begin(), order.end(),
+                     [&](const PointKey& key) { return !points[key][metric].empty(); }))
+      throw std::runtime_error(fmt::format(
+          "{}: the run did not measure '{}' ({} is empty in every row{})", csv, metric->name,
+          metric->columns.front(), metric->name == "syscalls" ? ": run with --syscalls" : ""));
 
   if (options.format == ExportOptions::Format::kBmf) {
     Json json = Json::object();

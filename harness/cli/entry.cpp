@@ -14,10 +14,12 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "harness/base/build_info.hpp"
 #include "harness/base/exit_codes.hpp"
 #include "harness/base/files.hpp"
+#include "harness/base/words.hpp"
 #include "harness/cli/man_page.hpp"
 #include "harness/cli/subcommands.hpp"
 
@@ -37,6 +39,20 @@ std::string short_usage() {
          "  cmbench load URL -c N -d T a load generator, as wrk (-R RATE: as wrk2)\n"
          "  cmbench verify --model M   whether a server answers as it must (--url, --external)\n"
          "  cmbench --help             every subcommand; cmbench SUBCOMMAND --help; man cmbench\n";
+}
+
+// "unknown command 'rnu' (did you mean run?)..." when `word` would be taken
+// for a subcommand and is none; "" otherwise (CLI11 alone says only "A
+// subcommand is required").
+std::string unknown_command(const CLI::App& app, const std::string& word) {
+  if (word.empty() || word[0] == '-') return "";
+  std::vector<std::string> names;  // those --help lists, to suggest
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (command->get_name() == word) return "";
+    if (!command->get_group().empty()) names.push_back(command->get_name());
+  }
+  return fmt::format("unknown command '{}'{}; `cmbench --help` lists them", word,
+                     cmb::harness::did_you_mean(word, names));
 }
 
 }  // namespace
@@ -103,6 +119,10 @@ int cmb::run_main(int argc, char** argv, const std::vector<servers::ModelEntry>&
   if (args == std::vector<std::string>{"--man"}) {  // for the build: cmbench.1
     fmt::print("{}", man_page(app, build_info().version));
     return kExitOk;
+  }
+  if (const std::string unknown = unknown_command(app, args[0]); !unknown.empty()) {
+    fmt::print(stderr, "cmbench: {}\n", unknown);
+    return kExitUsage;
   }
   sweep.command_line = "cmbench";
   for (const auto& arg : args) sweep.command_line += " " + arg;

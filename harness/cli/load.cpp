@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include "harness/base/exit_codes.hpp"
@@ -55,6 +57,8 @@ std::string dump_json(const Json& json);
 struct ServerSplit {
   std::array<servers::StageHistogram, servers::kStages> stages;
   double answered_mean_us;
+  uint64_t unanswered;  // never answered, beside the stages' (the client's count)
+  double unanswered_age_mean_us;
   // The client's mean less the four stages' (empty unless all four have samples).
   std::optional<double> unaccounted_us() const {
     double sum = 0;
@@ -66,6 +70,17 @@ struct ServerSplit {
   }
 };
 
+// Whether the server recorded any stage: one started without --attribution
+// records none (its counters still count).
+bool recorded(const ServerSplit& split) {
+  return std::any_of(split.stages.begin(), split.stages.end(),
+                     [](const auto& stage) { return stage.count > 0; });
+}
+
+constexpr std::string_view kNoStages =
+    "no stages recorded: start the server with `cmbench serve --attribution` to split each "
+    "request's time into inbound, queued, service and outbound";
+
 Json split_json(const ServerSplit& split) {
   Json json = Json::object();
   for (size_t i = 0; i < servers::kStages; ++i)
@@ -74,17 +89,27 @@ Json split_json(const ServerSplit& split) {
         {"mean_us", json_number(split.stages[i].mean_us(), 1)},
         {"p99_us", json_number(split.stages[i].percentile_us(99), 1)}};
   if (const auto rest = split.unaccounted_us()) json["unaccounted_mean_us"] = json_number(*rest, 1);
+  json["unanswered"] = split.unanswered;
+  json["unanswered_age_mean_us"] = json_number(split.unanswered_age_mean_us, 1);
+  if (!recorded(split)) json["note"] = kNoStages;
   return json;
 }
 
 void print_split(const ServerSplit& split) {
+  if (!recorded(split)) {
+    fmt::print("  Inside the server: {}\n", kNoStages);
+    return;
+  }
   std::string line;
   for (size_t i = 0; i < servers::kStages; ++i)
     line += fmt::format("  {} {}", servers::kStageNames[i],
                         loadgen::format_nanos(split.stages[i].mean_us() * 1000));
   if (const auto rest = split.unaccounted_us())
     line += fmt::format("  unaccounted {}", loadgen::format_nanos(*rest * 1000));
-  fmt::print("  Inside the server (means):\n  {}\n", line.substr(2));
+  fmt::print("  Inside the server (means of the answered):\n  {}\n", line.substr(2));
+  if (split.unanswered > 0)
+    fmt::print("  and {} never answered, mean age {}\n", split.unanswered,
+               loadgen::format_nanos(split.unanswered_age_mean_us * 1000));
 }
 
 // "K/N" (1 <= K <= N): agent K of N, as the 0-based segment and the count.
@@ -114,20 +139,6 @@ Json latency_json(const loadgen::LatencyHistogram& h) {
           {"max", us(static_cast<double>(h.max()))}};
 }
 
-// One blocking connect with a timeout; empty when it worked, else why not.
-std::string probe(const net::Address& address) {
-  net::Fd fd(::socket(address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return std::strerror(errno);
-  if (::connect(fd.get(), address.get(), address.length) == 0) return {};
-  if (errno != EINPROGRESS) return std::strerror(errno);
-  pollfd p{fd.get(), POLLOUT, 0};
-  if (::poll(&p, 1, 2000) <= 0) return "no answer within 2 s";
-  int error = 0;
-  socklen_t length = sizeof error;
-  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
-  return error == 0 ? std::string() : std::strerror(error);
-}
-
 // The first response-parse error of a run that parsed no response at all;
 // empty otherwise.
 std::string non_http_reply(const loadgen::LoadResult& result) {
@@ -139,7 +150,7 @@ std::string non_http_reply(const loadgen::LoadResult& result) {
 
 int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) {
   const loadgen::Url& url = config.targets.front().url;
-  if (const std::string why = probe(net::resolve(url.host, url.port)); !why.empty())
+  if (const std::string why = net::connect_problem(net::resolve(url.host, url.port)); !why.empty())
     throw UsageError(fmt::format("cannot connect to {}:{}: {}", url.host, url.port, why));
   // An agent of `cmbench run --load-hosts` says "ready" once set up, and
   // its harness answers with the start instant once every agent is ready.
@@ -155,6 +166,7 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   std::optional<servers::CounterFile> counters;
   std::optional<servers::CounterValues> at_open;
   if (outputs.server_pid > 0) {
+    if (outputs.agent) throw UsageError("--server-pid is not for an agent of `cmbench run`");
     try {
       counters.emplace(servers::CounterFile::of_process(outputs.server_pid));
     } catch (const std::exception& error) {
@@ -203,7 +215,8 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   }
   std::optional<ServerSplit> split;
   if (counters && at_open)
-    split = ServerSplit{counters->read().stages_since(*at_open), result.answered_mean_us()};
+    split = ServerSplit{counters->read().stages_since(*at_open), result.answered_mean_us(),
+                        result.unanswered(), result.unanswered_age_mean_us()};
   if (outputs.json) {
     Json json = load_json_object(config, result);
     if (split) json["server_stages"] = split_json(*split);
@@ -250,6 +263,9 @@ Json load_json_object(const loadgen::LoadConfig& config, const loadgen::LoadResu
                {"in_flight_at_open", result.in_flight_at_open},
                {"abandoned", result.abandoned},
                {"unfinished", result.unfinished},
+               {"unanswered", result.unanswered()},
+               {"unanswered_age_mean_us", json_number(result.unanswered_age_mean_us(), 1)},
+               {"connections_unanswered", result.connections_unanswered},
                {"duration_s", json_number(result.duration_s, 3)},
                {"rps", json_number(result.rps(), 2)},
                {"bytes_read", result.bytes_read},
@@ -407,8 +423,7 @@ std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
   load.add_option("--server-pid", o->outputs.server_pid,
                   "a `cmbench serve` on this machine: print where the time went inside it "
                   "(inbound, queued, service, outbound), from its own counters")
-      ->check(CLI::PositiveNumber)
-      ->excludes("--agent");
+      ->check(CLI::PositiveNumber);
   load.add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
   load.add_option("--hist", o->outputs.hist_path,
                   "write the latency distribution by percentile (mergeable) to this file");

@@ -75,7 +75,10 @@ std::string man_page(const CLI::App& app, const std::string& version) {
       "CSV and charts.\n";
   page += ".SH OPTIONS\n" + options_of(app, true);
   page += ".SH COMMANDS\n";
-  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
+  // A command without a group is internal (clock, for the lab's agents):
+  // hidden here as in --help.
+  for (const CLI::App* command :
+       app.get_subcommands([](const CLI::App* c) { return !c->get_group().empty(); })) {
     page += fmt::format(".SS \"cmbench {}\"\n{}\n", roff(command->get_name()),
                         roff(command->get_description()));
     page += options_of(*command, false);
@@ -88,10 +91,12 @@ std::string man_page(const CLI::App& app, const std::string& version) {
       page += fmt::format(".PP\n{}\n", roff(footer));
   }
   page +=
-      ".SH FILES\n.TP\n\\fIshare/cmbench/scenarios/*.toml\\fR\nthe scenarios `cmbench run "
-      "NAME` knows; a file of that name in \\fI./scenarios\\fR comes first\n.TP\n"
-      "\\fIshare/cmbench/plots/plot_results.py\\fR\nthe chart script `cmbench run` calls "
-      "(needs python3-matplotlib and python3-pandas)\n";
+      ".SH FILES\nUnder the prefix cmbench was installed to: \\fI/usr\\fR for the .deb, "
+      "\\fI/usr/local\\fR for \\fBcmake \\-\\-install\\fR unless told otherwise.\n.TP\n"
+      "\\fI/usr/share/cmbench/scenarios/*.toml\\fR\nthe scenarios `cmbench run NAME` knows; "
+      "a file of that name in \\fI./scenarios\\fR comes first\n.TP\n"
+      "\\fI/usr/share/cmbench/plots/plot_results.py\\fR\nthe chart script `cmbench run` "
+      "calls (needs python3-matplotlib and python3-pandas)\n";
   page +=
       ".SH EXIT STATUS\n0 when the command completed (a load run with errors counted "
       "included); 1 when \\fBcmbench compare\\fR finds a regression (a figure worse, a point "

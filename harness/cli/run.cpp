@@ -148,7 +148,9 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   run->add_option("--requests-per-connection", sweep.requests_per_connection,
                   "each point sends connections x N requests and ends (Bendersky's clients)")
       ->check(CLI::NonNegativeNumber);
-  run->add_flag("!--keepalive,!--no-keepalive", sweep.keep_alive, "a new connection per request");
+  run->add_flag("--keepalive,!--no-keepalive", sweep.keep_alive,
+                "keep-alive connections, the default; --no-keepalive: a new connection per "
+                "request");
   run->add_flag("--attribution,!--no-attribution", sweep.attribution,
                 "own models split each request's time into stages (the CSV's inbound_*, "
                 "queued_*, service_*, outbound_*, unaccounted_mean_us); every shipped scenario "

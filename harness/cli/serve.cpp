@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -12,9 +13,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "harness/base/exit_codes.hpp"
+#include "harness/base/proc_stats.hpp"
 #include "harness/cli/subcommands.hpp"
 #include "harness/sweep/models.hpp"
 #include "harness/sweep/server_report.hpp"
@@ -38,10 +42,18 @@ int serve_command(const std::string& model, const servers::ServerConfig& config,
   sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The machine's TCP counters as the server starts: it reports their growth.
+  const TcpCounters tcp_at_start = read_tcp_counters(::getpid());
   // Shared with the signal thread, which may outlive this function.
-  std::shared_ptr<servers::Server> server = external
-                                                ? servers::make_external_server(config, *external)
-                                                : servers::make_server(model, config);
+  std::shared_ptr<servers::Server> server;
+  try {
+    server = external ? servers::make_external_server(config, *external)
+                      : servers::make_server(model, config);
+  } catch (const std::system_error& e) {
+    if (e.code() != std::errc::address_in_use) throw;
+    throw std::runtime_error(fmt::format(
+        "{} (another process has that port: --port 0 picks a free one and prints it)", e.what()));
+  }
   if (net::is_wildcard(server->address()))
     fmt::print(stderr,
                "warning: listening on every interface ({}); use --host 127.0.0.1 to keep "
@@ -74,18 +86,18 @@ int serve_command(const std::string& model, const servers::ServerConfig& config,
   // is answered with the counters and the process tree as the server sees
   // them; the end of stdin (the session ended) stops the server.
   if (control_stdin)
-    std::thread([server, print_line] {
+    std::thread([server, print_line, tcp_at_start] {
       for (std::string line; std::getline(std::cin, line);)
         if (line == "snapshot")
-          print_line(
-              format_server_report({"snapshot", servers::read_counters(), {}, read_own_tree()}));
+          print_line(format_server_report(
+              {"snapshot", servers::read_counters(), {}, read_own_tree(tcp_at_start)}));
       server->stop();
     }).detach();
   fmt::print("{}\n", format_ready_line(server->address().to_string()));
   std::fflush(stdout);
   server->run();
-  fmt::print("{}\n", format_server_report(
-                         {"exit", servers::read_counters(), read_own_usage(), read_own_tree()}));
+  fmt::print("{}\n", format_server_report({"exit", servers::read_counters(), read_own_usage(),
+                                           read_own_tree(tcp_at_start)}));
   std::fflush(stdout);
   return kExitOk;
 }

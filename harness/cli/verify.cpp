@@ -15,6 +15,7 @@
 #include "harness/sweep/server_process.hpp"
 #include "harness/verify/checks.hpp"
 #include "loadgen/url.hpp"
+#include "net/socket.hpp"
 #include "servers/registry.hpp"
 
 namespace cmb::harness {
@@ -63,6 +64,10 @@ int verify_command(const VerifyOptions& o) {
     target.host = url.host;
     target.port = url.port;
     what = url.to_string();
+    // Nothing there: one sentence, not a failure for every check.
+    if (const std::string why = net::connect_problem(net::resolve(url.host, url.port));
+        !why.empty())
+      throw UsageError(fmt::format("cannot connect to {}:{}: {}", url.host, url.port, why));
   }
   if (server) target.port = server->port();
   fmt::print("cmbench verify: {} at {}:{}\n", what, target.host, target.port);

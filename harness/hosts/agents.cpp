@@ -55,6 +55,9 @@ std::string agent_result_json(const loadgen::LoadResult& r) {
                {"sent", r.sent},
                {"abandoned", r.abandoned},
                {"unfinished", r.unfinished},
+               {"timed_out", r.timed_out},
+               {"connections_unanswered", r.connections_unanswered},
+               {"unanswered_ns", r.unanswered_ns},
                {"in_flight_at_open", r.in_flight_at_open},
                {"answered_ns", r.answered_ns},
                {"duration_s", r.duration_s},
@@ -101,6 +104,9 @@ loadgen::LoadResult parse_agent_result(std::string_view line) {
     r.sent = json.at("sent").get<uint64_t>();
     r.abandoned = json.at("abandoned").get<uint64_t>();
     r.unfinished = json.at("unfinished").get<uint64_t>();
+    r.timed_out = json.at("timed_out").get<uint64_t>();
+    r.connections_unanswered = json.at("connections_unanswered").get<uint64_t>();
+    r.unanswered_ns = json.at("unanswered_ns").get<uint64_t>();
     r.in_flight_at_open = json.at("in_flight_at_open").get<uint64_t>();
     r.answered_ns = json.at("answered_ns").get<uint64_t>();
     r.duration_s = json.at("duration_s").get<double>();

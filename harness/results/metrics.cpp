@@ -19,6 +19,10 @@ const std::vector<Metric>& metrics() {
       {"service", {"service_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
       {"outbound", {"outbound_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
       {"unaccounted", {"unaccounted_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
+      // The requests never answered in the window, and their age averaged
+      // over every request sent (the "never answered" part of the mean).
+      {"unanswered", {"unanswered"}, "requests", Scale::kCount, Better::kNeither, 0},
+      {"unanswered_wait", {"unanswered_wait_us"}, "us", Scale::kMicros, Better::kNeither, 0},
       {"syscalls",
        {"server_syscalls_per_request"},
        "syscalls/request",

@@ -32,6 +32,14 @@ struct ResultRow : PointId {
   // "yes", "no" (its rate moved along a trend), "" (too few responses).
   std::string steady;
   loadgen::ErrorCounts errors;  // by cause: columns errors_CAUSE (loadgen::kErrorCauses)
+  // Requests sent in the window and never answered by its end (timed out,
+  // or still waiting), their mean age then, and that age averaged over
+  // every request sent: unanswered x age / (requests + unanswered), the
+  // part of the client's mean that no answered request's stage explains.
+  uint64_t unanswered = 0;
+  double unanswered_age_mean_us = 0;
+  double unanswered_wait_us = 0;
+  uint64_t connections_unanswered = 0;  // connections with no response in the whole window
   double latency_mean_us = 0;
   double latency_p50_us = 0;
   double latency_p90_us = 0;
@@ -85,7 +93,11 @@ struct ResultRow : PointId {
   // empty when this process generated it.
   std::string load_hosts;
   std::string artifacts;  // path prefix of the point's .hist and .timeline.csv
-  std::string error;      // empty when the point was measured
+  // The load generator's doubts about the figures, "; " between them
+  // (loadgen::warnings): the target rate not reached, sends late, a
+  // saturated generator thread, most responses errors.
+  std::string warnings;
+  std::string error;  // empty when the point was measured
 };
 
 }  // namespace cmb::harness

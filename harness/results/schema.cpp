@@ -58,6 +58,10 @@ std::vector<Column> make_columns() {
                          return fmt::format("{}", r.errors.*count);
                        }});
   std::vector<Column> rest = {
+      {"unanswered", CMB_NUMBER(unanswered, "{}")},
+      {"unanswered_age_mean_us", CMB_NUMBER(unanswered_age_mean_us, "{:.1f}")},
+      {"unanswered_wait_us", CMB_NUMBER(unanswered_wait_us, "{:.1f}")},
+      {"connections_unanswered", CMB_NUMBER(connections_unanswered, "{}")},
       {"latency_mean_us", CMB_NUMBER(latency_mean_us, "{:.1f}")},
       {"latency_p50_us", CMB_NUMBER(latency_p50_us, "{:.1f}")},
       {"latency_p90_us", CMB_NUMBER(latency_p90_us, "{:.1f}")},
@@ -100,6 +104,7 @@ std::vector<Column> make_columns() {
       {"uring_setup", CMB_TEXT(uring_setup)},
       {"load_hosts", CMB_TEXT(load_hosts)},
       {"artifacts", CMB_TEXT(artifacts)},
+      {"warnings", CMB_TEXT(warnings)},
       {"error", CMB_TEXT(error)},
   };
   columns.insert(columns.end(), rest.begin(), rest.end());
@@ -183,6 +188,12 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
   }
   // Absent from files written before they were; empty where not measured.
   const int search_step = table.column("search_step");
+  // Absent from files written before they were: 0.
+  const std::pair<const char*, double ResultRow::*> unanswered_figures[] = {
+      {"unanswered_age_mean_us", &ResultRow::unanswered_age_mean_us},
+      {"unanswered_wait_us", &ResultRow::unanswered_wait_us}};
+  const int unanswered = table.column("unanswered");
+  const int connections_unanswered = table.column("connections_unanswered");
   const std::pair<const char*, std::optional<double> ResultRow::*> stage_means[] = {
       {"inbound_mean_us", &ResultRow::inbound_mean_us},
       {"queued_mean_us", &ResultRow::queued_mean_us},
@@ -197,6 +208,13 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
         figures[i].set(row, fields[static_cast<size_t>(at[i])]);
       if (search_step >= 0 && !fields[static_cast<size_t>(search_step)].empty())
         row.search_step = std::stoi(fields[static_cast<size_t>(search_step)]);
+      if (unanswered >= 0) row.unanswered = std::stoull(fields[static_cast<size_t>(unanswered)]);
+      if (connections_unanswered >= 0)
+        row.connections_unanswered =
+            std::stoull(fields[static_cast<size_t>(connections_unanswered)]);
+      for (const auto& [name, field] : unanswered_figures)
+        if (const int column = table.column(name); column >= 0)
+          row.*field = std::stod(fields[static_cast<size_t>(column)]);
       for (const auto& [name, field] : stage_means)
         if (const int column = table.column(name);
             column >= 0 && !fields[static_cast<size_t>(column)].empty())

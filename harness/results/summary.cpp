@@ -13,7 +13,8 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
                                            double slo_p99_ms) {
   std::vector<ModelSummary> out;
   for (const auto& model : models) {
-    ModelSummary summary{model, 0, 0, std::nullopt, {}};
+    ModelSummary summary;
+    summary.model = model;
     const ResultRow* best = nullptr;
     std::map<PointKey, std::vector<const ResultRow*>> points;
     for (const ResultRow* row : rows) {
@@ -24,6 +25,9 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
     if (best == nullptr) continue;
     summary.best_rps = best->rps;
     summary.p99_at_best_us = best->latency_p99_us;
+    summary.unanswered_at_best = best->unanswered;
+    summary.unanswered_age_at_best_us = best->unanswered_age_mean_us;
+    summary.connections_unanswered_at_best = best->connections_unanswered;
     if (best->inbound_mean_us && best->queued_mean_us && best->service_mean_us &&
         best->outbound_mean_us)
       summary.stages_at_best_us = {*best->inbound_mean_us, *best->queued_mean_us,

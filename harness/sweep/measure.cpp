@@ -159,6 +159,12 @@ void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
   row.rps = result.rps();
   row.steady = steady_of(result.slices);
   row.errors = result.errors;
+  row.unanswered = result.unanswered();
+  row.unanswered_age_mean_us = result.unanswered_age_mean_us();
+  row.connections_unanswered = result.connections_unanswered;
+  if (const uint64_t sent = result.requests + result.unanswered(); sent > 0)
+    row.unanswered_wait_us =
+        static_cast<double>(result.unanswered_ns) / 1000.0 / static_cast<double>(sent);
   row.latency_mean_us = result.latency.mean() / 1000.0;
   row.latency_p50_us = us(result.latency.percentile(50));
   row.latency_p90_us = us(result.latency.percentile(90));
@@ -323,6 +329,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.tcp_retransmits = grew(tcp_end.retransmits, tcp_start.retransmits);
   row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
   row.artifacts = write_artifacts(point, load, result, stages);
+  row.warnings = fmt::format("{}", fmt::join(loadgen::warnings(load, result), "; "));
   // A request the server refuses is not the work asked for: not a rate.
   // (Shedding under load answers 503, and stays a measurement.)
   if (const std::string wrong = loadgen::mostly_status(result, 4); !wrong.empty())
@@ -373,6 +380,14 @@ std::string PointMeasurer::artifact_path(const PointId& point) const {
   const fs::path prefix = fs::path(config_.out).parent_path() / artifact_name(point);
   fs::create_directories(prefix.parent_path());
   return prefix.string();
+}
+
+void PointMeasurer::discard(const PointId& point) const {
+  const fs::path prefix = artifact_path(point);
+  const std::string stem = prefix.filename().string() + ".";
+  std::error_code ignored;
+  for (const auto& entry : fs::directory_iterator(prefix.parent_path(), ignored))
+    if (entry.path().filename().string().starts_with(stem)) fs::remove(entry.path(), ignored);
 }
 
 std::string PointMeasurer::write_artifacts(const PointId& point, const loadgen::LoadConfig& load,

@@ -28,6 +28,9 @@ class PointMeasurer {
 
   // The point's row; its `error` says so when the server ended meanwhile.
   ResultRow measure(ServerProcess& server, const PointId& point);
+  // Removes the files measure() wrote for the point: a point cut short is
+  // no result, and leaves nothing that looks like one.
+  void discard(const PointId& point) const;
 
  private:
   // The point's latency histogram, interval log and timeline beside the CSV; returns their

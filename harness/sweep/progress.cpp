@@ -35,6 +35,7 @@ void print_progress(std::string_view position, const ResultRow& row, double eta_
     fmt::print("{} {:>10.1f} req/s  p99 {:>9}  errors {}{}\n", label, row.rps,
                loadgen::format_nanos(row.latency_p99_us * 1000), row.errors.total(),
                eta_s >= 0 ? fmt::format("  (ETA {:.0f}s)", eta_s) : "");
+    if (!row.warnings.empty()) fmt::print("    warning: {}\n", row.warnings);
   } else {
     fmt::print("{} FAILED: {}\n", label, row.error);
   }
@@ -67,6 +68,13 @@ void print_summary(const SweepConfig& config, const SweepSummary& summary,
     }
     std::vector<std::string> split;
     for (const double us : it->stages_at_best_us) split.push_back(loadgen::format_nanos(us * 1000));
+    if (it->unanswered_at_best > 0)
+      split.push_back(fmt::format(
+          "+ {} never answered (mean age {}){}", it->unanswered_at_best,
+          loadgen::format_nanos(it->unanswered_age_at_best_us * 1000),
+          it->connections_unanswered_at_best > 0
+              ? fmt::format(", {} connections got no response", it->connections_unanswered_at_best)
+              : ""));
     fmt::print("{:<22} {:>12.1f} {:>12} {:>14}  {}\n", model, it->best_rps,
                loadgen::format_nanos(it->p99_at_best_us * 1000),
                !summary.rate_sweep ? "-"

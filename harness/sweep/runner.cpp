@@ -194,7 +194,10 @@ int run_sweep(SweepConfig config) {
   if (!search) {
     for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
       const ResultRow row = measure(points[i]);
-      if (g_interrupted) break;  // a cut-short point is not a result
+      if (g_interrupted) {  // a cut-short point is not a result
+        measurer.discard(points[i]);
+        break;
+      }
       csv.write(row);
       ++kept;
       print_progress(
@@ -217,7 +220,10 @@ int run_sweep(SweepConfig config) {
           continue;
         }
         ResultRow row = measure(point);
-        if (g_interrupted) break;
+        if (g_interrupted) {
+          measurer.discard(point);
+          break;
+        }
         row.search_step = probe->step;
         csv.write(row);
         ++kept;

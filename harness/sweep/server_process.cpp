@@ -7,8 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "net/fd.hpp"
@@ -51,7 +55,61 @@ LineRead read_line(int fd, std::chrono::milliseconds timeout) {
   }
 }
 
+// "cmbench serve: bind ...: Address already in use" -> "bind ...".
+std::string without_program(std::string line) {
+  for (const std::string_view prefix : {"cmbench serve: ", "cmbench: "})
+    if (line.starts_with(prefix)) return line.substr(prefix.size());
+  return line;
+}
+
 }  // namespace
+
+// A child's stderr passed on to ours as it comes, its last line kept: serve
+// says there why it could not start, and the row should say it too. The
+// thread is detached and ends at end of file; it shares its state with the
+// relay, so a process the server left holding the pipe cannot hang us.
+class StderrRelay {
+ public:
+  explicit StderrRelay(net::Fd from) : state_(std::make_shared<State>()) {
+    std::thread([state = state_, fd = std::move(from)] {
+      char buffer[4096];
+      ssize_t n;
+      std::string line;
+      while ((n = net::retry_on_eintr([&] { return ::read(fd.get(), buffer, sizeof buffer); })) >
+             0) {
+        [[maybe_unused]] const ssize_t w = ::write(STDERR_FILENO, buffer, static_cast<size_t>(n));
+        std::lock_guard lock(state->mutex);
+        for (const char c : std::string_view(buffer, static_cast<size_t>(n))) {
+          if (c != '\n') {
+            line += c;
+          } else if (!line.empty()) {
+            state->last = std::move(line);
+            line.clear();
+          }
+        }
+      }
+      std::lock_guard lock(state->mutex);
+      state->closed = true;
+      state->changed.notify_all();
+    }).detach();
+  }
+
+  // The last whole line, once the output has ended (or `wait` has passed).
+  std::string last_line(std::chrono::milliseconds wait) const {
+    std::unique_lock lock(state_->mutex);
+    state_->changed.wait_for(lock, wait, [&] { return state_->closed; });
+    return state_->last;
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::string last;
+    bool closed = false;
+  };
+  std::shared_ptr<State> state_;
+};
 
 ServerProcess::ServerProcess(const Options& options) {
   int pipe_fds[2];
@@ -98,8 +156,12 @@ ServerProcess::ServerProcess(const Options& options) {
   net::Fd control_read(control[0]);
   control_.reset(control[1]);
   args = command_on(options.where, args);
+  int errors[2];
+  if (::pipe2(errors, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  net::Fd errors_read(errors[0]), errors_write(errors[1]);
   net::SpawnOptions spawn;
   spawn.stdout_fd = write_end.get();
+  spawn.stderr_fd = errors_write.get();
   if (control_read) spawn.stdin_fd = control_read.get();
   spawn.keep_fds = {counters_.fd()};  // the server maps it
   spawn.cpus = options.cpus;
@@ -109,8 +171,10 @@ ServerProcess::ServerProcess(const Options& options) {
     throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model, e.what()));
   }
   write_end.reset();
+  errors_write.reset();
   control_read.reset();
   out_ = std::move(read_end);
+  stderr_ = std::make_shared<StderrRelay>(std::move(errors_read));
 
   const LineRead read = read_line(out_.get(), options.ready_timeout);
   const std::optional<uint16_t> port = parse_ready_line(read.line);
@@ -122,6 +186,11 @@ ServerProcess::ServerProcess(const Options& options) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       how = poll_exit();
     }
+    // serve that gave up says why on stderr ("true exited with status 0
+    // before it was ready"): that, rather than serve's own exit status.
+    if (how.starts_with("exited with status"))
+      if (const std::string why = stderr_->last_line(std::chrono::milliseconds(500)); !why.empty())
+        how = without_program(why);
     if (how.empty()) {
       stop(std::chrono::milliseconds(1000));
       how = read.closed ? "closed its output without a readiness line"

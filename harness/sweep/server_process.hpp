@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,8 @@
 #include "net/fd.hpp"
 
 namespace cmb::harness {
+
+class StderrRelay;
 
 class ServerProcess {
  public:
@@ -37,7 +40,10 @@ class ServerProcess {
     // through `serve --control-stdin`: snapshot() asks it for its counters
     // and its process tree, stop() ends its input).
     HostSpec where;
-    std::chrono::milliseconds ready_timeout{10'000};
+    // Longer than serve's own wait for an external command to be ready
+    // (servers::ExternalCommand::ready_timeout), so that serve, which
+    // knows why, is the one to give up.
+    std::chrono::milliseconds ready_timeout{12'000};
   };
 
   // Starts the child and waits for its `listening on HOST:PORT` line. Throws
@@ -78,7 +84,8 @@ class ServerProcess {
   servers::CounterFile counters_;
   std::optional<ServerReport> exit_report_;
   bool remote_ = false;
-  net::Fd control_;  // over ssh: the server's stdin
+  net::Fd control_;                      // over ssh: the server's stdin
+  std::shared_ptr<StderrRelay> stderr_;  // its stderr, passed on to ours
   std::optional<TreeFigures> last_tree_;
 };
 

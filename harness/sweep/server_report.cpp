@@ -29,7 +29,7 @@ ProcessUsage read_own_usage() {
   return usage;
 }
 
-TreeFigures read_own_tree() {
+TreeFigures read_own_tree(const TcpCounters& at_start) {
   TreeFigures tree;
   const pid_t self = ::getpid();
   tree.cpu = read_tree_cpu(self).value_or(TreeCpu{});
@@ -38,7 +38,11 @@ TreeFigures read_own_tree() {
     tree.voluntary_switches += counts.first;
     tree.involuntary_switches += counts.second;
   }
-  tree.tcp = read_tcp_counters(self);
+  const TcpCounters now = read_tcp_counters(self);
+  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
+  tree.tcp = {grew(now.listen_overflows, at_start.listen_overflows),
+              grew(now.listen_drops, at_start.listen_drops),
+              grew(now.retransmits, at_start.retransmits), grew(now.resets, at_start.resets)};
   return tree;
 }
 

@@ -39,9 +39,12 @@ struct TreeFigures {
   TreeMemory memory;
   uint64_t voluntary_switches = 0;  // of the threads alive now
   uint64_t involuntary_switches = 0;
-  TcpCounters tcp;  // its network namespace's
+  // Its network namespace's counters are the whole machine's (or
+  // namespace's), not the server's: only their growth since the server
+  // started is reported.
+  TcpCounters tcp;
 };
-TreeFigures read_own_tree();
+TreeFigures read_own_tree(const TcpCounters& at_start);
 
 struct ServerReport {
   std::string event;  // "snapshot" or "exit"

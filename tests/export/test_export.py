@@ -101,3 +101,23 @@ def test_bad_input_is_a_usage_error(tmp_path):
     torn.write_text("a,b\n1,2\n")
     result = cmbench("export", str(torn), "--format", "bmf")
     assert result.returncode == 2 and "column" in result.stderr
+
+
+def test_a_metric_the_run_did_not_measure_is_refused_and_error_rows_are_named(tmp_path):
+    frame = pandas.read_csv(BASELINE, keep_default_na=False, dtype=str)
+    frame["server_syscalls_per_request"] = ""  # a run without --syscalls
+    failed = frame.iloc[[0]].copy()
+    failed["model"], failed["error"] = "gone", "server 'gone' did not start"
+    csv = tmp_path / "run.csv"
+    pandas.concat([frame, failed]).to_csv(csv, index=False)
+
+    refused = cmbench("export", str(csv), "--format", "bmf", "--metric", "rps,syscalls")
+    assert refused.returncode == 1, refused.stderr
+    assert "did not measure 'syscalls'" in refused.stderr and "--syscalls" in refused.stderr
+    assert refused.stdout == ""
+
+    exported = cmbench("export", str(csv), "--format", "bmf", "--metric", "rps")
+    assert exported.returncode == 0, exported.stderr
+    assert "left out gone cpu_us=20 c=8 (an error row: server 'gone' did not start)" \
+        in exported.stderr
+    assert not any(name.startswith("gone ") for name in json.loads(exported.stdout))

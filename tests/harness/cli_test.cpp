@@ -156,6 +156,32 @@ TEST(Cli, ServeReportsABusyPort) {
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_NE(second.err.find("bind 127.0.0.1:" + std::to_string(port)), std::string::npos)
       << second.err;
+  EXPECT_NE(second.err.find("--port 0 picks a free one"), std::string::npos) << second.err;
+}
+
+TEST(Cli, AMistypedCommandGetsASuggestion) {
+  const auto result = run_cmbench({"rnu"}, std::chrono::seconds(10));
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("unknown command 'rnu' (did you mean run?)"), std::string::npos)
+      << result.err;
+  EXPECT_EQ(run_cmbench({"xyzzy"}, std::chrono::seconds(10)).err.find("did you mean"),
+            std::string::npos);
+}
+
+// The help and the man page say what the flags do, and list no internal
+// command: one --help does not show (clock), and a flag's help has no empty
+// "Excludes:" for a hidden flag it excludes.
+TEST(Cli, HelpAndManPageSayWhatTheFlagsDo) {
+  const auto man = run_cmbench({"--man"}, std::chrono::seconds(10));
+  ASSERT_EQ(man.exit_code, 0);
+  EXPECT_EQ(man.out.find("cmbench clock"), std::string::npos);
+  EXPECT_NE(man.out.find("\\fI/usr/share/cmbench/scenarios/*.toml\\fR"), std::string::npos);
+  const auto run_help = run_cmbench({"run", "--help"}, std::chrono::seconds(10)).out;
+  EXPECT_TRUE(
+      std::regex_search(run_help, std::regex(R"(--keepalive[^\n]*\n? *keep-alive connections)")))
+      << run_help;
+  const auto load_help = run_cmbench({"load", "--help"}, std::chrono::seconds(10)).out;
+  EXPECT_FALSE(std::regex_search(load_help, std::regex(R"(Excludes: *\n)"))) << load_help;
 }
 
 TEST(Cli, LoadAgainstEachModelCountsRequestsAndNoErrors) {
@@ -295,7 +321,18 @@ TEST(Cli, LoadShowsWhereTheTimeWentInsideTheServer) {
   EXPECT_GE(stages.at("service").at("mean_us").get<double>(), 2000);
   EXPECT_LT(std::abs(stages.at("unaccounted_mean_us").get<double>()), 2000);
   const auto text = run_cmbench({"load", url, "-c", "1", "-d", "300ms", "--server-pid", pid});
-  EXPECT_NE(text.out.find("Inside the server (means):"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Inside the server (means of the answered):"), std::string::npos)
+      << text.out;
+  // A server without --attribution records no stages: said, not zeros.
+  Child plain({CMBENCH_BIN, "serve", "--model", "epoll", "--port", "0"});
+  const std::string plain_url = "http://127.0.0.1:" + std::to_string(read_listening_port(plain));
+  const auto unsplit = run_cmbench(
+      {"load", plain_url, "-c", "1", "-d", "200ms", "--server-pid", std::to_string(plain.pid())});
+  EXPECT_NE(unsplit.out.find("no stages recorded: start the server with `cmbench serve "
+                             "--attribution`"),
+            std::string::npos)
+      << unsplit.out;
+  EXPECT_EQ(unsplit.out.find("0.00us"), std::string::npos) << unsplit.out;
   // PID 1 is no cmbench server: a usage error naming why.
   const auto wrong = run_cmbench({"load", url, "-c", "1", "-d", "300ms", "--server-pid", "1"});
   EXPECT_EQ(wrong.exit_code, 2);

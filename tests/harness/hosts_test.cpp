@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "harness/base/build_info.hpp"
 #include "harness/base/subprocess.hpp"
 #include "harness/hosts/lab.hpp"
 #include "harness/results/csv.hpp"
@@ -342,7 +343,8 @@ TEST(Lab, InterruptOrKillNineOfTheHarnessLeavesNoProcessOnAnyHost) {
   const auto pids = [&prefix](const std::string& host) {
     return cmb::harness::run_command({"ip", "netns", "pids", prefix + "-" + host}).out;
   };
-  const std::string csv = "/tmp/cmbench-lab-kill-" + prefix + ".csv";
+  const std::string csv =
+      (std::filesystem::temp_directory_path() / ("cmbench-lab-kill-" + prefix + ".csv")).string();
   for (int signal : {SIGINT, SIGKILL}) {
     Child harness(
         lab_run(prefix, {"--models", "epoll", "--connections", "4", "-d", "20s", "--out", csv}));
@@ -415,9 +417,10 @@ TEST(Lab, AnAgentThatDiesMidPointIsAnErrorRowAndTheSweepGoesOn) {
 // A load host that is not there stops the run at once, named.
 TEST(Lab, AMissingLoadHostIsNamedAtOnce) {
   const auto start = std::chrono::steady_clock::now();
-  const auto run = run_cmbench({"run", "--models", "epoll", "--connections", "1", "-d", "200ms",
-                                "--no-plots", "--out", "/tmp/cmbench-missing-host.csv",
-                                "--load-hosts", "netns:cmb-never-made"});
+  const auto run = run_cmbench(
+      {"run", "--models", "epoll", "--connections", "1", "-d", "200ms", "--no-plots", "--out",
+       (std::filesystem::temp_directory_path() / "cmbench-missing-host.csv").string(),
+       "--load-hosts", "netns:cmb-never-made"});
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.err.find("netns:cmb-never-made: no such network namespace"), std::string::npos)
       << run.err;
@@ -543,10 +546,12 @@ TEST(Ssh, ALoadHostOverSshMergesWithALocalOne) {
 
   // A remote process dies with its ssh session: kill the ssh client of a
   // `cmbench clock` (which reads its stdin until it ends) and it is gone.
+  // --push names the copy by the build (hosts.cpp: /tmp/cmbench-VERSION-COMMIT).
   std::string pushed;
+  const std::string copy = "cmbench-" + cmb::harness::build_info().version + "-";
   for (const auto& entry : std::filesystem::directory_iterator("/tmp"))
     if (const auto name = entry.path().filename().string();
-        name.starts_with("cmbench-") && !name.ends_with(".part") && entry.is_regular_file())
+        name.starts_with(copy) && !name.ends_with(".part") && entry.is_regular_file())
       pushed = entry.path().string();
   ASSERT_FALSE(pushed.empty()) << "--push left no binary in /tmp";
   int session_input[2];

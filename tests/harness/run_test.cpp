@@ -31,17 +31,9 @@
 namespace {
 
 using cmb::testing::Child;
+using cmb::testing::read_result_rows;  // checks every row is whole
 using cmb::testing::run_cmbench;
 using namespace std::chrono_literals;
-
-// The rows of a results CSV, checking every row is whole; these points'
-// fields never need quoting, so a quote would mean a mangled row.
-std::vector<cmb::testing::ResultRowMap> read_csv(const std::string& path) {
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    EXPECT_EQ(line.find('"'), std::string::npos) << line;
-  return cmb::testing::read_result_rows(path);
-}
 
 std::string temp_csv(const std::string& name) {
   const auto path = std::filesystem::temp_directory_path() / ("cmbench-test-" + name + ".csv");
@@ -62,7 +54,7 @@ Sweep run_sweep(const std::string& name, std::vector<std::string> args) {
   args.insert(args.begin(), "run");
   args.insert(args.end(), {"--no-plots", "--out", sweep.csv});
   sweep.result = run_cmbench(args);
-  sweep.rows = read_csv(sweep.csv);
+  sweep.rows = read_result_rows(sweep.csv);
   return sweep;
 }
 
@@ -121,7 +113,7 @@ TEST(Run, AServerThatCannotStartBecomesAnErrorRowAndFailsTheRun) {
       run_cmbench({"run", "--models", "iterative", "--connections", "1", "--host", "192.0.2.1",
                    "-d", "200ms", "--warmup", "0s", "--no-plots", "--out", csv});
   EXPECT_EQ(result.exit_code, 1) << result.err;
-  const auto rows = read_csv(csv);
+  const auto rows = read_result_rows(csv);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_NE(rows[0].at("error").find("did not start"), std::string::npos) << rows[0].at("error");
   EXPECT_TRUE(std::regex_search(
@@ -139,7 +131,7 @@ TEST(Run, AFailedExternalBesideAModelFailsTheRunAfterTheWholeSweep) {
                                    "--workload", "", "--connections", "1,2", "-d", "200ms",
                                    "--warmup", "0s", "--no-plots", "--out", csv});
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
-  const auto rows = read_csv(csv);
+  const auto rows = read_result_rows(csv);
   ASSERT_EQ(rows.size(), 4u) << result.out;
   int measured = 0, failed = 0;
   for (const auto& row : rows) {
@@ -149,6 +141,11 @@ TEST(Run, AFailedExternalBesideAModelFailsTheRunAfterTheWholeSweep) {
   EXPECT_EQ(measured, 2);
   EXPECT_EQ(failed, 2);
   EXPECT_NE(result.out.find("2 of 4 points FAILED"), std::string::npos) << result.out;
+  // Why, as serve said it, not serve's own exit status.
+  EXPECT_NE(result.out.find("server 'srv' did not start: false exited with status 1 before it "
+                            "was ready"),
+            std::string::npos)
+      << result.out;
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(\n +srv +hello +c=2 +rep 1: )")))
       << result.out;
 }
@@ -171,6 +168,52 @@ TEST(Run, ThreadPerConnectionServesEightTimesIterativeWhenRequestsBlock) {
   EXPECT_GT(std::stod(rows[0].at("errors_timeout")), 0);
   EXPECT_GE(std::stod(rows[0].at("latency_p99_us")), 1'900'000);
   EXPECT_LT(std::stod(rows[1].at("latency_p99_us")), 100'000);
+}
+
+// Requests never answered are counted, and with them the mean over every
+// request sent is the client's: the answered requests' stages (and the
+// rest) weighted by the share answered, plus the never answered's wait,
+// add up to latency_mean_us. The iterative server serves one of 8
+// keep-alive connections all window long; a thread per connection serves
+// all 8, whose last requests are in flight as the window closes.
+TEST(Run, RequestsNeverAnsweredCountInTheMeanOverEveryRequest) {
+  const auto [result, csv, rows] =
+      run_sweep("unanswered",
+                {"--models", "iterative,thread-per-connection", "--connections", "8", "--workload",
+                 "sleep_us=10000", "-d", "1s", "--warmup", "300ms", "--attribution"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 2u);
+  for (const auto& row : rows) {
+    const std::string& model = row.at("model");
+    const double answered = std::stod(row.at("requests"));
+    const double unanswered = std::stod(row.at("unanswered"));
+    double stages = std::stod(row.at("unaccounted_mean_us"));
+    for (const char* stage : {"inbound", "queued", "service", "outbound"})
+      stages += std::stod(row.at(std::string(stage) + "_mean_us"));
+    const double every_request =
+        stages * answered / (answered + unanswered) + std::stod(row.at("unanswered_wait_us"));
+    EXPECT_NEAR(every_request, std::stod(row.at("latency_mean_us")),
+                0.05 * std::stod(row.at("latency_mean_us")))
+        << model;
+    EXPECT_NEAR(std::stod(row.at("unanswered_wait_us")),
+                unanswered * std::stod(row.at("unanswered_age_mean_us")) / (answered + unanswered),
+                1.0)
+        << model;
+    if (model == "iterative") {
+      EXPECT_EQ(row.at("connections_unanswered"), "7");
+      EXPECT_GE(unanswered, 7);
+      // Waiting since before the window opened: older than the window. 7
+      // waits of about 1.3 s against 98 answered requests of 10 ms: about
+      // 8.6x its service, whatever the machine's speed.
+      EXPECT_GT(std::stod(row.at("unanswered_age_mean_us")), 1'000'000);
+      EXPECT_GT(std::stod(row.at("unanswered_wait_us")), 4 * std::stod(row.at("service_mean_us")));
+    } else {
+      EXPECT_EQ(row.at("connections_unanswered"), "0");
+      EXPECT_LE(unanswered, 8);  // the last ones in flight
+      EXPECT_LT(std::stod(row.at("unanswered_wait_us")),
+                0.05 * std::stod(row.at("service_mean_us")));
+    }
+  }
 }
 
 // Blocking work stalls a single event loop; handing it to workers does not.
@@ -449,7 +492,7 @@ TEST(Run, KillNineMidSweepLeavesWholeRowsAndNoServer) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   ASSERT_FALSE(text.empty());
   EXPECT_EQ(text.back(), '\n') << "the last row is cut short";
-  const auto rows = read_csv(csv);  // asserts every row has every field
+  const auto rows = read_result_rows(csv);  // asserts every row has every field
   EXPECT_GE(rows.size(), 2u);
   EXPECT_LT(rows.size(), 8u);
 }
@@ -464,7 +507,7 @@ TEST(Run, AServerKilledMidSweepBecomesAnErrorRow) {
   ::kill(sweep.server, SIGKILL);
   const auto finished = sweep.harness->wait(60s);
   EXPECT_EQ(finished.exit_code, 1) << finished.err;
-  const auto rows = read_csv(csv);
+  const auto rows = read_result_rows(csv);
   ASSERT_EQ(rows.size(), 4u);
   int errors = 0;
   for (const auto& row : rows)
@@ -473,7 +516,8 @@ TEST(Run, AServerKilledMidSweepBecomesAnErrorRow) {
   EXPECT_EQ(rows.back().at("error"), "") << "the sweep did not restart the server";
 }
 
-// Ctrl-C: the current point is dropped, finished rows stay, the server stops.
+// Ctrl-C: the current point is dropped with its files, finished rows stay,
+// the server stops.
 TEST(Run, InterruptKeepsFinishedRowsAndStopsTheServer) {
   const std::string csv = temp_csv("interrupt");
   auto sweep = start_sweep(csv, "1,2,3,4,5,6", "500ms", 2);
@@ -483,10 +527,16 @@ TEST(Run, InterruptKeepsFinishedRowsAndStopsTheServer) {
   EXPECT_EQ(finished.exit_code, 130);
   EXPECT_NE(finished.out.find("interrupted"), std::string::npos) << finished.out;
   EXPECT_NE(::kill(sweep.server, 0), 0) << "the server is still running";
-  const auto rows = read_csv(csv);
+  const auto rows = read_result_rows(csv);
   EXPECT_GE(rows.size(), 1u);
   EXPECT_LT(rows.size(), 6u);
   for (const auto& row : rows) EXPECT_EQ(row.at("error"), "");
+  // The point cut short left no files: one histogram per kept row.
+  size_t histograms = 0;
+  const auto folder = std::filesystem::path(csv).replace_extension("");
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    histograms += entry.path().extension() == ".hist";
+  EXPECT_EQ(histograms, rows.size());
 }
 
 // Repetitions interleave: every model once per round, so a passing
@@ -518,7 +568,7 @@ TEST(Run, ResumeSkipsMeasuredPoints) {
   const auto resumed = run_cmbench(second);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("1 points (2 already in the CSV)"), std::string::npos) << resumed.out;
-  const auto rows = read_csv(csv);
+  const auto rows = read_result_rows(csv);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[2].at("connections"), "3");
 }
@@ -537,7 +587,7 @@ TEST(Run, ASearchFindsTheRateOfAServerOfKnownCapacityAndResumes) {
       "--out", csv};
   const auto result = run_cmbench(args, std::chrono::minutes(2));
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
-  const auto rows = read_csv(csv);
+  const auto rows = read_result_rows(csv);
   ASSERT_GE(rows.size(), 4u) << result.out;
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i].at("search_step"), std::to_string(i));
@@ -568,7 +618,7 @@ TEST(Run, ASearchFindsTheRateOfAServerOfKnownCapacityAndResumes) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_EQ(resumed.out.find("step"), std::string::npos) << "nothing measured again\n"
                                                          << resumed.out;
-  EXPECT_EQ(read_csv(csv).size(), rows.size());
+  EXPECT_EQ(read_result_rows(csv).size(), rows.size());
   EXPECT_NE(resumed.out.find(fmt::format("{:g} req/s (bracket", max_rate)), std::string::npos)
       << resumed.out;
 }
@@ -583,7 +633,7 @@ TEST(Run, ARampRunsEachPointThroughItsRates) {
                    "200,400", "--step", "1s", "--warmup", "200ms", "--no-plots", "--out", csv});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   // The ramp's text holds a comma: its field is quoted, as RFC 4180 says.
-  const auto rows = cmb::testing::read_result_rows(csv);
+  const auto rows = read_result_rows(csv);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].at("error"), "");
   EXPECT_EQ(rows[0].at("ramp"), "200,400 every 1s");
@@ -818,8 +868,8 @@ TEST(Run, IdleConnectionsAreAnAxisAndTooManyAreAnErrorRowNamingTheLimit) {
   const auto result = run_cmbench({"run", "--models", "epoll", "--workload", "", "--connections",
                                    "2", "--idle-connections", "0,300,2000000", "-d", "200ms",
                                    "--warmup", "0s", "--no-plots", "--out", csv});
-  ASSERT_EQ(result.exit_code, 1) << result.err;           // the 2 000 000 point is not measured
-  const auto rows = cmb::testing::read_result_rows(csv);  // the error has commas: quoted
+  ASSERT_EQ(result.exit_code, 1) << result.err;  // the 2 000 000 point is not measured
+  const auto rows = read_result_rows(csv);       // the error has commas: quoted
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].at("idle_connections"), "0");
   EXPECT_EQ(rows[1].at("idle_connections"), "300");

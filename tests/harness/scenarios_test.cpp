@@ -72,7 +72,7 @@ void expect_claims_hold(const std::string& name, std::vector<std::string> flags,
 // Blocking requests: one thread per connection wins, one loop stalls.
 TEST(Scenarios, WhyMultithreadedHoldsItsClaims) {
   expect_claims_hold("why-multithreaded",
-                     {"--connections", "1,64", "-d", "500ms", "--warmup", "200ms"}, 8);
+                     {"--connections", "1,64", "-d", "500ms", "--warmup", "200ms"}, 9);
 }
 
 // CPU-bound work is capped by the server's cores; connections beyond that add nothing.

@@ -64,6 +64,22 @@ TEST(Verify, AUrlIsChecked) {
   EXPECT_NE(result.out.find("0 failed"), std::string::npos) << result.out;
 }
 
+// Nothing listening: one sentence and exit 2, not a failure for every check.
+TEST(Verify, AUrlWhereNothingListensIsOneUsageError) {
+  uint16_t port;
+  {
+    cmb::testing::ModelServer gone("epoll");  // a port that was free a moment ago
+    port = gone.port();
+  }
+  const auto result =
+      run_cmbench({"verify", "--url", "http://127.0.0.1:" + std::to_string(port) + "/"});
+  EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
+  EXPECT_NE(result.err.find("cannot connect to 127.0.0.1:" + std::to_string(port)),
+            std::string::npos)
+      << result.err;
+  EXPECT_EQ(result.out.find("FAIL"), std::string::npos) << result.out;
+}
+
 struct Broken {
   const char* mode;
   const char* caught_by;

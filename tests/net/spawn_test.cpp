@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -65,8 +66,8 @@ TEST(Spawn, AProgramThatCannotBeRunIsReportedWithItsReason) {
         << e.what();
   }
   // A file without execute permission, and one with it that is no program.
-  char dir[] = "/tmp/cmbench-spawn-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string dir = (std::filesystem::temp_directory_path() / "cmbench-spawn-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
   const std::string plain = std::string(dir) + "/plain", garbage = std::string(dir) + "/garbage";
   for (const auto& [path, mode] : {std::pair{plain, 0644}, std::pair{garbage, 0755}}) {
     Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode));
@@ -84,7 +85,7 @@ TEST(Spawn, AProgramThatCannotBeRunIsReportedWithItsReason) {
   }
   ::unlink(plain.c_str());
   ::unlink(garbage.c_str());
-  ::rmdir(dir);
+  ::rmdir(dir.c_str());
   EXPECT_THROW(spawn_process({}), std::invalid_argument);
 }
 

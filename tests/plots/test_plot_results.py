@@ -330,3 +330,44 @@ def test_where_the_time_goes_stacks_each_models_stages(tmp_path):
     written = names(plot_results.plot(csv, tmp_path / "charts"))
     assert "where_the_time_goes.png" in written and "story.png" in written
     assert "where_the_time_goes.png" not in names(plot_results.plot(WHY, tmp_path / "without"))
+
+
+def test_where_the_time_goes_counts_the_requests_never_answered(tmp_path):
+    """Each bar is the mean over every request sent: the stages scaled by the
+    share answered, and the never answered as a segment of their own, with
+    their count; a model that answered nothing is all never answered."""
+    frame = pd.read_csv(WHY, keep_default_na=False)
+    for stage in plot_results.STAGES:
+        frame[f"{stage}_mean_us"] = ""
+    for name in ("unanswered", "unanswered_age_mean_us", "unanswered_wait_us",
+                 "connections_unanswered"):
+        frame[name] = 0
+    iterative = frame["model"] == "iterative"
+    for stage, mean in zip(plot_results.STAGES, [100, 3, 10_000, 80, 150]):
+        frame.loc[iterative, f"{stage}_mean_us"] = mean
+    # 300 answered, 100 never: the stages count for 3/4, the wait for the rest.
+    frame.loc[iterative, "requests"] = 300
+    frame.loc[iterative, ["unanswered", "unanswered_age_mean_us", "unanswered_wait_us"]] = \
+        [100, 2_000_000, 500_000]
+    silent = frame["model"] == "epoll-workers"
+    frame.loc[silent, ["requests", "rps"]] = 0
+    frame.loc[silent, ["unanswered", "unanswered_age_mean_us", "unanswered_wait_us",
+                       "connections_unanswered"]] = [16, 2_000_000, 2_000_000, 16]
+    csv = tmp_path / "why.csv"
+    frame.to_csv(csv, index=False)
+    part = plot_results.load(csv)
+    figure, ax = plt.subplots(figsize=(12, 4))
+    assert plot_results.draw_stages(ax, part)
+    assert [c.get_label() for c in ax.containers] == plot_results.STAGES + ["never answered"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["iterative (c=16)",
+                                                            "epoll-workers (c=16)"]
+    widths = {c.get_label(): [bar.get_width() for bar in c] for c in ax.containers}
+    assert widths["service"] == pytest.approx([7.5, 0])
+    assert widths["never answered"] == pytest.approx([500, 2000])
+    total = sum(w[0] for w in widths.values())
+    assert total == pytest.approx(0.75 * 10.333 + 500, rel=1e-3)
+    labels = [t.get_text() for t in ax.texts]
+    # Inside the segment where the words fit, else beside the bar's total.
+    assert "508 ms, never answered (100 requests) 500" in labels
+    assert "never answered (16 of 16 connections) 2000 ms" in labels
+    plt.close(figure)

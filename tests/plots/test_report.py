@@ -88,6 +88,23 @@ def test_the_page_has_a_section_per_run_with_verdicts_and_inline_charts(tmp_path
     assert "1 of 2 claims held on this machine." in text
 
 
+def test_error_rows_are_named_on_the_page_and_on_stderr(tmp_path, capsys):
+    runs = fixture_runs(tmp_path)
+    csv = Path(runs[0]["csv"])
+    lines = csv.read_text().splitlines()
+    header = lines[0].split(",")
+    failed = dict(zip(header, lines[1].split(",")))
+    failed.update(model="gone", error="server 'gone' did not start")
+    csv.write_text("\n".join(lines + [",".join(failed[c] for c in header)]) + "\n")
+    out = tmp_path / "report.html"
+    report.write_report(runs, out)
+    text = out.read_text()
+    # The fixture has a failed prefork point of its own.
+    assert "2 point(s) not measured, left out of the charts and the claims" in text
+    assert "server &#x27;gone&#x27; did not start" in text
+    assert "left out gone " in capsys.readouterr().err
+
+
 def test_claims_judged_on_a_changed_sweep_say_what_changed_it(tmp_path):
     runs = fixture_runs(tmp_path)
     manifest_path = Path(runs[1]["csv"]).with_suffix(".json")

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -111,6 +113,35 @@ class Child {
   int err_ = -1;
   bool reaped_ = false;
 };
+
+// Every process below `pid` now: the children of each of its threads, and
+// theirs, from /proc.
+inline std::vector<pid_t> descendants(pid_t pid) {
+  std::vector<pid_t> found, next{pid};
+  while (!next.empty()) {
+    const pid_t parent = next.back();
+    next.pop_back();
+    std::error_code ignored;
+    const std::string tasks = "/proc/" + std::to_string(parent) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks, ignored)) {
+      std::ifstream children(task.path() / "children");
+      for (pid_t child; children >> child;) {
+        found.push_back(child);
+        next.push_back(child);
+      }
+    }
+  }
+  return found;
+}
+
+// Whether `pid` is gone: no such process, or a zombie nobody has reaped yet.
+inline bool process_gone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return true;
+  const size_t paren = text.rfind(')');
+  return paren == std::string::npos || text.substr(paren + 2, 1) == "Z";
+}
 
 // The port of a `cmbench serve` child's `listening on 127.0.0.1:PORT` line;
 // 0 when the line does not come or says something else.
