@@ -162,10 +162,20 @@ class Figure:
         self.fig, axes = plt.subplots(rows, cols, figsize=(width * cols * (0.75 if cols > 1 else 1),
                                                            height * rows * (0.8 if rows > 1 else 1)), dpi=120)
         self.axes = axes.flatten() if hasattr(axes, "flatten") else [axes]
+        self.side_legend = None  # (handles, labels): one legend for every panel
 
     def save(self, stem, title):
         self.fig.suptitle(title, fontsize=FONTS[self.style] + 1)
-        self.fig.tight_layout()
+        if self.side_legend:  # the figure widened by the legend: the panels keep their width
+            legend = self.fig.legend(*self.side_legend, loc="center left", fontsize="small")
+            renderer = self.fig.canvas.get_renderer()
+            legend_inches = legend.get_window_extent(renderer).width / self.fig.dpi + 0.2
+            panels = self.fig.get_figwidth()
+            self.fig.set_figwidth(panels + legend_inches)
+            self.fig.tight_layout(rect=(0, 0, panels / (panels + legend_inches), 1))
+            legend.set_bbox_to_anchor((panels / (panels + legend_inches), 0.5))
+        else:
+            self.fig.tight_layout()
         written = []
         for extension in ("png", "svg"):
             path = stem.with_suffix("." + extension)
@@ -188,14 +198,25 @@ def connections_axis(ax, part, x):
     """x: "connections" (log 2) or "idle_connections" (symmetric log: 0 has a place)."""
     ticks = sorted(set(int(v) for v in part[x]))
     if x == "idle_connections":
-        ax.set_xscale("symlog", linthresh=max(1, min([t for t in ticks if t > 0], default=1)))
+        linthresh = max(1, min([t for t in ticks if t > 0], default=1))
+        ax.set_xscale("symlog", linthresh=linthresh)
+        ax.set_xlim(-0.3 * linthresh, ticks[-1] * 1.3)  # room for the end markers
         active = sorted(set(int(v) for v in part["connections"]))
         ax.set_xlabel(f"idle connections (beside {', '.join(map(str, active))} active)")
     else:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("concurrent connections")
+        if ticks[0] > 0:  # room for the first and last markers
+            ax.set_xlim(ticks[0] / 1.25, ticks[-1] * 1.25)
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t:,}" for t in ticks])
+
+
+def from_zero(ax, top):
+    """A linear y axis from 0 to `top`, with room below 0 and above `top`
+    for a marker there to be drawn whole."""
+    top = top if top > 0 else 1
+    ax.set_ylim(-0.05 * top, 1.08 * top)
 
 
 def plain_log_y(ax):
@@ -244,13 +265,21 @@ def interval_bars(ax, points, x, y, lo, hi, colour, scale=1.0):
                 fmt="none", ecolor=colour, capsize=3, linewidth=1)
 
 
+def legend_outside(ax, handles=None, labels=None, **options):
+    """The legend right of the axes, where it covers no data."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, labels, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1),
+                  borderaxespad=0, **options)
+
+
 def finish_legend(ax, errors_marked):
     handles, labels = ax.get_legend_handles_labels()
     if errors_marked:
         handles.append(plt.Line2D([], [], marker="x", color="black", linestyle="None"))
         labels.append("errors or timeouts")
-    if handles:
-        ax.legend(handles, labels, fontsize="small")
+    legend_outside(ax, handles, labels)
 
 
 def cpu_bound(part, server_cpus):
@@ -279,7 +308,7 @@ def draw_throughput(ax, part, style, x="connections", ideal=None):
         mark_unsteady(ax, points, x, RPS, model_colour(model))
         errors |= mark_errors(ax, points, x, RPS)
     connections_axis(ax, part, x)
-    ax.set_ylim(bottom=0)
+    from_zero(ax, max(part[RPS].max(), ideal or 0))
     ax.set_ylabel("requests per second")
     ax.set_title("Throughput")
     ax.grid(True, which="both", alpha=0.3)
@@ -289,7 +318,9 @@ def draw_throughput(ax, part, style, x="connections", ideal=None):
 def draw_latency(ax, part, style, x="connections"):
     errors = False
     for model, points in part.groupby("model", sort=False):
-        points = points.sort_values(x)
+        # A point that answered nothing has no latency to place on a log
+        # axis: the throughput panel shows its 0.
+        points = points[points[P99] > 0].sort_values(x)
         colour = model_colour(model)
         ax.plot(points[x], points[P99] / 1000, marker="o", label=model,
                 color=colour, linewidth=line_width(style))
@@ -343,8 +374,9 @@ def draw_percentiles(ax, part, csv_path, style):
         return False
     ax.set_xscale("log")
     ticks = [2, 10, 100, 1000, 10000, 100000]
+    names = ["50%", "", "99%", "", "99.99%", ""]  # every other one: they would touch
     ax.set_xticks(ticks)
-    ax.set_xticklabels(["50%", "90%", "99%", "99.9%", "99.99%", "99.999%"])
+    ax.set_xticklabels(names)
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlim(1, 100000)
     plain_log_y(ax)
@@ -352,7 +384,7 @@ def draw_percentiles(ax, part, csv_path, style):
     ax.set_ylabel("latency (ms, log scale)")
     ax.set_title("Latency by percentile")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
+    legend_outside(ax)
     return True
 
 
@@ -366,22 +398,25 @@ def read_timeline(csv_path, artifacts):
 
 
 def draw_timeline(ax, part, csv_path, style):
-    drawn = False
+    drawn, top, seconds = False, 0, 0
     for _, point in busiest_points(part).iterrows():
         timeline = read_timeline(csv_path, point["artifacts"])
         if timeline is None:
             continue
         ax.plot(timeline["second"] + 0.5, timeline["rps"], marker=".", label=point["model"],
                 color=model_colour(point["model"]), linewidth=line_width(style))
+        top = max(top, timeline["rps"].max())
+        seconds = max(seconds, len(timeline))
         drawn = True
     if not drawn:
         return False
-    ax.set_ylim(bottom=0)
+    ax.set_xlim(0, seconds)  # each second's dot at its middle, inside
+    from_zero(ax, top)
     ax.set_xlabel("second of the measured window")
     ax.set_ylabel("requests per second")
     ax.set_title("Per-second timeline (largest connection count)")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    legend_outside(ax)
     return True
 
 
@@ -404,18 +439,20 @@ def draw_ramp(ax, part, csv_path, style):
     slo_ms, _ = knees(csv_path, part["workload"].iloc[0])
     rate_axes(ax, slo_ms, f"p99 through the ramp ({part[part['ramp'] != '']['ramp'].iloc[0]}), "
                           "second by second")
-    ax.legend(fontsize="small")
+    legend_outside(ax)
     return True
 
 
-def bar_panel(ax, busiest, values, title):
-    """One bar per model (at its busiest point), in the model's colour."""
+def bar_panel(ax, busiest, values, title, names=True):
+    """One horizontal bar per model (at its busiest point), in the model's
+    colour, named on the left (`names`) so that no label needs turning."""
     models = list(busiest["model"])
-    ax.bar(range(len(models)), values, color=[model_colour(m) for m in models])
-    ax.set_xticks(range(len(models)))
-    ax.set_xticklabels(models, rotation=30, ha="right", fontsize="small")
+    ax.barh(range(len(models)), values, color=[model_colour(m) for m in models])
+    ax.set_yticks(range(len(models)))
+    ax.set_yticklabels(models if names else [""] * len(models), fontsize="small")
+    ax.invert_yaxis()
     ax.set_title(title)
-    ax.grid(True, axis="y", alpha=0.3)
+    ax.grid(True, axis="x", alpha=0.3)
 
 
 def draw_resources(axes, part):
@@ -426,9 +463,9 @@ def draw_resources(axes, part):
     panels = [(cpu, f"CPU per request ({METRICS['cpu']['display_unit'].split('/')[0]})", 1),
               (rss, "peak RSS (MiB)", 1 / 1024),
               (threads, "threads (peak)", 1)]
-    for ax, (name, label, scale) in zip(axes, panels):
+    for i, (ax, (name, label, scale)) in enumerate(zip(axes, panels)):
         values = busiest[name] * scale if name in busiest.columns else [0] * len(busiest)
-        bar_panel(ax, busiest, values, label)
+        bar_panel(ax, busiest, values, label, names=i == 0)
     return True
 
 
@@ -439,11 +476,11 @@ def draw_memory_and_threads(ax, part):
     if rss not in busiest.columns or threads not in busiest.columns:
         return False
     heights = list(busiest[rss] / 1024)
-    bar_panel(ax, busiest, heights, "peak RSS (MiB) at the largest connection count")
+    bar_panel(ax, busiest, heights, "Peak RSS (MiB) and threads")
     for i, count in enumerate(busiest[threads]):
-        ax.annotate(f"{int(count)} threads", (i, heights[i]), textcoords="offset points",
-                    xytext=(0, 3), ha="center", fontsize="x-small")
-    ax.set_ylim(top=max(heights) * 1.15 if heights else 1)
+        ax.annotate(f"{int(count)} threads", (heights[i], i), textcoords="offset points",
+                    xytext=(3, 0), va="center", fontsize="x-small")
+    ax.set_xlim(right=max(heights) * 1.6 if heights else 1)  # room for the counts
     return True
 
 
@@ -487,13 +524,11 @@ def stage_segments(busiest):
     return segments
 
 
-def never_label(point):
-    """" (63 of 64 connections)" when connections went unanswered all window
-    long, else " (127 requests)"."""
+def starved_label(point):
+    """"\n63 never answered" under a model's name when connections got no
+    response all window long (starved clients), else ""."""
     starved = point.get("connections_unanswered", 0)
-    if starved and starved > 0:
-        return f" ({int(starved)} of {int(point['connections'])} connections)"
-    return f" ({int(point[column('unanswered')])} requests)"
+    return f"\n{int(starved)} never answered" if starved and starved > 0 else ""
 
 
 def ms(value):
@@ -503,9 +538,12 @@ def ms(value):
 
 def text_fits(ax, width, span, text):
     """Whether `text` in x-small type fits in `width` of an x axis `span`
-    long (about 0.075 inch a character), before anything is drawn."""
-    axis_inches = ax.get_position().width * ax.figure.get_figwidth()
-    return width / span * axis_inches >= 0.075 * len(text) + 0.1
+    long, before anything is drawn: a character is about 0.6 of the type's
+    size wide, and the axis may yet narrow by a third when laid out (a
+    legend beside it)."""
+    axis_inches = 0.65 * ax.get_position().width * ax.figure.get_figwidth()
+    char_inches = 0.6 * 0.58 * plt.rcParams["font.size"] / 72  # x-small is 0.58 of it
+    return width / span * axis_inches >= char_inches * len(text) + 0.1
 
 
 def draw_stages(ax, part):
@@ -534,8 +572,6 @@ def draw_stages(ax, part):
                 edgecolor="white", linewidth=0.5)
         for i, width in enumerate(widths):
             name = stage
-            if stage == NEVER:
-                name = NEVER + never_label(busiest.iloc[i])
             label = f"{name} {ms(width)} ms"
             if text_fits(ax, width, span, label):
                 ax.text(left[i] + width / 2, i, label, ha="center", va="center",
@@ -546,16 +582,16 @@ def draw_stages(ax, part):
     for i, total in enumerate(totals):
         ax.text(total + 0.01 * longest, i, beside[i], va="center", fontsize="x-small")
     ax.set_yticks(range(len(models)))
-    ax.set_yticklabels([f"{m} (c={int(c)})" for m, c in zip(models, busiest["connections"])],
-                       fontsize="small")
+    ax.set_yticklabels([f"{m} (c={int(c)})" + starved_label(point)
+                        for m, c, (_, point) in zip(models, busiest["connections"],
+                                                    busiest.iterrows())], fontsize="small")
     ax.invert_yaxis()
     ax.set_xlabel("mean time per request sent (ms)")
     ax.set_title("Where the time goes, inside the server" + (
         "" if counts_unanswered(busiest)
-        else "\n(a run from before unanswered requests were counted: they are not shown)"))
+        else "\n(an older run: requests never answered not counted)"))
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize="x-small", ncol=min(len(segments), 3), loc="upper center",
-              bbox_to_anchor=(0.5, -0.18))
+    legend_outside(ax)
     return True
 
 
@@ -596,7 +632,7 @@ def draw_accepts(ax, part):
                         for model, point, _ in shown], fontsize="small")
     ax.set_ylabel("% of its connections")
     ax.set_ylim(0, 105)
-    ax.set_title("Connections per accepting thread, busiest first")
+    ax.set_title("Connections per accepting thread")
     ax.grid(True, axis="y", alpha=0.3)
     return True
 
@@ -671,8 +707,22 @@ def draw_search(ax, csv_path, workload, style):
             ax.axvline(f["max_rate"], color=colour, linestyle="--", linewidth=1.5,
                        label=f"{label}: {f['max_rate']:g} req/s")
     rate_axes(ax, slo_ms, "The search for the highest rate under the SLO (numbers: steps)")
-    ax.legend(fontsize="small")
+    legend_outside(ax)
     return True
+
+
+def share_one_legend(figure, staged):
+    """The story's models named once, right of every panel, rather than in a
+    legend per panel that would narrow each; the stages keep theirs."""
+    handles, labels = figure.axes[0].get_legend_handles_labels()
+    for ax in figure.fig.axes:
+        legend = ax.get_legend()
+        if legend is not None and not (staged and ax is figure.fig.axes[-1]):
+            if not handles:
+                handles, labels = legend.legendHandles, [t.get_text() for t in legend.texts]
+            legend.remove()
+    if handles:
+        figure.side_legend = (handles, labels)
 
 
 def finding_of(csv_path):
@@ -760,6 +810,7 @@ def plot(csv_path, out_dir, style="paper", finding=None):
                           (story.axes[3], draw_memory_and_threads(story.axes[3], part))):
             if not drawn:
                 ax.axis("off")
+        share_one_legend(story, staged)
         subtitle = label + (f" — {machine}" if machine else "")
         headline = "\n".join(textwrap.wrap(finding, 90)) if finding else ""
         written += story.save(stem("story"), f"{headline}\n{subtitle}" if finding else subtitle)

@@ -209,7 +209,8 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
                 "does not pay to wake them (as load --busy-poll; needs --load-cpus apart from "
                 "--server-cpus)");
   run->add_flag("--no-plots", o->no_plots, "do not draw charts");
-  run->add_option("--charts", sweep.charts_dir, "where charts go")->capture_default_str();
+  run->add_option("--charts", sweep.charts_dir,
+                  "where charts go (default: plots/out/ and the CSV's name, NAME-TIME)");
   run->add_option("-o,--out", sweep.out, "CSV path (default results/<scenario>-<UTC time>.csv)");
   run->add_flag("--resume", sweep.resume, "skip points already measured in --out");
   run->add_option("--binary", o->binaries,

@@ -189,7 +189,8 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
   // Absent from files written before they were; empty where not measured.
   const int search_step = table.column("search_step");
   // Absent from files written before they were: 0.
-  const std::pair<const char*, double ResultRow::*> unanswered_figures[] = {
+  const std::pair<const char*, double ResultRow::*> later_figures[] = {
+      {"latency_mean_us", &ResultRow::latency_mean_us},
       {"unanswered_age_mean_us", &ResultRow::unanswered_age_mean_us},
       {"unanswered_wait_us", &ResultRow::unanswered_wait_us}};
   const int unanswered = table.column("unanswered");
@@ -212,7 +213,7 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
       if (connections_unanswered >= 0)
         row.connections_unanswered =
             std::stoull(fields[static_cast<size_t>(connections_unanswered)]);
-      for (const auto& [name, field] : unanswered_figures)
+      for (const auto& [name, field] : later_figures)
         if (const int column = table.column(name); column >= 0)
           row.*field = std::stod(fields[static_cast<size_t>(column)]);
       for (const auto& [name, field] : stage_means)

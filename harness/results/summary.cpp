@@ -28,6 +28,8 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
     summary.unanswered_at_best = best->unanswered;
     summary.unanswered_age_at_best_us = best->unanswered_age_mean_us;
     summary.connections_unanswered_at_best = best->connections_unanswered;
+    if (best->latency_mean_us > 0)
+      summary.unanswered_share_at_best = best->unanswered_wait_us / best->latency_mean_us;
     if (best->inbound_mean_us && best->queued_mean_us && best->service_mean_us &&
         best->outbound_mean_us)
       summary.stages_at_best_us = {*best->inbound_mean_us, *best->queued_mean_us,

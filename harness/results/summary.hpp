@@ -54,10 +54,11 @@ struct ModelSummary {
   // Where the time went there: the inbound, queued, service and outbound
   // means; empty for a server without stages (nginx, externals).
   std::vector<double> stages_at_best_us;
-  // Never answered there: requests, their mean age, and connections that
-  // got no response at all.
+  // Never answered there: requests, their mean age, their share of the
+  // mean over every request sent, and connections that got no response.
   uint64_t unanswered_at_best = 0;
   double unanswered_age_at_best_us = 0;
+  double unanswered_share_at_best = 0;
   uint64_t connections_unanswered_at_best = 0;
 };
 

@@ -99,7 +99,9 @@ struct SweepConfig {
   std::string out;               // CSV path; empty: results/<scenario>-<time>.csv
   bool resume = false;           // skip points already measured in `out`
   bool plots = true;             // draw charts when Python can
-  std::string charts_dir = "plots/out";
+  // Where the charts go; empty: plots/out/STEM, after the CSV's name
+  // (NAME-TIME), so that no run's charts overwrite or mix with another's.
+  std::string charts_dir;
   std::string command_line;  // for the manifest
   // Same-runner A/B: each model runs once per build, its rows labelled
   // MODEL@LABEL, the builds taking turns point by point. Empty: this binary.

@@ -19,6 +19,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr double kUnansweredShareShown = 0.05;
+
 // "epoll                  hello              c=64   R=1000   "
 std::string point_label(const ResultRow& row) {
   return fmt::format(
@@ -68,10 +70,13 @@ void print_summary(const SweepConfig& config, const SweepSummary& summary,
     }
     std::vector<std::string> split;
     for (const double us : it->stages_at_best_us) split.push_back(loadgen::format_nanos(us * 1000));
-    if (it->unanswered_at_best > 0)
+    // A closed loop always ends with requests in flight: named only when
+    // the never answered weigh in the mean over every request sent.
+    if (it->unanswered_share_at_best >= kUnansweredShareShown)
       split.push_back(fmt::format(
-          "+ {} never answered (mean age {}){}", it->unanswered_at_best,
+          "+ {} never answered (mean age {}, {:.0f}% of the mean){}", it->unanswered_at_best,
           loadgen::format_nanos(it->unanswered_age_at_best_us * 1000),
+          100 * it->unanswered_share_at_best,
           it->connections_unanswered_at_best > 0
               ? fmt::format(", {} connections got no response", it->connections_unanswered_at_best)
               : ""));
