@@ -160,7 +160,12 @@ void expect_killed_serve_leaves_nothing(const std::vector<std::string>& serve, s
   Child server(serve);
   const uint16_t port = read_listening_port(server);
   ASSERT_NE(port, 0);
-  const std::vector<pid_t> tree = descendants(server.pid());
+  // Ready is the port accepting: a master may fork its workers just after.
+  std::vector<pid_t> tree = descendants(server.pid());
+  for (const auto until = std::chrono::steady_clock::now() + 10s;
+       tree.size() < at_least && std::chrono::steady_clock::now() < until;
+       tree = descendants(server.pid()))
+    std::this_thread::sleep_for(20ms);
   ASSERT_GE(tree.size(), at_least) << "not the process tree expected";
   ::kill(server.pid(), SIGKILL);
   server.wait(10s);
