@@ -215,13 +215,16 @@ std::string cmbench_on(const HostSpec& host) {
   return host.kind == HostSpec::Kind::kSsh ? "cmbench" : executable_path("/proc/self/exe");
 }
 
+std::string pushed_binary_path() {
+  std::string id;
+  for (char c : build_info().commit) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return fmt::format("/tmp/cmbench-{}-{}", build_info().version, id);
+}
+
 void push_binary(HostSpec& host) {
   if (host.kind != HostSpec::Kind::kSsh) return;  // this machine: this binary already
   const std::string ours = executable_path("/proc/self/exe");
-  // Named by the build, so hosts and runs share one copy of each build.
-  std::string id;
-  for (char c : build_info().commit) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  const std::string there = fmt::format("/tmp/cmbench-{}-{}", build_info().version, id);
+  const std::string there = pushed_binary_path();
   const std::string script = fmt::format(
       "set -e; cat > {0}.part; chmod 755 {0}.part; mv -f {0}.part {0}", shell_quote(there));
   const auto argv = command_on(host, {"sh", "-c", script});

@@ -30,7 +30,11 @@ struct HostSpec {
 // machine (local, netns), else `cmbench` on the remote PATH.
 std::string cmbench_on(const HostSpec& host);
 
-// Copies this binary to `host` (ssh: its /tmp, named by its build) and sets
+// Where --push puts this build's binary on a host, named by the build so
+// that hosts and runs share one copy of each: /tmp/cmbench-VERSION-COMMIT.
+std::string pushed_binary_path();
+
+// Copies this binary to `host` (ssh: pushed_binary_path()) and sets
 // host.binary to it. Throws std::runtime_error naming the host.
 void push_binary(HostSpec& host);
 

@@ -17,7 +17,6 @@
 #include <sstream>
 #include <thread>
 
-#include "harness/base/build_info.hpp"
 #include "harness/base/subprocess.hpp"
 #include "harness/hosts/lab.hpp"
 #include "harness/results/csv.hpp"
@@ -437,6 +436,14 @@ TEST(Ssh, ALoadHostOverSshMergesWithALocalOne) {
   if (!std::filesystem::exists("/usr/sbin/sshd")) GTEST_SKIP() << "no sshd (openssh-server)";
   const std::string prefix = "cmbh" + std::to_string(::getpid());
   const LabGuard guard{prefix};
+  // The ssh host is this machine: --push leaves this build's copy in its
+  // /tmp, which the test removes however it ends.
+  struct RemovePushed {
+    ~RemovePushed() {
+      std::error_code ignored;
+      std::filesystem::remove(cmb::harness::pushed_binary_path(), ignored);
+    }
+  } remove_pushed;
   ASSERT_EQ(run_cmbench({"lab", "up", "--load-hosts", "1", "--prefix", prefix}).exit_code, 0);
   const std::string ns = prefix + "-load1";
   const auto dir = std::filesystem::temp_directory_path() / (prefix + "-ssh");
@@ -546,14 +553,8 @@ TEST(Ssh, ALoadHostOverSshMergesWithALocalOne) {
 
   // A remote process dies with its ssh session: kill the ssh client of a
   // `cmbench clock` (which reads its stdin until it ends) and it is gone.
-  // --push names the copy by the build (hosts.cpp: /tmp/cmbench-VERSION-COMMIT).
-  std::string pushed;
-  const std::string copy = "cmbench-" + cmb::harness::build_info().version + "-";
-  for (const auto& entry : std::filesystem::directory_iterator("/tmp"))
-    if (const auto name = entry.path().filename().string();
-        name.starts_with(copy) && !name.ends_with(".part") && entry.is_regular_file())
-      pushed = entry.path().string();
-  ASSERT_FALSE(pushed.empty()) << "--push left no binary in /tmp";
+  const std::string pushed = cmb::harness::pushed_binary_path();
+  ASSERT_TRUE(std::filesystem::exists(pushed)) << "--push left no binary at " << pushed;
   int session_input[2];
   ASSERT_EQ(::pipe2(session_input, O_CLOEXEC), 0);
   cmb::net::Fd held(session_input[1]), given(session_input[0]);
@@ -571,7 +572,6 @@ TEST(Ssh, ALoadHostOverSshMergesWithALocalOne) {
   cmb::harness::wait_child(client, 5s);
   for (int i = 0; i < 100 && !clocks().empty(); ++i) std::this_thread::sleep_for(100ms);
   EXPECT_EQ(clocks(), "") << "a remote process outlived its ssh session";
-  std::filesystem::remove(pushed);
 
   // A one-point run from `host` that must fail before it starts.
   const auto refused_run = [&](const std::string& load_host, const char* name) {
