@@ -258,11 +258,11 @@ int run_sweep(SweepConfig config) {
   fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
              std::filesystem::path(config.out).replace_extension(".json").string());
   if (config.plots) {
-    const std::string charts = !config.charts_dir.empty()
-                                   ? config.charts_dir
-                                   : (std::filesystem::path("plots/out") /
-                                      std::filesystem::path(config.out).stem())
-                                         .string();
+    const std::string charts =
+        !config.charts_dir.empty()
+            ? config.charts_dir
+            : (std::filesystem::path("plots/out") / std::filesystem::path(config.out).stem())
+                  .string();
     const std::vector<std::string> drawn = draw_plots(config.out, charts);
     for (const auto& chart : drawn) fmt::print("chart: {}\n", chart);
     if (!drawn.empty()) fmt::print("charts: {}\n", charts);
