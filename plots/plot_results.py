@@ -58,6 +58,9 @@ def column(metric):
 RPS, P50, P99 = column("rps"), column("p50"), column("p99")
 REQUIRED_COLUMNS = ["model", "workload", "connections", RPS, P50, P99, "error"]
 SIZES = {"paper": (7, 4.5), "talk": (12, 7)}
+# How cmbench's `warnings` column says a point fell short of its offered
+# rate (loadgen/report.cpp: warnings); the rule is the load generator's.
+RATE_NOT_REACHED = "the target rate was not reached"
 FONTS = {"paper": 11, "talk": 20}
 
 
@@ -117,6 +120,8 @@ def load(csv_path):
         agg["server_accepts_per_thread"] = "first"  # text: the first repetition's
     if "ramp" in frame.columns:
         agg["ramp"] = "first"
+    if "warnings" in frame.columns:  # every repetition's
+        agg["warnings"] = lambda values: "; ".join(v for v in values if v)
     if "steady" in frame.columns:  # a point is unsteady if any repetition was
         agg["steady"] = lambda values: "no" if (values == "no").any() else "yes"
     return frame.groupby(keys, sort=False).agg(agg).reset_index()
@@ -401,7 +406,7 @@ def draw_timeline(ax, part, csv_path, style):
     drawn, top, seconds = False, 0, 0
     for _, point in busiest_points(part).iterrows():
         timeline = read_timeline(csv_path, point["artifacts"])
-        if timeline is None:
+        if timeline is None or len(timeline) < 2:  # one second is a dot, not a timeline
             continue
         ax.plot(timeline["second"] + 0.5, timeline["rps"], marker=".", label=point["model"],
                 color=model_colour(point["model"]), linewidth=line_width(style))
@@ -768,6 +773,10 @@ def plot(csv_path, out_dir, style="paper", finding=None):
             return fig.save(stem(name), title + title_tail)
 
         rate_sweep = part["rate"].nunique() > 1
+        # One offered rate that every point held (none warned that it fell
+        # short): the throughput is that rate, and its chart says nothing.
+        rate_held = (not rate_sweep and bool((part["rate"] > 0).all()) and "warnings" in part
+                     and not part["warnings"].str.contains(RATE_NOT_REACHED).any())
         x = "idle_connections" if part["idle_connections"].nunique() > 1 else "connections"
         ideal = cpu_bound(part, manifest(csv_path).get("server_cpus"))
         slo_ms, knee_rates = knees(csv_path, workload)
@@ -775,8 +784,9 @@ def plot(csv_path, out_dir, style="paper", finding=None):
             written += chart("p99_vs_rate", "Knee",
                              lambda axes: draw_rate(axes[0], part, slo_ms, knee_rates, style))
         else:
-            written += chart(f"throughput_vs_{x}", "Throughput",
-                             lambda axes: draw_throughput(axes[0], part, style, x, ideal))
+            if not rate_held:
+                written += chart(f"throughput_vs_{x}", "Throughput",
+                                 lambda axes: draw_throughput(axes[0], part, style, x, ideal))
             written += chart(f"latency_vs_{x}", "Latency", lambda axes: draw_latency(axes[0], part, style, x))
         written += chart("p99_vs_offered_rate", "Ramp",
                          lambda axes: draw_ramp(axes[0], part, csv_path, style))
@@ -803,6 +813,9 @@ def plot(csv_path, out_dir, style="paper", finding=None):
             draw_rate(story.axes[0], part, slo_ms, knee_rates, style)
             if not draw_accepts(story.axes[1], part):
                 story.axes[1].axis("off")
+        elif rate_held:  # nothing to say of throughput: latency first, the rest after
+            draw_latency(story.axes[0], part, style, x)
+            story.axes[1].axis("off")
         else:
             draw_throughput(story.axes[0], part, style, x, ideal)
             draw_latency(story.axes[1], part, style, x)

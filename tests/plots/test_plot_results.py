@@ -371,3 +371,32 @@ def test_where_the_time_goes_counts_the_requests_never_answered(tmp_path):
     assert "never answered 500 ms" in labels
     assert "never answered 2000 ms" in labels
     plt.close(figure)
+
+
+def test_a_panel_with_nothing_to_say_is_left_out(tmp_path):
+    """One offered rate that every point held: no throughput chart (it would
+    draw that rate); one that fell short keeps it. A one-second timeline is
+    a dot: no timeline chart."""
+    def run(name, frame):
+        """The fixture's rows as `frame` says, with its per-point files."""
+        folder = tmp_path / name
+        shutil.copytree(FIXTURES / "why", folder / "why")  # the artifacts' folder
+        frame.to_csv(folder / "why.csv", index=False)
+        return folder
+
+    frame = pd.read_csv(WHY, keep_default_na=False)
+    frame["rate"], frame["warnings"] = 500, ""
+    held = run("held", frame)
+    written = names(plot_results.plot(held / "why.csv", held / "charts"))
+    assert "throughput_vs_connections.png" not in written
+    assert {"latency_vs_connections.png", "story.png", "timeline.png"} <= set(written)
+    frame.loc[frame.index[0], "warnings"] = "the target rate was not reached: 410.0 req/s"
+    short = run("short", frame)
+    assert "throughput_vs_connections.png" in names(
+        plot_results.plot(short / "why.csv", short / "charts"))
+
+    one = run("one", pd.read_csv(WHY, keep_default_na=False))
+    for timeline in (one / "why").glob("*.timeline.csv"):
+        lines = timeline.read_text().splitlines()
+        timeline.write_text("\n".join(lines[:2]) + "\n")  # the header and one second
+    assert "timeline.png" not in names(plot_results.plot(one / "why.csv", one / "charts"))
