@@ -59,9 +59,12 @@ Figures figures(const std::vector<double>& samples) {
 
 std::vector<std::string> export_metric_names() { return judged_metric_names(); }
 
-int export_command(const std::string& csv, const ExportOptions& options) {
+namespace {
+
+// The metrics asked for, each one export can judge; UsageError otherwise.
+std::vector<const Metric*> exported_metrics(const std::vector<std::string>& names) {
   std::vector<const Metric*> metrics;
-  for (const auto& name : options.metrics) {
+  for (const auto& name : names) {
     const Metric* metric = find_metric(name);
     if (metric != nullptr && metric->better == Better::kNeither) metric = nullptr;
     if (metric == nullptr)
@@ -69,12 +72,19 @@ int export_command(const std::string& csv, const ExportOptions& options) {
                                    fmt::join(export_metric_names(), ", ")));
     metrics.push_back(metric);
   }
-  if (options.format == ExportOptions::Format::kGithubActionBenchmark && options.out.empty())
-    throw UsageError("github-action-benchmark needs -o PREFIX (two files)");
+  return metrics;
+}
 
-  // Point -> metric -> its repetitions, in the CSV's order of points.
+// Point -> metric -> its repetitions, and the points in the CSV's order.
+struct ExportedPoints {
   std::vector<PointKey> order;
-  std::map<PointKey, std::map<const Metric*, std::vector<double>>> points;
+  std::map<PointKey, std::map<const Metric*, std::vector<double>>> samples;
+};
+
+// The CSV's measured points; each error row is named on stderr, not
+// exported. UsageError for a CSV that cannot be read as results.
+ExportedPoints read_points(const std::string& csv, const std::vector<const Metric*>& metrics) {
+  ExportedPoints points;
   try {
     const CsvTable table = read_csv_table(csv);
     const PointReader identity(table);
@@ -86,32 +96,48 @@ int export_command(const std::string& csv, const ExportOptions& options) {
     }
     const int error = table.column("error");
     for (const auto& row : table.rows) {
-      if (!table.measured(row)) {  // a failed point has no figures: named, not exported
-        const PointKey key = identity.read(row).point();
+      const PointKey key = identity.read(row).point();
+      if (!table.measured(row)) {
         fmt::print(stderr, "cmbench export: left out {} (an error row: {})\n", point_name(key),
                    row[static_cast<size_t>(error)]);
         continue;
       }
-      const PointKey key = identity.read(row).point();
-      if (!points.contains(key)) order.push_back(key);
+      if (!points.samples.contains(key)) points.order.push_back(key);
       for (size_t i = 0; i < metrics.size(); ++i)  // an empty cell was not measured
         if (const std::string& cell = row[static_cast<size_t>(columns[i])]; !cell.empty())
-          points[key][metrics[i]].push_back(std::stod(cell));
+          points.samples[key][metrics[i]].push_back(std::stod(cell));
     }
   } catch (const std::logic_error&) {
     throw UsageError(fmt::format("{}: a figure does not parse", csv));
   } catch (const std::runtime_error& e) {
     throw UsageError(fmt::format("{}: {}", csv, e.what()));
   }
-  if (order.empty()) throw UsageError(fmt::format("{}: no measured point to export", csv));
-  // A metric no point measured (syscalls without `run --syscalls`) is refused,
-  // not exported as nothing.
+  if (points.order.empty()) throw UsageError(fmt::format("{}: no measured point to export", csv));
+  return points;
+}
+
+// A metric no point measured (syscalls without `run --syscalls`) is refused,
+// not exported as nothing.
+void check_measured(const std::string& csv, const std::vector<const Metric*>& metrics,
+                    ExportedPoints& points) {
   for (const Metric* metric : metrics)
-    if (std::none_of(order.begin(), order.end(),
-                     [&](const PointKey& key) { return !points[key][metric].empty(); }))
+    if (std::none_of(points.order.begin(), points.order.end(),
+                     [&](const PointKey& key) { return !points.samples[key][metric].empty(); }))
       throw std::runtime_error(fmt::format(
           "{}: the run did not measure '{}' ({} is empty in every row{})", csv, metric->name,
           metric->columns.front(), metric->name == "syscalls" ? ": run with --syscalls" : ""));
+}
+
+}  // namespace
+
+int export_command(const std::string& csv, const ExportOptions& options) {
+  const std::vector<const Metric*> metrics = exported_metrics(options.metrics);
+  if (options.format == ExportOptions::Format::kGithubActionBenchmark && options.out.empty())
+    throw UsageError("github-action-benchmark needs -o PREFIX (two files)");
+  ExportedPoints read = read_points(csv, metrics);
+  check_measured(csv, metrics, read);
+  const std::vector<PointKey>& order = read.order;
+  auto& points = read.samples;
 
   if (options.format == ExportOptions::Format::kBmf) {
     Json json = Json::object();
