@@ -177,6 +177,23 @@ void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
   row.loadgen_max_thread_busy = result.max_thread_busy();
 }
 
+// Why the point measured is not the one asked for, the gravest reason
+// last; "" when it is. `ended`: how the server ended meanwhile, if it did.
+std::string point_failure(const PointId& point, const loadgen::LoadResult& result,
+                          const std::string& agents_error, const std::string& ended) {
+  std::string failure;
+  // A request the server refuses is not the work asked for: not a rate.
+  // (Shedding under load answers 503, and stays a measurement.)
+  if (const std::string wrong = loadgen::mostly_status(result, 4); !wrong.empty())
+    failure = wrong + ": the server refused the request itself";
+  if (result.idle_failed > 0)
+    failure = fmt::format("{} of {} idle connections did not connect ({})", result.idle_failed,
+                          point.idle_connections, result.idle_error);
+  if (!agents_error.empty()) failure = agents_error;
+  if (!ended.empty()) failure = "server " + ended + " during the point";
+  return failure;
+}
+
 }  // namespace
 
 ResultRow row_for(const PointId& point, const SweepModel& model) {
@@ -330,16 +347,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
   row.artifacts = write_artifacts(point, load, result, stages);
   row.warnings = fmt::format("{}", fmt::join(loadgen::warnings(load, result), "; "));
-  // A request the server refuses is not the work asked for: not a rate.
-  // (Shedding under load answers 503, and stays a measurement.)
-  if (const std::string wrong = loadgen::mostly_status(result, 4); !wrong.empty())
-    row.error = wrong + ": the server refused the request itself";
-  if (result.idle_failed > 0)  // the point is not the one asked for
-    row.error = fmt::format("{} of {} idle connections did not connect ({})", result.idle_failed,
-                            point.idle_connections, result.idle_error);
-  if (!agents_error.empty()) row.error = agents_error;
-  if (const std::string ended = server.poll_exit(); !ended.empty())
-    row.error = "server " + ended + " during the point";
+  row.error = point_failure(point, result, agents_error, server.poll_exit());
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
   return row;
 }

@@ -143,4 +143,13 @@ std::vector<std::string> draw_plots(const std::string& csv, const std::string& o
   return written;
 }
 
+void print_charts(const SweepConfig& config) {
+  const std::string charts = !config.charts_dir.empty()
+                                 ? config.charts_dir
+                                 : (fs::path("plots/out") / fs::path(config.out).stem()).string();
+  const std::vector<std::string> drawn = draw_plots(config.out, charts);
+  for (const auto& chart : drawn) fmt::print("chart: {}\n", chart);
+  if (!drawn.empty()) fmt::print("charts: {}\n", charts);
+}
+
 }  // namespace cmb::harness

@@ -36,4 +36,8 @@ void print_verdicts(const std::vector<Verdict>& verdicts, const std::vector<std:
 // returns the paths written.
 std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir);
 
+// Draws the sweep's charts into --charts, or plots/out/ and the CSV's name
+// (NAME-TIME) so that no run's charts mix with another's, and names them.
+void print_charts(const SweepConfig& config);
+
 }  // namespace cmb::harness

@@ -257,16 +257,7 @@ int run_sweep(SweepConfig config) {
   print_verdicts(verdicts, config.replaced);
   fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
              std::filesystem::path(config.out).replace_extension(".json").string());
-  if (config.plots) {
-    const std::string charts =
-        !config.charts_dir.empty()
-            ? config.charts_dir
-            : (std::filesystem::path("plots/out") / std::filesystem::path(config.out).stem())
-                  .string();
-    const std::vector<std::string> drawn = draw_plots(config.out, charts);
-    for (const auto& chart : drawn) fmt::print("chart: {}\n", chart);
-    if (!drawn.empty()) fmt::print("charts: {}\n", charts);
-  }
+  if (config.plots) print_charts(config);
   // The CSV is whole either way; a point that was not measured makes the
   // run fail, so CI and scripts cannot take a vanished model for a result.
   return failed > 0 ? 1 : 0;
