@@ -38,22 +38,24 @@ std::string slug(std::string_view text) {
   return out.empty() ? "hello" : out;
 }
 
-// Samples the server's process tree while a point runs: memory, threads,
-// processes and context switches every 50 ms (less often when a sample is
-// slow), CPU and TCP counters when the measured window opens (warm-up and
-// connecting are not charged).
+// Samples the server's process tree while a point runs: memory, threads and
+// processes from the window's first moment and every 50 ms, context switches
+// as often as their cost allows, CPU and TCP counters when the measured
+// window opens (warm-up and connecting are not charged).
 class ServerSampler {
  public:
   explicit ServerSampler(pid_t pid) : pid_(pid), thread_([this] { loop(); }) {}
   ~ServerSampler() { finish(); }
 
   // At the window's edge (LoadConfig::on_window_open): the figures the
-  // window is measured from, read here so that they are exact.
+  // window is measured from, read here so that they are exact, and a first
+  // reading of memory and threads that is surely inside the window.
   void open_window() {
     {
       std::lock_guard lock(mutex_);
       cpu_at_start_ = read_tree_cpu(pid_);
       tcp_at_start_ = read_tcp_counters(pid_);
+      sample_memory();
       switches_.start(read_tree_switches(pid_));
       window_open_ = true;
     }
@@ -74,24 +76,31 @@ class ServerSampler {
   const SwitchCounter& switches() const { return switches_; }
 
  private:
+  void sample_memory() {
+    if (auto memory = read_tree_memory(pid_)) {
+      peak_.rss_kb = std::max(peak_.rss_kb, memory->rss_kb);
+      peak_.threads = std::max(peak_.threads, memory->threads);
+      peak_.processes = std::max(peak_.processes, memory->processes);
+    }
+  }
+
+  // Memory every 50 ms (one status file per process); switches read every
+  // thread's status, which with 10 000 threads takes longer than 50 ms, so
+  // they are read at most a fifth of the time instead of taking a CPU from
+  // the load generator or the server.
   void loop() {
     std::unique_lock lock(mutex_);
     wake_.wait(lock, [&] { return done_ || window_open_; });
     if (!window_open_) return;
-    Clock::duration pause;
+    auto next_switches = Clock::now();
     do {
-      const auto began = Clock::now();
-      if (auto memory = read_tree_memory(pid_)) {
-        peak_.rss_kb = std::max(peak_.rss_kb, memory->rss_kb);
-        peak_.threads = std::max(peak_.threads, memory->threads);
-        peak_.processes = std::max(peak_.processes, memory->processes);
+      sample_memory();
+      if (const auto began = Clock::now(); began >= next_switches) {
+        switches_.sample(read_tree_switches(pid_));
+        const auto now = Clock::now();
+        next_switches = now + 4 * (now - began);
       }
-      switches_.sample(read_tree_switches(pid_));
-      // A sample reads every thread's status: with 10 000 threads that
-      // takes longer than 50 ms. Sampling takes at most a fifth of a CPU
-      // then, instead of taking one from the load generator or the server.
-      pause = std::max<Clock::duration>(std::chrono::milliseconds(50), 4 * (Clock::now() - began));
-    } while (!wake_.wait_for(lock, pause, [&] { return done_; }));
+    } while (!wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return done_; }));
     switches_.sample(read_tree_switches(pid_));
   }
 
