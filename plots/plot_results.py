@@ -24,7 +24,6 @@ import argparse
 import json
 import re
 import textwrap
-import zlib
 import sys
 from pathlib import Path
 
@@ -35,14 +34,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
-# One fixed colour per model across every chart, so a model is recognisable
-# from slide to slide. The colours are cmbench's (servers/registry.cpp), given
-# by the manifest, so a new model has its own without an edit here; a model
-# the manifest does not name (an older run, no manifest) gets one from its
-# name: the same name, the same colour.
-FALLBACK_COLOURS = ["#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
-                    "#ffbb78"]
-_manifest_colours = {}
+# One fixed look per model across every chart, so a model is recognisable
+# from slide to slide: a colour of Okabe and Ito's palette or grey (distinct
+# for colour-blind viewers) and, for a colour used again, another marker on
+# its lines, a hatch on its bars and a dash on its curves. The looks are cmbench's
+# (servers/registry.cpp), given by the manifest, so a new model has its own
+# without an edit here; a model the manifest does not name (an external, an
+# older run) gets the first look no other model of the run has.
+PALETTE = ["#0072b2", "#d55e00", "#009e73", "#e69f00", "#cc79a7", "#56b4e9", "#000000",
+           "#999999", "#f0e442"]
+MARKERS = {"circle": ("o", "", "-"), "square": ("s", "//", "--"), "triangle": ("^", "..", ":")}
+_looks = {}
 
 # cmbench's metrics table (harness/results/metrics.cpp), as `cmbench metrics
 # --json` writes it: which column holds a figure and its unit.
@@ -57,18 +59,54 @@ def column(metric):
 
 RPS, P50, P99 = column("rps"), column("p50"), column("p99")
 REQUIRED_COLUMNS = ["model", "workload", "connections", RPS, P50, P99, "error"]
-SIZES = {"paper": (7, 4.5), "talk": (12, 7)}
+# paper: a chart for a page, a grid of them wider. talk: every chart one
+# 1920x1080 slide (16 x 9 inches at 120 dpi) whose smallest type is 20 pt,
+# with thicker lines and larger markers.
+STYLES = {
+    "paper": {"size": (7, 4.5), "font": 11, "least_type": 0, "line": 1.8, "marker": 6},
+    "talk": {"size": (16, 9), "font": 20, "least_type": 20, "line": 4, "marker": 11},
+}
+_least_type = [0]  # the drawing figure's least type size (STYLES)
 # How cmbench's `warnings` column says a point fell short of its offered
 # rate (loadgen/report.cpp: warnings); the rule is the load generator's.
 RATE_NOT_REACHED = "the target rate was not reached"
-FONTS = {"paper": 11, "talk": 20}
+
+
+def type_size(size):
+    """A relative type size ("small", "x-small") in points, never under the
+    style's least."""
+    points = matplotlib.font_manager.font_scalings[size] * plt.rcParams["font.size"]
+    return max(points, _least_type[0])
+
+
+def look(model):
+    """(colour, marker name) of a model: its own, or its spec's model's."""
+    for name in (model, model_name(model)):
+        if name in _looks:
+            return _looks[name]
+    return PALETTE[0], "circle"
 
 
 def model_colour(model):
-    for name in (model, model_name(model)):
-        if name in _manifest_colours:
-            return _manifest_colours[name]
-    return FALLBACK_COLOURS[zlib.crc32(model.encode()) % len(FALLBACK_COLOURS)]
+    return look(model)[0]
+
+
+def line_look(model):
+    """A model's line: its colour and its marker."""
+    colour, marker = look(model)
+    return {"color": colour, "marker": MARKERS[marker][0]}
+
+
+def curve_look(model):
+    """A model's curve too dense for markers: its colour, and its marker
+    told as a dash."""
+    colour, marker = look(model)
+    return {"color": colour, "linestyle": MARKERS[marker][2]}
+
+
+def bar_look(models):
+    """The bars of these models: their colours and hatches."""
+    return {"color": [look(m)[0] for m in models], "hatch": [MARKERS[look(m)[1]][1] for m in models]}
 
 
 def model_name(spec):
@@ -80,13 +118,20 @@ def model_name(spec):
     return re.split("[:@]", spec)[0]
 
 
-def use_colours_of(csv_path):
-    """Takes each model's colour from the manifest beside csv_path."""
-    _manifest_colours.clear()
+def use_looks_of(csv_path, models):
+    """Takes each model's look from the manifest beside csv_path; the
+    `models` it does not give one get the looks no other has, in order."""
+    _looks.clear()
     for m in manifest(csv_path).get("models", []):
         if m.get("colour"):
-            _manifest_colours[m["name"]] = m["colour"]
-            _manifest_colours.setdefault(model_name(m["name"]), m["colour"])
+            given = (m["colour"].lower(), m.get("marker") or "circle")
+            _looks[m["name"]] = given
+            _looks.setdefault(model_name(m["name"]), given)
+    free = [(colour, marker) for marker in MARKERS for colour in PALETTE
+            if (colour, marker) not in set(_looks.values())]
+    for model in models:
+        if model not in _looks and model_name(model) not in _looks and free:
+            _looks[model] = free.pop(0)
 
 
 def load(csv_path):
@@ -161,42 +206,86 @@ class Figure:
 
     def __init__(self, style, rows=1, cols=1):
         self.style = style
-        width, height = SIZES[style]
-        self.context = plt.rc_context({"font.size": FONTS[style]})
+        look = STYLES[style]
+        width, height = look["size"]
+        if style == "paper":  # a grid is wider and taller; a slide is a slide
+            width *= cols * (0.75 if cols > 1 else 1)
+            height *= rows * (0.8 if rows > 1 else 1)
+        # A title clears the half of a tick label that stands above its axes.
+        self.context = plt.rc_context({"font.size": look["font"], "lines.linewidth": look["line"],
+                                       "lines.markersize": look["marker"],
+                                       "axes.titlepad": 0.7 * look["font"]})
         self.context.__enter__()
-        self.fig, axes = plt.subplots(rows, cols, figsize=(width * cols * (0.75 if cols > 1 else 1),
-                                                           height * rows * (0.8 if rows > 1 else 1)), dpi=120)
+        self.least_type, _least_type[0] = _least_type[0], look["least_type"]
+        self.fig, axes = plt.subplots(rows, cols, figsize=(width, height), dpi=120)
         self.axes = axes.flatten() if hasattr(axes, "flatten") else [axes]
         self.side_legend = None  # (handles, labels): one legend for every panel
 
     def save(self, stem, title):
-        self.fig.suptitle(title, fontsize=FONTS[self.style] + 1)
-        if self.side_legend:  # the figure widened by the legend: the panels keep their width
-            legend = self.fig.legend(*self.side_legend, loc="center left", fontsize="small")
-            renderer = self.fig.canvas.get_renderer()
-            legend_inches = legend.get_window_extent(renderer).width / self.fig.dpi + 0.2
-            panels = self.fig.get_figwidth()
-            self.fig.set_figwidth(panels + legend_inches)
-            self.fig.tight_layout(rect=(0, 0, panels / (panels + legend_inches), 1))
-            legend.set_bbox_to_anchor((panels / (panels + legend_inches), 0.5))
+        self.fig.suptitle(title, fontsize=type_size("large"))
+        if self.side_legend:
+            self.place_side_legend()
         else:
             self.fig.tight_layout()
+        self.thin_crowded_labels()
         written = []
         for extension in ("png", "svg"):
             path = stem.with_suffix("." + extension)
             self.fig.savefig(path)
             written.append(path)
-        plt.close(self.fig)
-        self.context.__exit__(None, None, None)
+        self.discard()
         return written
+
+    def place_side_legend(self):
+        """One legend right of every panel. On paper the figure widens by it
+        and the panels keep their width; a slide keeps its size."""
+        legend = self.fig.legend(*self.side_legend, loc="center left", fontsize=type_size("small"))
+        legend_inches = legend.get_window_extent(self.fig.canvas.get_renderer()).width / self.fig.dpi + 0.2
+        width = self.fig.get_figwidth()
+        if self.style == "paper":
+            self.fig.set_figwidth(width + legend_inches)
+            width += legend_inches
+        panels = (width - legend_inches) / width
+        self.fig.tight_layout(rect=(0, 0, panels, 1))
+        legend.set_bbox_to_anchor((panels, 0.5))
+
+    def thin_crowded_labels(self):
+        """Blanks each x tick label that would touch the last one shown, as
+        laid out (a narrow panel, large type): the axis keeps its ticks."""
+        renderer = self.fig.canvas.get_renderer()
+        for ax in self.fig.axes:
+            ticks = ax.get_xticks()
+            labels = ax.get_xticklabels()
+            if not ax.axison or len(labels) < 3:
+                continue
+            low, high = sorted(ax.get_xlim())
+            shown, last = [], None
+            for tick, label in zip(ticks, labels):
+                if not low <= tick <= high or not label.get_text():  # not drawn
+                    shown.append(label.get_text())
+                    continue
+                box = label.get_window_extent(renderer)
+                crowded = last is not None and box.x0 < last.x1 + 0.3 * box.height
+                shown.append("" if crowded else label.get_text())
+                if not crowded:
+                    last = box
+            if "" in shown:
+                ax.set_xticks(ticks)
+                ax.set_xticklabels(shown)
 
     def discard(self):
         plt.close(self.fig)
+        _least_type[0] = self.least_type
         self.context.__exit__(None, None, None)
 
 
 def line_width(style):
-    return 2.5 if style == "talk" else 1.8
+    return STYLES[style]["line"]
+
+
+def marker_area(scale=1.0):
+    """A scatter marker's area (points²) in proportion to the style's markers."""
+    return scale * plt.rcParams["lines.markersize"] ** 2
 
 
 def connections_axis(ax, part, x):
@@ -215,6 +304,7 @@ def connections_axis(ax, part, x):
             ax.set_xlim(ticks[0] / 1.25, ticks[-1] * 1.25)
     ax.set_xticks(ticks)
     ax.set_xticklabels([f"{t:,}" for t in ticks])
+
 
 
 def from_zero(ax, top):
@@ -240,7 +330,7 @@ def plain_log_y(ax):
 def mark_errors(ax, points, x, y):
     failing = points[points["errors"] > 0]
     if not failing.empty:
-        ax.scatter(failing[x], failing[y], marker="x", s=120, color="black", zorder=5)
+        ax.scatter(failing[x], failing[y], marker="x", s=marker_area(3.3), color="black", zorder=5)
         return True
     return False
 
@@ -252,7 +342,7 @@ def mark_unsteady(ax, points, x, y, colour, scale=1.0):
         return
     unsteady = points[points["steady"] == "no"]
     if not unsteady.empty:
-        ax.scatter(unsteady[x], unsteady[y] * scale, s=60, facecolors="white", edgecolors=colour,
+        ax.scatter(unsteady[x], unsteady[y] * scale, s=marker_area(1.7), facecolors="white", edgecolors=colour,
                    linewidths=2, zorder=6)
 
 
@@ -275,7 +365,7 @@ def legend_outside(ax, handles=None, labels=None, **options):
     if handles is None:
         handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles, labels, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1),
+        ax.legend(handles, labels, fontsize=type_size("small"), loc="upper left", bbox_to_anchor=(1.02, 1),
                   borderaxespad=0, **options)
 
 
@@ -304,11 +394,10 @@ def draw_throughput(ax, part, style, x="connections", ideal=None):
     errors = False
     if ideal:
         ax.axhline(ideal, color="grey", linestyle=":", linewidth=line_width(style),
-                   label=f"ideal: {ideal:,.0f} req/s (CPUs / work per request)")
+                   label=f"ideal: {ideal:,.0f} req/s")
     for model, points in part.groupby("model", sort=False):
         points = points.sort_values(x)
-        ax.plot(points[x], points[RPS], marker="o", label=model, color=model_colour(model),
-                linewidth=line_width(style))
+        ax.plot(points[x], points[RPS], label=model, **line_look(model))
         interval_bars(ax, points, x, RPS, "rps_lo", "rps_hi", model_colour(model))
         mark_unsteady(ax, points, x, RPS, model_colour(model))
         errors |= mark_errors(ax, points, x, RPS)
@@ -327,8 +416,7 @@ def draw_latency(ax, part, style, x="connections"):
         # axis: the throughput panel shows its 0.
         points = points[points[P99] > 0].sort_values(x)
         colour = model_colour(model)
-        ax.plot(points[x], points[P99] / 1000, marker="o", label=model,
-                color=colour, linewidth=line_width(style))
+        ax.plot(points[x], points[P99] / 1000, label=model, **line_look(model))
         ax.plot(points[x], points[P50] / 1000, linestyle="--", color=colour,
                 linewidth=line_width(style) * 0.7)
         interval_bars(ax, points, x, P99, "p99_lo_us", "p99_hi_us", colour, 1 / 1000)
@@ -373,7 +461,7 @@ def draw_percentiles(ax, part, csv_path, style):
             continue
         nines = [1 / (1 - p) for p, _ in rows]
         ax.plot(nines, [v for _, v in rows], label=f"{point['model']} (c={int(point['connections'])})",
-                color=model_colour(point["model"]), linewidth=line_width(style))
+                **curve_look(point["model"]))
         drawn = True
     if not drawn:
         return False
@@ -408,8 +496,8 @@ def draw_timeline(ax, part, csv_path, style):
         timeline = read_timeline(csv_path, point["artifacts"])
         if timeline is None or len(timeline) < 2:  # one second is a dot, not a timeline
             continue
-        ax.plot(timeline["second"] + 0.5, timeline["rps"], marker=".", label=point["model"],
-                color=model_colour(point["model"]), linewidth=line_width(style))
+        ax.plot(timeline["second"] + 0.5, timeline["rps"], label=point["model"],
+                **line_look(point["model"]))
         top = max(top, timeline["rps"].max())
         seconds = max(seconds, len(timeline))
         drawn = True
@@ -436,8 +524,8 @@ def draw_ramp(ax, part, csv_path, style):
         timeline = read_timeline(csv_path, point["artifacts"])
         if timeline is None or "offered_rps" not in timeline.columns:
             continue
-        ax.plot(timeline["offered_rps"], timeline["p99_us"] / 1000, marker="o", label=point["model"],
-                color=model_colour(point["model"]), linewidth=line_width(style))
+        ax.plot(timeline["offered_rps"], timeline["p99_us"] / 1000, label=point["model"],
+                **line_look(point["model"]))
         drawn = True
     if not drawn:
         return False
@@ -452,9 +540,9 @@ def bar_panel(ax, busiest, values, title, names=True):
     """One horizontal bar per model (at its busiest point), in the model's
     colour, named on the left (`names`) so that no label needs turning."""
     models = list(busiest["model"])
-    ax.barh(range(len(models)), values, color=[model_colour(m) for m in models])
+    ax.barh(range(len(models)), values, edgecolor="white", **bar_look(models))
     ax.set_yticks(range(len(models)))
-    ax.set_yticklabels(models if names else [""] * len(models), fontsize="small")
+    ax.set_yticklabels(models if names else [""] * len(models), fontsize=type_size("small"))
     ax.invert_yaxis()
     ax.set_title(title)
     ax.grid(True, axis="x", alpha=0.3)
@@ -484,14 +572,15 @@ def draw_memory_and_threads(ax, part):
     bar_panel(ax, busiest, heights, "Peak RSS (MiB) and threads")
     for i, count in enumerate(busiest[threads]):
         ax.annotate(f"{int(count)} threads", (heights[i], i), textcoords="offset points",
-                    xytext=(3, 0), va="center", fontsize="x-small")
+                    xytext=(3, 0), va="center", fontsize=type_size("x-small"))
     ax.set_xlim(right=max(heights) * 1.6 if heights else 1)  # room for the counts
     return True
 
 
 STAGES = ["inbound", "queued", "service", "outbound", "unaccounted"]
-STAGE_COLOURS = {"inbound": "#9ecae1", "queued": "#fd8d3c", "service": "#74c476",
-                 "outbound": "#bcbddc", "unaccounted": "#d9d9d9", "never answered": "#cb181d"}
+# From Okabe and Ito's palette too, light enough for black type inside.
+STAGE_COLOURS = {"inbound": "#56b4e9", "queued": "#e69f00", "service": "#009e73",
+                 "outbound": "#cc79a7", "unaccounted": "#d9d9d9", "never answered": "#d55e00"}
 NEVER = "never answered"
 
 
@@ -541,14 +630,21 @@ def ms(value):
     return f"{value:.3g}" if value < 1000 else f"{value:.0f}"
 
 
+def axis_inches(ax):
+    """How wide `ax` will be, before anything is drawn: the axis may yet
+    narrow by a third when laid out (a legend beside it)."""
+    return 0.65 * ax.get_position().width * ax.figure.get_figwidth()
+
+
+def text_inches(text, size):
+    """About how wide `text` is in `size` type: a character is about 0.6 of
+    the type's size wide."""
+    return 0.6 * type_size(size) / 72 * len(text) + 0.1
+
+
 def text_fits(ax, width, span, text):
-    """Whether `text` in x-small type fits in `width` of an x axis `span`
-    long, before anything is drawn: a character is about 0.6 of the type's
-    size wide, and the axis may yet narrow by a third when laid out (a
-    legend beside it)."""
-    axis_inches = 0.65 * ax.get_position().width * ax.figure.get_figwidth()
-    char_inches = 0.6 * 0.58 * plt.rcParams["font.size"] / 72  # x-small is 0.58 of it
-    return width / span * axis_inches >= char_inches * len(text) + 0.1
+    """Whether `text` in x-small type fits in `width` of an x axis `span` long."""
+    return width / span * axis_inches(ax) >= text_inches(text, "x-small")
 
 
 def draw_stages(ax, part):
@@ -580,16 +676,16 @@ def draw_stages(ax, part):
             label = f"{name} {ms(width)} ms"
             if text_fits(ax, width, span, label):
                 ax.text(left[i] + width / 2, i, label, ha="center", va="center",
-                        fontsize="x-small")
+                        fontsize=type_size("x-small"))
             elif width > 0.5 * totals[i]:
                 beside[i] += f", {name} {ms(width)}"
         left = [a + b for a, b in zip(left, widths)]
     for i, total in enumerate(totals):
-        ax.text(total + 0.01 * longest, i, beside[i], va="center", fontsize="x-small")
+        ax.text(total + 0.01 * longest, i, beside[i], va="center", fontsize=type_size("x-small"))
     ax.set_yticks(range(len(models)))
     ax.set_yticklabels([f"{m} (c={int(c)})" + starved_label(point)
                         for m, c, (_, point) in zip(models, busiest["connections"],
-                                                    busiest.iterrows())], fontsize="small")
+                                                    busiest.iterrows())], fontsize=type_size("small"))
     ax.invert_yaxis()
     ax.set_xlabel("mean time per request sent (ms)")
     ax.set_title("Where the time goes, inside the server" + (
@@ -608,9 +704,9 @@ def accept_counts(field):
 
 
 def draw_accepts(ax, part):
-    """Each model's connections per accepting thread, busiest first, as a
-    share of its total, at its lowest rate and connection count (where an
-    uneven spread shows most); dashed: an even share."""
+    """Each model's connections per accepting thread, busiest first (top
+    down), as a share of its total, at its lowest rate and connection count
+    (where an uneven spread shows most); dashed: an even share."""
     if "server_accepts_per_thread" not in part.columns:
         return False
     shown = []
@@ -623,22 +719,23 @@ def draw_accepts(ax, part):
                 break
     if not shown:
         return False
-    width = 0.8 / max(len(counts) for _, _, counts in shown)
+    height = 0.8 / max(len(counts) for _, _, counts in shown)
     for i, (model, point, counts) in enumerate(shown):
         total = sum(counts)
         for j, count in enumerate(counts):
-            ax.bar(i - 0.4 + width * (j + 0.5), 100 * count / total, width * 0.9,
-                   color=model_colour(model), edgecolor="black", linewidth=0.3)
+            ax.barh(i - 0.4 + height * (j + 0.5), 100 * count / total, height * 0.9,
+                    edgecolor="black", linewidth=0.3, **bar_look([model]))
         even = 100 / len(counts)
-        ax.plot([i - 0.42, i + 0.42], [even, even], "k--", linewidth=1)
-    ax.set_xticks(range(len(shown)))
-    ax.set_xticklabels([f"{model}\n{point['rate']:g}/s" if point["rate"] > 0 else
+        ax.plot([even, even], [i - 0.42, i + 0.42], "k--", linewidth=1)
+    ax.set_yticks(range(len(shown)))
+    ax.set_yticklabels([f"{model}\n{point['rate']:g}/s" if point["rate"] > 0 else
                         f"{model}\nc={int(point['connections'])}"
-                        for model, point, _ in shown], fontsize="small")
-    ax.set_ylabel("% of its connections")
-    ax.set_ylim(0, 105)
+                        for model, point, _ in shown], fontsize=type_size("small"))
+    ax.invert_yaxis()
+    ax.set_xlabel("% of its connections")
+    ax.set_xlim(0, 105)
     ax.set_title("Connections per accepting thread")
-    ax.grid(True, axis="y", alpha=0.3)
+    ax.grid(True, axis="x", alpha=0.3)
     return True
 
 
@@ -660,16 +757,15 @@ def draw_rate(ax, part, slo_ms, knee_rates, style):
     for model, points in part.groupby("model", sort=False):
         points = points.sort_values("rate")
         p99 = points[P99] / 1000
-        ax.plot(points["rate"], p99, marker="o", label=model, color=model_colour(model),
-                linewidth=line_width(style))
+        ax.plot(points["rate"], p99, label=model, **line_look(model))
         interval_bars(ax, points, "rate", P99, "p99_lo_us", "p99_hi_us", model_colour(model), 1 / 1000)
         mark_unsteady(ax, points, "rate", P99, model_colour(model), 1 / 1000)
         errors |= mark_errors(ax, points.assign(p99=p99), "rate", "p99")
         knee = points[points["rate"] == knee_rates.get(model)]
         if not knee.empty:
-            ax.scatter(knee["rate"], knee[P99] / 1000, s=250, facecolors="none",
+            ax.scatter(knee["rate"], knee[P99] / 1000, s=marker_area(7), facecolors="none",
                        edgecolors=model_colour(model), linewidths=2.5, zorder=6)
-    rate_axes(ax, slo_ms, "p99 against offered load (circle: knee)")
+    rate_axes(ax, slo_ms, "p99 against load (○: knee)")
     finish_legend(ax, errors)
 
 
@@ -703,11 +799,11 @@ def draw_search(ax, csv_path, workload, style):
         colour = model_colour(f["model"])
         label = f["model"] + (f" c={f['connections']}" if len(found) > 1 else "")
         p99 = path[P99] / 1000
-        ax.plot(path["rate"], p99, marker="o", color=colour, linewidth=line_width(style) / 2,
-                alpha=0.8, label=label)
+        ax.plot(path["rate"], p99, linewidth=line_width(style) / 2, alpha=0.8, label=label,
+                **line_look(f["model"]))
         for rate, y, step in zip(path["rate"], p99, path["search_step"]):
             ax.annotate(f"{step:g}", (rate, y), textcoords="offset points", xytext=(4, 4),
-                        fontsize="x-small", color=colour)
+                        fontsize=type_size("x-small"), color=colour)
         if f.get("max_rate"):
             ax.axvline(f["max_rate"], color=colour, linestyle="--", linewidth=1.5,
                        label=f"{label}: {f['max_rate']:g} req/s")
@@ -730,6 +826,35 @@ def share_one_legend(figure, staged):
         figure.side_legend = (handles, labels)
 
 
+def draw_story(style, panels, part, stem, title):
+    """The scenario's story on one figure, its panels (draws of one axes
+    each, most telling first) with one legend of the models beside them. On
+    paper: the first four in a grid, and where the time goes across a third
+    row when the models have stages. On a slide: the first two that have
+    something to draw, side by side (where the time goes is a slide of its
+    own)."""
+    staged = style == "paper" and not staged_points(part).empty
+    if style == "paper":
+        story = Figure(style, 3 if staged else 2, 2)
+        if staged:
+            for ax in story.axes[4:]:
+                ax.remove()
+            draw_stages(story.fig.add_subplot(3, 1, 3), part)
+        for ax, draw in zip(story.axes[:4], panels):
+            if draw(ax) is False:
+                ax.axis("off")
+    else:
+        story = Figure(style, 1, 2)
+        drawn = 0
+        for draw in panels:
+            if drawn < 2 and draw(story.axes[drawn]) is not False:
+                drawn += 1
+        for ax in story.axes[drawn:]:
+            ax.axis("off")
+    share_one_legend(story, staged)
+    return story.save(stem, title)
+
+
 def finding_of(csv_path):
     """The story chart's title: the scenario's expected shape when every claim
     cmbench judged held, else how many did not, else its question."""
@@ -749,7 +874,7 @@ def plot(csv_path, out_dir, style="paper", finding=None):
     and machine in a subtitle."""
     finding = finding or finding_of(csv_path)
     frame = load(csv_path)
-    use_colours_of(csv_path)
+    use_looks_of(csv_path, list(frame["model"].unique()))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     machine = machine_label(csv_path)
@@ -802,31 +927,20 @@ def plot(csv_path, out_dir, style="paper", finding=None):
         written += chart("where_the_time_goes", "Where the time goes",
                          lambda axes: draw_stages(axes[0], part))
 
-        # With stages, a third row: where the time goes, across both columns.
-        staged = not staged_points(part).empty
-        story = Figure(style, 3 if staged else 2, 2)
-        if staged:
-            for ax in story.axes[4:]:
-                ax.remove()
-            draw_stages(story.fig.add_subplot(3, 1, 3), part)
         if rate_sweep:
-            draw_rate(story.axes[0], part, slo_ms, knee_rates, style)
-            if not draw_accepts(story.axes[1], part):
-                story.axes[1].axis("off")
-        elif rate_held:  # nothing to say of throughput: latency first, the rest after
-            draw_latency(story.axes[0], part, style, x)
-            story.axes[1].axis("off")
+            panels = [lambda ax: draw_rate(ax, part, slo_ms, knee_rates, style),
+                      lambda ax: draw_accepts(ax, part)]
+        elif rate_held:  # nothing to say of throughput: latency first
+            panels = [lambda ax: draw_latency(ax, part, style, x)]
         else:
-            draw_throughput(story.axes[0], part, style, x, ideal)
-            draw_latency(story.axes[1], part, style, x)
-        for ax, drawn in ((story.axes[2], draw_percentiles(story.axes[2], part, csv_path, style)),
-                          (story.axes[3], draw_memory_and_threads(story.axes[3], part))):
-            if not drawn:
-                ax.axis("off")
-        share_one_legend(story, staged)
+            panels = [lambda ax: draw_throughput(ax, part, style, x, ideal),
+                      lambda ax: draw_latency(ax, part, style, x)]
+        panels += [lambda ax: draw_percentiles(ax, part, csv_path, style),
+                   lambda ax: draw_memory_and_threads(ax, part)]
         subtitle = label + (f" — {machine}" if machine else "")
-        headline = "\n".join(textwrap.wrap(finding, 90)) if finding else ""
-        written += story.save(stem("story"), f"{headline}\n{subtitle}" if finding else subtitle)
+        headline = "\n".join(textwrap.wrap(finding, 90 if style == "paper" else 70)) if finding else ""
+        written += draw_story(style, panels, part, stem("story"),
+                              f"{headline}\n{subtitle}" if finding else subtitle)
     return written
 
 

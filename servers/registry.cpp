@@ -34,42 +34,44 @@ namespace {
 const std::vector<ModelEntry>& shipped() {
   static const std::vector<ModelEntry> kShipped = {
       {"iterative", "one thread, one connection at a time: accept, serve until close, repeat",
-       "#7f7f7f", make_iterative_server, /*concurrent=*/false},
-      {"thread-per-connection", "a new thread per accepted connection, blocking I/O", "#d62728",
-       make_thread_per_connection_server},
+       "#999999", "circle", make_iterative_server, /*concurrent=*/false},
+      {"thread-per-connection", "a new thread per accepted connection, blocking I/O", "#d55e00",
+       "circle", make_thread_per_connection_server},
       {"thread-pool", "a fixed pool of threads (--threads), each owning one connection at a time",
-       "#ff7f0e", make_thread_pool_server},
+       "#e69f00", "circle", make_thread_pool_server},
       {"prefork",
        "N processes (--threads) forked up front, each accepting one connection at a time",
-       "#8c564b", make_prefork_server},
-      {"fork-per-connection", "the parent accepts and forks a child per connection", "#e377c2",
-       make_fork_per_connection_server},
+       "#d55e00", "square", make_prefork_server},
+      {"fork-per-connection", "the parent accepts and forks a child per connection", "#999999",
+       "square", make_fork_per_connection_server},
       {"select", "one thread, select() readiness loop; refuses descriptors >= FD_SETSIZE",
-       "#bcbd22", make_select_server, true, /*timer_waits=*/true},
-      {"poll", "one thread, poll() readiness loop", "#17becf", make_poll_server, true,
+       "#f0e442", "circle", make_select_server, true, /*timer_waits=*/true},
+      {"poll", "one thread, poll() readiness loop", "#e69f00", "square", make_poll_server, true,
        /*timer_waits=*/true},
-      {"epoll", "one thread, edge-triggered epoll loop; wait_us becomes a timer", "#1f77b4",
-       make_epoll_server, true, /*timer_waits=*/true},
+      {"epoll", "one thread, edge-triggered epoll loop; wait_us becomes a timer", "#0072b2",
+       "circle", make_epoll_server, true, /*timer_waits=*/true},
       {"epoll-workers", "one epoll I/O thread + a worker pool running the handler (--threads)",
-       "#2ca02c", make_epoll_workers_server, true, /*timer_waits=*/true},
-      {"reuseport", "N epoll loops, each with its own SO_REUSEPORT listener (--threads)", "#9467bd",
-       make_reuseport_server, true, /*timer_waits=*/true},
+       "#009e73", "circle", make_epoll_workers_server, true, /*timer_waits=*/true},
+      {"reuseport", "N epoll loops, each with its own SO_REUSEPORT listener (--threads)", "#56b4e9",
+       "circle", make_reuseport_server, true, /*timer_waits=*/true},
       {"epoll-exclusive", "N epoll loops sharing one listener with EPOLLEXCLUSIVE (--threads)",
-       "#c5b0d5", make_epoll_exclusive_server, true, /*timer_waits=*/true},
+       "#009e73", "square", make_epoll_exclusive_server, true, /*timer_waits=*/true},
       {"leader-followers",
        "N threads take turns leading one EPOLLONESHOT epoll set; the leader serves its event",
-       "#ffbb78", make_leader_followers_server},
+       "#cc79a7", "square", make_leader_followers_server},
       {"amped",
        "Flash's AMPED: one epoll loop; only blocking calls go to helper threads (--threads)",
-       "#98df8a", make_amped_server, true, /*timer_waits=*/true},
+       "#000000", "square", make_amped_server, true, /*timer_waits=*/true},
       {"fiber", "Boost.Fiber: a fiber per connection in blocking style; epoll wakes parked fibers",
-       "#dbdb8d", make_fiber_server, true, /*timer_waits=*/true},
-      {"asio", "Boost.Asio, C++20 coroutines, one io_context per thread (--threads)", "#aec7e8",
-       make_asio_server, true, /*timer_waits=*/true},
+       "#cc79a7", "circle", make_fiber_server, true, /*timer_waits=*/true},
+      {"asio", "Boost.Asio, C++20 coroutines, one io_context per thread (--threads)", "#56b4e9",
+       "square", make_asio_server, true, /*timer_waits=*/true},
       {"io-uring", "liburing: multishot accept and recv, provided buffers, one ring per thread",
-       "#000000", make_io_uring_server, true, /*timer_waits=*/true, io_uring_unavailable_reason},
+       "#000000", "circle", make_io_uring_server, true, /*timer_waits=*/true,
+       io_uring_unavailable_reason},
       {"nginx", "reference row: Debian's nginx, --threads workers, return 200, hello workload only",
-       "#c7c7c7", make_nginx_server, true, /*timer_waits=*/true, nginx_unavailable_reason,
+       "#999999", "triangle", make_nginx_server, true, /*timer_waits=*/true,
+       nginx_unavailable_reason,
        /*external=*/true},
   };
   return kShipped;
@@ -109,6 +111,9 @@ void add_models(const std::vector<ModelEntry>& extra) {
       throw std::invalid_argument(problem);
     if (entry.factory == nullptr)
       throw std::invalid_argument(fmt::format("model '{}' has no factory", entry.name));
+    if (std::find(kMarkers.begin(), kMarkers.end(), entry.marker) == kMarkers.end())
+      throw std::invalid_argument(fmt::format("model '{}': marker '{}' is not one of {}",
+                                              entry.name, entry.marker, fmt::join(kMarkers, ", ")));
     for (const auto& known : added)
       if (known.name == entry.name)
         throw std::invalid_argument(fmt::format("model '{}' is registered twice", entry.name));
@@ -124,7 +129,8 @@ const std::vector<ModelInfo>& registered_models() {
     std::vector<ModelInfo> models;
     for (const auto& entry : entries())
       models.push_back({entry.name, entry.summary, entry.concurrent, entry.timer_waits,
-                        entry.colour, entry.probe ? entry.probe() : "", entry.external});
+                        entry.colour, entry.marker, entry.probe ? entry.probe() : "",
+                        entry.external});
     return models;
   }();
   return kModels;

@@ -5,6 +5,7 @@
 // which calls add_models before anything reads the list.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,10 @@
 
 namespace cmb::servers {
 
+// How a model is told apart from another of its colour: the marker on its
+// lines, and on its bars a hatch (none, lines, dots).
+inline constexpr std::array<std::string_view, 3> kMarkers = {"circle", "square", "triangle"};
+
 struct ModelInfo {
   std::string_view name;
   std::string_view summary;  // one line for `cmbench models`
@@ -23,9 +28,13 @@ struct ModelInfo {
   // wait_us arms a timer instead of blocking a thread, so one thread
   // overlaps any number of waits (event-driven models).
   bool timer_waits = false;
-  // Its fixed colour in every chart ("#rrggbb"), so a model is recognisable
-  // from slide to slide; the manifest carries it to the plot script.
+  // Its fixed colour in every chart ("#rrggbb", from the Okabe-Ito palette
+  // and grey, which stay distinct for colour-blind viewers) and its marker
+  // (kMarkers: the same colour again, told apart), so a model is
+  // recognisable from slide to slide; the manifest carries both to the
+  // plot script.
   std::string_view colour;
+  std::string_view marker = "circle";
   // Empty when the model works here; otherwise why not (kernel, build).
   std::string unavailable_reason;
   // A server that is not ours (nginx): it serves only the hello workload
@@ -38,8 +47,9 @@ struct ModelInfo {
 // How a model is registered: its line in registry.cpp, or a user's.
 struct ModelEntry {
   std::string_view name;
-  std::string_view summary;  // one line for `cmbench models`
-  std::string_view colour;   // "#rrggbb" (ModelInfo::colour)
+  std::string_view summary;            // one line for `cmbench models`
+  std::string_view colour;             // "#rrggbb" (ModelInfo::colour)
+  std::string_view marker = "circle";  // ModelInfo::marker
   std::unique_ptr<Server> (*factory)(const ServerConfig&) = nullptr;
   bool concurrent = true;    // ModelInfo::concurrent
   bool timer_waits = false;  // ModelInfo::timer_waits

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
                    {{.name = "defer-accept",
                      .summary = "a thread per connection, accepted only once its request has "
                                 "arrived (TCP_DEFER_ACCEPT): idle connections hold no thread",
-                     .colour = "#393b79",
+                     .colour = "#56b4e9",
+                     .marker = "triangle",
                      .factory = make_defer_accept_server}});
 }

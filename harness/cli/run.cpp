@@ -211,6 +211,9 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   run->add_flag("--no-plots", o->no_plots, "do not draw charts");
   run->add_option("--charts", sweep.charts_dir,
                   "where charts go (default: plots/out/ and the CSV's name, NAME-TIME)");
+  run->add_option("--style", sweep.chart_style,
+                  "paper (default) or talk: every chart a 1920x1080 slide, no type under 20 pt")
+      ->check(CLI::IsMember({"paper", "talk"}));
   run->add_option("-o,--out", sweep.out, "CSV path (default results/<scenario>-<UTC time>.csv)");
   run->add_flag("--resume", sweep.resume, "skip points already measured in --out");
   run->add_option("--binary", o->binaries,

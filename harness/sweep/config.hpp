@@ -38,6 +38,7 @@ struct SweepModel {
   std::string command;                    // an --external server's command line
   std::string summary;                    // for the manifest
   std::string colour;                     // the registry's; empty for externals and other rings
+  std::string marker;                     // the registry's (servers::kMarkers), beside colour
   std::string binary = "/proc/self/exe";  // the cmbench whose `serve` runs it (--binary)
   // The io-uring model's ring setup (its default when the spec names
   // none): its rows' uring_setup and its --uring. Empty for other models.
@@ -102,7 +103,8 @@ struct SweepConfig {
   // Where the charts go; empty: plots/out/STEM, after the CSV's name
   // (NAME-TIME), so that no run's charts overwrite or mix with another's.
   std::string charts_dir;
-  std::string command_line;  // for the manifest
+  std::string chart_style = "paper";  // plots/plot_results.py --style: paper or talk
+  std::string command_line;           // for the manifest
   // Same-runner A/B: each model runs once per build, its rows labelled
   // MODEL@LABEL, the builds taking turns point by point. Empty: this binary.
   std::vector<Build> builds;

@@ -57,7 +57,10 @@ void write_manifest(const SweepConfig& config, const std::string& started,
                     const std::vector<Verdict>& verdicts, const std::vector<FoundRate>& searches) {
   Json models = Json::array();
   for (const auto& model : config.resolved)
-    models.push_back({{"name", model.text}, {"summary", model.summary}, {"colour", model.colour}});
+    models.push_back({{"name", model.text},
+                      {"summary", model.summary},
+                      {"colour", model.colour},
+                      {"marker", model.marker}});
   const BuildInfo build = build_info();
   Json libraries = Json::object();
   for (const auto& [library, version] : build.libraries) libraries[library] = version;

@@ -73,7 +73,10 @@ SweepModel resolve(const SweepConfig& config, const std::string& text,
     model.summary =
         std::string(info->summary) + (spec.setup.empty() ? "" : "; ring: " + spec.setup);
     // A ring set up otherwise is a line of its own colour.
-    if (spec.setup.empty()) model.colour = info->colour;
+    if (spec.setup.empty()) {
+      model.colour = info->colour;
+      model.marker = info->marker;
+    }
   }
   return model;
 }

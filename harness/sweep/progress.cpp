@@ -117,7 +117,8 @@ void print_verdicts(const std::vector<Verdict>& verdicts,
   fmt::print(".\n");
 }
 
-std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir) {
+std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir,
+                                    const std::string& style) {
   const char* python = "/usr/bin/python3";
   if (::access(python, X_OK) != 0 ||
       std::system("/usr/bin/python3 -c 'import matplotlib, pandas' >/dev/null 2>&1") != 0) {
@@ -127,8 +128,8 @@ std::vector<std::string> draw_plots(const std::string& csv, const std::string& o
     return {};
   }
   const fs::path script = data_dir() / "plots" / "plot_results.py";
-  const std::string command =
-      fmt::format("{} '{}' '{}' --out-dir '{}'", python, script.string(), csv, out_dir);
+  const std::string command = fmt::format("{} '{}' '{}' --out-dir '{}' --style {}", python,
+                                          script.string(), csv, out_dir, style);
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return {};
   std::vector<std::string> written;
@@ -147,7 +148,7 @@ void print_charts(const SweepConfig& config) {
   const std::string charts = !config.charts_dir.empty()
                                  ? config.charts_dir
                                  : (fs::path("plots/out") / fs::path(config.out).stem()).string();
-  const std::vector<std::string> drawn = draw_plots(config.out, charts);
+  const std::vector<std::string> drawn = draw_plots(config.out, charts, config.chart_style);
   for (const auto& chart : drawn) fmt::print("chart: {}\n", chart);
   if (!drawn.empty()) fmt::print("charts: {}\n", charts);
 }

@@ -34,7 +34,8 @@ void print_verdicts(const std::vector<Verdict>& verdicts, const std::vector<std:
 
 // Draws the charts with the Debian interpreter when it has matplotlib;
 // returns the paths written.
-std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir);
+std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir,
+                                    const std::string& style);
 
 // Draws the sweep's charts into --charts, or plots/out/ and the CSV's name
 // (NAME-TIME) so that no run's charts mix with another's, and names them.

@@ -58,6 +58,35 @@ Sweep run_sweep(const std::string& name, std::vector<std::string> args) {
   return sweep;
 }
 
+// The width and height of a PNG, from its IHDR chunk.
+std::pair<uint32_t, uint32_t> png_size(const std::filesystem::path& png) {
+  std::ifstream in(png, std::ios::binary);
+  unsigned char header[24] = {};
+  in.read(reinterpret_cast<char*>(header), sizeof header);
+  const auto word = [&](int at) {
+    return (uint32_t{header[at]} << 24) | (uint32_t{header[at + 1]} << 16) |
+           (uint32_t{header[at + 2]} << 8) | uint32_t{header[at + 3]};
+  };
+  return {word(16), word(20)};
+}
+
+// `run --style talk` draws its charts as 1920x1080 slides, in the folder it
+// prints.
+TEST(Run, DrawsItsChartsAsSlidesInTheFolderItNames) {
+  const std::string csv = temp_csv("talk");
+  const auto charts = std::filesystem::path(csv).parent_path() / "talk-charts";
+  std::filesystem::remove_all(charts);
+  const auto result = run_cmbench({"run", "--models", "epoll", "--connections", "1,2", "--workload",
+                                   "", "-d", "200ms", "--warmup", "0s", "--style", "talk",
+                                   "--charts", charts.string(), "--out", csv});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  if (result.err.find("no charts") != std::string::npos) GTEST_SKIP() << result.err;
+  EXPECT_NE(result.out.find("charts: " + charts.string()), std::string::npos) << result.out;
+  EXPECT_EQ(png_size(charts / "story.png"), std::make_pair(1920u, 1080u));
+  EXPECT_EQ(png_size(charts / "latency_vs_connections.png"), std::make_pair(1920u, 1080u));
+  std::filesystem::remove_all(charts);
+}
+
 TEST(Run, TwoModelsTwoConnectionCountsWriteWholeRows) {
   const auto [result, csv, rows] =
       run_sweep("two-by-two", {"--models", "iterative,thread-per-connection", "--connections",
@@ -935,6 +964,10 @@ TEST(Run, ClaimsAreJudgedOnlyOnTheirScenariosSweepOrSayWhatChangedIt) {
   EXPECT_EQ(own.result.out.find("claims"), std::string::npos) << own.result.out;
   const auto own_manifest = cmb::testing::read_manifest(own.csv);
   EXPECT_EQ(own_manifest.at("scenario"), "");
+  // Each model's look, as the charts draw it (servers/registry.cpp).
+  ASSERT_FALSE(own_manifest.at("models").empty());
+  EXPECT_EQ(own_manifest["models"][0].at("colour"), "#0072b2") << own_manifest["models"][0];
+  EXPECT_EQ(own_manifest["models"][0].at("marker"), "circle");
   EXPECT_FALSE(own_manifest.contains("claims")) << own_manifest.dump();
   EXPECT_EQ(own_manifest.at("question"), "");
 

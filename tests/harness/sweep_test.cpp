@@ -76,6 +76,7 @@ TEST(ResolveSweep, ResolvesEachModelOnce) {
   EXPECT_FALSE(config.model("epoll").external);
   EXPECT_EQ(config.model("epoll").binary, "/proc/self/exe");
   EXPECT_FALSE(config.model("epoll").colour.empty());
+  EXPECT_EQ(config.model("epoll").marker, "circle");
   EXPECT_TRUE(config.model("epoll").uring_setup.empty());
   // A ring of its own: a row of its own, with no colour of the model's.
   EXPECT_EQ(config.model("io-uring+sqpoll").uring_setup, "sqpoll");

@@ -1,7 +1,8 @@
 """Every chart, as a viewer sees it: each chart kind the sample runs draw,
 in both styles, read back from matplotlib's renderer before it is saved.
 Nothing clipped by the figure's edge, no text over other text, no legend
-over a data marker or line, no marker half outside its axes."""
+over a data marker or line, no marker half outside its axes; in the talk
+style, a 1920x1080 slide with no type under 20 pt."""
 
 import itertools
 import sys
@@ -41,18 +42,18 @@ def drawn_tick_labels(fig):
     return labels
 
 
-def text_boxes(fig, renderer):
-    """(label, box) of every visible, non-empty text drawn on the figure."""
+def visible_texts(fig):
+    """Every visible, non-empty text drawn on the figure."""
     tick_labels = {id(t) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
                    for tick in axis.get_major_ticks() + axis.get_minor_ticks()
                    for t in (tick.label1, tick.label2)}
     texts = [t for t in fig.findobj(matplotlib.text.Text) if id(t) not in tick_labels]
-    boxes = []
-    for text in texts + drawn_tick_labels(fig):
-        if not text.get_visible() or not text.get_text().strip():
-            continue
-        boxes.append((label(text), text.get_window_extent(renderer)))
-    return boxes
+    return [t for t in texts + drawn_tick_labels(fig) if t.get_visible() and t.get_text().strip()]
+
+
+def text_boxes(fig, renderer):
+    """(label, box) of every visible, non-empty text drawn on the figure."""
+    return [(label(text), text.get_window_extent(renderer)) for text in visible_texts(fig)]
 
 
 def overlap(a, b):
@@ -74,12 +75,25 @@ def data_points(ax):
     return points
 
 
-def problems(fig):
+def slide_problems(fig):
+    """What keeps `fig` from being a talk's slide: its size, and type too small
+    to read from the back of a room."""
+    found = []
+    size = (round(fig.get_figwidth() * fig.dpi), round(fig.get_figheight() * fig.dpi))
+    if size != (1920, 1080):
+        found.append(f"the slide is {size[0]}x{size[1]} pixels, not 1920x1080")
+    for text in visible_texts(fig):
+        if text.get_fontsize() < 20 - 1e-6:
+            found.append(f"{label(text)} is set in {text.get_fontsize():.1f} pt, under 20")
+    return found
+
+
+def problems(fig, style):
     """What a viewer of `fig` could not read, one line each."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     edge = fig.bbox
-    found = []
+    found = slide_problems(fig) if style == "talk" else []
     boxes = text_boxes(fig, renderer)
     for name, box in boxes:
         if (box.x0 < edge.x0 - SLACK or box.y0 < edge.y0 - SLACK or box.x1 > edge.x1 + SLACK
@@ -122,7 +136,7 @@ def test_every_chart_is_legible(csv, style, tmp_path, monkeypatch):
 
         def checked_savefig(path, *args, **kwargs):
             if Path(path).suffix == ".png":
-                found.extend(f"{Path(stem).name}: {p}" for p in problems(self.fig))
+                found.extend(f"{Path(stem).name}: {p}" for p in problems(self.fig, style))
             return savefig(path, *args, **kwargs)
 
         self.fig.savefig = checked_savefig

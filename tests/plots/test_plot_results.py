@@ -129,24 +129,31 @@ def test_talk_style_draws_larger_images(tmp_path):
     assert talk_png.stat().st_size > paper_png.stat().st_size
 
 
-def test_colours_come_from_the_manifest_and_are_fixed_per_model(tmp_path):
-    # The knee fixture's manifest was written by this cmbench: its registry's colours.
-    plot_results.use_colours_of(KNEE)
-    assert plot_results.model_colour("epoll") == "#1f77b4"
+def test_looks_come_from_the_manifest_and_are_fixed_per_model(tmp_path):
+    # The knee fixture's manifest was written by an older cmbench: its
+    # registry's colours then, with no marker (a circle).
+    plot_results.use_looks_of(KNEE, ["epoll", "epoll-workers", "epoll:4"])
+    assert plot_results.look("epoll") == ("#1f77b4", "circle")
     assert plot_results.model_colour("epoll-workers") == "#2ca02c"
     assert plot_results.model_colour("epoll:4") == "#1f77b4"  # its own --threads, same model
-    # A model the manifest does not name still gets one colour, always the same.
-    first = plot_results.model_colour("some-new-model")
-    assert plot_results.model_colour("some-new-model") == first
-    assert first in plot_results.FALLBACK_COLOURS
-    # A new model in a manifest is drawn in the colour cmbench gave it.
+    # A manifest's colour and marker, as cmbench gives them.
     csv = tmp_path / "new.csv"
     shutil.copy(KNEE, csv)
     manifest = json.loads(KNEE.with_suffix(".json").read_text())
-    manifest["models"].append({"name": "fiber", "summary": "", "colour": "#123456"})
+    manifest["models"] = [{"name": "epoll", "colour": "#0072b2", "marker": "circle"},
+                          {"name": "fiber", "colour": "#0072B2", "marker": "square"},
+                          {"name": "srv", "colour": ""}]  # an --external: none
     csv.with_suffix(".json").write_text(json.dumps(manifest))
-    plot_results.use_colours_of(csv)
-    assert plot_results.model_colour("fiber") == "#123456"
+    plot_results.use_looks_of(csv, ["epoll", "fiber", "srv", "other", "epoll:2"])
+    assert plot_results.look("fiber") == ("#0072b2", "square")
+    assert plot_results.line_look("fiber") == {"color": "#0072b2", "marker": "s"}
+    assert plot_results.bar_look(["epoll", "fiber"])["hatch"] == ["", "//"]
+    # Models the manifest gives no look get ones no other model of the run has,
+    # from the palette.
+    looks = [plot_results.look(m) for m in ["epoll", "fiber", "srv", "other"]]
+    assert len(set(looks)) == 4
+    assert all(colour in plot_results.PALETTE for colour, _ in looks)
+    assert plot_results.look("epoll:2") == plot_results.look("epoll")
 
 
 def test_main_prints_paths_and_rejects_other_csv(tmp_path, capsys):
@@ -368,8 +375,8 @@ def test_where_the_time_goes_counts_the_requests_never_answered(tmp_path):
     assert total == pytest.approx(0.75 * 10.333 + 500, rel=1e-3)
     labels = [t.get_text() for t in ax.texts]
     # Inside the segment where the words fit, else beside the bar's total.
-    assert "never answered 500 ms" in labels
     assert "never answered 2000 ms" in labels
+    assert "never answered 500 ms" in labels or "508 ms, never answered 500" in labels
     plt.close(figure)
 
 

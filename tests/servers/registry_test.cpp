@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -62,7 +63,24 @@ TEST(Registry, ABadListIsRefusedWhole) {
   ModelEntry no_factory = mine("lost");
   no_factory.factory = nullptr;
   EXPECT_THROW(add_models({no_factory}), std::invalid_argument);
+  ModelEntry wavy = mine("wavy");
+  wavy.marker = "wavy";
+  EXPECT_THROW(add_models({wavy}), std::invalid_argument);
   EXPECT_FALSE(cmb::servers::find_model("fine")) << "a refused list adds none of its models";
+}
+
+// Every shipped model is drawn in a colour of the Okabe-Ito palette or
+// grey, and no two share both colour and line: each stays recognisable,
+// for colour-blind viewers too.
+TEST(Registry, EachShippedModelHasALookOfItsOwnFromThePalette) {
+  const std::set<std::string_view> palette = {"#000000", "#e69f00", "#56b4e9", "#009e73", "#f0e442",
+                                              "#0072b2", "#d55e00", "#cc79a7", "#999999"};
+  std::set<std::pair<std::string_view, std::string_view>> looks;
+  for (const auto& model : cmb::servers::registered_models()) {
+    EXPECT_TRUE(palette.contains(model.colour)) << model.name << ": " << model.colour;
+    EXPECT_TRUE(looks.insert({model.colour, model.marker}).second)
+        << model.name << " looks like another model: " << model.colour << " " << model.marker;
+  }
 }
 
 TEST(Registry, ModelsAreAddedBeforeTheListIsRead) {
