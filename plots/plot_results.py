@@ -222,7 +222,10 @@ class Figure:
         self.side_legend = None  # (handles, labels): one legend for every panel
 
     def save(self, stem, title):
-        self.fig.suptitle(title, fontsize=type_size("large"))
+        """Writes the figure, `title` over it (None: untitled, for a slide
+        that says it)."""
+        if title is not None:
+            self.fig.suptitle(title, fontsize=type_size("large"))
         if self.side_legend:
             self.place_side_legend()
         else:
@@ -868,10 +871,11 @@ def finding_of(csv_path):
     return m.get("question") or None
 
 
-def plot(csv_path, out_dir, style="paper", finding=None):
+def plot(csv_path, out_dir, style="paper", finding=None, titled=True):
     """Draws every chart for a results CSV; returns the written paths. The
     story chart is titled with `finding` (default: finding_of), the workload
-    and machine in a subtitle."""
+    and machine in a subtitle; with `titled` False no chart has a title over
+    it (a slide's own title says what it shows)."""
     finding = finding or finding_of(csv_path)
     frame = load(csv_path)
     use_looks_of(csv_path, list(frame["model"].unique()))
@@ -895,7 +899,7 @@ def plot(csv_path, out_dir, style="paper", finding=None):
             if draw(fig.axes) is False:
                 fig.discard()
                 return []
-            return fig.save(stem(name), title + title_tail)
+            return fig.save(stem(name), title + title_tail if titled else None)
 
         rate_sweep = part["rate"].nunique() > 1
         # One offered rate that every point held (none warned that it fell
@@ -940,7 +944,7 @@ def plot(csv_path, out_dir, style="paper", finding=None):
         subtitle = label + (f" — {machine}" if machine else "")
         headline = "\n".join(textwrap.wrap(finding, 90 if style == "paper" else 70)) if finding else ""
         written += draw_story(style, panels, part, stem("story"),
-                              f"{headline}\n{subtitle}" if finding else subtitle)
+                              None if not titled else f"{headline}\n{subtitle}" if finding else subtitle)
     return written
 
 

@@ -8,8 +8,13 @@ knee_rate}]}}. Per run the page shows the question, the finding as a
 headline, the verdicts with their figures, the story chart and the others
 (inline SVG from plot_results), the summary table, the rates its searches
 found, and the machine, command and build from
-the manifest. No network, no JavaScript. --slides: one scenario per screen
-in large type, the story chart only.
+the manifest. No network, no JavaScript.
+
+--slides: a deck instead, every slide one 16:9 screen with its chart drawn
+as a slide (plot_results' talk style): per run, its finding over its story
+chart with how many claims held, then one slide per claim, the claim over
+the chart of its metric with its verdict and figures in large type. Keys
+move between slides (a script inside the page; nothing from outside it).
 """
 
 import argparse
@@ -51,13 +56,70 @@ dl.machine { display: grid; grid-template-columns: max-content 1fr; gap: 0.2em 1
 dl.machine dt { font-weight: bold; } code { font-size: 0.95em; }
 """
 
+# A deck: every slide one screen (16:9 at 1920x1080), type sized by the
+# screen's height, Page Down snapping from slide to slide.
 SLIDES = """
-body { max-width: none; padding: 0 3vw; font-size: 22px; }
-section.scenario { min-height: 100vh; box-sizing: border-box; border: none; break-after: page;
-                   page-break-after: always; padding-top: 3vh; }
-h2 { font-size: 1.3em; } .headline { font-size: 1.9em; }
-figure.story svg { max-height: 62vh; }
+html { scroll-snap-type: y mandatory; }
+body.slides { margin: 0; padding: 0; max-width: none; }
+section.slide { height: 100vh; width: 100vw; box-sizing: border-box; padding: 2.5vh 3vw;
+                display: flex; flex-direction: column; overflow: hidden; scroll-snap-align: start;
+                break-after: page; page-break-after: always; }
+section.slide h2 { font-size: 4.4vh; line-height: 1.2; margin: 0 0 1vh; }
+section.slide h2.failed { color: #a3141b; }
+section.slide figure { flex: 1 1 auto; min-height: 0; margin: 0; }
+section.slide figure svg { width: 100%; height: 100%; }
+section.slide .verdict-line { font-size: 3.6vh; font-weight: bold; margin: 1vh 0 0; }
+section.slide .verdict-line.held { color: #1a7f37; } section.slide .verdict-line.did-not-hold { color: #a3141b; }
+section.slide .verdict-line.not-measured { color: #8a6d00; }
+section.slide .measured, section.slide .about { font-size: 2.8vh; color: #333; margin: 0.5vh 0 0; }
 """
+
+# Arrow keys, Page Up/Down, space, Home and End move between slides; each
+# slide records whether it fits the window and how tall its chart is drawn
+# (data-fits, data-chart-height), so that a presenter's browser, or a test,
+# can tell.
+SLIDES_SCRIPT = """
+const slides = [...document.querySelectorAll("section.slide")];
+const steps = {ArrowRight: 1, ArrowDown: 1, PageDown: 1, " ": 1, ArrowLeft: -1, ArrowUp: -1,
+               PageUp: -1, Home: -Infinity, End: Infinity};
+function current() {
+  let shown = 0;
+  slides.forEach((slide, i) => { if (slide.getBoundingClientRect().top <= 1) shown = i; });
+  return shown;
+}
+document.addEventListener("keydown", (event) => {
+  const step = steps[event.key];
+  if (step === undefined || event.altKey || event.ctrlKey || event.metaKey) return;
+  event.preventDefault();
+  const next = Math.max(0, Math.min(slides.length - 1, current() + step));
+  slides[next].scrollIntoView();
+});
+function measure() {
+  for (const slide of slides) {
+    const fits = slide.scrollHeight <= slide.clientHeight + 1 && slide.scrollWidth <= slide.clientWidth + 1;
+    slide.dataset.fits = fits ? "yes" : "no";
+    const chart = slide.querySelector("figure svg");
+    slide.dataset.chartHeight = chart ? Math.round(chart.getBoundingClientRect().height) : 0;
+  }
+}
+addEventListener("load", measure);
+addEventListener("resize", measure);
+"""
+
+# Which chart shows a claim's figure, by the metric it is about (cmbench's
+# metrics table, plots/metrics.json): the first of these the run drew, else
+# its story.
+METRIC_CHARTS = {
+    "rps": ["throughput_vs", "p99_vs_rate"], "duration": ["throughput_vs"],
+    "p50": ["latency_vs", "p99_vs_rate"], "p90": ["latency_vs", "p99_vs_rate"],
+    "p99": ["latency_vs", "p99_vs_rate"], "p999": ["latency_percentiles", "latency_vs"],
+    "errors": ["latency_vs", "p99_vs_rate"], "knee": ["p99_vs_rate"],
+    "cpu": ["resources"], "rss": ["resources"], "threads": ["resources"], "syscalls": ["resources"],
+    "inbound": ["where_the_time_goes"], "queued": ["where_the_time_goes"],
+    "service": ["where_the_time_goes"], "outbound": ["where_the_time_goes"],
+    "unaccounted": ["where_the_time_goes"], "unanswered": ["where_the_time_goes"],
+    "unanswered_wait": ["where_the_time_goes"], "imbalance": ["accepts_per_thread"],
+}
 
 
 def svg_text(path):
@@ -148,22 +210,38 @@ def machine_list(manifest, csv):
         f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in items) + "</dl>"
 
 
-def section(run, charts_dir, slides):
+def run_facts(run):
+    """(csv, manifest, name, verdicts, finding, whether it failed) of a run."""
     csv = Path(run["csv"])
     manifest = plot_results.manifest(csv)
     name = manifest.get("scenario") or csv.stem
-    verdicts = run["verdicts"]
-    title, failed = headline(manifest, verdicts)
-    out = charts_dir / plot_results.slug(name)
+    title, failed = headline(manifest, run["verdicts"])
+    return csv, manifest, name, run["verdicts"], title, failed
+
+
+def draw_charts(csv, name, title, charts_dir, style):
+    """The run's charts as SVG files, {stem: path}: for the page, titled; as
+    slides (style talk), untitled, the slide's title saying what each shows."""
     matplotlib.rcParams["svg.hashsalt"] = name  # element ids unique per section
-    paths = plot_results.plot(csv, out, "talk" if slides else "paper", finding=title)
-    svgs = [p for p in paths if p.suffix == ".svg"]
-    story = [p for p in svgs if p.stem.startswith("story")]
-    others = [p for p in svgs if not p.stem.startswith("story")]
-    held = sum(1 for v in verdicts if v["held"] is True)
+    paths = plot_results.plot(csv, charts_dir / plot_results.slug(name), style, finding=title,
+                              titled=style != "talk")
+    return {p.stem: p for p in paths if p.suffix == ".svg"}
+
+
+def error_rows(csv, name):
+    """The run's error rows, each said on stderr too."""
     failed_rows = failed_points(csv)
     for point, reason in failed_rows:
         print(f"report: {name}: left out {point} (an error row: {reason})", file=sys.stderr)
+    return failed_rows
+
+
+def section(run, charts_dir):
+    csv, manifest, name, verdicts, title, failed = run_facts(run)
+    svgs = draw_charts(csv, name, title, charts_dir, "paper")
+    story = [p for stem, p in svgs.items() if stem.startswith("story")]
+    others = [p for stem, p in svgs.items() if not stem.startswith("story")]
+    held = sum(1 for v in verdicts if v["held"] is True)
     parts = [f'<section class="scenario" id="{html.escape(plot_results.slug(name))}">',
              f'<h2 class="question">{html.escape(manifest.get("question") or name)}</h2>',
              f'<p class="headline{" failed" if failed else ""}">{html.escape(title)}</p>']
@@ -174,31 +252,83 @@ def section(run, charts_dir, slides):
             parts.append(f'<p class="count">Judged on a sweep that {html.escape(flags)} changed: '
                          "the claims were written for the scenario's own.</p>")
         parts.append(f'<table class="verdicts">{verdict_rows(verdicts)}</table>')
-    parts.append(failed_table(failed_rows))
+    parts.append(failed_table(error_rows(csv, name)))
     for path in story:
         parts.append(f'<figure class="story">{svg_text(path)}</figure>')
-    if not slides:
-        parts.append('<div class="charts">' + "".join(
-            f'<figure class="chart">{svg_text(p)}</figure>' for p in others) + "</div>")
-        parts.append(summary_table(run.get("summary", {})))
-        parts.append(search_table(run))
-        parts.append(machine_list(manifest, csv))
+    parts.append('<div class="charts">' + "".join(
+        f'<figure class="chart">{svg_text(p)}</figure>' for p in others) + "</div>")
+    parts.append(summary_table(run.get("summary", {})))
+    parts.append(search_table(run))
+    parts.append(machine_list(manifest, csv))
     parts.append("</section>")
     return "\n".join(parts)
 
 
+def slide(slide_id, title, chart, lines, failed=False):
+    """One slide: its title, a chart filling what is left, and lines of
+    (css class, text) under it."""
+    return "\n".join(
+        [f'<section class="slide" id="{html.escape(slide_id)}">',
+         f'<h2{" class=failed" if failed else ""}>{html.escape(title)}</h2>',
+         f'<figure>{svg_text(chart)}</figure>' if chart else ""]
+        + [f'<p class="{css}">{html.escape(text)}</p>' for css, text in lines if text]
+        + ["</section>"])
+
+
+def chart_for(metric, svgs):
+    """The chart that shows a claim's metric, else the story."""
+    for prefix in METRIC_CHARTS.get(metric, []):
+        for stem, path in svgs.items():
+            if stem.startswith(prefix):
+                return path
+    return next((p for stem, p in svgs.items() if stem.startswith("story")), None)
+
+
+def slides_of(run, charts_dir):
+    """A run as slides: its finding over its story chart, with how many
+    claims held and where it was measured; then one slide per claim, the
+    claim over the chart of its metric, its verdict and figures below."""
+    csv, manifest, name, verdicts, title, failed = run_facts(run)
+    svgs = draw_charts(csv, name, title, charts_dir, "talk")
+    slug = plot_results.slug(name)
+    held = sum(1 for v in verdicts if v["held"] is True)
+    count = f"{held} of {len(verdicts)} claims held on this machine" if verdicts else ""
+    missing = len(error_rows(csv, name))
+    about = (f"{manifest.get('question') or name} — {plot_results.machine_label(csv) or 'machine unknown'}"
+             + (f"; {missing} point(s) not measured" if missing else ""))
+    deck = [slide(slug, title, chart_for("", svgs),
+                  [("verdict-line " + ("did-not-hold" if failed else "held"), count), ("about", about)],
+                  failed)]
+    for i, v in enumerate(verdicts, 1):
+        deck.append(slide(f"{slug}-claim-{i}", v["claim"], chart_for(v.get("metric", ""), svgs),
+                          [("verdict-line " + v["verdict"].replace(" ", "-"), v["verdict"]),
+                           ("measured", v["measured"])]))
+    return deck
+
+
 def write_report(runs, out, slides=False):
+    """The page of `runs`, or (slides) their deck, to `out`."""
     with tempfile.TemporaryDirectory() as charts:
-        sections = [section(run, Path(charts), slides) for run in runs]
+        if slides:
+            body = "\n".join(part for run in runs for part in slides_of(run, Path(charts)))
+        else:
+            body = page_body(runs, [section(run, Path(charts)) for run in runs])
+    style = STYLE + (SLIDES if slides else "")
+    script = f"<script>{SLIDES_SCRIPT}</script>" if slides else ""
+    page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>cmbench report</title><style>{style}</style></head>"
+            f"<body{' class=slides' if slides else ''}>\n{body}\n{script}</body></html>\n")
+    Path(out).write_text(page, encoding="utf-8")
+
+
+def page_body(runs, sections):
+    """The page's header, with a link to each run's section, then the sections."""
     names = [plot_results.manifest(Path(r["csv"])).get("scenario") or Path(r["csv"]).stem for r in runs]
     nav = " · ".join(f'<a href="#{html.escape(plot_results.slug(n))}">{html.escape(n)}</a>' for n in names)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>cmbench report</title><style>{STYLE}{SLIDES if slides else ''}</style></head><body>"
-            f"<header><h1>cmbench: how a TCP server's concurrency model decides its throughput, "
+    return (f"<header><h1>cmbench: how a TCP server's concurrency model decides its throughput, "
             f"latency and resource use</h1><p>{len(runs)} scenario(s), written {when}. {nav}</p></header>\n"
-            + "\n".join(sections) + "\n</body></html>\n")
-    Path(out).write_text(page, encoding="utf-8")
+            + "\n".join(sections))
 
 
 def main(argv=None):

@@ -75,7 +75,8 @@ int report_command(const std::vector<std::string>& csvs, const std::string& out,
         verdicts.push_back({{"claim", v.claim},
                             {"held", v.held ? Json(*v.held) : Json()},
                             {"verdict", verdict_word(v)},
-                            {"measured", v.measured}});
+                            {"measured", v.measured},
+                            {"metric", v.metric}});
       Json models_summary = Json::array();
       for (const auto& m : summary.models)
         models_summary.push_back({{"model", m.model},

@@ -3,7 +3,8 @@
 // question, the verdicts on its claims with their figures (judged here,
 // against the scenario's current claims), the story chart and the others as
 // inline SVG, the machine, the command, the cmbench build, and the summary
-// table. No network and no JavaScript. The claims are judged here in C++
+// table. No network and no JavaScript (--slides: a deck, with a script of
+// its own for the keys). The claims are judged here in C++
 // (harness/results/claims.hpp); plots/report.py lays out the page.
 #pragma once
 

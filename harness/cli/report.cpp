@@ -21,7 +21,9 @@ void add_report(CLI::App& app, const ExitCode& exit_code) {
       ->check(CLI::ExistingFile);
   command->add_option("-o,--out", o->out, "the HTML file")->capture_default_str();
   command->add_flag("--slides", o->slides,
-                    "one scenario per screen, large type, the finding as the headline");
+                    "a deck of 16:9 slides: each run's finding over its story chart, then a "
+                    "slide per claim over its chart, verdict and figures in large type; arrow "
+                    "keys and Page Down move between them");
   command->callback([o, exit_code] { *exit_code = report_command(o->csvs, o->out, o->slides); });
 }
 

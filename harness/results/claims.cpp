@@ -64,6 +64,13 @@ struct Claim {
   double amount = 0;  // flat: the ratio max/min may reach; rises/falls: the factor
 };
 
+// What a claim's figures say: held or not, or not measured (nullopt), and
+// the figures, or why there are none.
+struct Judgement {
+  std::optional<bool> held;
+  std::string measured;
+};
+
 [[noreturn]] void bad(const std::string& text, const std::string& why) {
   throw std::invalid_argument(fmt::format("claim '{}': {}", text, why));
 }
@@ -338,10 +345,10 @@ class Results {
     return {std::nullopt, fmt::format("no measured {} point", model)};
   }
 
-  Verdict trend(const std::string& text, const Claim& claim) const {
+  Judgement trend(const Claim& claim) const {
     std::string why;
     const std::vector<const Row*> rows = select(claim.left, why);
-    if (rows.empty()) return {text, std::nullopt, why};
+    if (rows.empty()) return {std::nullopt, why};
     std::map<double, std::vector<double>> series;
     std::set<std::tuple<std::string, double, double, double>> others;
     for (const Row* r : rows) {
@@ -352,11 +359,10 @@ class Results {
                      claim.axis == "idle_connections" ? 0 : r->idle});
     }
     if (others.size() > 1)
-      return {text, std::nullopt,
-              fmt::format("{} varies in more than {}: the series is not one line", claim.left.model,
-                          claim.axis)};
+      return {std::nullopt, fmt::format("{} varies in more than {}: the series is not one line",
+                                        claim.left.model, claim.axis)};
     if (series.size() < 2)
-      return {text, std::nullopt,
+      return {std::nullopt,
               fmt::format("{} was measured at one {} only", claim.left.model, claim.axis)};
     std::vector<double> axis, values;
     for (const auto& [x, samples] : series) {
@@ -381,10 +387,9 @@ class Results {
     }
     std::vector<std::string> shown;
     for (double v : values) shown.push_back(fmt::format("{:.4g}", v));
-    return {text, held,
-            fmt::format("{} {} over {} {:g}: {} {}; {}", claim.left.metric->name, claim.left.model,
-                        claim.axis, fmt::join(axis, ", "), fmt::join(shown, ", "),
-                        claim.left.metric->display_unit(), rule)};
+    return {held, fmt::format("{} {} over {} {:g}: {} {}; {}", claim.left.metric->name,
+                              claim.left.model, claim.axis, fmt::join(axis, ", "),
+                              fmt::join(shown, ", "), claim.left.metric->display_unit(), rule)};
   }
 
  private:
@@ -393,26 +398,24 @@ class Results {
   const SweepSummary& summary_;
 };
 
-Verdict evaluate(const std::string& text, const Claim& claim, const Results& results) {
-  if (claim.form == Claim::Form::kTrend) return results.trend(text, claim);
+Judgement evaluate(const Claim& claim, const Results& results) {
+  if (claim.form == Claim::Form::kTrend) return results.trend(claim);
   const Found left = results.point(claim.left);
-  if (!left.value) return {text, std::nullopt, left.what};
+  if (!left.value) return {std::nullopt, left.what};
   if (claim.form == Claim::Form::kBound) {
     const bool held = compare(*left.value, claim.cmp, claim.value);
-    return {text, held,
-            fmt::format("{} (claim: {} {})", left.what, claim.cmp,
-                        figure(claim.value, *claim.left.metric))};
+    return {held, fmt::format("{} (claim: {} {})", left.what, claim.cmp,
+                              figure(claim.value, *claim.left.metric))};
   }
   const Found right = results.point(claim.right);
-  if (!right.value) return {text, std::nullopt, right.what};
+  if (!right.value) return {std::nullopt, right.what};
   const bool held = compare(*left.value, claim.cmp, claim.factor * *right.value);
   const double quotient = *right.value > 0 ? *left.value / *right.value : INFINITY;
   const std::string ratio = !std::isfinite(quotient) ? "unbounded"
                             : quotient >= 1000       ? fmt::format("{:.0f}x", quotient)
                                                      : fmt::format("{:.3g}x", quotient);
-  return {text, held,
-          fmt::format("{}; {}; ratio {} (claim: {} {:g}x)", left.what, right.what, ratio, claim.cmp,
-                      claim.factor)};
+  return {held, fmt::format("{}; {}; ratio {} (claim: {} {:g}x)", left.what, right.what, ratio,
+                            claim.cmp, claim.factor)};
 }
 
 }  // namespace
@@ -426,7 +429,11 @@ std::vector<Verdict> evaluate_claims(const std::vector<std::string>& claims, con
   std::vector<Verdict> verdicts;
   if (claims.empty()) return verdicts;
   const Results results(csv, summary);
-  for (const auto& text : claims) verdicts.push_back(evaluate(text, parse(text), results));
+  for (const auto& text : claims) {
+    const Claim claim = parse(text);
+    auto [held, measured] = evaluate(claim, results);
+    verdicts.push_back({text, held, std::move(measured), std::string(claim.left.metric->name)});
+  }
   return verdicts;
 }
 

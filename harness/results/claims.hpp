@@ -36,6 +36,7 @@ struct Verdict {
   std::string claim;
   std::optional<bool> held;  // std::nullopt: not measured
   std::string measured;      // the figures behind the verdict, or why there are none
+  std::string metric;        // what the claim is about ("rps"): the metrics table's name
 };
 
 // Throws std::invalid_argument naming the claim and what is wrong with it.

@@ -142,7 +142,8 @@ void write_manifest(const SweepConfig& config, const std::string& started,
     for (const auto& verdict : verdicts)
       expectations.push_back({{"claim", verdict.claim},
                               {"held", verdict.held ? Json(*verdict.held) : Json()},
-                              {"measured", verdict.measured}});
+                              {"measured", verdict.measured},
+                              {"metric", verdict.metric}});
     json["claims"] = config.claims;
     json["claims_judged_without"] = config.replaced;
     if (summary != nullptr) json["expectations"] = expectations;

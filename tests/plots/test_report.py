@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "plots"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 import report  # noqa: E402
+from chromium import Chromium  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CMBENCH = Path(os.environ.get("CMBENCH_BIN", ROOT / "build/release/harness/cmbench"))
@@ -117,13 +120,27 @@ def test_claims_judged_on_a_changed_sweep_say_what_changed_it(tmp_path):
     assert text.count("Judged on a sweep that --models, --rates changed") == 1
 
 
-def test_slides_show_one_scenario_per_screen_with_the_story_only(tmp_path):
+def test_slides_are_a_finding_then_a_slide_per_claim_each_with_its_chart(tmp_path):
+    runs = fixture_runs(tmp_path)
+    runs[0]["verdicts"][1]["metric"] = "threads"
     out = tmp_path / "slides.html"
-    report.write_report(fixture_runs(tmp_path), out, slides=True)
+    report.write_report(runs, out, slides=True)
     page = parse(out)
-    assert len(page.sections) == 2
-    assert page.svgs == 2  # the story chart alone
-    assert "min-height: 100vh" in out.read_text()
+    # No header before the first finding: each run's finding, then its claims.
+    assert page.sections == ["why-multithreaded", "why-multithreaded-claim-1",
+                             "why-multithreaded-claim-2", "knee", "knee-claim-1", "knee-claim-2"]
+    assert page.svgs == 6  # one chart a slide
+    assert page.external == [] and page.scripts == 1  # the keys' script, inside the page
+    text = out.read_text()
+    assert "<header>" not in text
+    # A claim about threads over the resources chart, one without a metric over the story.
+    slides = text.split("<section")[1:]
+    assert "threads (peak)" in slides[2] and "Throughput" in slides[1]
+
+
+def test_every_metric_has_a_chart_to_show_it():
+    metrics = json.loads((ROOT / "plots/metrics.json").read_text())["metrics"]
+    assert sorted(m["name"] for m in metrics) == sorted(report.METRIC_CHARTS)
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +192,61 @@ def test_chromium_renders_every_section_and_verdict(gallery_report, tmp_path):
 
 def parse_text(markup):
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", markup))
+
+
+@pytest.fixture(scope="module")
+def gallery_slides(tmp_path_factory):
+    if not CMBENCH.exists():
+        pytest.fail(f"{CMBENCH} is not built (scripts/build)")
+    out = tmp_path_factory.mktemp("slides") / "slides.html"
+    csvs = [str(ROOT / "results/sample" / f"{name}.csv") for name in ("why-multithreaded", "knee")]
+    result = subprocess.run([str(CMBENCH), "report", "--slides", *csvs, "-o", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (scripts/deps)")
+def test_each_slide_fits_1920x1080_shows_its_chart_and_keys_move_on(gallery_slides, tmp_path):
+    """The deck as presented: a 1920x1080 screen, Page Down and the arrow keys,
+    a screenshot of every slide."""
+    import matplotlib.image
+
+    with Chromium(CHROMIUM, tmp_path / "profile", 1920, 1080) as browser:
+        browser.open(gallery_slides.as_uri())
+        slides = browser.eval("[...document.querySelectorAll('section.slide')].map(s => "
+                              "[s.id, s.dataset.fits, Number(s.dataset.chartHeight), "
+                              "s.querySelector('h2').textContent])")
+        assert len(slides) >= 2 * 2
+        first = json.loads((ROOT / "results/sample/why-multithreaded.json").read_text())["expect"]
+        assert slides[0][3] == first  # the first screen is a finding, not a header
+        for i, (name, fits, chart_height, _) in enumerate(slides):
+            assert wait_for(lambda: browser.eval("scrollY") == i * 1080), \
+                f"slide {i} ({name}) is not on the screen: scrollY {browser.eval('scrollY')}"
+            assert fits == "yes", f"{name} does not fit 1920x1080"
+            assert chart_height >= 0.5 * 1080, f"{name}'s chart is {chart_height} px tall"
+            png = tmp_path / f"slide-{i + 1}.png"
+            browser.screenshot(png)
+            pixels = matplotlib.image.imread(png)[..., :3]
+            assert pixels.shape[:2] == (1080, 1920)
+            # Not blank: dark type; and a chart: coloured lines or bars (the palette's).
+            assert (pixels.mean(axis=2) < 0.3).mean() > 0.002, f"{png.name} ({name}) is blank"
+            saturation = pixels.max(axis=2) - pixels.min(axis=2)
+            assert (saturation > 0.3).mean() > 0.002, f"{png.name} ({name}) shows no chart"
+            browser.press("PageDown" if i % 2 == 0 else "ArrowRight")
+        browser.press("ArrowLeft")
+        assert wait_for(lambda: browser.eval("scrollY") == (len(slides) - 2) * 1080)
+        browser.press("Home")
+        assert wait_for(lambda: browser.eval("scrollY") == 0)
+
+
+def wait_for(condition, seconds=5):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def test_a_search_run_states_the_rate_it_found(tmp_path):
