@@ -143,18 +143,25 @@ def test_every_metric_has_a_chart_to_show_it():
     assert sorted(m["name"] for m in metrics) == sorted(report.METRIC_CHARTS)
 
 
-@pytest.fixture(scope="module")
-def gallery_report(tmp_path_factory):
+# Two of the gallery's runs, one per kind of sweep (connections, rates):
+# Claims.TheGalleryRunsHoldTheirScenariosClaims judges all of them.
+GALLERY_CSVS = [str(ROOT / "results/sample" / f"{name}.csv") for name in ("why-multithreaded", "knee")]
+
+
+def cmbench_report(folder, *flags):
+    """`cmbench report FLAGS GALLERY_CSVS` into `folder`: the page's path."""
     if not CMBENCH.exists():
         pytest.fail(f"{CMBENCH} is not built (scripts/build)")
-    out = tmp_path_factory.mktemp("report") / "gallery.html"
-    # Two of the gallery's runs, one per kind of sweep (connections, rates):
-    # Claims.TheGalleryRunsHoldTheirScenariosClaims judges all of them.
-    csvs = [str(ROOT / "results/sample" / f"{name}.csv") for name in ("why-multithreaded", "knee")]
-    result = subprocess.run([str(CMBENCH), "report", *csvs, "-o", str(out)], capture_output=True,
-                            text=True, timeout=300)
+    out = folder / "report.html"
+    result = subprocess.run([str(CMBENCH), "report", *flags, *GALLERY_CSVS, "-o", str(out)],
+                            capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    return out, csvs
+    return out
+
+
+@pytest.fixture(scope="module")
+def gallery_report(tmp_path_factory):
+    return cmbench_report(tmp_path_factory.mktemp("report")), GALLERY_CSVS
 
 
 def test_cmbench_report_judges_the_gallery_runs(gallery_report):
@@ -196,14 +203,7 @@ def parse_text(markup):
 
 @pytest.fixture(scope="module")
 def gallery_slides(tmp_path_factory):
-    if not CMBENCH.exists():
-        pytest.fail(f"{CMBENCH} is not built (scripts/build)")
-    out = tmp_path_factory.mktemp("slides") / "slides.html"
-    csvs = [str(ROOT / "results/sample" / f"{name}.csv") for name in ("why-multithreaded", "knee")]
-    result = subprocess.run([str(CMBENCH), "report", "--slides", *csvs, "-o", str(out)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return out
+    return cmbench_report(tmp_path_factory.mktemp("slides"), "--slides")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (scripts/deps)")
