@@ -135,8 +135,10 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
 
   const int threads =
       static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(config.threads), mine.count));
-  plan.window_edge = std::make_unique<std::barrier<Plan::OpenWindow>>(
-      threads, Plan::OpenWindow{&config.on_window_open});
+  plan.window_edge = std::make_unique<std::barrier<Plan::EdgeHook>>(
+      threads, Plan::EdgeHook{&config.on_window_open});
+  plan.window_close = std::make_unique<std::barrier<Plan::EdgeHook>>(
+      threads, Plan::EdgeHook{&config.on_window_close});
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < threads; ++i) {
     const Share part = segment_share(mine.count, i, threads);

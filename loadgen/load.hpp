@@ -78,6 +78,11 @@ struct LoadConfig {
   // counters here: the responses the client then counts were all answered
   // after it, but for the `in_flight_at_open` requests. Must not throw.
   std::function<void()> on_window_open;
+  // Called once as the measured window closes, when it ran to its end,
+  // while every load thread waits at that edge with its connections still
+  // open: the harness reads what the server holds waiting then. Must not
+  // throw.
+  std::function<void()> on_window_close;
   // Connections opened before the run that never send (loadgen/idle.hpp),
   // held until it ends; each wave of them is given at most
   // idle_connect_timeout to connect.

@@ -83,17 +83,50 @@ void Worker::run(int cpu) {
       if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
     }
   } catch (...) {
-    plan_.window_edge->arrive_and_drop();  // the others open the window without this one
+    leave_edges();  // the others open and close the window without this one
     throw;
   }
   // The kernel may let a timer fire this much late to batch wake-ups (50 us
   // by default); an open loop's sends are due to the microsecond.
   if (plan_.open_loop()) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
   const Clock::time_point begin = Clock::now();
-  for (uint32_t i = 0; i < connections_.size(); ++i) open(i, begin);
+  try {
+    for (uint32_t i = 0; i < connections_.size(); ++i) open(i, begin);
+    drive();
+  } catch (...) {
+    leave_edges();
+    throw;
+  }
+  // The window ran to its end (not cancelled, not a request budget, which
+  // ends when every request is answered): the others are waited for at its
+  // closing edge, every connection still open.
+  if (!window_open_) plan_.window_edge->arrive_and_drop();
+  if (window_open_ && plan_.max_requests == 0 && Clock::now() >= plan_.end) {
+    plan_.window_close->arrive_and_wait();
+    record_unfinished(plan_.end);
+  } else {
+    plan_.window_close->arrive_and_drop();
+  }
+  finished_ = Clock::now();
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  result_.cpu_user_s = timeval_seconds(usage.ru_utime);
+  result_.cpu_system_s = timeval_seconds(usage.ru_stime);
+  result_.threads.push_back({result_.cpu_user_s + result_.cpu_system_s,
+                             std::chrono::duration<double>(finished_ - begin).count()});
+  result_.abandoned = in_flight_;
+  for (auto& c : connections_) c.fd.reset();
+  uring_.reset();  // before the buffers its sends may still point into
+}
 
+void Worker::leave_edges() {
+  if (!window_open_) plan_.window_edge->arrive_and_drop();
+  plan_.window_close->arrive_and_drop();
+}
+
+void Worker::drive() {
   epoll_event events[kMaxEvents];
-  Clock::time_point last_scan = begin;
+  Clock::time_point last_scan = Clock::now();
   for (;;) {
     Clock::time_point now = Clock::now();
     if (now >= plan_.end || (plan_.cancel && plan_.cancel->load(std::memory_order_relaxed))) break;
@@ -129,22 +162,6 @@ void Worker::run(int cpu) {
       last_scan = now;
     }
   }
-  // Ended before the window opened (cancelled): the others must not wait.
-  if (!window_open_) plan_.window_edge->arrive_and_drop();
-  // The window ran to its end (not cancelled, not a request budget, which
-  // ends when every request is answered).
-  if (window_open_ && plan_.max_requests == 0 && Clock::now() >= plan_.end)
-    record_unfinished(plan_.end);
-  finished_ = Clock::now();
-  rusage usage{};
-  ::getrusage(RUSAGE_THREAD, &usage);
-  result_.cpu_user_s = timeval_seconds(usage.ru_utime);
-  result_.cpu_system_s = timeval_seconds(usage.ru_stime);
-  result_.threads.push_back({result_.cpu_user_s + result_.cpu_system_s,
-                             std::chrono::duration<double>(finished_ - begin).count()});
-  result_.abandoned = in_flight_;
-  for (auto& c : connections_) c.fd.reset();
-  uring_.reset();  // before the buffers its sends may still point into
 }
 
 void Worker::learn_wake_lateness(Clock::duration late) {

@@ -67,15 +67,19 @@ struct Plan {
   const std::atomic<bool>* cancel;
   uint64_t max_requests = 0;        // this agent's share of LoadConfig::max_requests
   std::atomic<uint64_t> issued{0};  // with max_requests: requests taken from the budget
-  // Every load thread arrives here as the measured window opens; the last
-  // to arrive runs LoadConfig::on_window_open, then all go on.
-  struct OpenWindow {
+  // Every load thread arrives at window_edge as the measured window opens,
+  // and at window_close as it closes (having run to its end); the last to
+  // arrive runs LoadConfig::on_window_open or on_window_close, then all go
+  // on. A thread that will not arrive (it failed, or its run was cut short)
+  // drops out of both.
+  struct EdgeHook {
     const std::function<void()>* hook;
     void operator()() noexcept {
       if (*hook) (*hook)();
     }
   };
-  std::unique_ptr<std::barrier<OpenWindow>> window_edge;
+  std::unique_ptr<std::barrier<EdgeHook>> window_edge;
+  std::unique_ptr<std::barrier<EdgeHook>> window_close;
   bool open_loop() const { return config->rate > 0; }
 };
 
@@ -172,6 +176,10 @@ class Worker {
   // one step down after one that did not, so it settles where 1 wait in
   // 100 wakes later -- spinning for the tail would cost a core.
   void learn_wake_lateness(Clock::duration late);
+  // The loop: events, sends due and timeouts until the run's end.
+  void drive();
+  // Drops out of the window's edges not yet reached (see Plan::window_edge).
+  void leave_edges();
   // Once the measured window is due, waits at its edge for the other load
   // threads (see Plan::window_edge); from then on it counts what it sends,
   // reads and loses.

@@ -585,6 +585,10 @@ STAGES = ["inbound", "queued", "service", "outbound", "unaccounted"]
 STAGE_COLOURS = {"inbound": "#56b4e9", "queued": "#e69f00", "service": "#009e73",
                  "outbound": "#cc79a7", "unaccounted": "#d9d9d9", "never answered": "#d55e00"}
 NEVER = "never answered"
+# The stages a request can wait in for a worker, which the server counts as
+# the window closes (the CSV's STAGE_waiting columns), drawn in the stage's
+# colour, hatched.
+WAITING_STAGES = ["inbound", "queued"]
 
 
 def counts_unanswered(part):
@@ -609,15 +613,32 @@ def staged_points(part):
 def stage_segments(busiest):
     """Each bar's segments in ms, in order, from the client's mean over every
     request sent: a stage's mean over the answered, scaled by the share
-    answered, and the never answered's age over every request sent
-    (unanswered_wait_us). Their sum is that mean."""
+    answered; then the never answered's age over every request sent
+    (unanswered_wait_us), split where the server knew what waited for a
+    worker as the window closed (STAGE_waiting: that wait is its stage's,
+    "STAGE, never answered") from the rest, which it did not know of
+    ("never answered": the kernel's backlog or unread bytes). Their sum is
+    that mean."""
     answered = busiest["requests"].astype(float)
     unanswered = busiest[column("unanswered")].astype(float) if counts_unanswered(busiest) else 0
-    share = (answered / (answered + unanswered)).fillna(0)
+    sent = answered + unanswered
+    share = (answered / sent).fillna(0)
     segments = {stage: (busiest[column(stage)].fillna(0).clip(lower=0) * share / 1000).tolist()
                 for stage in STAGES}
-    if counts_unanswered(busiest):
-        segments[NEVER] = (busiest[column("unanswered_wait")] / 1000).tolist()
+    if not counts_unanswered(busiest):
+        return segments
+    never = busiest[column("unanswered_wait")].astype(float) / 1000
+    known = {stage: (busiest[f"{stage}_waiting"].fillna(0) *
+                     busiest[f"{stage}_waiting_age_mean_us"].fillna(0) / sent / 1000).fillna(0)
+             for stage in WAITING_STAGES if f"{stage}_waiting" in busiest.columns}
+    # The server's count of a wait (since accept) may run ahead of the
+    # client's (since send): never more than the client's never answered.
+    total = sum(known.values()) if known else 0 * never
+    scale = (never / total).where(total > never, 1).fillna(1)
+    for stage, wait in known.items():
+        if (wait > 0).any():
+            segments[f"{stage}, {NEVER}"] = (wait * scale).tolist()
+    segments[NEVER] = (never - total * scale).clip(lower=0).tolist()
     return segments
 
 
@@ -672,8 +693,10 @@ def draw_stages(ax, part):
     left = [0.0] * len(models)
     beside = [f"{ms(total)} ms" for total in totals]
     for stage, widths in segments.items():
-        ax.barh(range(len(models)), widths, left=left, color=STAGE_COLOURS[stage], label=stage,
-                edgecolor="white", linewidth=0.5)
+        waited = stage.split(",")[0] != stage
+        ax.barh(range(len(models)), widths, left=left, label=stage,
+                color=STAGE_COLOURS[stage.split(",")[0]], hatch="//" if waited else None,
+                edgecolor=STAGE_COLOURS[NEVER] if waited else "white", linewidth=0.5)
         for i, width in enumerate(widths):
             name = stage
             label = f"{name} {ms(width)} ms"

@@ -26,10 +26,20 @@ struct StageSlot {
   std::atomic<uint64_t> buckets[kStageBuckets];
 };
 
+// What waits, per stage: a count, and the sum of the steady clock's
+// nanoseconds at which each began. One thread may enter and another leave,
+// so a slot's own figures may wrap below zero; their sum over the slots is
+// right (unsigned arithmetic).
+struct WaitSlot {
+  std::atomic<uint64_t> count;
+  std::atomic<uint64_t> since_ns;
+};
+
 struct alignas(64) Slot {
   std::atomic<uint64_t> values[kCounters];
   std::atomic<uint32_t> acceptor;  // the slot's thread takes connections
   StageSlot stages[kStages];
+  WaitSlot waits[kStages];
 };
 
 struct Shared {
@@ -67,9 +77,32 @@ Slot& my_slot() {
   return *t_slot;
 }
 
+uint64_t steady_ns(std::chrono::steady_clock::time_point when) noexcept {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(when.time_since_epoch()).count());
+}
+
+// The waits as read now: the age of each is now less its start. The count
+// and the sum are read a moment apart, so a wait that ends between them
+// could make the sum say less than nothing: it is then taken as none.
+void sum_waits(const Shared& counters, CounterValues& values) noexcept {
+  const uint64_t now = steady_ns(std::chrono::steady_clock::now());
+  for (int i = 0; i < kStages; ++i) {
+    uint64_t count = 0, since = 0;
+    for (uint32_t s = 0; s < kSlots; ++s) {
+      count += counters.slots[s].waits[i].count.load(std::memory_order_relaxed);
+      since += counters.slots[s].waits[i].since_ns.load(std::memory_order_relaxed);
+    }
+    const auto age = static_cast<int64_t>(count * now - since);
+    if (static_cast<int64_t>(count) > 0 && age > 0)
+      values.waiting[static_cast<size_t>(i)] = {count, static_cast<uint64_t>(age)};
+  }
+}
+
 CounterValues sum(const Shared& counters) noexcept {
   uint64_t sums[kCounters] = {};
   CounterValues values;
+  sum_waits(counters, values);
   for (uint32_t s = 0; s < kSlots; ++s) {
     const Slot& slot = counters.slots[s];
     for (int i = 0; i < kCounters; ++i) sums[i] += slot.values[i].load(std::memory_order_relaxed);
@@ -108,6 +141,18 @@ void record_stage(Stage stage, std::chrono::nanoseconds time) noexcept {
   StageSlot& slot = my_slot().stages[static_cast<int>(stage)];
   slot.sum_ns.fetch_add(nanos, std::memory_order_relaxed);
   slot.buckets[stage_bucket(nanos)].fetch_add(1, std::memory_order_relaxed);
+}
+
+void enter_wait(Stage stage, std::chrono::steady_clock::time_point since) noexcept {
+  WaitSlot& slot = my_slot().waits[static_cast<int>(stage)];
+  slot.count.fetch_add(1, std::memory_order_relaxed);
+  slot.since_ns.fetch_add(steady_ns(since), std::memory_order_relaxed);
+}
+
+void leave_wait(Stage stage, std::chrono::steady_clock::time_point since) noexcept {
+  WaitSlot& slot = my_slot().waits[static_cast<int>(stage)];
+  slot.count.fetch_sub(1, std::memory_order_relaxed);
+  slot.since_ns.fetch_sub(steady_ns(since), std::memory_order_relaxed);
 }
 
 void register_acceptor() noexcept { my_slot().acceptor.store(1, std::memory_order_relaxed); }

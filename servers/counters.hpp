@@ -36,6 +36,8 @@ struct CounterValues {
   // Each stage's histogram over every request answered with the workload's
   // response (servers/stages.hpp), in Stage order.
   std::array<StageHistogram, kStages> stages{};
+  // What waits for a worker in each stage at the reading, in Stage order.
+  std::array<WaitingWork, kStages> waiting{};
 
   // accepted_by_slot of the acceptor slots, in slot order.
   std::vector<uint64_t> accepted_by_thread() const;
@@ -50,6 +52,12 @@ void count(Counter counter) noexcept;
 
 // One request spent `time` in `stage` (for this process tree).
 void record_stage(Stage stage, std::chrono::nanoseconds time) noexcept;
+
+// Something (a request, or a connection before its request is read) starts
+// or stops waiting in `stage` for a worker, waiting since `since`: read as
+// CounterValues::waiting. Each leave_wait matches an enter_wait's `since`.
+void enter_wait(Stage stage, std::chrono::steady_clock::time_point since) noexcept;
+void leave_wait(Stage stage, std::chrono::steady_clock::time_point since) noexcept;
 
 // This thread takes connections: its accept count is reported even at zero.
 void register_acceptor() noexcept;

@@ -24,7 +24,7 @@ class HandlerPool {
   void stop();
 
  private:
-  WorkQueue<std::function<void()>> queue_{1 << 20};
+  WorkQueue<std::function<void()>> queue_{1 << 20, Stage::kQueued};  // a read request's wait
   std::vector<std::thread> threads_;
 };
 

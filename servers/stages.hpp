@@ -22,6 +22,19 @@ inline constexpr int kStages = 4;
 inline constexpr std::array<std::string_view, kStages> kStageNames = {"inbound", "queued",
                                                                       "service", "outbound"};
 
+// What the server holds waiting for a worker in one stage as it is read
+// (a connection accepted and queued for a pool thread, a request read and
+// queued for a handler): how many, and their waits so far added up. The
+// server knows of these though none may ever be answered; the listen
+// backlog and unread socket buffers are the kernel's, not counted here.
+struct WaitingWork {
+  uint64_t count = 0;
+  uint64_t age_ns = 0;
+  double age_mean_us() const noexcept {
+    return count == 0 ? 0 : static_cast<double>(age_ns) / static_cast<double>(count) / 1000.0;
+  }
+};
+
 // A histogram of nanoseconds in kStageBuckets buckets: 64 ns wide below
 // 1 024 ns, then 16 per power of two (the middle within 3.2 % of any value
 // in the bucket) up to 2^41 ns (36 minutes); longer counts in the last.

@@ -28,7 +28,8 @@ class ThreadPoolServer final : public Server {
 
   void run() override {
     const int size = thread_count(config(), DefaultThreads::kBlockingWorkers);
-    WorkQueue<Admitted> queue(kQueueCapacity);
+    // A queued connection's request waits to be read: its inbound stage.
+    WorkQueue<Admitted> queue(kQueueCapacity, Stage::kInbound);
     std::vector<std::thread> workers;
     for (int i = 0; i < size; ++i) {
       workers.emplace_back([&] {

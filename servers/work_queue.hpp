@@ -1,6 +1,7 @@
 // A bounded multi-producer multi-consumer queue that can be closed: the
 // hand-over between an acceptor or I/O thread and a pool of workers.
-// Thread-safe.
+// Thread-safe. Given a stage, what it holds is counted as waiting there
+// (servers/counters.hpp enter_wait), for the server's own view.
 #pragma once
 
 #include <condition_variable>
@@ -8,20 +9,26 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <utility>
+
+#include "servers/counters.hpp"
 
 namespace cmb::servers {
 
 template <typename T>
 class WorkQueue {
  public:
-  explicit WorkQueue(size_t capacity) : capacity_(capacity) {}
+  explicit WorkQueue(size_t capacity, std::optional<Stage> counted = std::nullopt)
+      : capacity_(capacity), counted_(counted) {}
 
   // Blocks while full. False when closed (the item is dropped).
   bool push(T item) {
     std::unique_lock lock(mutex_);
     not_full_.wait(lock, [&] { return closed_ || items_.size() < capacity_; });
     if (closed_) return false;
-    items_.push_back(std::move(item));
+    const auto now = std::chrono::steady_clock::now();
+    if (counted_) enter_wait(*counted_, now);
+    items_.emplace_back(std::move(item), now);
     not_empty_.notify_one();
     return true;
   }
@@ -31,7 +38,8 @@ class WorkQueue {
     std::unique_lock lock(mutex_);
     not_empty_.wait(lock, [&] { return closed_ || !items_.empty(); });
     if (items_.empty()) return std::nullopt;
-    T item = std::move(items_.front());
+    std::optional<T> item(std::move(items_.front().first));
+    if (counted_) leave_wait(*counted_, items_.front().second);
     items_.pop_front();
     not_full_.notify_one();
     return item;
@@ -49,8 +57,9 @@ class WorkQueue {
   std::mutex mutex_;
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
-  std::deque<T> items_;
+  std::deque<std::pair<T, std::chrono::steady_clock::time_point>> items_;  // and since when
   size_t capacity_;
+  std::optional<Stage> counted_;
   bool closed_ = false;
 };
 

@@ -80,6 +80,14 @@ struct ResultRow : PointId {
   // and what the stages miss; empty unless all four are there.
   std::optional<double> inbound_mean_us, inbound_p99_us, queued_mean_us, queued_p99_us,
       service_mean_us, service_p99_us, outbound_mean_us, outbound_p99_us, unaccounted_mean_us;
+  // What the server held waiting for a worker as the window closed, by the
+  // stage the wait belongs to (servers::WaitingWork): connections accepted and
+  // queued for a pool thread (inbound), requests read and queued for a
+  // handler (queued); how many and their mean wait then. 0 where the model
+  // keeps no such queue; empty for nginx and external servers, and with
+  // load agents (the window's closing edge is theirs).
+  std::optional<uint64_t> inbound_waiting, queued_waiting;
+  std::optional<double> inbound_waiting_age_mean_us, queued_waiting_age_mean_us;
   // Connections each accepting thread (or prefork child) took during the
   // window, "a|b|c" in slot order: how evenly the kernel spread them.
   std::optional<std::string> server_accepts_per_thread;

@@ -161,6 +161,17 @@ void fill_stages(ResultRow& row, const StageWindows& windows, double answered_me
   if (all) row.unaccounted_mean_us = answered_mean_us - sum;
 }
 
+// What the server held waiting for a worker as the window closed, in the
+// stages a wait for a worker belongs to (servers::WaitingWork).
+void fill_waiting(ResultRow& row, const std::array<servers::WaitingWork, servers::kStages>& waiting) {
+  const auto& inbound = waiting[static_cast<size_t>(servers::Stage::kInbound)];
+  const auto& queued = waiting[static_cast<size_t>(servers::Stage::kQueued)];
+  row.inbound_waiting = inbound.count;
+  row.inbound_waiting_age_mean_us = inbound.age_mean_us();
+  row.queued_waiting = queued.count;
+  row.queued_waiting_age_mean_us = queued.age_mean_us();
+}
+
 void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
   const auto us = [](uint64_t nanos) { return static_cast<double>(nanos) / 1000.0; };
   row.duration_s = result.duration_s;
@@ -275,6 +286,10 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     if (remote) tree_start = server.last_tree();
     if (syscalls) syscalls->enable();
   };
+  // What the server holds waiting as the window closes, before any
+  // connection does.
+  std::optional<servers::CounterValues> counters_close;
+  load.on_window_close = [&] { counters_close = server.snapshot(); };
   if (!config_.model(point.model).external)
     load.on_idle_connected = [&server, before = server.snapshot()](int open) {
       if (before) wait_for_accepts(server, before->accepted + static_cast<uint64_t>(open));
@@ -340,6 +355,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     row.server_accepts_per_thread = fmt::format("{}", fmt::join(accepts, "|"));
     stages = counters_end->stages_since(*counters_start);
     fill_stages(row, *stages, result.answered_mean_us());
+    if (counters_close) fill_waiting(row, counters_close->waiting);
     if (const auto calls = syscalls ? syscalls->finish() : std::nullopt;
         calls && *row.server_requests > 0)
       row.server_syscalls_per_request =

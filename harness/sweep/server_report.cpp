@@ -84,8 +84,13 @@ std::string format_server_report(const ServerReport& report) {
     for (int b = 0; b < servers::kStageBuckets; ++b)
       if (const uint64_t n = stage.buckets[static_cast<size_t>(b)]; n > 0)
         buckets.push_back({b, n});
+    const servers::WaitingWork& waiting = report.counters.waiting[static_cast<size_t>(i)];
     json["counters"]["stages"][std::string(servers::kStageNames[static_cast<size_t>(i)])] = {
-        {"count", stage.count}, {"sum_ns", stage.sum_ns}, {"buckets", buckets}};
+        {"count", stage.count},
+        {"sum_ns", stage.sum_ns},
+        {"buckets", buckets},
+        {"waiting", waiting.count},
+        {"waiting_age_ns", waiting.age_ns}};
   }
   if (report.usage) {
     const ProcessUsage& u = *report.usage;
@@ -142,6 +147,8 @@ std::optional<ServerReport> parse_server_report(std::string_view line) {
           const auto bucket = pair.at(0).get<size_t>();
           if (bucket < to.buckets.size()) to.buckets[bucket] = pair.at(1).get<uint64_t>();
         }
+        report.counters.waiting[i] = {from.value("waiting", uint64_t{0}),
+                                      from.value("waiting_age_ns", uint64_t{0})};
       }
     if (json.contains("usage")) {
       const auto& u = json.at("usage");

@@ -203,15 +203,18 @@ TEST(Run, ThreadPerConnectionServesEightTimesIterativeWhenRequestsBlock) {
 // request sent is the client's: the answered requests' stages (and the
 // rest) weighted by the share answered, plus the never answered's wait,
 // add up to latency_mean_us. The iterative server serves one of 8
-// keep-alive connections all window long; a thread per connection serves
-// all 8, whose last requests are in flight as the window closes.
+// keep-alive connections all window long, and the rest wait in the kernel's
+// backlog, where it cannot see them; a pool of two serves two, and knows
+// the six it has accepted and queued for a worker (inbound_waiting); a
+// thread per connection serves all 8, whose last requests are in flight as
+// the window closes.
 TEST(Run, RequestsNeverAnsweredCountInTheMeanOverEveryRequest) {
   const auto [result, csv, rows] =
       run_sweep("unanswered",
-                {"--models", "iterative,thread-per-connection", "--connections", "8", "--workload",
-                 "sleep_us=10000", "-d", "1s", "--warmup", "300ms", "--attribution"});
+                {"--models", "iterative,thread-pool:2,thread-per-connection", "--connections", "8",
+                 "--workload", "sleep_us=10000", "-d", "1s", "--warmup", "300ms", "--attribution"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  ASSERT_EQ(rows.size(), 2u);
+  ASSERT_EQ(rows.size(), 3u);
   for (const auto& row : rows) {
     const std::string& model = row.at("model");
     const double answered = std::stod(row.at("requests"));
@@ -236,6 +239,12 @@ TEST(Run, RequestsNeverAnsweredCountInTheMeanOverEveryRequest) {
       // 8.6x its service, whatever the machine's speed.
       EXPECT_GT(std::stod(row.at("unanswered_age_mean_us")), 1'000'000);
       EXPECT_GT(std::stod(row.at("unanswered_wait_us")), 4 * std::stod(row.at("service_mean_us")));
+      EXPECT_EQ(row.at("inbound_waiting"), "0") << "the listen backlog is the kernel's";
+    } else if (model == "thread-pool:2") {
+      EXPECT_EQ(row.at("connections_unanswered"), "6");
+      EXPECT_EQ(row.at("inbound_waiting"), "6");
+      EXPECT_GT(std::stod(row.at("inbound_waiting_age_mean_us")), 1'000'000);
+      EXPECT_EQ(row.at("queued_waiting"), "0");
     } else {
       EXPECT_EQ(row.at("connections_unanswered"), "0");
       EXPECT_LE(unanswered, 8);  // the last ones in flight

@@ -87,6 +87,29 @@ TEST(Engine, OpensTheMeasuredWindowAtOneInstantForEveryThread) {
   EXPECT_LE(seen, r.requests + r.abandoned);
 }
 
+// The window closes at one instant for every thread too, after its end
+// and before any connection closes: a server that never answers still has
+// each connection's request when the hook runs, and the client counts each
+// unfinished then.
+TEST(Engine, ClosesTheMeasuredWindowAtOneInstantWithItsConnectionsOpen) {
+  FaultServer server(FaultServer::Mode::kSilent);
+  LoadConfig config = config_for(server, 4);
+  config.threads = 2;
+  config.timeout = 5s;
+  std::atomic<int> calls{0};
+  std::chrono::steady_clock::time_point closed;
+  config.on_window_close = [&] {
+    ++calls;
+    closed = std::chrono::steady_clock::now();
+  };
+  const auto began = std::chrono::steady_clock::now();
+  const LoadResult r = run_load(config);
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_GE(closed - began, config.warmup + config.duration);
+  EXPECT_EQ(r.unfinished, 4u) << "each connection's request, unanswered as the window closed";
+  EXPECT_EQ(r.connections_unanswered, 4u);
+}
+
 TEST(Engine, CountsEofMidResponseAsAReadError) {
   FaultServer server(FaultServer::Mode::kEofMidResponse);
   const LoadResult r = run_load(config_for(server));

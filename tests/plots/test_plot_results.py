@@ -380,6 +380,27 @@ def test_where_the_time_goes_counts_the_requests_never_answered(tmp_path):
     plt.close(figure)
 
 
+def test_a_wait_the_server_knows_of_is_its_stages_even_when_never_answered():
+    """What the server held waiting for a worker as the window closed is
+    drawn in its stage, hatched; the rest of the never answered, which it
+    could not know of, stays a segment of its own; and the server's count
+    never takes more than the client's."""
+    busiest = pd.DataFrame({
+        "model": ["thread-pool", "epoll-workers"], "requests": [300, 900],
+        "unanswered": [100, 100], "unanswered_age_mean_us": [2_000_000, 40_000],
+        "unanswered_wait_us": [500_000, 4_000],
+        "inbound_waiting": [60, 0], "inbound_waiting_age_mean_us": [2_500_000, 0],
+        "queued_waiting": [0, 90], "queued_waiting_age_mean_us": [0, 50_000],
+        **{f"{stage}_mean_us": [0, 0] for stage in plot_results.STAGES}})
+    segments = plot_results.stage_segments(busiest)
+    # The pool: 60 x 2.5 s over 400 sent = 375 ms known, 125 ms not.
+    assert segments["inbound, never answered"] == pytest.approx([375, 0])
+    # The workers: 90 x 50 ms over 1000 sent = 4.5 ms, more than the
+    # client's 4 ms never answered: taken down to it.
+    assert segments["queued, never answered"] == pytest.approx([0, 4])
+    assert segments["never answered"] == pytest.approx([125, 0])
+
+
 def test_a_panel_with_nothing_to_say_is_left_out(tmp_path):
     """One offered rate that every point held: no throughput chart (it would
     draw that rate); one that fell short keeps it. A one-second timeline is

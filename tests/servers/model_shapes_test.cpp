@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "servers/counters.hpp"
 #include "servers/registry.hpp"
 #include "support/process.hpp"
 #include "support/test_client.hpp"
@@ -19,6 +20,12 @@ using cmb::testing::Child;
 using cmb::testing::read_listening_port;
 using cmb::testing::TestClient;
 using namespace std::chrono_literals;
+
+// What a `cmbench serve` process holds waiting for a worker in `stage`,
+// read from its counters as the harness reads them.
+cmb::servers::WaitingWork server_waiting(pid_t pid, cmb::servers::Stage stage) {
+  return cmb::servers::CounterFile::of_process(pid).read().waiting[static_cast<size_t>(stage)];
+}
 
 // Connections beyond the pool wait, unserved, until a worker frees up:
 // shown, not hidden.
@@ -33,6 +40,10 @@ TEST(ThreadPool, ConnectionsBeyondThePoolWaitForAWorker) {
   TestClient third(port, 300ms);
   ASSERT_TRUE(third.send_all("GET / HTTP/1.1\r\nHost: t\r\n\r\n"));
   EXPECT_FALSE(third.read_response()) << "a third connection was served by a pool of two";
+  // The server knows the third waits for a worker: its wait is inbound.
+  const auto waiting = server_waiting(server.pid(), cmb::servers::Stage::kInbound);
+  EXPECT_EQ(waiting.count, 1u);
+  EXPECT_GE(waiting.age_mean_us(), 100'000) << "it has waited through most of the 300 ms read";
   first.reset();  // the first client leaves: its worker takes the third connection
   third.set_timeout(5s);
   const auto answered = third.read_response();

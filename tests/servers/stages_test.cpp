@@ -15,6 +15,7 @@
 #include "servers/counters.hpp"
 #include "servers/fifo.hpp"
 #include "servers/http_session.hpp"
+#include "servers/work_queue.hpp"
 
 namespace cmb::servers {
 namespace {
@@ -225,6 +226,31 @@ TEST(SessionStages, TheStampQueuesKeepOrderAndCostNothingEmpty) {
   EXPECT_LT(per_session, sizeof(HttpSession) + 256)
       << "an idle session allocates " << per_session - sizeof(HttpSession) << " bytes besides its "
       << sizeof(HttpSession) << " (heap " << before << " before)";
+}
+
+// A queue given a stage counts what it holds as waiting there, with their
+// waits so far, whichever thread pushes or pops; one without counts nothing.
+TEST(Waiting, AQueueCountsWhatWaitsInItsStage) {
+  const auto queued = [] { return read_counters().waiting[static_cast<size_t>(Stage::kQueued)]; };
+  WorkQueue<int> plain(8);
+  ASSERT_TRUE(plain.push(0));
+  EXPECT_EQ(queued().count, 0u);
+
+  WorkQueue<int> queue(8, Stage::kQueued);
+  ASSERT_TRUE(queue.push(1));
+  ASSERT_TRUE(queue.push(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(queue.push(3));
+  EXPECT_EQ(queued().count, 3u);
+  EXPECT_GE(queued().age_ns, 2 * 20'000'000u) << "two have waited 20 ms or more";
+  std::thread([&] { EXPECT_EQ(queue.pop(), 1); }).join();  // another thread takes one
+  EXPECT_EQ(queued().count, 2u);
+  queue.close();
+  EXPECT_EQ(queue.pop(), 2);
+  EXPECT_EQ(queue.pop(), 3);
+  EXPECT_EQ(queued().count, 0u);
+  EXPECT_EQ(queued().age_ns, 0u);
+  EXPECT_EQ(read_counters().waiting[static_cast<size_t>(Stage::kInbound)].count, 0u);
 }
 
 }  // namespace
