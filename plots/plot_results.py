@@ -656,19 +656,36 @@ def ms(value):
 
 def axis_inches(ax):
     """How wide `ax` will be, before anything is drawn: the axis may yet
-    narrow by a third when laid out (a legend beside it)."""
-    return 0.65 * ax.get_position().width * ax.figure.get_figwidth()
+    narrow by nearly half when laid out (labels and a legend beside it)."""
+    return 0.55 * ax.get_position().width * ax.figure.get_figwidth()
 
 
 def text_inches(text, size):
     """About how wide `text` is in `size` type: a character is about 0.6 of
     the type's size wide."""
-    return 0.6 * type_size(size) / 72 * len(text) + 0.1
+    longest = max(len(line) for line in text.split("\n"))
+    return 0.62 * type_size(size) / 72 * longest + 0.2
 
 
 def text_fits(ax, width, span, text):
     """Whether `text` in x-small type fits in `width` of an x axis `span` long."""
     return width / span * axis_inches(ax) >= text_inches(text, "x-small")
+
+
+def segment_labels(ax, segments, totals, span):
+    """({(stage, bar): label} drawn inside their segments, [label beside each
+    bar]): a segment is named inside when the words fit there; the one that
+    holds most of a bar is named beside its total, under it, when they do
+    not."""
+    inside, beside = {}, [f"{ms(total)} ms" for total in totals]
+    for stage, widths in segments.items():
+        for i, width in enumerate(widths):
+            label = f"{stage} {ms(width)} ms"
+            if text_fits(ax, width, span, label):
+                inside[(stage, i)] = label
+            elif width > 0.5 * totals[i]:
+                beside[i] += f"\n{stage} {ms(width)}"
+    return inside, beside
 
 
 def draw_stages(ax, part):
@@ -687,27 +704,26 @@ def draw_stages(ax, part):
     models = list(busiest["model"])
     segments = stage_segments(busiest)
     totals = [sum(values) for values in zip(*segments.values())]
-    longest = max(totals) or 1
-    span = longest * 1.3  # room for the totals' labels
+    # The axis runs far enough that each bar's label beside it fits too.
+    span = max(totals) * 1.3 or 1
+    for _ in range(2):
+        inside, beside = segment_labels(ax, segments, totals, span)
+        span = max(span, *[total / max(0.3, 1 - text_inches(text, "x-small") / axis_inches(ax))
+                          for total, text in zip(totals, beside)])
     ax.set_xlim(0, span)
     left = [0.0] * len(models)
-    beside = [f"{ms(total)} ms" for total in totals]
     for stage, widths in segments.items():
         waited = stage.split(",")[0] != stage
         ax.barh(range(len(models)), widths, left=left, label=stage,
                 color=STAGE_COLOURS[stage.split(",")[0]], hatch="//" if waited else None,
                 edgecolor=STAGE_COLOURS[NEVER] if waited else "white", linewidth=0.5)
         for i, width in enumerate(widths):
-            name = stage
-            label = f"{name} {ms(width)} ms"
-            if text_fits(ax, width, span, label):
-                ax.text(left[i] + width / 2, i, label, ha="center", va="center",
+            if (stage, i) in inside:
+                ax.text(left[i] + width / 2, i, inside[(stage, i)], ha="center", va="center",
                         fontsize=type_size("x-small"))
-            elif width > 0.5 * totals[i]:
-                beside[i] += f", {name} {ms(width)}"
         left = [a + b for a, b in zip(left, widths)]
     for i, total in enumerate(totals):
-        ax.text(total + 0.01 * longest, i, beside[i], va="center", fontsize=type_size("x-small"))
+        ax.text(total + 0.01 * span, i, beside[i], va="center", fontsize=type_size("x-small"))
     ax.set_yticks(range(len(models)))
     ax.set_yticklabels([f"{m} (c={int(c)})" + starved_label(point)
                         for m, c, (_, point) in zip(models, busiest["connections"],

@@ -41,7 +41,7 @@ const std::regex kExitReport(
     R"(^\{"event":"exit","counters":\{"requests":\d+,"refused":\d+,"timed_out":\d+,)"
     R"("rejected":\d+,"accepted":\d+,"accepted_by_thread":\[[0-9,]*\],"stages":\{)"
     R"re(("(inbound|queued|service|outbound)":\{"count":\d+,"sum_ns":\d+,)re"
-    R"re("buckets":\[[\[\]0-9,]*\]\},?){4}\}\},)re"
+    R"re("buckets":\[[\[\]0-9,]*\],"waiting":\d+,"waiting_age_ns":\d+\},?){4}\}\},)re"
     R"("usage":\{"user_s":[0-9.e-]+,"system_s":[0-9.e-]+,"max_rss_kb":\d+,)"
     R"("voluntary_switches":\d+,"involuntary_switches":\d+\},"tree":\{"user_s":[0-9.e-]+,)"
     R"("system_s":[0-9.e-]+,"rss_kb":\d+,"threads":[1-9]\d*,"processes":[1-9]\d*,)"

@@ -331,7 +331,7 @@ def test_where_the_time_goes_stacks_each_models_stages(tmp_path):
     labels = [t.get_text() for t in ax.texts]
     # The wide segment is named inside; a narrow one that holds most of its
     # bar, beside the bar's total (its words would spill out of it).
-    assert "inbound 650 ms" in labels and "81.8 ms, queued 71" in labels
+    assert "inbound 650 ms" in labels and "81.8 ms\nqueued 71" in labels
     assert "queued 71 ms" not in labels
     plt.close(figure)
     written = names(plot_results.plot(csv, tmp_path / "charts"))
@@ -376,7 +376,7 @@ def test_where_the_time_goes_counts_the_requests_never_answered(tmp_path):
     labels = [t.get_text() for t in ax.texts]
     # Inside the segment where the words fit, else beside the bar's total.
     assert "never answered 2000 ms" in labels
-    assert "never answered 500 ms" in labels or "508 ms, never answered 500" in labels
+    assert "never answered 500 ms" in labels or "508 ms\nnever answered 500" in labels
     plt.close(figure)
 
 
