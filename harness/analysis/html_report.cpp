@@ -5,14 +5,13 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness/base/exit_codes.hpp"
 #include "harness/base/files.hpp"
+#include "harness/base/subprocess.hpp"
 #include "harness/results/claims.hpp"
 #include "harness/results/csv.hpp"
 #include "harness/results/schema.hpp"
@@ -106,22 +105,21 @@ int report_command(const std::vector<std::string>& csvs, const std::string& out,
       throw UsageError(fmt::format("{}: {}", csv, e.what()));
     }
   }
-  if (::access("/usr/bin/python3", X_OK) != 0 ||
-      std::system("/usr/bin/python3 -c 'import matplotlib, pandas' >/dev/null 2>&1") != 0) {
-    fmt::print(stderr,
-               "cmbench report: needs /usr/bin/python3 with matplotlib and pandas "
-               "(apt-get install python3-matplotlib python3-pandas)\n");
+  if (!chart_python_ready()) {
+    fmt::print(stderr, "cmbench report: needs what the charts need: {}\n", kChartPythonMissing);
     return kExitFailure;
   }
   const fs::path input =
       fs::temp_directory_path() / fmt::format("cmbench-report-{}.json", ::getpid());
   write_file_atomically(input.string(), runs.dump(2));
-  const std::string command = fmt::format("/usr/bin/python3 '{}' --input '{}' -o '{}'{}",
-                                          (data_dir() / "plots" / "report.py").string(),
-                                          input.string(), out, slides ? " --slides" : "");
-  const int status = std::system(command.c_str());
+  std::vector<std::string> argv = {kChartPython, (data_dir() / "plots" / "report.py").string(),
+                                   "--input",    input.string(),
+                                   "-o",         out};
+  if (slides) argv.push_back("--slides");
+  const CommandResult written = run_command(argv, std::chrono::minutes(30));
   fs::remove(input);
-  if (status != 0) {
+  fmt::print(stderr, "{}", written.err);  // the points it left out, and why
+  if (!written.ok()) {
     fmt::print(stderr, "cmbench report: writing {} failed\n", out);
     return kExitFailure;
   }

@@ -129,6 +129,11 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
   return result;
 }
 
+bool chart_python_ready() {
+  return run_command({kChartPython, "-c", "import matplotlib, pandas"}, std::chrono::minutes(1))
+      .ok();
+}
+
 std::string shell_quote(const std::string& argument) {
   std::string quoted = "'";
   for (char c : argument) {

@@ -66,6 +66,15 @@ int wait_child(pid_t pid, std::chrono::milliseconds timeout);
 CommandResult run_command(const std::vector<std::string>& argv,
                           std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// The interpreter the charts and the report run under (Debian's: the
+// python3 first on PATH may lack its packages), whether it has them
+// (matplotlib and pandas), and what to say when it has not.
+inline constexpr const char* kChartPython = "/usr/bin/python3";
+bool chart_python_ready();
+inline constexpr const char* kChartPythonMissing =
+    "/usr/bin/python3 lacks matplotlib or pandas (apt-get install python3-matplotlib "
+    "python3-pandas)";
+
 // One argument quoted for a POSIX shell (for ssh, whose remote side runs a
 // command line through the user's shell).
 std::string shell_quote(const std::string& argument);

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -10,6 +9,7 @@
 #include "harness/base/build_info.hpp"
 #include "harness/base/files.hpp"
 #include "harness/base/json.hpp"
+#include "harness/base/subprocess.hpp"
 
 namespace cmb::harness {
 namespace {
@@ -30,14 +30,10 @@ std::string cpu_model() {
 
 // The first line a binary's --version prints, or why there is none.
 std::string version_of(const std::string& binary) {
-  FILE* pipe = ::popen(fmt::format("'{}' --version 2>/dev/null", binary).c_str(), "r");
-  if (pipe == nullptr) return "unknown";
-  char text[256] = {};
-  const bool got = std::fgets(text, sizeof text, pipe) != nullptr;
-  ::pclose(pipe);
-  std::string line = got ? text : "unknown (no --version)";
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-  return line;
+  const CommandResult said = run_command({binary, "--version"}, std::chrono::seconds(30));
+  if (said.exit_code == kCannotRun) return "unknown";
+  const std::string line = said.out.substr(0, said.out.find('\n'));
+  return line.empty() ? "unknown (no --version)" : line;
 }
 
 Json summary_json(const std::vector<ModelSummary>& models, bool rate_sweep) {

@@ -2,14 +2,13 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "harness/base/files.hpp"
+#include "harness/base/subprocess.hpp"
 #include "harness/results/claims.hpp"
 #include "loadgen/units.hpp"
 
@@ -119,28 +118,22 @@ void print_verdicts(const std::vector<Verdict>& verdicts,
 
 std::vector<std::string> draw_plots(const std::string& csv, const std::string& out_dir,
                                     const std::string& style) {
-  const char* python = "/usr/bin/python3";
-  if (::access(python, X_OK) != 0 ||
-      std::system("/usr/bin/python3 -c 'import matplotlib, pandas' >/dev/null 2>&1") != 0) {
-    fmt::print(stderr,
-               "note: no charts: /usr/bin/python3 lacks matplotlib or pandas "
-               "(apt-get install python3-matplotlib python3-pandas)\n");
+  if (!chart_python_ready()) {
+    fmt::print(stderr, "note: no charts: {}\n", kChartPythonMissing);
     return {};
   }
   const fs::path script = data_dir() / "plots" / "plot_results.py";
-  const std::string command = fmt::format("{} '{}' '{}' --out-dir '{}' --style {}", python,
-                                          script.string(), csv, out_dir, style);
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return {};
-  std::vector<std::string> written;
-  char line[4096];
-  while (std::fgets(line, sizeof line, pipe) != nullptr) {
-    std::string path(line);
-    while (!path.empty() && (path.back() == '\n' || path.back() == '\r')) path.pop_back();
-    if (!path.empty()) written.push_back(path);
+  const CommandResult drawn =
+      run_command({kChartPython, script.string(), csv, "--out-dir", out_dir, "--style", style},
+                  std::chrono::minutes(10));
+  if (!drawn.ok()) {
+    fmt::print(stderr, "warning: plotting failed: {}\n", drawn.describe({"plot_results.py", csv}));
+    return {};
   }
-  if (const int status = ::pclose(pipe); status != 0)
-    fmt::print(stderr, "warning: plotting failed (status {})\n", status);
+  std::vector<std::string> written;
+  std::istringstream lines(drawn.out);
+  for (std::string path; std::getline(lines, path);)
+    if (!path.empty()) written.push_back(path);
   return written;
 }
 
