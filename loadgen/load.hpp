@@ -63,9 +63,9 @@ struct LoadConfig {
   // Never sleep: each thread polls for events (a zero timeout) in a loop,
   // a whole CPU each. A sleeping thread must be woken by the CPU that
   // delivers its response, an inter-processor interrupt charged to the
-  // server (about one a request in a closed loop; dear on a VM, where this
-  // machine's epoll server spent 227 us of CPU a request against 211 us
-  // with a polling generator). For load threads pinned to CPUs of their own.
+  // server (about one a request in a closed loop; dear on a VM: figures in
+  // docs/load-generator.md, "Busy polling"). For load threads pinned to
+  // CPUs of their own.
   bool busy_poll = false;
   IoEngine engine = IoEngine::kEpoll;
   // Keep a full-precision latency histogram per second of the measured

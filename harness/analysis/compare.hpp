@@ -18,8 +18,7 @@ namespace cmb::harness {
 
 struct CompareOptions {
   double threshold = 0.10;  // relative change in rps that matters
-  // p99 moves far more between identical runs than throughput does (seen here:
-  // -12 %, -18 %, -36 % for one point whose rps stayed within 2.5 %).
+  // p99 moves far more between identical runs than throughput does (docs/ci.md).
   double p99_threshold = 0.50;
   double alpha = 0.05;  // the verdict's interval covers 1 - alpha
   // Divide every model's figures by this model's, measured in the same run

@@ -71,8 +71,8 @@ int serve_command(const std::string& model, const servers::ServerConfig& config,
   // The server starts only once this thread is waiting: a model that forks
   // (prefork, fork-per-connection) must not fork while the thread is still
   // starting up, or an AddressSanitizer build's child can inherit a lock of
-  // the sanitizer's held by it, and spin on it for ever (a prefork child did,
-  // about one start in three, in scripts/sanitize).
+  // the sanitizer's held by it, and spin on it for ever (scripts/sanitize
+  // caught a prefork child doing so).
   std::promise<void> waiting;
   std::future<void> started = waiting.get_future();
   std::thread([server, signals, print_line, waiting = std::move(waiting)]() mutable {

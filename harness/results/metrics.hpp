@@ -24,9 +24,8 @@ struct Metric {
   // judges (threads, memory, errors, ...).
   Better better;
   int decimals;  // how compare prints it
-  // Moves far more between identical runs than throughput (tail latency:
-  // -12 %, -18 %, -36 % seen here for a point whose rps stayed within
-  // 2.5 %): compare judges it with --p99-threshold instead of --threshold.
+  // Moves far more between identical runs than throughput (tail latency;
+  // docs/ci.md): compare judges it with --p99-threshold, not --threshold.
   bool noisy = false;
 
   // What compare's reports call it: the name, with "_us" for microseconds

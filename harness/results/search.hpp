@@ -20,46 +20,29 @@ struct SearchSettings {
   double resolution = 0.05;
 };
 
-// A point near the edge is measured up to this many times, and the
-// median decides: near the edge one sample is a coin toss. Near the edge:
-// its first sample's p99 within kSearchEdge of the SLO, or its requests/s
-// short of the rate, that alone breaking the rule, by no more than a stall
-// of the machine could leave unanswered while p99 held: a stall longer
-// than the SLO would have delayed its requests past it, so it leaves at
-// most the SLO's worth of the rate unanswered, a share SLO / window (at
-// least kSearchShortEdge). Stalls of a shared machine at rates well below
-// capacity left 1.8 % of 3 537 req/s and 2.9 % of 3 743 unanswered in 2 s
-// windows, at p99s of 30-60 ms, under a 100 ms SLO; the next samples would
-// have kept both. A server that never answers some connections falls
-// further short and is not measured again. The median of three is known
-// once two samples agree, so a third is measured only when they do not.
+// A point near the edge is measured up to kSearchEdgeSamples times and
+// the median decides (two that agree decide at once): one sample there is
+// a coin toss. Near the edge: p99 within kSearchEdge of the SLO, or short
+// of the rate by no more than a stall of the machine leaves unanswered
+// while p99 holds, the SLO's worth of the window (at least
+// kSearchShortEdge). The measurements behind these are in
+// docs/scenarios.md, "Finding the highest rate".
 inline constexpr double kSearchEdge = 0.10;
 inline constexpr double kSearchShortEdge = 0.025;
 inline constexpr int kSearchEdgeSamples = 3;
-// The closed-loop probe is measured this many times, its best the
-// estimate: a neighbour on a shared machine only takes throughput away
-// (one 3 s sample was 18 % below the next run's), so the best sample is
-// the nearest to the server's capacity, and the estimate sets where the
-// search starts and what its found rate is judged against.
-// When the bracket closes above the estimate (an open loop held more than
-// the closed loop answered), the probe was slowed, not the server: the
-// closed loop is measured once more, after the search, and the estimate
-// is the best of all its samples. On the 2-core VM the probe's three
-// samples came out 2-3 % under the search's rate in two rounds of five,
-// each while a grid run just after answered the rate found.
+// The closed-loop probe is measured this many times and its best is the
+// estimate: a neighbour only takes throughput away. When the bracket
+// closes above the estimate the probe was slowed, not the server: the
+// closed loop is measured once more and the estimate is the best of all.
 inline constexpr int kSearchProbeSamples = 3;
 // The first rate is kSearchStart of the estimate. While the SLO holds the
 // rate grows by kSearchGrowth, while it does not it shrinks by
 // kSearchShrink. Growth is small: with one request in flight per
 // connection in both loops, an open loop cannot answer much more than the
-// closed loop did, so a loose SLO's rate is near the estimate. A server
-// whose capacity is its estimate is bracketed by [0.92, 1.058] of it in
-// three points, and by [0.989, 1.024] after two bisections: no rate is
-// measured within 1 % of the estimate, where a verdict is a coin toss and
-// the bracket's end would sit on the capacity itself (a grid run a moment
-// later then finds its knee on either side of it). Below, a tight SLO's
-// rate may be anywhere, so the steps down are larger. Rates are whole
-// req/s, rounded down as the rate grows.
+// closed loop did. The steps keep every rate measured more than 1 % from
+// the estimate, where a verdict would be a coin toss (docs/scenarios.md
+// works the brackets out). Rates are whole req/s, rounded down as the rate
+// grows.
 inline constexpr double kSearchStart = 0.8;
 inline constexpr double kSearchGrowth = 1.15;
 inline constexpr double kSearchShrink = 1.5;

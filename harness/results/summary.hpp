@@ -16,19 +16,11 @@ namespace cmb::harness {
 // `slo_p99_ms`, at most 0.1 % of its attempts (responses + errors, summed)
 // failed, and the median of their requests/s is at least 99.5 % of the
 // rate offered, less two requests over the window. The last because a
-// request still unanswered when the window closes is in no histogram: a
-// server that leaves connections unserved (the iterative server holding
-// one keep-alive connection of four) shows a fine p99 of the few it
-// answers, and only the shortfall gives it away. And because an overload
-// does not show in p99 at once: a server 3 % over its capacity adds 3 % of
-// a second's requests to its queue each second, about 75 ms of waiting
-// after a 0.5 s warm-up and a 2 s window, under a 100 ms SLO; yet it
-// answers only its capacity, 97 % of the rate. A rate kept is answered
-// whole, but for the requests in flight at the window's two edges (one
-// each at a low rate): a dense grid against epoll (3 000-4 700 req/s, 2 s
-// windows) answered 99.95-100.00 % of every rate, so half a per cent is
-// ten times that, and a search cannot pass a rate more than 0.5 % over
-// what the server sustains.
+// request unanswered at the window's end is in no histogram, and an
+// overload shows in the shortfall before it shows in p99; a rate kept is
+// answered whole but for the requests at the window's edges. The
+// measurements behind the figures: docs/scenarios.md, "Finding the highest
+// rate".
 inline constexpr double kKneeErrorShare = 0.001;
 inline constexpr double kKneeServedShare = 0.995;
 inline constexpr double kKneeEdgeRequests = 2;
