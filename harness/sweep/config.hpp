@@ -55,7 +55,7 @@ struct SweepConfig {
   // The flags that replaced what the scenario's file measures ("--models",
   // "--workload", ...): its claims were written for its own sweep, and the
   // verdicts say they were judged without it. (main sets it to every flag
-  // of cli/run.cpp's kScenarioFields given, "--claims" included; run's
+  // of cli/run_command.cpp's kScenarioFields given, "--claims" included; run's
   // callback reads those and keeps the ones that measure.)
   std::vector<std::string> replaced;
   std::vector<std::string> models;
