@@ -13,6 +13,7 @@
 #include <optional>
 #include <stdexcept>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "harness/results/csv.hpp"
@@ -23,15 +24,43 @@ namespace {
 struct Column {
   std::string name;
   std::function<std::string(const ResultRow&)> format;
+  std::function<void(ResultRow&, const std::string&)> read;  // a cell's text into its field
 };
 
-// The columns in order, each with how it is written.
-#define CMB_TEXT(field) [](const ResultRow& r) { return csv_field(r.field); }
-#define CMB_NUMBER(field, spec) [](const ResultRow& r) { return fmt::format(spec, r.field); }
-#define CMB_OPTIONAL(field) \
-  [](const ResultRow& r) { return r.field ? fmt::format("{}", *r.field) : std::string(); }
-#define CMB_OPTIONAL_NUMBER(field, spec) \
-  [](const ResultRow& r) { return r.field ? fmt::format(spec, *r.field) : std::string(); }
+// A cell's text into a field of its type; an empty cell leaves an optional
+// one empty. Throws std::logic_error on a number that does not parse.
+void parse_field(std::string& field, const std::string& text) { field = text; }
+template <typename T>
+void parse_field(T& field, const std::string& text) {
+  if constexpr (std::is_floating_point_v<T>)
+    field = static_cast<T>(std::stod(text));
+  else if constexpr (std::is_unsigned_v<T>)
+    field = static_cast<T>(std::stoull(text));
+  else
+    field = static_cast<T>(std::stoll(text));
+}
+template <typename T>
+void parse_field(std::optional<T>& field, const std::string& text) {
+  if (text.empty()) {
+    field.reset();
+    return;
+  }
+  T value{};
+  parse_field(value, text);
+  field = std::move(value);
+}
+
+// The columns in order, each with how it is written and read back.
+#define CMB_READ(field) [](ResultRow& r, const std::string& text) { parse_field(r.field, text); }
+#define CMB_TEXT(field) [](const ResultRow& r) { return csv_field(r.field); }, CMB_READ(field)
+#define CMB_NUMBER(field, spec) \
+  [](const ResultRow& r) { return fmt::format(spec, r.field); }, CMB_READ(field)
+#define CMB_OPTIONAL(field)                                                                 \
+  [](const ResultRow& r) { return r.field ? fmt::format("{}", *r.field) : std::string(); }, \
+      CMB_READ(field)
+#define CMB_OPTIONAL_NUMBER(field, spec)                                                    \
+  [](const ResultRow& r) { return r.field ? fmt::format(spec, *r.field) : std::string(); }, \
+      CMB_READ(field)
 std::vector<Column> make_columns() {
   std::vector<Column> columns = {
       {"timestamp", CMB_TEXT(timestamp)},
@@ -54,9 +83,12 @@ std::vector<Column> make_columns() {
       {"rps_hi", CMB_OPTIONAL_NUMBER(rps_hi, "{:.2f}")},
   };
   for (const auto& cause : loadgen::kErrorCauses)
-    columns.push_back({error_column(cause.name), [count = cause.count](const ResultRow& r) {
-                         return fmt::format("{}", r.errors.*count);
-                       }});
+    columns.push_back(
+        {error_column(cause.name),
+         [count = cause.count](const ResultRow& r) { return fmt::format("{}", r.errors.*count); },
+         [count = cause.count](ResultRow& r, const std::string& text) {
+           parse_field(r.errors.*count, text);
+         }});
   std::vector<Column> rest = {
       {"unanswered", CMB_NUMBER(unanswered, "{}")},
       {"unanswered_age_mean_us", CMB_NUMBER(unanswered_age_mean_us, "{:.1f}")},
@@ -114,6 +146,7 @@ std::vector<Column> make_columns() {
   columns.insert(columns.end(), rest.begin(), rest.end());
   return columns;
 }
+#undef CMB_READ
 #undef CMB_TEXT
 #undef CMB_NUMBER
 #undef CMB_OPTIONAL
@@ -161,69 +194,24 @@ std::string format_csv_row(const ResultRow& row) {
 std::vector<ResultRow> read_result_rows(const std::string& path) {
   const CsvTable table = read_csv_table(path);
   const PointReader identity(table);
-  struct Figure {
-    std::string name;
-    std::function<void(ResultRow&, const std::string&)> set;
-  };
-  const auto u64 = [](uint64_t ResultRow::*field) {
-    return [field](ResultRow& row, const std::string& text) { row.*field = std::stoull(text); };
-  };
-  const auto f64 = [](double ResultRow::*field) {
-    return [field](ResultRow& row, const std::string& text) { row.*field = std::stod(text); };
-  };
-  std::vector<Figure> figures = {
-      {"duration_s", f64(&ResultRow::duration_s)},
-      {"rps", f64(&ResultRow::rps)},
-      {"requests", u64(&ResultRow::requests)},
-      {"latency_p50_us", f64(&ResultRow::latency_p50_us)},
-      {"latency_p99_us", f64(&ResultRow::latency_p99_us)},
-      {"error", [](ResultRow& row, const std::string& text) { row.error = text; }},
-  };
-  for (const auto& cause : loadgen::kErrorCauses)
-    figures.push_back(
-        {error_column(cause.name), [count = cause.count](ResultRow& row, const std::string& text) {
-           row.errors.*count = std::stoull(text);
-         }});
-  std::vector<int> at;
-  for (const auto& figure : figures) {
-    at.push_back(table.column(figure.name));
-    if (at.back() < 0)
-      throw std::runtime_error(fmt::format("{} has no '{}' column", path, figure.name));
-  }
-  // Absent from files written before they were; empty where not measured.
-  const int search_step = table.column("search_step");
-  // Absent from files written before they were: 0.
-  const std::pair<const char*, double ResultRow::*> later_figures[] = {
-      {"latency_mean_us", &ResultRow::latency_mean_us},
-      {"unanswered_age_mean_us", &ResultRow::unanswered_age_mean_us},
-      {"unanswered_wait_us", &ResultRow::unanswered_wait_us}};
-  const int unanswered = table.column("unanswered");
-  const int connections_unanswered = table.column("connections_unanswered");
-  const std::pair<const char*, std::optional<double> ResultRow::*> stage_means[] = {
-      {"inbound_mean_us", &ResultRow::inbound_mean_us},
-      {"queued_mean_us", &ResultRow::queued_mean_us},
-      {"service_mean_us", &ResultRow::service_mean_us},
-      {"outbound_mean_us", &ResultRow::outbound_mean_us}};
+  // What the summary needs; any other column a file from before it lacks
+  // stays at its default.
+  std::vector<std::string> required = {"duration_s",     "rps",  "requests", "latency_p50_us",
+                                       "latency_p99_us", "error"};
+  for (const auto& cause : loadgen::kErrorCauses) required.push_back(error_column(cause.name));
+  for (const auto& name : required)
+    if (table.column(name) < 0)
+      throw std::runtime_error(fmt::format("{} has no '{}' column", path, name));
+  std::vector<std::pair<const Column*, size_t>> present;
+  for (const auto& column : columns())
+    if (const int at = table.column(column.name); at >= 0)
+      present.emplace_back(&column, static_cast<size_t>(at));
   std::vector<ResultRow> rows;
   for (const auto& fields : table.rows) {
     ResultRow row;
     static_cast<PointId&>(row) = identity.read(fields);
     try {
-      for (size_t i = 0; i < at.size(); ++i)
-        figures[i].set(row, fields[static_cast<size_t>(at[i])]);
-      if (search_step >= 0 && !fields[static_cast<size_t>(search_step)].empty())
-        row.search_step = std::stoi(fields[static_cast<size_t>(search_step)]);
-      if (unanswered >= 0) row.unanswered = std::stoull(fields[static_cast<size_t>(unanswered)]);
-      if (connections_unanswered >= 0)
-        row.connections_unanswered =
-            std::stoull(fields[static_cast<size_t>(connections_unanswered)]);
-      for (const auto& [name, field] : later_figures)
-        if (const int column = table.column(name); column >= 0)
-          row.*field = std::stod(fields[static_cast<size_t>(column)]);
-      for (const auto& [name, field] : stage_means)
-        if (const int column = table.column(name);
-            column >= 0 && !fields[static_cast<size_t>(column)].empty())
-          row.*field = std::stod(fields[static_cast<size_t>(column)]);
+      for (const auto& [column, at] : present) column->read(row, fields[at]);
     } catch (const std::logic_error&) {
       throw std::runtime_error(fmt::format("{}: a row has a figure that does not parse", path));
     }

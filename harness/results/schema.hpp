@@ -24,10 +24,11 @@ std::span<const std::string_view> csv_columns();
 // One CSV line (with its newline) for a row.
 std::string format_csv_row(const ResultRow& row);
 
-// The rows of a results CSV, read by column name: each point's identity,
-// rps, the latency percentiles, requests, errors by cause and error (what
-// the summary needs; other figures stay 0). Torn rows are skipped. Throws
-// std::runtime_error when a column is missing or a value does not parse.
+// The rows of a results CSV, read by column name with the same table that
+// writes them: every column the file has (one from before a column was
+// added leaves that figure at its default). Torn rows are skipped. Throws
+// std::runtime_error when a column the summary needs is missing or a value
+// does not parse.
 std::vector<ResultRow> read_result_rows(const std::string& path);
 
 class CsvWriter {
