@@ -1,12 +1,11 @@
 // `cmbench compare`: flags for harness/analysis/compare.hpp.
-#include "harness/analysis/compare.hpp"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "harness/analysis/compare.hpp"
 #include "harness/cli/subcommands.hpp"
 #include "harness/results/metrics.hpp"
 

@@ -1,12 +1,11 @@
 // `cmbench export`: flags for harness/analysis/export.hpp.
-#include "harness/analysis/export.hpp"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
 #include <memory>
 
+#include "harness/analysis/export.hpp"
 #include "harness/cli/subcommands.hpp"
 
 namespace cmb::harness {

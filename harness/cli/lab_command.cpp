@@ -1,7 +1,5 @@
 // `cmbench lab up|down`: flags for harness/hosts/lab.hpp; and `cmbench clock`,
 // which a harness on another host reads this host's clock with.
-#include "harness/hosts/lab.hpp"
-
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +10,7 @@
 
 #include "harness/base/exit_codes.hpp"
 #include "harness/cli/subcommands.hpp"
+#include "harness/hosts/lab.hpp"
 
 namespace cmb::harness {
 

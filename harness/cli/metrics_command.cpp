@@ -2,8 +2,6 @@
 // names --metric, --metrics and a claim take. With --json, the table as the
 // chart script reads it (plots/metrics.json is this output, checked by
 // tests/plots/test_plot_results.py).
-#include "harness/results/metrics.hpp"
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -13,6 +11,7 @@
 #include "harness/base/exit_codes.hpp"
 #include "harness/base/json.hpp"
 #include "harness/cli/subcommands.hpp"
+#include "harness/results/metrics.hpp"
 
 namespace cmb::harness {
 namespace {

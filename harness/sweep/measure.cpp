@@ -163,7 +163,8 @@ void fill_stages(ResultRow& row, const StageWindows& windows, double answered_me
 
 // What the server held waiting for a worker as the window closed, in the
 // stages a wait for a worker belongs to (servers::WaitingWork).
-void fill_waiting(ResultRow& row, const std::array<servers::WaitingWork, servers::kStages>& waiting) {
+void fill_waiting(ResultRow& row,
+                  const std::array<servers::WaitingWork, servers::kStages>& waiting) {
   const auto& inbound = waiting[static_cast<size_t>(servers::Stage::kInbound)];
   const auto& queued = waiting[static_cast<size_t>(servers::Stage::kQueued)];
   row.inbound_waiting = inbound.count;
