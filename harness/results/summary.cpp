@@ -28,6 +28,7 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
     summary.unanswered_at_best = best->unanswered;
     summary.unanswered_age_at_best_us = best->unanswered_age_mean_us;
     summary.connections_unanswered_at_best = best->connections_unanswered;
+    summary.waiting_at_best = best->inbound_waiting.value_or(0) + best->queued_waiting.value_or(0);
     if (best->latency_mean_us > 0)
       summary.unanswered_share_at_best = best->unanswered_wait_us / best->latency_mean_us;
     if (best->inbound_mean_us && best->queued_mean_us && best->service_mean_us &&

@@ -52,6 +52,9 @@ struct ModelSummary {
   double unanswered_age_at_best_us = 0;
   double unanswered_share_at_best = 0;
   uint64_t connections_unanswered_at_best = 0;
+  // What the server held waiting for a worker as that window closed (its
+  // own count: ResultRow's inbound_waiting and queued_waiting).
+  uint64_t waiting_at_best = 0;
 };
 
 struct SweepSummary {

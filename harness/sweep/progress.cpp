@@ -76,9 +76,12 @@ void print_summary(const SweepConfig& config, const SweepSummary& summary,
           "+ {} never answered (mean age {}, {:.0f}% of the mean){}", it->unanswered_at_best,
           loadgen::format_nanos(it->unanswered_age_at_best_us * 1000),
           100 * it->unanswered_share_at_best,
-          it->connections_unanswered_at_best > 0
-              ? fmt::format(", {} connections got no response", it->connections_unanswered_at_best)
-              : ""));
+          (it->connections_unanswered_at_best > 0
+               ? fmt::format(", {} connections got no response", it->connections_unanswered_at_best)
+               : "") +
+              (it->waiting_at_best > 0 ? fmt::format(", {} held by the server waiting for a worker",
+                                                     it->waiting_at_best)
+                                       : "")));
     fmt::print("{:<22} {:>12.1f} {:>12} {:>14}  {}\n", model, it->best_rps,
                loadgen::format_nanos(it->p99_at_best_us * 1000),
                !summary.rate_sweep ? "-"

@@ -243,6 +243,10 @@ TEST(Run, RequestsNeverAnsweredCountInTheMeanOverEveryRequest) {
     } else if (model == "thread-pool:2") {
       EXPECT_EQ(row.at("connections_unanswered"), "6");
       EXPECT_EQ(row.at("inbound_waiting"), "6");
+      EXPECT_NE(result.out.find("6 connections got no response, 6 held by the server waiting for "
+                                "a worker"),
+                std::string::npos)
+          << result.out;
       EXPECT_GT(std::stod(row.at("inbound_waiting_age_mean_us")), 1'000'000);
       EXPECT_EQ(row.at("queued_waiting"), "0");
     } else {
