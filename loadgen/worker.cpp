@@ -75,6 +75,7 @@ void Worker::run(int cpu) {
     CPU_SET(cpu, &set);
     ::sched_setaffinity(0, sizeof set, &set);  // best effort
   }
+  Clock::time_point begin;
   try {
     if (config_.engine == IoEngine::kIoUring) {
       uring_ = std::make_unique<net::Uring>(kRingEntries, kBufferCount, kBufferSize);
@@ -82,30 +83,24 @@ void Worker::run(int cpu) {
       epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
       if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
     }
-  } catch (...) {
-    leave_edges();  // the others open and close the window without this one
-    throw;
-  }
-  // The kernel may let a timer fire this much late to batch wake-ups (50 us
-  // by default); an open loop's sends are due to the microsecond.
-  if (plan_.open_loop()) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-  const Clock::time_point begin = Clock::now();
-  try {
+    // The kernel may let a timer fire this much late to batch wake-ups (50
+    // us by default); an open loop's sends are due to the microsecond.
+    if (plan_.open_loop()) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    begin = Clock::now();
     for (uint32_t i = 0; i < connections_.size(); ++i) open(i, begin);
     drive();
   } catch (...) {
-    leave_edges();
+    leave_edges();  // the others open and close the window without this one
     throw;
   }
   // The window ran to its end (not cancelled, not a request budget, which
   // ends when every request is answered): the others are waited for at its
   // closing edge, every connection still open.
-  if (!window_open_) plan_.window_edge->arrive_and_drop();
   if (window_open_ && plan_.max_requests == 0 && Clock::now() >= plan_.end) {
     plan_.window_close->arrive_and_wait();
     record_unfinished(plan_.end);
   } else {
-    plan_.window_close->arrive_and_drop();
+    leave_edges();
   }
   finished_ = Clock::now();
   rusage usage{};

@@ -713,9 +713,10 @@ def draw_stages(ax, part):
     ax.set_xlim(0, span)
     left = [0.0] * len(models)
     for stage, widths in segments.items():
-        waited = stage.split(",")[0] != stage
+        base = stage.split(",")[0]  # "inbound, never answered": inbound's colour, hatched
+        waited = base != stage
         ax.barh(range(len(models)), widths, left=left, label=stage,
-                color=STAGE_COLOURS[stage.split(",")[0]], hatch="//" if waited else None,
+                color=STAGE_COLOURS[base], hatch="//" if waited else None,
                 edgecolor=STAGE_COLOURS[NEVER] if waited else "white", linewidth=0.5)
         for i, width in enumerate(widths):
             if (stage, i) in inside:

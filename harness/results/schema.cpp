@@ -193,11 +193,11 @@ std::string format_csv_row(const ResultRow& row) {
 
 std::vector<ResultRow> read_result_rows(const std::string& path) {
   const CsvTable table = read_csv_table(path);
-  const PointReader identity(table);
-  // What the summary needs; any other column a file from before it lacks
-  // stays at its default.
-  std::vector<std::string> required = {"duration_s",     "rps",  "requests", "latency_p50_us",
-                                       "latency_p99_us", "error"};
+  // A point's identity and what the summary needs; any other column a file
+  // from before it lacks stays at its default (PointId's for the identity).
+  std::vector<std::string> required = {
+      "model", "workload", "connections",    "rate",           "duration_s",
+      "rps",   "requests", "latency_p50_us", "latency_p99_us", "error"};
   for (const auto& cause : loadgen::kErrorCauses) required.push_back(error_column(cause.name));
   for (const auto& name : required)
     if (table.column(name) < 0)
@@ -209,7 +209,6 @@ std::vector<ResultRow> read_result_rows(const std::string& path) {
   std::vector<ResultRow> rows;
   for (const auto& fields : table.rows) {
     ResultRow row;
-    static_cast<PointId&>(row) = identity.read(fields);
     try {
       for (const auto& [column, at] : present) column->read(row, fields[at]);
     } catch (const std::logic_error&) {
