@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "servers/runtimes.hpp"
+
 namespace cmb::servers {
 
 // Each model's file defines its factory; this is the one place naming them.
@@ -71,7 +73,34 @@ const std::vector<ModelEntry>& shipped() {
        io_uring_unavailable_reason},
       {"nginx", "reference row: Debian's nginx, --threads workers, return 200, hello workload only",
        "#999999", "triangle", make_nginx_server, true, /*timer_waits=*/true,
-       nginx_unavailable_reason,
+       nginx_unavailable_reason, /*external=*/true, /*workload=*/false},
+      // Servers people write in other languages, each beside its C++ twin
+      // (servers/runtimes.hpp, docs/runtimes.md).
+      {"go-seed",
+       "Go, the tutorial's server: raw syscalls, one connection at a time; twin: iterative",
+       "#f0e442", "square", make_runtime_server<Runtime::kGoSeed>, /*concurrent=*/false, false,
+       runtime_unavailable_reason<Runtime::kGoSeed>, /*external=*/true},
+      {"go-seed-goroutines",
+       "Go, raw syscalls, a goroutine per connection, each blocked one holding a thread; twin: "
+       "thread-per-connection",
+       "#e69f00", "triangle", make_runtime_server<Runtime::kGoSeedGoroutines>, true,
+       /*timer_waits=*/true, runtime_unavailable_reason<Runtime::kGoSeedGoroutines>,
+       /*external=*/true},
+      {"go-net",
+       "Go's net package, a goroutine per connection over the netpoller; twins: fiber, epoll",
+       "#009e73", "triangle", make_runtime_server<Runtime::kGoNet>, true, /*timer_waits=*/true,
+       runtime_unavailable_reason<Runtime::kGoNet>, /*external=*/true},
+      {"node", "Node.js's http module on one event loop; twin: epoll", "#56b4e9", "triangle",
+       make_runtime_server<Runtime::kNode>, true, /*timer_waits=*/true,
+       runtime_unavailable_reason<Runtime::kNode>, /*external=*/true},
+      {"python-threads",
+       "Python, a thread per connection, one running Python at a time (the GIL); twin: "
+       "thread-per-connection",
+       "#cc79a7", "triangle", make_runtime_server<Runtime::kPythonThreads>, true, false,
+       runtime_unavailable_reason<Runtime::kPythonThreads>, /*external=*/true},
+      {"python-asyncio", "Python's asyncio on one event loop; twin: epoll", "#000000", "triangle",
+       make_runtime_server<Runtime::kPythonAsyncio>, true,
+       /*timer_waits=*/true, runtime_unavailable_reason<Runtime::kPythonAsyncio>,
        /*external=*/true},
   };
   return kShipped;
@@ -130,7 +159,7 @@ const std::vector<ModelInfo>& registered_models() {
     for (const auto& entry : entries())
       models.push_back({entry.name, entry.summary, entry.concurrent, entry.timer_waits,
                         entry.colour, entry.marker, entry.probe ? entry.probe() : "",
-                        entry.external});
+                        entry.external, entry.workload});
     return models;
   }();
   return kModels;

@@ -37,11 +37,13 @@ struct ModelInfo {
   std::string_view marker = "circle";
   // Empty when the model works here; otherwise why not (kernel, build).
   std::string unavailable_reason;
-  // A server that is not ours (nginx): it serves only the hello workload
-  // (the query is ignored), keeps none of our counters, and has limits of
-  // its own, so the suites that check those skip it and the harness leaves
-  // the server_* counter columns blank.
+  // A server that is not ours (nginx, the runtimes' servers): it keeps
+  // none of our counters or stages, so the suites that check those skip it
+  // and the harness leaves those columns blank.
   bool external = false;
+  // It serves cmbench's workload (the query string picks the work); false
+  // for nginx, which answers hello whatever the query.
+  bool workload = true;
 };
 
 // How a model is registered: its line in registry.cpp, or a user's.
@@ -56,6 +58,7 @@ struct ModelEntry {
   // Empty when the model can run here, else why not; none: it always can.
   std::string (*probe)() = nullptr;
   bool external = false;  // ModelInfo::external
+  bool workload = true;   // ModelInfo::workload
 };
 
 // A model's name, shipped, added or given to --external, names files and

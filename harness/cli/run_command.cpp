@@ -234,6 +234,9 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   run->add_flag(
       "--no-verify", [&sweep](int64_t) { sweep.verify_externals = false; },
       "measure --external servers without checking them first (cmbench verify)");
+  run->add_flag("--static", sweep.static_externals,
+                "the --external servers serve only a hello: check them as verify --static does, "
+                "and give them no work");
   run->add_flag("--syscalls", sweep.count_syscalls,
                 "count the server's system calls per request (perf stat; root or "
                 "perf_event_paranoid <= -1)");

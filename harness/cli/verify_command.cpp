@@ -71,15 +71,22 @@ int verify_command(const VerifyOptions& o) {
   }
   if (server) target.port = server->port();
   fmt::print("cmbench verify: {} at {}:{}\n", what, target.host, target.port);
-  const auto results = run_checks(target, [](const CheckResult& result) {
+  std::optional<CheckGroup> group;
+  const auto results = run_checks(target, [&group](const CheckResult& result) {
+    if (result.group != group)
+      fmt::print("{}\n", result.group == CheckGroup::kMeasurement
+                             ? "what a measurement needs:"
+                             : "hardening (bad input; run reports these, and measures anyway):");
+    group = result.group;
     fmt::print("  {:<17} {}  {}\n", result.name, outcome_text(result.outcome), result.seen);
     std::fflush(stdout);
   });
-  const auto count = [&](CheckOutcome outcome) {
-    return std::count_if(results.begin(), results.end(),
-                         [&](const CheckResult& result) { return result.outcome == outcome; });
+  const auto count = [&](CheckGroup in, CheckOutcome outcome) {
+    return std::count_if(results.begin(), results.end(), [&](const CheckResult& result) {
+      return result.group == in && result.outcome == outcome;
+    });
   };
-  const auto failed = count(CheckOutcome::kFail);
+  size_t failed = 0;
   if (server) {
     const std::string ended = server->poll_exit();
     if (!ended.empty()) {
@@ -88,8 +95,13 @@ int verify_command(const VerifyOptions& o) {
     }
     server->stop();
   }
-  fmt::print("{} passed, {} failed, {} skipped\n", count(CheckOutcome::kPass), failed,
-             count(CheckOutcome::kSkip));
+  for (const CheckGroup in : {CheckGroup::kMeasurement, CheckGroup::kHardening}) {
+    failed += static_cast<size_t>(count(in, CheckOutcome::kFail));
+    fmt::print("{}{}: {} passed, {} failed, {} skipped", in == CheckGroup::kHardening ? "; " : "",
+               group_name(in), count(in, CheckOutcome::kPass), count(in, CheckOutcome::kFail),
+               count(in, CheckOutcome::kSkip));
+  }
+  fmt::print("\n");
   return failed == 0 ? kExitOk : kExitFailure;
 }
 
@@ -109,9 +121,9 @@ void add_verify(CLI::App& app, const ExitCode& exit_code) {
                    "it serves only a hello: skip the checks of cmbench's workload and limits");
   verify->add_flag("--one-at-a-time", o->one_at_a_time,
                    "it serves one connection at a time: skip the checks that need concurrency");
-  std::string checks = "The checks, in order:";
+  std::string checks = "The checks, in order (exit 1 when any fails):";
   for (const auto& check : verify_checks())
-    checks += fmt::format("\n  {:<17} {}", check.name, check.what);
+    checks += fmt::format("\n  {:<17} {:<12} {}", check.name, group_name(check.group), check.what);
   verify->footer(checks);
   verify->callback([o, exit_code] { *exit_code = verify_command(*o); });
 }

@@ -158,11 +158,14 @@ Claim parse(const std::string& text) {
   if (tokens[i] == "flat" || tokens[i] == "rises" || tokens[i] == "falls") {
     claim.form = Claim::Form::kTrend;
     claim.trend = tokens[i];
-    if (!claim.left.at.empty()) bad(text, "a trend runs over an axis: no 'at'");
     if (i + 5 != tokens.size() || tokens[i + 1] != "over" || !is_axis(tokens[i + 2]) ||
         tokens[i + 3] != (claim.trend == "flat" ? "within" : "by"))
       bad(text, "expected 'flat over AXIS within P%' or 'rises|falls over AXIS by Kx'");
     claim.axis = tokens[i + 2];
+    // 'at' picks the line (workload=...); the trend runs along the rest.
+    for (const auto& selector : claim.left.at)
+      if (selector.axis == claim.axis)
+        bad(text, fmt::format("a trend over {} cannot also pick a point of it", claim.axis));
     const std::string& amount = tokens[i + 4];
     try {
       if (claim.trend == "flat") {

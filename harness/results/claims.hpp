@@ -4,9 +4,10 @@
 //   METRIC MODEL [at SEL,...] CMP VALUE              a bound
 //   METRIC MODEL [at SEL,...] CMP K x METRIC MODEL [at SEL,...]
 //                                                    a ratio between points
-//   METRIC MODEL flat over AXIS within P%            max / min <= 1 + P/100
-//   METRIC MODEL rises over AXIS by Kx               last / first >= K
-//   METRIC MODEL falls over AXIS by Kx               first / last >= K
+//   METRIC MODEL [at SEL,...] flat over AXIS within P%   max / min <= 1 + P/100
+//   METRIC MODEL [at SEL,...] rises over AXIS by Kx      last / first >= K
+//   METRIC MODEL [at SEL,...] falls over AXIS by Kx      first / last >= K
+//                     (a trend's SEL picks one line: never its own AXIS)
 //   knee MODEL CMP VALUE                             the SLO knee (rate sweeps)
 //
 // METRIC: rps, p50, p90, p99, p999 (latency), duration (of a point), threads,

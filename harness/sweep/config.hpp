@@ -32,9 +32,14 @@ struct ExternalModel {
 struct SweepModel {
   std::string text;  // as swept, and as the rows name it: "thread-pool:32@B"
   ModelSpec spec;
-  // Not ours (nginx, an --external server): hello workload only, none of
-  // our counters.
+  // Not ours (nginx, a runtime's server, an --external one): none of our
+  // counters or stages.
   bool external = false;
+  // It serves cmbench's workload; false for nginx (hello whatever the query).
+  bool workload = true;
+  // Why it cannot run here (a runtime whose toolchain is missing): its
+  // points are error rows saying so. Empty when it can.
+  std::string unavailable;
   std::string command;                    // an --external server's command line
   std::string summary;                    // for the manifest
   std::string colour;                     // the registry's; empty for externals and other rings
@@ -112,6 +117,9 @@ struct SweepConfig {
   // An --external server passes `cmbench verify`'s checks before it is
   // measured (harness/verify/checks.hpp); false: `run --no-verify`.
   bool verify_externals = true;
+  // The --external servers serve only a hello (`run --static`, as verify's):
+  // they are given no work and not checked for it.
+  bool static_externals = false;
   // Where the server runs (harness/hosts/hosts.hpp), binding `host`; and the load
   // hosts, one `cmbench load` agent each, whose results merge into one row.
   // No load hosts: the load generator runs in this process.

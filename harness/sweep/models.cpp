@@ -24,9 +24,11 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// What may be swept here: the models that run, and the externals.
+// What may be swept: the registered models (one that cannot run here
+// gives error rows saying why), and the externals.
 std::vector<std::string> known_names(const SweepConfig& config) {
-  std::vector<std::string> known = servers::available_model_names();
+  std::vector<std::string> known;
+  for (const auto& info : servers::registered_models()) known.emplace_back(info.name);
   for (const auto& external : config.externals) known.push_back(external.name);
   return known;
 }
@@ -64,12 +66,15 @@ SweepModel resolve(const SweepConfig& config, const std::string& text,
   for (const auto& external : config.externals)
     if (external.name == spec.name) {
       model.external = true;
+      model.workload = !config.static_externals;
       model.command = external.command;
       model.summary = "external: " + external.command;
       return model;
     }
   if (const auto info = servers::find_model(spec.name)) {
     model.external = info->external;
+    model.workload = info->workload;
+    model.unavailable = info->unavailable_reason;
     model.summary =
         std::string(info->summary) + (spec.setup.empty() ? "" : "; ring: " + spec.setup);
     // A ring set up otherwise is a line of its own colour.

@@ -27,20 +27,14 @@
 #include "harness/sweep/models.hpp"
 #include "harness/sweep/plan.hpp"
 #include "harness/sweep/progress.hpp"
+#include "harness/sweep/server_checks.hpp"
 #include "harness/sweep/server_process.hpp"
 #include "harness/sweep/syscall_counter.hpp"
 #include "harness/sweep/workloads.hpp"
-#include "harness/verify/checks.hpp"
 #include "loadgen/units.hpp"
 
 namespace cmb::harness {
 namespace {
-
-// Whether the sweep gives its models work beyond the hello request.
-bool asks_for_work(const SweepConfig& config) {
-  return std::any_of(config.workloads.begin(), config.workloads.end(),
-                     [](const std::string& workload) { return !workload.empty(); });
-}
 
 using Clock = std::chrono::steady_clock;
 
@@ -100,7 +94,7 @@ int run_sweep(SweepConfig config) {
       if (row.search_step) earlier.emplace(static_cast<const PointId&>(row), std::move(row));
   CsvWriter csv(config.out);
   const std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
-  write_manifest(config, started, "", nullptr);
+  write_manifest(config, started);
   const std::vector<PointId> points = plan_points(config, done);
 
   if (!config.question.empty()) fmt::print("{}\n", config.question);
@@ -129,11 +123,11 @@ int run_sweep(SweepConfig config) {
   const int max_connections = server_max_connections(config);
   std::unique_ptr<ServerProcess> server;
   std::string current_model;
-  // Each --external server's verdict, once: empty when it passed.
-  std::map<std::string, std::string> checked_externals;
+  ServerChecks checks(config);
   // One point against its model's server, started afresh for a new model
   // or when the last one died; a point that cannot be measured is an error
-  // row.
+  // row. An --external server is checked before its first point, and one
+  // that failed is not started again for its other points.
   const auto measure = [&](const PointId& point) {
     if (point.model != current_model || (server && !server->poll_exit().empty())) {
       server.reset();
@@ -141,22 +135,15 @@ int run_sweep(SweepConfig config) {
     }
     const SweepModel& model = config.model(point.model);
     ResultRow row;
-    // An --external server of the user's is checked before its first
-    // point (the workload's checks too when the sweep asks it for work);
-    // one that failed is not started again for its other points.
-    const bool checked = model.external && !model.command.empty() && config.verify_externals;
-    const auto refuse_if_failed = [&] {
-      const auto found = checked_externals.find(point.model);
-      if (checked && found != checked_externals.end() && !found->second.empty())
-        throw std::runtime_error(fmt::format(
-            "failed cmbench verify: {} (run --no-verify to measure it anyway)", found->second));
-    };
     try {
-      if (model.external && !point.workload.empty() && !checked)
+      if (!model.unavailable.empty())
+        throw std::runtime_error(
+            fmt::format("{} cannot run here: {}", model.spec.name, model.unavailable));
+      if (!model.workload && !point.workload.empty())
         throw std::runtime_error(
             fmt::format("{} serves only the hello workload: '{}' would be ignored", point.model,
                         point.workload));
-      refuse_if_failed();
+      checks.refuse_if_failed(model);
       if (!server) {
         server = std::make_unique<ServerProcess>(
             ServerProcess::Options{.binary = model.binary,
@@ -171,15 +158,7 @@ int run_sweep(SweepConfig config) {
                                    .attribution = config.attribution && !model.external,
                                    .where = config.server_host});
       }
-      if (checked && !checked_externals.contains(point.model)) {
-        VerifyTarget target;
-        target.host = config.host;
-        target.port = server->port();
-        target.workload = asks_for_work(config);
-        target.concurrent = false;  // an external claims nothing: those checks are not required
-        checked_externals[point.model] = first_failure(run_checks(target));
-        refuse_if_failed();
-      }
+      checks.check_once(model, server->port());
       row = measurer.measure(*server, point);
     } catch (const std::exception& e) {
       row = row_for(point, model);
@@ -243,18 +222,21 @@ int run_sweep(SweepConfig config) {
     fmt::print(stderr, "warning: repetitions' intervals not written: {}\n", e.what());
   }
   const std::vector<ResultRow> rows = read_result_rows(config.out);
-  const SweepSummary summary = summarize(rows, config.models, config.slo_p99_ms);
-  const std::vector<FoundRate> searches =
-      replay_searches(rows, {config.slo_p99_ms, config.search_resolution});
-  const std::vector<Verdict> verdicts = evaluate_claims(config.claims, config.out, summary);
-  write_manifest(config, started, utc_now("%Y-%m-%dT%H:%M:%SZ"), &summary, verdicts, searches);
+  SweepOutcome outcome;
+  outcome.finished = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  outcome.summary = summarize(rows, config.models, config.slo_p99_ms);
+  outcome.searches = replay_searches(rows, {config.slo_p99_ms, config.search_resolution});
+  outcome.verdicts = evaluate_claims(config.claims, config.out, outcome.summary);
+  outcome.checks = checks.findings();
+  write_manifest(config, started, &outcome);
   if (g_interrupted) {
     fmt::print("interrupted: {} points kept in {}; --resume continues\n", kept, config.out);
     return 130;
   }
-  print_summary(config, summary, searches);
+  print_summary(config, outcome.summary, outcome.searches);
+  checks.print();
   const size_t failed = print_failures(rows);
-  print_verdicts(verdicts, config.replaced);
+  print_verdicts(outcome.verdicts, config.replaced);
   fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
              std::filesystem::path(config.out).replace_extension(".json").string());
   if (config.plots) print_charts(config);

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <sstream>
+#include <utility>
 
 #include "harness/base/exit_codes.hpp"
 #include "harness/base/words.hpp"
@@ -11,21 +13,42 @@
 
 namespace cmb::harness {
 
+namespace {
+
+// A mix's parts, split at '|': each one's query and its "@WEIGHT" ("" when
+// it has none).
+std::vector<std::pair<std::string, std::string>> workload_parts(const std::string& workload) {
+  std::vector<std::pair<std::string, std::string>> found;
+  std::stringstream parts(workload);
+  for (std::string part; std::getline(parts, part, '|');) {
+    const size_t at = part.rfind('@');
+    found.emplace_back(part.substr(0, at), at == std::string::npos ? "" : part.substr(at));
+  }
+  return found;
+}
+
+}  // namespace
+
 std::vector<loadgen::Target> workload_targets(const std::string& host, uint16_t port,
                                               const std::string& workload) {
   const std::string where = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   std::vector<loadgen::Target> targets;
-  std::stringstream parts(workload);
-  for (std::string part; std::getline(parts, part, '|');) {
-    const size_t at = part.rfind('@');
-    const std::string query = at == std::string::npos ? part : part.substr(0, at);
+  for (const auto& [query, weight] : workload_parts(workload))
     targets.push_back(loadgen::parse_target(
-        fmt::format("http://{}:{}/{}{}{}", where, port, query.empty() ? "" : "?", query,
-                    at == std::string::npos ? "" : part.substr(at))));
-  }
+        fmt::format("http://{}:{}/{}{}{}", where, port, query.empty() ? "" : "?", query, weight)));
   if (targets.empty())
     targets.push_back(loadgen::parse_target(fmt::format("http://{}:{}/", where, port)));
   return targets;
+}
+
+std::vector<std::string> workload_keys(const std::vector<std::string>& workloads) {
+  std::vector<std::string> keys;
+  for (const auto& workload : workloads)
+    for (const auto& [query, weight] : workload_parts(workload))
+      servers::for_each_query_field(query, [&](std::string_view key, std::string_view) {
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.emplace_back(key);
+      });
+  return keys;
 }
 
 std::string workload_problem(std::string_view query) {

@@ -18,6 +18,9 @@ namespace cmb::harness {
 std::vector<loadgen::Target> workload_targets(const std::string& host, uint16_t port,
                                               const std::string& workload);
 
+// The query keys the workloads give ("sleep_us"), each once, in order.
+std::vector<std::string> workload_keys(const std::vector<std::string>& workloads);
+
 // Why `query` is not a workload the handler serves as asked: a key it does
 // not read (with the nearest one it does, and the list of them), or a value
 // it refuses (with the key's limit). "" when it is one; "" is the hello

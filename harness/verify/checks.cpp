@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -47,6 +48,40 @@ CheckResult hello(const VerifyTarget& target) {
   if (!response || response->status != 200 || response->body_bytes == 0)
     return fail("GET /: " + describe(response));
   return pass(fmt::format("GET /: 200, {} bytes", response->body_bytes));
+}
+
+// Whether the target is checked for a workload key: the checks of other
+// keys' answers ask only for hello.
+bool checks_key(const VerifyTarget& target, std::string_view key) {
+  return target.workload && (!target.keys || std::find(target.keys->begin(), target.keys->end(),
+                                                       key) != target.keys->end());
+}
+
+// A hello at one connection comes back well inside the 40 ms of the
+// client's delayed ACK: a server that writes an answer in pieces with
+// Nagle's algorithm on waits for that ACK, and every latency it reports
+// is that wait.
+CheckResult prompt(const VerifyTarget& target) {
+  constexpr int kRequests = 20;
+  constexpr double kPromptMs = 10;
+  BlockingClient client = connect(target);
+  std::vector<double> took;
+  for (int i = 1; i <= kRequests; ++i) {
+    const auto start = Clock::now();
+    const auto response = client.get("/");
+    if (!response || response->status != 200)
+      return fail(fmt::format("request {} of {}: {}", i, kRequests, describe(response)));
+    took.push_back(ms_since(start));
+  }
+  std::nth_element(took.begin(), took.begin() + kRequests / 2, took.end());
+  const double median = took[kRequests / 2];
+  const std::string seen =
+      fmt::format("hello on one connection: a median of {:.2f} ms over {}", median, kRequests);
+  if (median <= kPromptMs) return pass(seen);
+  return fail(seen +
+              ": over 10 ms; the usual cause is Nagle's algorithm holding the second piece "
+              "of an answer until the client's delayed ACK (set TCP_NODELAY, or write each "
+              "answer at once)");
 }
 
 CheckResult keep_alive(const VerifyTarget& target) {
@@ -115,7 +150,7 @@ CheckResult pipelining(const VerifyTarget& target) {
   BlockingClient client = connect(target);
   std::string batch;
   for (int i = 1; i <= kRequests; ++i)
-    batch += request(target.workload ? fmt::format("/?bytes={}", i) : std::string("/"));
+    batch += request(checks_key(target, "bytes") ? fmt::format("/?bytes={}", i) : std::string("/"));
   if (!client.send_all(batch)) return fail("could not send");
   uint64_t hello_bytes = 0;
   for (int i = 1; i <= kRequests; ++i) {
@@ -123,7 +158,7 @@ CheckResult pipelining(const VerifyTarget& target) {
     if (!response || response->status != 200)
       return fail(fmt::format("response {} of {} pipelined: {}", i, kRequests, describe(response)));
     if (i == 1) hello_bytes = response->body_bytes;  // a static server's every answer
-    const uint64_t due = target.workload ? static_cast<uint64_t>(i) : hello_bytes;
+    const uint64_t due = checks_key(target, "bytes") ? static_cast<uint64_t>(i) : hello_bytes;
     if (response->body_bytes != due)
       return fail(
           fmt::format("response {} of {} pipelined had {} bytes, not {}: out of order or "
@@ -136,13 +171,14 @@ CheckResult pipelining(const VerifyTarget& target) {
 CheckResult split(const VerifyTarget& target) {
   BlockingClient client = connect(target);
   net::set_nodelay(client.fd());  // each byte its own segment
-  const std::string bytes = request(target.workload ? "/?bytes=7" : "/");
+  const bool sized = checks_key(target, "bytes");
+  const std::string bytes = request(sized ? "/?bytes=7" : "/");
   for (const char byte : bytes) {
     if (!client.send_all(std::string_view(&byte, 1))) return fail("could not send");
     std::this_thread::sleep_for(1ms);
   }
   const auto response = client.read_response();
-  if (!response || response->status != 200 || (target.workload && response->body_bytes != 7))
+  if (!response || response->status != 200 || (sized && response->body_bytes != 7))
     return fail(fmt::format("a request sent byte by byte: {}", describe(response)));
   return pass(fmt::format("a request in {} one-byte pieces answered", bytes.size()));
 }
@@ -211,7 +247,8 @@ CheckResult connection_close(const VerifyTarget& target) {
 // nothing over and are not cut short.
 CheckResult content_length(const VerifyTarget& target) {
   BlockingClient client = connect(target);
-  if (!client.send_all(request(target.workload ? "/?bytes=1000" : "/", "Connection: close\r\n")))
+  if (!client.send_all(
+          request(checks_key(target, "bytes") ? "/?bytes=1000" : "/", "Connection: close\r\n")))
     return fail("could not send");
   const auto raw = client.read_to_eof();
   if (!raw) return fail("the connection did not close after a Connection: close request");
@@ -230,47 +267,96 @@ CheckResult content_length(const VerifyTarget& target) {
 }  // namespace
 
 const std::vector<Check>& verify_checks() {
+  using enum CheckGroup;
   static const std::vector<Check> kChecks = {
-      {"hello", "GET / is answered 200 with a body", false, false, hello},
-      {"keep-alive", "20 requests on one connection", false, false, keep_alive},
-      {"bytes", "bytes=N gives a body of exactly N bytes", true, false, bytes},
-      {"cpu_us", "cpu_us=20000 takes at least 20 ms", true, false,
-       [](const VerifyTarget& t) { return takes_its_time(t, "cpu_us"); }},
-      {"sleep_us", "sleep_us=20000 takes at least 20 ms", true, false,
-       [](const VerifyTarget& t) { return takes_its_time(t, "sleep_us"); }},
-      {"wait_us", "waits on four connections overlap", true, true, waits_overlap},
-      {"pipelining", "20 pipelined requests answered in order, none dropped", false, false,
-       pipelining},
-      {"split", "a request sent byte by byte is answered", false, false, split},
-      {"status-400", "malformed input gets 400", true, false, status_400},
-      {"status-431", "a 64 KiB header gets 431", true, false, status_431},
-      {"status-413", "an 8 MiB body gets 413", true, false, status_413},
-      {"status-501", "a chunked request body gets 501", true, false, status_501},
-      {"slow-client", "a client stalled mid-request holds no one else up", false, true,
-       slow_client},
-      {"connection-close", "Connection: close is answered, then closed", false, false,
-       connection_close},
-      {"content-length", "the body is as long as Content-Length says", false, false,
-       content_length},
+      {.name = "hello", .what = "GET / is answered 200 with a body", .run = hello},
+      {.name = "prompt", .what = "a hello at one connection takes under 10 ms", .run = prompt},
+      {.name = "keep-alive", .what = "20 requests on one connection", .run = keep_alive},
+      {.name = "bytes",
+       .what = "bytes=N gives a body of exactly N bytes",
+       .key = "bytes",
+       .run = bytes},
+      {.name = "cpu_us",
+       .what = "cpu_us=20000 takes at least 20 ms",
+       .key = "cpu_us",
+       .run = [](const VerifyTarget& t) { return takes_its_time(t, "cpu_us"); }},
+      {.name = "sleep_us",
+       .what = "sleep_us=20000 takes at least 20 ms",
+       .key = "sleep_us",
+       .run = [](const VerifyTarget& t) { return takes_its_time(t, "sleep_us"); }},
+      {.name = "wait_us",
+       .what = "waits on four connections overlap",
+       .key = "wait_us",
+       .needs_concurrency = true,
+       .run = waits_overlap},
+      {.name = "pipelining",
+       .what = "20 pipelined requests answered in order, none dropped",
+       .needs_pipelining = true,
+       .run = pipelining},
+      {.name = "split", .what = "a request sent byte by byte is answered", .run = split},
+      {.name = "slow-client",
+       .what = "a client stalled mid-request holds no one else up",
+       .needs_concurrency = true,
+       .run = slow_client},
+      {.name = "connection-close",
+       .what = "Connection: close is answered, then closed",
+       .run = connection_close},
+      {.name = "content-length",
+       .what = "the body is as long as Content-Length says",
+       .run = content_length},
+      {.name = "status-400",
+       .what = "malformed input gets 400",
+       .group = kHardening,
+       .run = status_400},
+      {.name = "status-431",
+       .what = "a 64 KiB header gets 431",
+       .group = kHardening,
+       .run = status_431},
+      {.name = "status-413",
+       .what = "an 8 MiB body gets 413",
+       .group = kHardening,
+       .run = status_413},
+      {.name = "status-501",
+       .what = "a chunked request body gets 501",
+       .group = kHardening,
+       .run = status_501},
   };
   return kChecks;
+}
+
+std::string_view group_name(CheckGroup group) {
+  return group == CheckGroup::kHardening ? "hardening" : "measurement";
 }
 
 VerifyTarget model_target(const servers::ModelInfo& model, uint16_t port) {
   VerifyTarget target;
   target.port = port;
-  target.workload = !model.external;
+  target.workload = model.workload;
   target.concurrent = model.concurrent;
   return target;
 }
 
+namespace {
+
+// Why the check does not apply to what the target claims; empty when it does.
+std::string skip_reason(const Check& check, const VerifyTarget& target) {
+  const bool needs_workload = !check.key.empty() || check.group == CheckGroup::kHardening;
+  if (needs_workload && !target.workload)
+    return "a static server: cmbench's workload and limits do not apply";
+  if (!check.key.empty() && !checks_key(target, check.key))
+    return fmt::format("the sweep gives no {}", check.key);
+  if (check.needs_concurrency && !target.concurrent)
+    return "serves one connection at a time, as it says";
+  if (check.needs_pipelining && !target.pipelined) return "the load does not pipeline";
+  return "";
+}
+
+}  // namespace
+
 CheckResult run_check(const Check& check, const VerifyTarget& target) {
   CheckResult result;
-  if (check.needs_workload && !target.workload)
-    result = {
-        {}, CheckOutcome::kSkip, "a static server: cmbench's workload and limits do not apply"};
-  else if (check.needs_concurrency && !target.concurrent)
-    result = {{}, CheckOutcome::kSkip, "serves one connection at a time, as it says"};
+  if (std::string why = skip_reason(check, target); !why.empty())
+    result = {{}, CheckOutcome::kSkip, std::move(why)};
   else
     try {
       result = check.run(target);
@@ -278,6 +364,7 @@ CheckResult run_check(const Check& check, const VerifyTarget& target) {
       result = fail(e.what());
     }
   result.name = check.name;
+  result.group = check.group;
   return result;
 }
 
@@ -291,11 +378,12 @@ std::vector<CheckResult> run_checks(const VerifyTarget& target,
   return results;
 }
 
-std::string first_failure(const std::vector<CheckResult>& results) {
+std::vector<std::string> failures(const std::vector<CheckResult>& results, CheckGroup group) {
+  std::vector<std::string> failed;
   for (const auto& result : results)
-    if (result.outcome == CheckOutcome::kFail)
-      return fmt::format("{}: {}", result.name, result.seen);
-  return "";
+    if (result.outcome == CheckOutcome::kFail && result.group == group)
+      failed.push_back(fmt::format("{}: {}", result.name, result.seen));
+  return failed;
 }
 
 std::string_view outcome_text(CheckOutcome outcome) {

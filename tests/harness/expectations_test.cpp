@@ -109,6 +109,25 @@ TEST(Claims, TrendsRunAlongAnAxis) {
   EXPECT_FALSE(judge("rps loop rises over connections by 2x", csv).held.has_value());  // one point
 }
 
+// A trend over one workload of several: 'at workload=' picks its line, and
+// without it the two workloads are not one line. The trend's own axis
+// cannot be picked.
+TEST(Claims, ATrendPicksItsLineByWorkload) {
+  const std::string csv = write_csv("trend-workload",
+                                    "loop,sleep_us=10,1,0,1,100,1,1,1,2,4000,\n"
+                                    "loop,sleep_us=10,64,0,1,101,1,1,1,2,4000,\n"
+                                    "loop,wait_us=10,1,0,1,100,1,1,1,2,4000,\n"
+                                    "loop,wait_us=10,64,0,1,6000,1,1,1,2,4000,\n");
+  const Verdict flat =
+      judge("rps loop at workload=sleep_us=10 flat over connections within 5%", csv);
+  EXPECT_TRUE(*flat.held) << flat.measured;
+  EXPECT_TRUE(*judge("rps loop at workload=wait_us=10 rises over connections by 50x", csv).held);
+  EXPECT_FALSE(*judge("rps loop at workload=sleep_us=10 rises over connections by 2x", csv).held);
+  EXPECT_FALSE(judge("rps loop rises over connections by 2x", csv).held.has_value());
+  EXPECT_THROW(check_claims({"rps loop at connections=max flat over connections within 5%"}),
+               std::invalid_argument);
+}
+
 // A file without the column (older runs) has no idle connections; one with
 // it selects and trends along it like any other axis.
 TEST(Claims, IdleConnectionsAreAnAxisToo) {

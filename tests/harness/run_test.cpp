@@ -343,9 +343,10 @@ TEST(Run, AnAutomaticWarmUpWaitsForAServerToWarmUp) {
 }
 
 // An --external server is checked before it is measured: one that skips
-// its work fails `cpu_us` (the first check of the work), and its row is an
-// error naming the check while epoll beside it is measured. With
-// --no-verify it is measured anyway, at the hello workload only.
+// its work fails `sleep_us` (the sweep's work: `cpu_us`, which the sweep
+// does not give, is not asked), and its row is an error naming the check
+// while epoll beside it is measured. With --no-verify it is measured
+// anyway, at the sweep's workload, and the summary says it was not checked.
 TEST(Run, AnExternalServerIsVerifiedBeforeItIsMeasured) {
   const std::string script = std::string(CMB_SOURCE_DIR) + "/tests/support/broken_server.py";
   const std::string python = "/usr/bin/python3 " + script + " {port} ";
@@ -357,7 +358,7 @@ TEST(Run, AnExternalServerIsVerifiedBeforeItIsMeasured) {
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& row : rows) {
     if (row.at("model") == "cheat") {  // checked once; refused at both its points
-      EXPECT_NE(row.at("error").find("failed cmbench verify: cpu_us"), std::string::npos)
+      EXPECT_NE(row.at("error").find("failed cmbench verify: sleep_us"), std::string::npos)
           << row.at("error");
     } else {
       EXPECT_EQ(row.at("error"), "") << row.at("model");
@@ -365,11 +366,50 @@ TEST(Run, AnExternalServerIsVerifiedBeforeItIsMeasured) {
   }
   const auto unchecked =
       run_sweep("unverified", {"--external", "cheat=" + python + "ignores-sleep", "--models",
-                               "cheat", "--connections", "2", "--workload", "", "-d", "300ms",
-                               "--warmup", "100ms", "--no-verify"});
+                               "cheat", "--connections", "2", "--workload", "sleep_us=2000", "-d",
+                               "300ms", "--warmup", "100ms", "--no-verify"});
   ASSERT_EQ(unchecked.result.exit_code, 0) << unchecked.result.err;
   ASSERT_EQ(unchecked.rows.size(), 1u);
   EXPECT_EQ(unchecked.rows[0].at("error"), "");
+  EXPECT_NE(unchecked.result.out.find("cheat                not checked (--no-verify)"),
+            std::string::npos)
+      << unchecked.result.out;
+}
+
+// How a server treats bad input is reported, not a reason to refuse it: a
+// server that answers malformed requests 200 is measured, and the summary
+// and the manifest name the hardening checks it failed. `--static` gives a
+// server that answers only hello no work and checks it as a static one.
+TEST(Run, HardeningIsReportedAndStaticServersGetNoWork) {
+  const std::string python =
+      "/usr/bin/python3 " + std::string(CMB_SOURCE_DIR) + "/tests/support/broken_server.py {port} ";
+  const auto lax =
+      run_sweep("lax", {"--external", "lax=" + python + "lax", "--models", "lax", "--connections",
+                        "2", "--workload", "sleep_us=2000", "-d", "300ms", "--warmup", "100ms"});
+  ASSERT_EQ(lax.result.exit_code, 0) << lax.result.out << lax.result.err;
+  ASSERT_EQ(lax.rows.size(), 1u);
+  EXPECT_EQ(lax.rows[0].at("error"), "");
+  EXPECT_NE(lax.result.out.find("lax                  measurement checks passed; hardening: 4 of "
+                                "4 failed (reported, not refused): status-400:"),
+            std::string::npos)
+      << lax.result.out;
+  const nlohmann::json manifest = cmb::testing::read_manifest(lax.csv);
+  const auto& verify = manifest["models"][0]["verify"];
+  EXPECT_EQ(verify["checked"], true) << manifest["models"].dump(2);
+  EXPECT_EQ(verify["measurement_failed"].size(), 0u);
+  EXPECT_EQ(verify["hardening_failed"].size(), 4u);
+
+  const auto hello =
+      run_sweep("static", {"--external", "hello=" + python + "hello-only", "--static", "--models",
+                           "hello", "--connections", "2", "--workload", "", "--workload",
+                           "sleep_us=2000", "-d", "300ms", "--warmup", "100ms"});
+  EXPECT_EQ(hello.result.exit_code, 1) << hello.result.out << hello.result.err;
+  ASSERT_EQ(hello.rows.size(), 2u);
+  for (const auto& row : hello.rows)
+    EXPECT_EQ(row.at("error"), row.at("workload").empty()
+                                   ? ""
+                                   : "hello serves only the hello workload: 'sleep_us=2000' would "
+                                     "be ignored");
 }
 
 // A point whose responses are mostly 4xx measured a request the server
@@ -417,6 +457,46 @@ TEST(Run, NginxIsARowWithBlankCountersAndOnlyTheHelloWorkload) {
     if (is_nginx) {
       EXPECT_GE(std::stod(row.at("server_processes_max")), 2) << "master and worker";
     }
+  }
+}
+
+// A server in another language is a row like nginx's, with the workload:
+// its process tree measured (go-seed-goroutines pays a thread per blocked
+// connection), its counters and stages blank. Where its runtime is
+// missing (here: no node on PATH) its points are error rows saying what
+// installs it, and the sweep goes on.
+TEST(Run, ARuntimesServerIsARowAndAMissingRuntimeAnErrorRow) {
+  for (const char* name : {"go-seed-goroutines", "node"}) {
+    const auto model = cmb::servers::find_model(name);
+    ASSERT_TRUE(model);
+    if (!model->unavailable_reason.empty()) GTEST_SKIP() << model->unavailable_reason;
+  }
+  const auto [result, csv, rows] = run_sweep(
+      "runtime-row", {"--models", "go-seed-goroutines", "--connections", "16", "--workload",
+                      "sleep_us=10000", "-d", "500ms", "--warmup", "200ms"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rows.size(), 1u);
+  ASSERT_EQ(rows[0].at("error"), "");
+  EXPECT_GT(std::stod(rows[0].at("rps")), 400) << "16 connections of 10 ms each, overlapped";
+  EXPECT_GE(std::stod(rows[0].at("server_threads_max")), 16) << "a thread per blocked read";
+  EXPECT_EQ(rows[0].at("server_requests"), "");
+  EXPECT_EQ(rows[0].at("service_mean_us"), "");
+
+  const std::string missing_csv = temp_csv("runtime-missing");
+  const auto missing =
+      cmb::testing::Child({"/usr/bin/env", "PATH=/nonexistent", CMBENCH_BIN, "run", "--models",
+                           "node,epoll", "--connections", "2", "--workload", "", "-d", "300ms",
+                           "--warmup", "100ms", "--no-plots", "--out", missing_csv})
+          .wait(std::chrono::seconds(60));
+  EXPECT_EQ(missing.exit_code, 1) << missing.err;  // a point not measured
+  const auto missing_rows = read_result_rows(missing_csv);
+  ASSERT_EQ(missing_rows.size(), 2u);
+  for (const auto& row : missing_rows) {
+    if (row.at("model") == "node")
+      EXPECT_EQ(row.at("error"),
+                "node cannot run here: Node.js is not installed (Debian: apt-get install nodejs)");
+    else
+      EXPECT_EQ(row.at("error"), "") << row.at("model");
   }
 }
 

@@ -1,5 +1,5 @@
-// `cmbench verify` as a user runs it: a model passes, and three servers
-// broken in one way each fail, naming the check that caught them. (Every
+// `cmbench verify` as a user runs it: a model passes, and servers broken
+// in one way each fail, naming the check that caught them. (Every
 // model passing every check is ModelConformance.PassesEveryVerifyCheck.)
 #include <gtest/gtest.h>
 
@@ -23,7 +23,10 @@ std::string line_of(const std::string& out, const std::string& check) {
 TEST(Verify, AModelPassesEveryCheck) {
   const auto result = run_cmbench({"verify", "--model", "epoll"});
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
-  EXPECT_NE(result.out.find("15 passed, 0 failed, 0 skipped"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("measurement: 12 passed, 0 failed, 0 skipped; hardening: 4 passed, 0 "
+                            "failed, 0 skipped"),
+            std::string::npos)
+      << result.out;
   EXPECT_NE(line_of(result.out, "sleep_us").find("pass"), std::string::npos) << result.out;
 }
 
@@ -105,13 +108,40 @@ TEST_P(VerifyBroken, FailsNamingTheCheck) {
 INSTANTIATE_TEST_SUITE_P(ThreeWays, VerifyBroken,
                          ::testing::Values(Broken{"ignores-sleep", "sleep_us"},
                                            Broken{"reorders", "pipelining"},
-                                           Broken{"bad-length", "content-length"}),
+                                           Broken{"bad-length", "content-length"},
+                                           Broken{"nagle", "prompt"}, Broken{"lax", "status-400"}),
                          [](const ::testing::TestParamInfo<Broken>& param) {
                            std::string name = param.param.mode;
                            for (char& c : name)
                              if (c == '-') c = '_';
                            return name;
                          });
+
+// The checks come in two groups, each headed and counted: what a
+// measurement needs, then hardening. A server that answers hello whatever
+// the query fails the workload's checks, and passes with --static, which
+// skips them and cmbench's limits.
+TEST(Verify, ChecksComeInTwoGroupsAndStaticSkipsTheWorkload) {
+  const std::string server = std::string("hello=/usr/bin/python3 ") + CMB_SOURCE_DIR +
+                             "/tests/support/broken_server.py {port} hello-only";
+  const auto as_is = run_cmbench({"verify", "--external", server});
+  EXPECT_EQ(as_is.exit_code, 1) << as_is.out << as_is.err;
+  const size_t measurement = as_is.out.find("what a measurement needs:");
+  const size_t hardening = as_is.out.find("hardening (bad input");
+  ASSERT_NE(measurement, std::string::npos) << as_is.out;
+  ASSERT_NE(hardening, std::string::npos) << as_is.out;
+  EXPECT_LT(measurement, as_is.out.find("  sleep_us "));
+  EXPECT_LT(as_is.out.find("  sleep_us "), hardening);
+  EXPECT_LT(hardening, as_is.out.find("  status-400 "));
+  EXPECT_NE(line_of(as_is.out, "bytes").find("FAIL"), std::string::npos) << as_is.out;
+
+  const auto statically = run_cmbench({"verify", "--static", "--external", server});
+  EXPECT_EQ(statically.exit_code, 0) << statically.out << statically.err;
+  EXPECT_NE(statically.out.find("measurement: 8 passed, 0 failed, 4 skipped; hardening: 0 "
+                                "passed, 0 failed, 4 skipped"),
+            std::string::npos)
+      << statically.out;
+}
 
 TEST(Verify, OneServerAtATime) {
   EXPECT_EQ(run_cmbench({"verify"}).exit_code, 2);

@@ -4,7 +4,8 @@
 # binary prints its version, runs a tiny sweep from an installed scenario,
 # and draws its charts with the installed script. The example model of
 # examples/out-of-tree-model builds against the prefix's CMake package, and
-# its cmbench lists the model, verifies it and sweeps it beside epoll. Then `cpack -G
+# its cmbench lists the model, verifies it and sweeps it beside epoll. The
+# runtimes' servers are installed and pass verify from there. Then `cpack -G
 # DEB` builds a package that declares its runtime dependencies.
 # Usage: install_test.sh BUILD_DIR
 set -euo pipefail
@@ -22,6 +23,17 @@ for file in bin/cmbench share/man/man1/cmbench.1.gz share/cmbench/plots/plot_res
   [ -e "$prefix/$file" ] || fail "cmake --install did not install $file"
 done
 cmbench="$prefix/bin/cmbench"
+# The runtimes' servers, beside the binary that finds them (the Go ones
+# where Go was there to build them: scripts/deps installs it).
+runtimes="$prefix/libexec/cmbench/runtimes"
+for file in node/server.js python/workload.py python/python_threads.py python/python_asyncio.py \
+            go-seed go-seed-goroutines go-net; do
+  [ -e "$runtimes/$file" ] || fail "cmake --install did not install runtimes/$file"
+done
+for model in go-net python-asyncio; do
+  "$cmbench" verify --model "$model" >"$work/verify-$model.log" 2>&1 \
+    || { cat "$work/verify-$model.log" >&2; fail "the installed cmbench's $model did not pass verify"; }
+done
 
 "$cmbench" --version | head -1 | grep -Eq '^cmbench [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-f]' \
   || fail "--version does not lead with 'cmbench VERSION (commit ...)'"
@@ -89,6 +101,7 @@ grep -q './usr/share/cmbench/scenarios/why-multithreaded.toml' <<<"$contents" \
   || fail "the .deb lacks the scenarios"
 grep -q './usr/share/man/man1/cmbench.1.gz' <<<"$contents" || fail "the .deb lacks the gzipped man page"
 grep -q './usr/share/doc/cmbench/copyright' <<<"$contents" || fail "the .deb lacks its copyright file"
+grep -q './usr/libexec/cmbench/runtimes/go-net' <<<"$contents" || fail "the .deb lacks the Go servers"
 
 # lintian: no error and no warning but two that wait on a decision only
 # the project's owners can make: a maintainer address that mail reaches

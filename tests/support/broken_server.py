@@ -8,6 +8,9 @@ statuses for bad input (400, 431, 413, 501), and breaks as MODE says:
   reorders        answers the requests that arrived together last first
   bad-length      says one byte less in Content-Length than it sends
   not-found       answers every well-formed request 404 Not Found
+  nagle           writes each answer's head and body apart, with Nagle's algorithm on
+  lax             answers bad input as if it were good (no 400, 431, 413, 501)
+  hello-only      answers hello whatever the query, as a static server does
 
 Usage: broken_server.py PORT MODE"""
 import socket
@@ -17,13 +20,14 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 PORT, MODE = int(sys.argv[1]), sys.argv[2]
-assert MODE in ("ignores-sleep", "reorders", "bad-length", "not-found"), MODE
+MODES = ("ignores-sleep", "reorders", "bad-length", "not-found", "nagle", "lax", "hello-only")
+assert MODE in MODES, MODE
 
 
 def respond(target, close):
     if MODE == "not-found":
         return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-    query = parse_qs(urlsplit(target).query)
+    query = parse_qs(urlsplit(target).query) if MODE != "hello-only" else {}
     value = lambda key: int(query.get(key, ["0"])[0])
     if MODE != "ignores-sleep":
         time.sleep((value("sleep_us") + value("wait_us")) / 1e6)
@@ -38,6 +42,8 @@ def respond(target, close):
 
 def refusal(head):
     """The status bad input gets, as the models give it; None for none."""
+    if MODE == "lax":
+        return None
     if len(head) > 8192:
         return 431
     lines = head.lower().split(b"\r\n")[1:]
@@ -83,7 +89,13 @@ def serve(connection):
             for head in requests:
                 target = head.split(b"\r\n")[0].split(b" ")[1].decode()
                 close = b"connection: close" in head.lower()
-                connection.sendall(respond(target, close))
+                answer = respond(target, close)
+                if MODE == "nagle":  # the body waits for the ACK of the head
+                    head, body = answer.split(b"\r\n\r\n", 1)
+                    connection.sendall(head + b"\r\n\r\n")
+                    connection.sendall(body)
+                else:
+                    connection.sendall(answer)
                 if close:
                     return
 
@@ -98,5 +110,6 @@ def serve_quietly(connection):
 listener = socket.create_server(("127.0.0.1", PORT))
 while True:
     connection, _ = listener.accept()
-    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if MODE != "nagle":
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     threading.Thread(target=serve_quietly, args=(connection,), daemon=True).start()

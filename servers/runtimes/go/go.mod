@@ -1,0 +1,3 @@
+module cmbench.invalid/runtimes
+
+go 1.19
