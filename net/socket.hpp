@@ -73,6 +73,9 @@ int64_t realtime_ns();
 
 void set_nonblocking(int fd);
 void set_nodelay(int fd);
+// Acknowledges what arrives next at once instead of delaying the ACK (Linux
+// keeps this only for a while: set it before each exchange).
+void set_quick_ack(int fd);
 
 // True when the host is a wildcard address (0.0.0.0 or ::).
 bool is_wildcard(const Address& address);

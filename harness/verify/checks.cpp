@@ -57,31 +57,56 @@ bool checks_key(const VerifyTarget& target, std::string_view key) {
                                                        key) != target.keys->end());
 }
 
-// A hello at one connection comes back well inside the 40 ms of the
-// client's delayed ACK: a server that writes an answer in pieces with
-// Nagle's algorithm on waits for that ACK, and every latency it reports
-// is that wait.
-CheckResult prompt(const VerifyTarget& target) {
+// The median time of 20 hellos on one connection, in ms; with
+// `quick_ack`, the client acknowledges each piece of an answer at once
+// instead of delaying its ACK. std::nullopt (and `seen` says why) when one
+// was not answered 200.
+std::optional<double> median_hello_ms(const VerifyTarget& target, bool quick_ack,
+                                      std::string& seen) {
   constexpr int kRequests = 20;
-  constexpr double kPromptMs = 10;
   BlockingClient client = connect(target);
   std::vector<double> took;
   for (int i = 1; i <= kRequests; ++i) {
     const auto start = Clock::now();
-    const auto response = client.get("/");
-    if (!response || response->status != 200)
-      return fail(fmt::format("request {} of {}: {}", i, kRequests, describe(response)));
+    if (!client.send_all(request("/"))) {
+      seen = "could not send";
+      return std::nullopt;
+    }
+    if (quick_ack) net::set_quick_ack(client.fd());  // after sending, which leaves it
+    const auto response = client.read_response();
+    if (!response || response->status != 200) {
+      seen = fmt::format("request {} of {}: {}", i, kRequests, describe(response));
+      return std::nullopt;
+    }
     took.push_back(ms_since(start));
   }
   std::nth_element(took.begin(), took.begin() + kRequests / 2, took.end());
-  const double median = took[kRequests / 2];
-  const std::string seen =
-      fmt::format("hello on one connection: a median of {:.2f} ms over {}", median, kRequests);
-  if (median <= kPromptMs) return pass(seen);
-  return fail(seen +
-              ": over 10 ms; the usual cause is Nagle's algorithm holding the second piece "
-              "of an answer until the client's delayed ACK (set TCP_NODELAY, or write each "
-              "answer at once)");
+  return took[kRequests / 2];
+}
+
+// A hello at one connection does not wait for the client's delayed ACK (40
+// ms on Linux): a server that writes an answer in pieces with Nagle's
+// algorithm on holds the second piece until that ACK, and every latency
+// it reports is that wait. A server slow for its own reasons passes: told
+// apart by asking again with the client acknowledging at once.
+CheckResult prompt(const VerifyTarget& target) {
+  constexpr double kPromptMs = 10;
+  std::string seen;
+  const std::optional<double> plain = median_hello_ms(target, false, seen);
+  if (!plain) return fail(seen);
+  seen = fmt::format("hello on one connection: a median of {:.2f} ms", *plain);
+  if (*plain <= kPromptMs) return pass(seen);
+  const std::optional<double> quick = median_hello_ms(target, true, seen);
+  if (!quick) return fail(seen);
+  if (*quick > kPromptMs && *quick > *plain / 2)
+    return pass(seen + fmt::format(", {:.2f} ms with the client's ACKs at once: slow, not "
+                                   "waiting for them",
+                                   *quick));
+  return fail(seen + fmt::format(", {:.2f} ms with the client's ACKs at once: it waits for "
+                                 "the client's delayed ACK, the mark of Nagle's algorithm "
+                                 "holding the second piece of an answer (set TCP_NODELAY, or "
+                                 "write each answer at once)",
+                                 *quick));
 }
 
 CheckResult keep_alive(const VerifyTarget& target) {
@@ -270,7 +295,9 @@ const std::vector<Check>& verify_checks() {
   using enum CheckGroup;
   static const std::vector<Check> kChecks = {
       {.name = "hello", .what = "GET / is answered 200 with a body", .run = hello},
-      {.name = "prompt", .what = "a hello at one connection takes under 10 ms", .run = prompt},
+      {.name = "prompt",
+       .what = "a hello at one connection does not wait for the client's delayed ACK",
+       .run = prompt},
       {.name = "keep-alive", .what = "20 requests on one connection", .run = keep_alive},
       {.name = "bytes",
        .what = "bytes=N gives a body of exactly N bytes",
