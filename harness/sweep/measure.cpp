@@ -357,10 +357,13 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     stages = counters_end->stages_since(*counters_start);
     fill_stages(row, *stages, result.answered_mean_us());
     if (counters_close) fill_waiting(row, counters_close->waiting);
-    if (const auto calls = syscalls ? syscalls->finish() : std::nullopt;
-        calls && *row.server_requests > 0)
-      row.server_syscalls_per_request =
-          static_cast<double>(*calls) / static_cast<double>(*row.server_requests);
+  }
+  // Per request the server counted; a server without our counters, per
+  // answer the load counted.
+  if (const auto calls = syscalls ? syscalls->finish() : std::nullopt; calls) {
+    const uint64_t answered = row.server_requests.value_or(result.requests);
+    if (answered > 0)
+      row.server_syscalls_per_request = static_cast<double>(*calls) / static_cast<double>(answered);
   }
   row.server_rss_max_kb = peak.rss_kb;
   row.server_threads_max = peak.threads;

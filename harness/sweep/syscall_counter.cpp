@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "harness/base/proc_stats.hpp"
 #include "harness/base/subprocess.hpp"
 
 namespace cmb::harness {
@@ -79,10 +80,14 @@ SyscallCounter::SyscallCounter(pid_t pid) {
   control_ = net::Fd(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
   if (!control_) throw std::runtime_error(fmt::format("open fifo: {}", std::strerror(errno)));
   std::string why;
-  perf_ =
-      spawn({"perf", "stat", "-e", "raw_syscalls:sys_enter", "-x,", "-D", "-1", "--control",
-             "fifo:" + fifo.string(), "-o", (dir_ / "count").string(), "-p", std::to_string(pid)},
-            -1, -1, -1, &why);
+  // Every process of the tree: a server started before perf (an external
+  // one's command, prefork's children) is not a child perf would inherit.
+  std::string pids;
+  for (const pid_t member : process_tree(pid))
+    pids += (pids.empty() ? "" : ",") + std::to_string(member);
+  perf_ = spawn({"perf", "stat", "-e", "raw_syscalls:sys_enter", "-x,", "-D", "-1", "--control",
+                 "fifo:" + fifo.string(), "-o", (dir_ / "count").string(), "-p", pids},
+                -1, -1, -1, &why);
   if (perf_ < 0) throw std::runtime_error(why);
   // perf attaches within milliseconds; the warm-up that follows is longer.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));

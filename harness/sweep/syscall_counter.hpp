@@ -1,7 +1,7 @@
 // Counts a server's system calls over the measured window with `perf stat
-// -e raw_syscalls:sys_enter` attached to its process: its threads, and the
-// threads and children it starts later, are counted (perf's counters
-// inherit). Counting happens in the kernel, without strace's ptrace stops,
+// -e raw_syscalls:sys_enter` attached to every process of its tree: their
+// threads, and the threads and children they start later, are counted
+// (perf's counters inherit). Counting happens in the kernel, without strace's ptrace stops,
 // which slow a server several-fold and change how its calls batch. perf
 // starts with its counter off; enable() and disable() switch it through
 // perf's control FIFO at the window's edges, in microseconds.
