@@ -15,6 +15,8 @@ writes, per workload:
                               second through each model's ramp
   search                      (run --search rate) each search's path: the rates it
                               measured in order, the SLO and the rate it found
+  where_the_time_goes         inside each own model: inbound, queued, service, outbound
+  where_the_cpu_goes          (run --profile) CPU per request by kind, per model
   story                       the four that tell the scenario's story, on one figure
 Prints each written path on its own line. Rows with an error are left out;
 repetitions are reduced to their median.
@@ -194,7 +196,9 @@ def machine_label(csv_path):
     if not m:
         return ""
     kernel = m.get("kernel", "").split()
-    return f"{m.get('cores', '?')} cores, {m.get('cpu_model', '').strip()}, Linux {kernel[1] if len(kernel) > 1 else '?'}"
+    return (f"{m.get('cores', '?')} cores, {m.get('cpu_model', '').strip()}, "
+            f"Linux {kernel[1] if len(kernel) > 1 else '?'}"
+            + (", profiled with perf" if m.get("profile") else ""))
 
 
 def slug(text):
@@ -739,6 +743,45 @@ def draw_stages(ax, part):
     return True
 
 
+# Where the CPU goes (run --profile): the kinds as cmbench's metrics table
+# names them (cpu_KIND), in its order, each a colour of the palette.
+CPU_KINDS = [name[len("cpu_"):] for name in METRICS if name.startswith("cpu_")]
+CPU_KIND_COLOURS = ["#e69f00", "#009e73", "#cc79a7", "#d55e00", "#f0e442", "#56b4e9",
+                    "#0072b2", "#d9d9d9"]
+
+
+def draw_cpu_kinds(ax, part):
+    """Where the CPU goes: per profiled model, at its busiest point, one
+    horizontal bar of its CPU per request stacked by kind (perf's samples'
+    shares, harness/results/cpu_kinds.hpp). Unprofiled models are left out."""
+    columns = [column(f"cpu_{kind}") for kind in CPU_KINDS]
+    if any(c not in part.columns for c in columns):
+        return False
+    busiest = busiest_points(part)
+    busiest = busiest[busiest[columns].notna().all(axis=1)]
+    if busiest.empty:
+        return False
+    models = list(busiest["model"])
+    left = [0.0] * len(models)
+    for kind, name, colour in zip(CPU_KINDS, columns, CPU_KIND_COLOURS):
+        widths = busiest[name].tolist()
+        ax.barh(range(len(models)), widths, left=left, label=kind, color=colour,
+                edgecolor="white", linewidth=0.5)
+        left = [a + b for a, b in zip(left, widths)]
+    for i, total in enumerate(left):
+        ax.text(total, i, f" {total:.1f}", va="center", fontsize=type_size("x-small"))
+    ax.set_xlim(0, max(left) * 1.15 or 1)
+    ax.set_yticks(range(len(models)))
+    ax.set_yticklabels([f"{m} (c={int(c)})" for m, c in zip(models, busiest["connections"])],
+                       fontsize=type_size("small"))
+    ax.invert_yaxis()
+    ax.set_xlabel("CPU per request (µs), by where perf found it")
+    ax.set_title("CPU per request, by kind (perf's samples)")
+    ax.grid(True, axis="x", alpha=0.3)
+    legend_outside(ax)
+    return True
+
+
 def accept_counts(field):
     """"2987|8|6|0" -> [2987, 8, 6, 0]; [] when empty."""
     if not isinstance(field, str):
@@ -970,6 +1013,8 @@ def plot(csv_path, out_dir, style="paper", finding=None, titled=True):
                          lambda axes: draw_accepts(axes[0], part))
         written += chart("where_the_time_goes", "Where the time goes",
                          lambda axes: draw_stages(axes[0], part))
+        written += chart("where_the_cpu_goes", "Where the CPU goes",
+                         lambda axes: draw_cpu_kinds(axes[0], part))
 
         if rate_sweep:
             panels = [lambda ax: draw_rate(ax, part, slo_ms, knee_rates, style),

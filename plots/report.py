@@ -119,6 +119,7 @@ METRIC_CHARTS = {
     "service": ["where_the_time_goes"], "outbound": ["where_the_time_goes"],
     "unaccounted": ["where_the_time_goes"], "unanswered": ["where_the_time_goes"],
     "unanswered_wait": ["where_the_time_goes"], "imbalance": ["accepts_per_thread"],
+    **{f"cpu_{kind}": ["where_the_cpu_goes"] for kind in plot_results.CPU_KINDS},
 }
 
 

@@ -237,6 +237,9 @@ void add_run(CLI::App& app, const ExitCode& exit_code, SweepConfig& sweep) {
   run->add_flag("--static", sweep.static_externals,
                 "the --external servers serve only a hello: check them as verify --static does, "
                 "and give them no work");
+  run->add_flag("--profile", sweep.profile,
+                "sample the server's CPU with call stacks over each window (perf): CPU per "
+                "request by kind, and a .folded file and a flame graph per point");
   run->add_flag("--syscalls", sweep.count_syscalls,
                 "count the server's system calls per request (perf stat; root or "
                 "perf_event_paranoid <= -1)");

@@ -1,11 +1,26 @@
 #include "harness/results/metrics.hpp"
 
+#include "harness/results/cpu_kinds.hpp"
 #include "harness/results/schema.hpp"
 
 namespace cmb::harness {
+namespace {
+// The fixed ones, then where the CPU goes by kind (run --profile): cpu_KIND.
+std::vector<Metric> with_cpu_kinds(std::vector<Metric> all) {
+  for (const auto& kind : cpu_kinds())
+    all.push_back({"cpu_" + std::string(kind.name),
+                   {cpu_kind_column(kind.name)},
+                   "us/request",
+                   Scale::kMicros,
+                   Better::kNeither,
+                   2});
+  return all;
+}
+
+}  // namespace
 
 const std::vector<Metric>& metrics() {
-  static const std::vector<Metric> all = {
+  static const std::vector<Metric> all = with_cpu_kinds({
       {"rps", {"rps"}, "req/s", Scale::kCount, Better::kHigher, 1},
       {"p50", {"latency_p50_us"}, "us", Scale::kMicros, Better::kLower, 0},
       {"p90", {"latency_p90_us"}, "us", Scale::kMicros, Better::kLower, 0},
@@ -39,7 +54,7 @@ const std::vector<Metric>& metrics() {
       {"imbalance", {"accept_imbalance"}, "x the mean", Scale::kCount, Better::kNeither, 2},
       // The summary's: the highest rate within the SLO (summary.hpp).
       {"knee", {}, "req/s", Scale::kCount, Better::kNeither, 0},
-  };
+  });
   return all;
 }
 

@@ -16,7 +16,7 @@ enum class Better { kHigher, kLower, kNeither };
 enum class Scale { kCount, kMicros, kSeconds, kKib };
 
 struct Metric {
-  std::string_view name;             // "p99"
+  std::string name;                  // "p99"
   std::vector<std::string> columns;  // summed where several (errors); empty: not a column (knee)
   std::string_view unit;             // ASCII, as exports carry it: "us", "req/s", "KiB"
   Scale scale;

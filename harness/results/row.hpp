@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/results/point.hpp"
 #include "loadgen/load.hpp"
@@ -54,6 +55,9 @@ struct ResultRow : PointId {
   // With `run --syscalls` where perf can count: the server's system calls
   // over the window per request it answered.
   std::optional<double> server_syscalls_per_request;
+  // With `run --profile` where perf can sample: server_cpu_us_per_request
+  // split by kind, in cpu_kinds()'s order (cpu_kinds.hpp); empty otherwise.
+  std::vector<std::optional<double>> cpu_us_by_kind;
   uint64_t server_rss_max_kb = 0;
   int server_threads_max = 0;
   int server_processes_max = 0;

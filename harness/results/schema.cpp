@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "harness/results/cpu_kinds.hpp"
 #include "harness/results/csv.hpp"
 
 namespace cmb::harness {
@@ -108,6 +109,20 @@ std::vector<Column> make_columns() {
       {"server_system_s", CMB_NUMBER(server_system_s, "{:.3f}")},
       {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},
       {"server_syscalls_per_request", CMB_OPTIONAL_NUMBER(server_syscalls_per_request, "{:.3f}")},
+  };
+  columns.insert(columns.end(), rest.begin(), rest.end());
+  for (size_t kind = 0; kind < cpu_kinds().size(); ++kind)
+    columns.push_back({cpu_kind_column(cpu_kinds()[kind].name),
+                       [kind](const ResultRow& r) {
+                         return kind < r.cpu_us_by_kind.size() && r.cpu_us_by_kind[kind]
+                                    ? fmt::format("{:.2f}", *r.cpu_us_by_kind[kind])
+                                    : std::string();
+                       },
+                       [kind](ResultRow& r, const std::string& text) {
+                         r.cpu_us_by_kind.resize(std::max(r.cpu_us_by_kind.size(), kind + 1));
+                         parse_field(r.cpu_us_by_kind[kind], text);
+                       }});
+  rest = {
       {"server_rss_max_kb", CMB_NUMBER(server_rss_max_kb, "{}")},
       {"server_threads_max", CMB_NUMBER(server_threads_max, "{}")},
       {"server_processes_max", CMB_NUMBER(server_processes_max, "{}")},

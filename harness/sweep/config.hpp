@@ -114,6 +114,10 @@ struct SweepConfig {
   // MODEL@LABEL, the builds taking turns point by point. Empty: this binary.
   std::vector<Build> builds;
   bool count_syscalls = false;  // server_syscalls_per_request, where perf can count
+  // `run --profile`: the server's stacks sampled over each window
+  // (sweep/profiler.hpp): cpu_KIND_us_per_request, PREFIX.folded and a
+  // flame graph per point.
+  bool profile = false;
   // An --external server passes `cmbench verify`'s checks before it is
   // measured (harness/verify/checks.hpp); false: `run --no-verify`.
   bool verify_externals = true;

@@ -81,6 +81,7 @@ Json machine_json(const SweepConfig& config, const BuildInfo& build) {
           {"server_cpus", config.server_cpus},
           {"load_cpus", config.load_cpus},
           {"busy_poll", config.busy_poll},
+          {"profile", config.profile},
           {"somaxconn", read_first_line("/proc/sys/net/core/somaxconn")},
           {"tcp_tw_reuse", read_first_line("/proc/sys/net/ipv4/tcp_tw_reuse")},
           {"ip_local_port_range", read_first_line("/proc/sys/net/ipv4/ip_local_port_range")},

@@ -18,6 +18,7 @@
 #include "harness/hosts/agents.hpp"
 #include "harness/results/steady.hpp"
 #include "harness/sweep/plan.hpp"
+#include "harness/sweep/profiler.hpp"
 #include "harness/sweep/syscall_counter.hpp"
 #include "harness/sweep/workloads.hpp"
 #include "loadgen/hist_file.hpp"
@@ -173,6 +174,15 @@ void fill_waiting(ResultRow& row,
   row.queued_waiting_age_mean_us = queued.age_mean_us();
 }
 
+// The server's CPU per request split by the profile's shares of samples;
+// nothing when perf sampled nothing.
+void fill_profile(ResultRow& row, const std::optional<Profile>& profile) {
+  if (!profile || profile->samples == 0) return;
+  for (const uint64_t samples : profile->by_kind)
+    row.cpu_us_by_kind.push_back(row.server_cpu_us_per_request * static_cast<double>(samples) /
+                                 static_cast<double>(profile->samples));
+}
+
 void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
   const auto us = [](uint64_t nanos) { return static_cast<double>(nanos) / 1000.0; };
   row.duration_s = result.duration_s;
@@ -278,6 +288,9 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   std::optional<SyscallCounter> syscalls;
   if (!remote && config_.count_syscalls && SyscallCounter::unavailable_reason().empty())
     syscalls.emplace(server.pid());
+  std::optional<Profiler> profiler;
+  if (!remote && config_.profile && Profiler::unavailable_reason().empty())
+    profiler.emplace(server.pid(), config_.server_cpus);
   std::optional<ServerSampler> sampler;
   if (!remote) sampler.emplace(server.pid());
   std::optional<TreeFigures> tree_start;
@@ -286,6 +299,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     if (sampler) sampler->open_window();
     if (remote) tree_start = server.last_tree();
     if (syscalls) syscalls->enable();
+    if (profiler) profiler->start();
   };
   // What the server holds waiting as the window closes, before any
   // connection does.
@@ -303,6 +317,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     write_agents_file(point, config_.load_hosts, load_run.each);
   }
   if (syscalls) syscalls->disable();
+  if (profiler) profiler->stop();
   const std::optional<servers::CounterValues> counters_end = server.snapshot();
   std::optional<StageWindows> stages;  // an own model's, below
 
@@ -375,6 +390,7 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.tcp_retransmits = grew(tcp_end.retransmits, tcp_start.retransmits);
   row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
   row.artifacts = write_artifacts(point, load, result, stages);
+  if (profiler) fill_profile(row, profiler->finish(artifact_path(point)));
   row.warnings = fmt::format("{}", fmt::join(loadgen::warnings(load, result), "; "));
   row.error = point_failure(point, result, agents_error, server.poll_exit());
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");

@@ -26,6 +26,7 @@
 #include "harness/sweep/measure.hpp"
 #include "harness/sweep/models.hpp"
 #include "harness/sweep/plan.hpp"
+#include "harness/sweep/profiler.hpp"
 #include "harness/sweep/progress.hpp"
 #include "harness/sweep/server_checks.hpp"
 #include "harness/sweep/server_process.hpp"
@@ -55,6 +56,13 @@ int run_sweep(SweepConfig config) {
   if (config.count_syscalls && !SyscallCounter::unavailable_reason().empty())
     fmt::print(stderr, "warning: --syscalls: {}; server_syscalls_per_request stays empty\n",
                SyscallCounter::unavailable_reason());
+  if (config.profile && !Profiler::unavailable_reason().empty())
+    fmt::print(stderr, "warning: --profile: {}; the cpu_*_us_per_request columns stay empty\n",
+               Profiler::unavailable_reason());
+  else if (config.profile && Profiler::flame_graph_template().empty())
+    fmt::print(stderr,
+               "note: --profile: no flame graph template (scripts/deps installs d3-flame-graph "
+               "from npm): each point gets its .folded stacks only\n");
   // A host that cannot be reached stops the run before it starts, named.
   for (const auto& host : config.load_hosts)
     if (const std::string why = host_unreachable_reason(host); !why.empty())

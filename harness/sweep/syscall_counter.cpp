@@ -1,10 +1,8 @@
 #include "harness/sweep/syscall_counter.hpp"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "harness/base/proc_stats.hpp"
 #include "harness/base/subprocess.hpp"
 
 namespace cmb::harness {
@@ -68,25 +65,10 @@ const std::string& SyscallCounter::unavailable_reason() {
   return reason;
 }
 
-SyscallCounter::SyscallCounter(pid_t pid) {
-  char pattern[] = "/tmp/cmbench-perf-XXXXXX";
-  if (::mkdtemp(pattern) == nullptr)
-    throw std::runtime_error(fmt::format("mkdtemp: {}", std::strerror(errno)));
-  dir_ = pattern;
-  const fs::path fifo = dir_ / "control";
-  if (::mkfifo(fifo.c_str(), 0600) != 0)
-    throw std::runtime_error(fmt::format("mkfifo: {}", std::strerror(errno)));
-  // Read-write, so opening does not wait for perf to open its end.
-  control_ = net::Fd(::open(fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC));
-  if (!control_) throw std::runtime_error(fmt::format("open fifo: {}", std::strerror(errno)));
+SyscallCounter::SyscallCounter(pid_t pid) : dir_(make_perf_dir("perf")), control_(dir_) {
   std::string why;
-  // Every process of the tree: a server started before perf (an external
-  // one's command, prefork's children) is not a child perf would inherit.
-  std::string pids;
-  for (const pid_t member : process_tree(pid))
-    pids += (pids.empty() ? "" : ",") + std::to_string(member);
   perf_ = spawn({"perf", "stat", "-e", "raw_syscalls:sys_enter", "-x,", "-D", "-1", "--control",
-                 "fifo:" + fifo.string(), "-o", (dir_ / "count").string(), "-p", pids},
+                 control_.argument(), "-o", (dir_ / "count").string(), "-p", tree_pid_list(pid)},
                 -1, -1, -1, &why);
   if (perf_ < 0) throw std::runtime_error(why);
   // perf attaches within milliseconds; the warm-up that follows is longer.
@@ -100,12 +82,6 @@ SyscallCounter::~SyscallCounter() {
   }
   std::error_code ignored;
   fs::remove_all(dir_, ignored);
-}
-
-void SyscallCounter::command(const char* text) noexcept {
-  if (!control_) return;
-  const ssize_t written = ::write(control_.get(), text, std::strlen(text));
-  (void)written;  // a lost command leaves the count missing or short: finish() reads what it has
 }
 
 std::optional<uint64_t> SyscallCounter::finish() {

@@ -16,7 +16,7 @@
 #include <optional>
 #include <string>
 
-#include "net/fd.hpp"
+#include "harness/sweep/perf_control.hpp"
 
 namespace cmb::harness {
 
@@ -32,17 +32,15 @@ class SyscallCounter {
   SyscallCounter(const SyscallCounter&) = delete;
   SyscallCounter& operator=(const SyscallCounter&) = delete;
 
-  void enable() noexcept { command("enable\n"); }
-  void disable() noexcept { command("disable\n"); }
+  void enable() noexcept { control_.send("enable\n"); }
+  void disable() noexcept { control_.send("disable\n"); }
   // Stops perf and returns what it counted while enabled; std::nullopt if
   // it did not say.
   std::optional<uint64_t> finish();
 
  private:
-  void command(const char* text) noexcept;
-
   std::filesystem::path dir_;  // the control FIFO and perf's output
-  net::Fd control_;
+  PerfControl control_;
   pid_t perf_ = -1;
 };
 

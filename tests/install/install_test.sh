@@ -30,6 +30,8 @@ for file in node/server.js python/workload.py python/python_threads.py python/py
             go-seed go-seed-goroutines go-net; do
   [ -e "$runtimes/$file" ] || fail "cmake --install did not install runtimes/$file"
 done
+[ -e "$prefix/share/cmbench/flamegraph/d3-flamegraph-base.html" ] \
+  || fail "cmake --install did not install the flame graph template (scripts/deps fetches it)"
 for model in go-net python-asyncio; do
   "$cmbench" verify --model "$model" >"$work/verify-$model.log" 2>&1 \
     || { cat "$work/verify-$model.log" >&2; fail "the installed cmbench's $model did not pass verify"; }

@@ -339,6 +339,34 @@ def test_where_the_time_goes_stacks_each_models_stages(tmp_path):
     assert "where_the_time_goes.png" not in names(plot_results.plot(WHY, tmp_path / "without"))
 
 
+def test_where_the_cpu_goes_stacks_each_profiled_models_kinds(tmp_path):
+    """One bar per profiled model, at its largest connection count, stacked
+    by kind in the metrics table's order and adding up to its CPU per
+    request; an unprofiled model is left out, and a CSV without the kinds
+    gets no such chart."""
+    frame = pd.read_csv(WHY, keep_default_na=False)
+    assert plot_results.CPU_KINDS[0] == "parsing" and plot_results.CPU_KINDS[-1] == "other"
+    for kind in plot_results.CPU_KINDS:
+        frame[f"cpu_{kind}_us_per_request"] = ""
+    profiled = frame["model"] == "epoll-workers"
+    for i, kind in enumerate(plot_results.CPU_KINDS):
+        frame.loc[profiled, f"cpu_{kind}_us_per_request"] = i + 1.0
+    csv = tmp_path / "profiled.csv"
+    frame.to_csv(csv, index=False)
+    part = plot_results.load(csv)
+    figure, ax = plt.subplots()
+    assert plot_results.draw_cpu_kinds(ax, part)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["epoll-workers (c=16)"]
+    assert [c.get_label() for c in ax.containers] == plot_results.CPU_KINDS
+    assert [c[0].get_width() for c in ax.containers] == pytest.approx(
+        [i + 1.0 for i in range(len(plot_results.CPU_KINDS))])
+    total = sum(range(1, len(plot_results.CPU_KINDS) + 1))
+    assert f" {total:.1f}" in [t.get_text() for t in ax.texts]
+    plt.close(figure)
+    assert "where_the_cpu_goes.png" in names(plot_results.plot(csv, tmp_path / "charts"))
+    assert "where_the_cpu_goes.png" not in names(plot_results.plot(WHY, tmp_path / "without"))
+
+
 def test_where_the_time_goes_counts_the_requests_never_answered(tmp_path):
     """Each bar is the mean over every request sent: the stages scaled by the
     share answered, and the never answered as a segment of their own, with
