@@ -750,6 +750,12 @@ CPU_KIND_COLOURS = ["#e69f00", "#009e73", "#cc79a7", "#d55e00", "#f0e442", "#56b
                     "#0072b2", "#d9d9d9"]
 
 
+def profiled_points(part):
+    """Whether some point of `part` was profiled (run --profile)."""
+    columns = [column(f"cpu_{kind}") for kind in CPU_KINDS]
+    return all(c in part.columns for c in columns) and bool(part[columns].notna().all(axis=1).any())
+
+
 def draw_cpu_kinds(ax, part):
     """Where the CPU goes: per profiled model, at its busiest point, one
     horizontal bar of its CPU per request stacked by kind (perf's samples'
@@ -900,11 +906,13 @@ def draw_search(ax, csv_path, workload, style):
 
 def share_one_legend(figure, staged):
     """The story's models named once, right of every panel, rather than in a
-    legend per panel that would narrow each; the stages keep theirs."""
+    legend per panel that would narrow each; the stages and the CPU's kinds
+    (the panels below the grid) keep theirs."""
     handles, labels = figure.axes[0].get_legend_handles_labels()
+    below = figure.fig.axes[4:] if staged else []
     for ax in figure.fig.axes:
         legend = ax.get_legend()
-        if legend is not None and not (staged and ax is figure.fig.axes[-1]):
+        if legend is not None and ax not in below:
             if not handles:
                 handles, labels = legend.legendHandles, [t.get_text() for t in legend.texts]
             legend.remove()
@@ -915,20 +923,25 @@ def share_one_legend(figure, staged):
 def draw_story(style, panels, part, stem, title):
     """The scenario's story on one figure, its panels (draws of one axes
     each, most telling first) with one legend of the models beside them. On
-    paper: the first four in a grid, and where the time goes across a third
-    row when the models have stages. On a slide: the first two that have
+    paper: the first four in a grid, and below it where the time goes when
+    the models have stages and where the CPU goes when they were profiled. On a slide: the first two that have
     something to draw, side by side (where the time goes is a slide of its
     own)."""
     staged = style == "paper" and not staged_points(part).empty
+    profiled = style == "paper" and profiled_points(part)
     if style == "paper":
-        story = Figure(style, 3 if staged else 2, 2)
-        if staged:
-            for ax in story.axes[4:]:
-                ax.remove()
-            draw_stages(story.fig.add_subplot(3, 1, 3), part)
+        rows = 2 + staged + profiled
+        story = Figure(style, rows, 2)
+        for ax in story.axes[4:]:
+            ax.remove()
+        below = [draw_stages] * staged + [draw_cpu_kinds] * profiled
+        for row, draw in enumerate(below, start=3):
+            draw(story.fig.add_subplot(rows, 1, row), part)
         for ax, draw in zip(story.axes[:4], panels):
             if draw(ax) is False:
                 ax.axis("off")
+        for ax in story.axes[len(panels):4]:  # fewer panels (a rate every point held)
+            ax.axis("off")
     else:
         story = Figure(style, 1, 2)
         drawn = 0
@@ -937,7 +950,7 @@ def draw_story(style, panels, part, stem, title):
                 drawn += 1
         for ax in story.axes[drawn:]:
             ax.axis("off")
-    share_one_legend(story, staged)
+    share_one_legend(story, staged or profiled)
     return story.save(stem, title)
 
 

@@ -197,6 +197,26 @@ def failed_table(failed):
             "charts and the claims</caption><tr><th>point</th><th>why</th></tr>" + rows + "</table>")
 
 
+def flame_graph_links(csv, page_dir):
+    """A link to each profiled point's flame graph (run --profile), relative
+    to the page; nothing for a run without them."""
+    frame = plot_results.pd.read_csv(csv, keep_default_na=False, dtype=str)
+    rows = []
+    for _, row in frame.iterrows():
+        page = Path(csv).parent / f"{row.get('artifacts', '')}.flame.html"
+        if not row.get("artifacts") or row.get("error") or not page.exists():
+            continue
+        point = (f"{row['model']} {row['workload'] or 'hello'} c={row['connections']}"
+                 + (f" R={row['rate']}" if row.get("rate", "0") not in ("", "0") else "")
+                 + f" rep {row.get('repetition', '1')}")
+        link = os.path.relpath(page, page_dir)
+        rows.append(f"<tr><td><a href='{html.escape(link)}'>{html.escape(point)}</a></td></tr>")
+    if not rows:
+        return ""
+    return ("<table class='summary'><caption>Where the CPU goes, point by point: each one's "
+            "flame graph (perf)</caption>" + "".join(rows) + "</table>")
+
+
 def machine_list(manifest, csv):
     kernel = manifest.get("kernel", "")
     build = manifest.get("cmbench_version")
@@ -237,7 +257,7 @@ def error_rows(csv, name):
     return failed_rows
 
 
-def section(run, charts_dir):
+def section(run, charts_dir, page_dir):
     csv, manifest, name, verdicts, title, failed = run_facts(run)
     svgs = draw_charts(csv, name, title, charts_dir, "paper")
     story = [p for stem, p in svgs.items() if stem.startswith("story")]
@@ -260,6 +280,7 @@ def section(run, charts_dir):
         f'<figure class="chart">{svg_text(p)}</figure>' for p in others) + "</div>")
     parts.append(summary_table(run.get("summary", {})))
     parts.append(search_table(run))
+    parts.append(flame_graph_links(csv, page_dir))
     parts.append(machine_list(manifest, csv))
     parts.append("</section>")
     return "\n".join(parts)
@@ -313,7 +334,8 @@ def write_report(runs, out, slides=False):
         if slides:
             body = "\n".join(part for run in runs for part in slides_of(run, Path(charts)))
         else:
-            body = page_body(runs, [section(run, Path(charts)) for run in runs])
+            body = page_body(runs, [section(run, Path(charts), Path(out).resolve().parent)
+                                    for run in runs])
     style = STYLE + (SLIDES if slides else "")
     script = f"<script>{SLIDES_SCRIPT}</script>" if slides else ""
     page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"

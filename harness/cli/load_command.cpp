@@ -24,8 +24,11 @@
 #include "harness/base/exit_codes.hpp"
 #include "harness/base/files.hpp"
 #include "harness/base/json.hpp"
+#include "harness/base/proc_stats.hpp"
 #include "harness/cli/subcommands.hpp"
 #include "harness/hosts/agents.hpp"
+#include "harness/results/cpu_kinds.hpp"
+#include "harness/sweep/profiler.hpp"
 #include "loadgen/hist_file.hpp"
 #include "loadgen/hlog.hpp"
 #include "loadgen/report.hpp"
@@ -47,7 +50,55 @@ struct LoadOutputs {
   std::string hlog_path;  // needs LoadConfig::interval_histograms
   bool agent = false;     // harness/hosts/agents.hpp's JSON line; ends when stdin closes
   int server_pid = 0;     // a `cmbench serve` here whose stages to read at the window's edges
+  std::string profile;    // with server_pid, any server: where its CPU went (PREFIX.folded, ...)
 };
+
+// `load --profile PREFIX --server-pid PID`: where the server's CPU went over
+// the window, as `run --profile` measures a point (sweep/profiler.hpp): its
+// process tree's CPU at the window's edges, split by the kinds of perf's
+// samples (per thread: this load does not know the server's CPUs).
+class ProfileWatch {
+ public:
+  ProfileWatch(pid_t pid, std::string prefix)
+      : pid_(pid), prefix_(std::move(prefix)), profiler_(pid, {}) {}
+  void open() {
+    cpu_start_ = read_tree_cpu(pid_);
+    profiler_.start();
+  }
+  void close() {
+    profiler_.stop();
+    cpu_end_ = read_tree_cpu(pid_);
+  }
+  // Each kind's µs of the server's CPU per request; empty when perf
+  // sampled nothing or the server's CPU could not be read.
+  std::vector<std::pair<std::string, double>> finish(uint64_t requests) {
+    const std::optional<Profile> profile = profiler_.finish(prefix_);
+    if (!profile || !cpu_start_ || !cpu_end_ || requests == 0) return {};
+    const double cpu_us =
+        (cpu_end_->user_s + cpu_end_->system_s - cpu_start_->user_s - cpu_start_->system_s) * 1e6 /
+        static_cast<double>(requests);
+    std::vector<std::pair<std::string, double>> kinds;
+    for (size_t i = 0; i < cpu_kinds().size(); ++i)
+      kinds.emplace_back(cpu_kinds()[i].name, cpu_us * static_cast<double>(profile->by_kind[i]) /
+                                                  static_cast<double>(profile->samples));
+    return kinds;
+  }
+
+ private:
+  pid_t pid_;
+  std::string prefix_;
+  Profiler profiler_;
+  std::optional<TreeCpu> cpu_start_, cpu_end_;
+};
+
+void print_cpu_kinds(const std::vector<std::pair<std::string, double>>& kinds,
+                     const std::string& prefix) {
+  double total = 0;
+  for (const auto& [kind, us] : kinds) total += us;
+  fmt::print("Where the server's CPU went (perf), {:.2f} us per request:\n", total);
+  for (const auto& [kind, us] : kinds) fmt::print("  {:<10} {:8.2f} us\n", kind, us);
+  fmt::print("  stacks: {}.folded; flame graph: {}.flame.html\n", prefix, prefix);
+}
 
 Json load_json_object(const loadgen::LoadConfig& config, const loadgen::LoadResult& result);
 std::string dump_json(const Json& json);
@@ -165,14 +216,30 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   // wait there (as `cmbench run` reads them), and again after it.
   std::optional<servers::CounterFile> counters;
   std::optional<servers::CounterValues> at_open;
+  std::optional<ProfileWatch> profile;
+  if (!outputs.profile.empty() && outputs.server_pid <= 0)
+    throw UsageError("--profile needs --server-pid: the server whose CPU to sample");
   if (outputs.server_pid > 0) {
     if (outputs.agent) throw UsageError("--server-pid is not for an agent of `cmbench run`");
     try {
       counters.emplace(servers::CounterFile::of_process(outputs.server_pid));
     } catch (const std::exception& error) {
-      throw UsageError(fmt::format("--server-pid: {}", error.what()));
+      // Any server may be profiled; only a `cmbench serve` has stages.
+      if (outputs.profile.empty()) throw UsageError(fmt::format("--server-pid: {}", error.what()));
     }
-    run.on_window_open = [&] { at_open = counters->read(); };
+    if (!outputs.profile.empty()) {
+      if (const std::string why = Profiler::unavailable_reason(); !why.empty())
+        fmt::print(stderr, "warning: --profile: {}\n", why);
+      else
+        profile.emplace(outputs.server_pid, outputs.profile);
+    }
+    run.on_window_open = [&] {
+      if (counters) at_open = counters->read();
+      if (profile) profile->open();
+    };
+    run.on_window_close = [&] {
+      if (profile) profile->close();
+    };
   }
   if (outputs.agent) {
     auto start = std::make_shared<std::promise<int64_t>>();
@@ -217,14 +284,21 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
   if (counters && at_open)
     split = ServerSplit{counters->read().stages_since(*at_open), result.answered_mean_us(),
                         result.unanswered(), result.unanswered_age_mean_us()};
+  const auto kinds =
+      profile ? profile->finish(result.requests) : std::vector<std::pair<std::string, double>>{};
   if (outputs.json) {
     Json json = load_json_object(config, result);
     if (split) json["server_stages"] = split_json(*split);
+    if (!kinds.empty()) {
+      json["server_cpu_us_by_kind"] = Json::object();
+      for (const auto& [kind, us] : kinds) json["server_cpu_us_by_kind"][kind] = json_number(us, 3);
+    }
     json["warnings"] = loadgen::warnings(config, result);
     fmt::print("{}\n", dump_json(json));
   } else {
     loadgen::print_summary(stdout, config, result, outputs.latency_distribution);
     if (split) print_split(*split);
+    if (!kinds.empty()) print_cpu_kinds(kinds, outputs.profile);
   }
   for (const auto& warning : loadgen::warnings(config, result))
     fmt::print(stderr, "warning: {}\n", warning);
@@ -424,6 +498,9 @@ std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
                   "a `cmbench serve` on this machine: print where the time went inside it "
                   "(inbound, queued, service, outbound), from its own counters")
       ->check(CLI::PositiveNumber);
+  load.add_option("--profile", o->outputs.profile,
+                  "PREFIX: with --server-pid (any server), sample where its CPU goes over the "
+                  "window (perf): CPU per request by kind, PREFIX.folded and PREFIX.flame.html");
   load.add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
   load.add_option("--hist", o->outputs.hist_path,
                   "write the latency distribution by percentile (mergeable) to this file");

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "harness/results/cpu_kinds.hpp"
 #include "harness/sweep/profiler.hpp"
+#include "support/model_server.hpp"
 #include "support/process.hpp"
 #include "support/results_csv.hpp"
 
@@ -112,6 +114,53 @@ TEST(Profile, KindsAddUpToTheCpuPerRequestAndEachPointHasItsFlameGraph) {
       EXPECT_NE(text.str().find("tcp_sendmsg"), std::string::npos) << prefix;
     }
   }
+}
+
+// Where perf cannot run (here: none on PATH) a profiled sweep says why
+// once, before its first point, and measures as usual with the columns
+// empty.
+TEST(Profile, WithoutPerfTheRunSaysWhyAndMeasures) {
+  const auto csv = std::filesystem::temp_directory_path() / "cmbench-profile-no-perf.csv";
+  std::filesystem::remove(csv);
+  const auto result =
+      cmb::testing::Child({"/usr/bin/env", "PATH=/nonexistent", CMBENCH_BIN, "run", "--models",
+                           "epoll", "--connections", "2", "--workload", "", "-d", "300ms",
+                           "--warmup", "100ms", "--profile", "--no-plots", "--out", csv.string()})
+          .wait(std::chrono::seconds(60));
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.err.find("warning: --profile: perf is not installed"), std::string::npos)
+      << result.err;
+  const auto rows = cmb::testing::read_result_rows(csv.string());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_NE(rows[0].at("rps"), "");
+  EXPECT_EQ(rows[0].at(cpu_kind_column("tcp")), "");
+}
+
+// `load --profile --server-pid` for a server started by hand: the kinds
+// printed in its JSON add up to the server's CPU per request, and the
+// stacks are written where it was told.
+TEST(Profile, LoadProfilesAServerStartedByHand) {
+  if (const std::string why = Profiler::unavailable_reason(); !why.empty()) GTEST_SKIP() << why;
+  cmb::testing::ModelServer server("epoll");
+  ASSERT_NE(server.port(), 0);
+  const auto prefix = std::filesystem::temp_directory_path() / "cmbench-load-profile";
+  const auto result = cmb::testing::run_cmbench(
+      {"load", "http://127.0.0.1:" + std::to_string(server.port()) + "/", "-c", "4", "-d", "1s",
+       "--warmup", "200ms", "--json", "--server-pid", std::to_string(server.pid()), "--profile",
+       prefix.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  ASSERT_TRUE(json.contains("server_cpu_us_by_kind")) << result.out;
+  double sum = 0;
+  for (const auto& kind : cpu_kinds())
+    sum += json["server_cpu_us_by_kind"][std::string(kind.name)].get<double>();
+  EXPECT_GT(sum, 0);
+  EXPECT_TRUE(std::filesystem::exists(prefix.string() + ".folded"));
+  const auto unnamed =
+      cmb::testing::run_cmbench({"load", "http://127.0.0.1:" + std::to_string(server.port()) + "/",
+                                 "-d", "200ms", "--profile", prefix.string()});
+  EXPECT_EQ(unnamed.exit_code, 2) << unnamed.err;
+  EXPECT_NE(unnamed.err.find("--profile needs --server-pid"), std::string::npos) << unnamed.err;
 }
 
 }  // namespace

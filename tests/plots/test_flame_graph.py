@@ -1,8 +1,9 @@
 """`run --profile`'s flame graph page as a person sees it: perf's flamegraph
 report filled into d3-flame-graph's self-contained template, opened in
 headless Chromium with no network. It draws the stacks, and asks for
-nothing from anywhere."""
+nothing from anywhere; the HTML report links it."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -54,3 +55,12 @@ def test_the_flame_graph_draws_its_stacks_offline(tmp_path):
     # cover much of the page, and some are strongly coloured.
     assert (pixels[..., :3].mean(axis=2) < 0.95).mean() > 0.15
     assert (pixels[..., :3].std(axis=2) > 0.1).mean() > 0.01
+
+    # The HTML report links each point's flame graph, relative to the page.
+    page = tmp_path / "report" / "index.html"
+    page.parent.mkdir()
+    report = subprocess.run([str(CMBENCH), "report", str(csv), "-o", str(page)],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    links = re.findall(r"href='([^']+\.flame\.html)'", page.read_text())
+    assert len(links) == 1 and (page.parent / links[0]).resolve() == pages[0].resolve()
