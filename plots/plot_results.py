@@ -746,6 +746,7 @@ def draw_stages(ax, part):
 # Where the CPU goes (run --profile): the kinds as cmbench's metrics table
 # names them (cpu_KIND), in its order, each a colour of the palette.
 CPU_KINDS = [name[len("cpu_"):] for name in METRICS if name.startswith("cpu_")]
+INTERPRETER_FRAMES = "interpreter's, so the server's own code shows as other"
 CPU_KIND_COLOURS = ["#e69f00", "#009e73", "#cc79a7", "#d55e00", "#f0e442", "#56b4e9",
                     "#0072b2", "#d9d9d9"]
 
@@ -778,7 +779,12 @@ def draw_cpu_kinds(ax, part):
         ax.text(total, i, f" {total:.1f}", va="center", fontsize=type_size("x-small"))
     ax.set_xlim(0, max(left) * 1.15 or 1)
     ax.set_yticks(range(len(models)))
-    ax.set_yticklabels([f"{m} (c={int(c)})" for m, c in zip(models, busiest["connections"])],
+    # cmbench's warning for a profile whose frames are an interpreter's.
+    interpreted = (busiest["warnings"].str.contains(INTERPRETER_FRAMES, regex=False)
+                   if "warnings" in busiest else [False] * len(models))
+    ax.set_yticklabels([f"{m} (c={int(c)})" + ("\ninterpreter's frames: its code is other"
+                                                if frames else "")
+                        for m, c, frames in zip(models, busiest["connections"], interpreted)],
                        fontsize=type_size("small"))
     ax.invert_yaxis()
     ax.set_xlabel("CPU per request (µs), by where perf found it")

@@ -390,8 +390,13 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
   row.tcp_retransmits = grew(tcp_end.retransmits, tcp_start.retransmits);
   row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
   row.artifacts = write_artifacts(point, load, result, stages);
-  if (profiler) fill_profile(row, profiler->finish(artifact_path(point)));
-  row.warnings = fmt::format("{}", fmt::join(loadgen::warnings(load, result), "; "));
+  std::vector<std::string> warnings = loadgen::warnings(load, result);
+  if (profiler) {
+    const std::optional<Profile> profile = profiler->finish(artifact_path(point));
+    fill_profile(row, profile);
+    if (profile && !profile->interpreter.empty()) warnings.push_back(interpreter_warning(*profile));
+  }
+  row.warnings = fmt::format("{}", fmt::join(warnings, "; "));
   row.error = point_failure(point, result, agents_error, server.poll_exit());
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
   return row;

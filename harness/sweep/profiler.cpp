@@ -111,8 +111,9 @@ void Profiler::start() noexcept {
   }
   if (control_) return control_->send("enable\n");
   // Every thread of every process of the tree as it is now: perf follows
-  // what they start later, but an event attached switched off stays off in
-  // the threads made meanwhile, so it attaches at the window's edge. It is
+  // what they start later, but attached before the window and switched on
+  // at its edge it sampled none of the threads thread-per-connection made
+  // meanwhile, so it attaches at the edge. It is
   // started from the load thread that opens the window, which ends before
   // perf does: a death signal would follow that thread, so there is none;
   // perf ends with the server it samples, if not with finish().
@@ -169,6 +170,7 @@ FoldedStacks fold_perf_script(const std::string& script, const SampleFilter& kee
   FoldedStacks out;
   out.profile.by_kind.assign(cpu_kinds().size(), 0);
   std::map<std::string, uint64_t> stacks;
+  std::map<std::string, uint64_t> by_comm;
   std::string comm;
   pid_t pid = -1;
   std::vector<std::string> frames;  // leaf first, as perf prints them
@@ -182,6 +184,7 @@ FoldedStacks fold_perf_script(const std::string& script, const SampleFilter& kee
     for (auto frame = frames.rbegin(); frame != frames.rend(); ++frame)
       if (*frame != "[unknown]" || frame != frames.rbegin()) key += ";" + *frame;
     ++stacks[key];
+    ++by_comm[comm];
     ++out.profile.by_kind[classify_stack({frames.begin(), frames.end()})];
     ++out.profile.samples;
     comm.clear();
@@ -204,7 +207,20 @@ FoldedStacks fold_perf_script(const std::string& script, const SampleFilter& kee
   }
   end_sample();
   for (const auto& [stack, count] : stacks) out.text += fmt::format("{} {}\n", stack, count);
+  // Interpreters whose frames perf can only name as their own.
+  for (const char* interpreter : {"python3", "python", "node"})
+    if (const auto found = by_comm.find(interpreter);
+        found != by_comm.end() && 2 * found->second > out.profile.samples)
+      out.profile.interpreter = interpreter;
   return out;
+}
+
+std::string interpreter_warning(const Profile& profile) {
+  if (profile.interpreter.empty()) return "";
+  return fmt::format(
+      "profile: the frames are {}'s interpreter's, so the server's own code shows "
+      "as other",
+      profile.interpreter);
 }
 
 }  // namespace cmb::harness

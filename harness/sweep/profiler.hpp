@@ -26,7 +26,14 @@ struct Profile {
   uint64_t samples = 0;
   std::vector<uint64_t> by_kind;  // samples, in cpu_kinds()'s order
   bool flame_graph = false;       // PREFIX.flame.html was written
+  // The interpreter most samples ran in (python3, node), whose frames are
+  // its own, not the server's code; empty for a compiled server.
+  std::string interpreter;
 };
+
+// What a row says of a profile whose frames are an interpreter's ("" for
+// none): its handler and parsing show as other (docs/cost.md).
+std::string interpreter_warning(const Profile& profile);
 
 class Profiler {
  public:

@@ -76,8 +76,19 @@ TEST(CpuKinds, PerfScriptIsFoldedRootFirst) {
             "Web Content;_PyEval_EvalFrameDefault 1\n"
             "cmbench;cmb::servers::flush_nonblocking;__libc_send;tcp_sendmsg_locked 2\n");
   EXPECT_EQ(folded.profile.samples, 3u);
+  EXPECT_EQ(folded.profile.interpreter, "");  // mostly cmbench's own frames
   EXPECT_EQ(folded.profile.by_kind[kind_index("tcp")], 2u);
   EXPECT_EQ(folded.profile.by_kind[kind_index("other")], 1u);
+}
+
+// A server whose samples are mostly an interpreter's is named for it: its
+// frames are the interpreter's, not the server's code.
+TEST(CpuKinds, AnInterpretersProfileSaysSo) {
+  const FoldedStacks folded = fold_perf_script(
+      "python3 4242 \n\t5a1b2c _PyEval_EvalFrameDefault\n\npython3 4242 \n\t5a1b2c "
+      "_PyEval_EvalFrameDefault\n\ncmbench 1310 \n\tffffffff82065a60 tcp_sendmsg_locked\n\n");
+  EXPECT_EQ(folded.profile.interpreter, "python3");
+  EXPECT_NE(interpreter_warning(folded.profile).find("python3's interpreter's"), std::string::npos);
 }
 
 // A profiled sweep: each point's kinds add up to its CPU per request (they

@@ -351,12 +351,16 @@ def test_where_the_cpu_goes_stacks_each_profiled_models_kinds(tmp_path):
     profiled = frame["model"] == "epoll-workers"
     for i, kind in enumerate(plot_results.CPU_KINDS):
         frame.loc[profiled, f"cpu_{kind}_us_per_request"] = i + 1.0
+    # cmbench's warning when the samples are an interpreter's (profiler.cpp).
+    frame.loc[profiled, "warnings"] = ("profile: the frames are python3's interpreter's, so the "
+                                       "server's own code shows as other")
     csv = tmp_path / "profiled.csv"
     frame.to_csv(csv, index=False)
     part = plot_results.load(csv)
     figure, ax = plt.subplots()
     assert plot_results.draw_cpu_kinds(ax, part)
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["epoll-workers (c=16)"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "epoll-workers (c=16)\ninterpreter's frames: its code is other"]
     assert [c.get_label() for c in ax.containers] == plot_results.CPU_KINDS
     assert [c[0].get_width() for c in ax.containers] == pytest.approx(
         [i + 1.0 for i in range(len(plot_results.CPU_KINDS))])
