@@ -199,115 +199,145 @@ std::string non_http_reply(const loadgen::LoadResult& result) {
   return {};
 }
 
-int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) {
-  const loadgen::Url& url = config.targets.front().url;
-  if (const std::string why = net::connect_problem(net::resolve(url.host, url.port)); !why.empty())
-    throw UsageError(fmt::format("cannot connect to {}:{}: {}", url.host, url.port, why));
-  // An agent of `cmbench run --load-hosts` says "ready" once set up, and
-  // its harness answers with the start instant once every agent is ready.
-  // At the measured window's edge it says "edge" and waits, its load threads
-  // paused there, until the harness has read the server's counters and
-  // says "go": the barrier the threads of one generator have. It stops when
-  // the harness closes its stdin (or its SSH session ends), so it never
-  // outlives the run.
-  static std::atomic<bool> stdin_closed{false};
-  loadgen::LoadConfig run = config;
-  // The server's counters at the window's opening, while the load threads
-  // wait there (as `cmbench run` reads them), and again after it.
-  std::optional<servers::CounterFile> counters;
-  std::optional<servers::CounterValues> at_open;
-  std::optional<ProfileWatch> profile;
-  if (!outputs.profile.empty() && outputs.server_pid <= 0)
-    throw UsageError("--profile needs --server-pid: the server whose CPU to sample");
-  if (outputs.server_pid > 0) {
+// `load --server-pid PID`: what the load reads of a server on this machine
+// at the window's edges, while the load threads wait there (as `cmbench
+// run` reads it): a `cmbench serve`'s own counters, for where the time
+// went inside it, and with --profile where its CPU went (any server).
+class ServerWatch {
+ public:
+  explicit ServerWatch(const LoadOutputs& outputs) : prefix_(outputs.profile) {
     if (outputs.agent) throw UsageError("--server-pid is not for an agent of `cmbench run`");
     try {
-      counters.emplace(servers::CounterFile::of_process(outputs.server_pid));
+      counters_.emplace(servers::CounterFile::of_process(outputs.server_pid));
     } catch (const std::exception& error) {
       // Any server may be profiled; only a `cmbench serve` has stages.
-      if (outputs.profile.empty()) throw UsageError(fmt::format("--server-pid: {}", error.what()));
+      if (prefix_.empty()) throw UsageError(fmt::format("--server-pid: {}", error.what()));
     }
-    if (!outputs.profile.empty()) {
-      if (const std::string why = Profiler::unavailable_reason(); !why.empty())
-        fmt::print(stderr, "warning: --profile: {}\n", why);
-      else
-        profile.emplace(outputs.server_pid, outputs.profile);
-    }
-    run.on_window_open = [&] {
-      if (counters) at_open = counters->read();
-      if (profile) profile->open();
+    if (prefix_.empty()) return;
+    if (const std::string why = Profiler::unavailable_reason(); !why.empty())
+      fmt::print(stderr, "warning: --profile: {}\n", why);
+    else
+      profile_.emplace(outputs.server_pid, prefix_);
+  }
+
+  void hook(loadgen::LoadConfig& run) {
+    run.on_window_open = [this] {
+      if (counters_) at_open_ = counters_->read();
+      if (profile_) profile_->open();
     };
-    run.on_window_close = [&] {
-      if (profile) profile->close();
+    run.on_window_close = [this] {
+      if (profile_) profile_->close();
     };
   }
-  if (outputs.agent) {
-    auto start = std::make_shared<std::promise<int64_t>>();
-    auto go = std::make_shared<std::promise<void>>();
-    run.await_start = [future = std::make_shared<std::future<int64_t>>(start->get_future())] {
-      fmt::print("ready\n");
-      std::fflush(stdout);
-      return future->get();
-    };
-    run.on_window_open = [released = std::make_shared<std::future<void>>(go->get_future())] {
-      fmt::print("edge\n");
-      std::fflush(stdout);
-      released->wait();
-    };
-    std::thread([start, go] {
-      std::string line;
-      int64_t at = 0;
-      if (std::getline(std::cin, line)) {
-        try {
-          at = std::stoll(line);
-        } catch (const std::exception&) {
-        }
+
+  void finish(const loadgen::LoadResult& result) {
+    if (counters_ && at_open_)
+      split_ = ServerSplit{counters_->read().stages_since(*at_open_), result.answered_mean_us(),
+                           result.unanswered(), result.unanswered_age_mean_us()};
+    if (profile_) kinds_ = profile_->finish(result.requests);
+  }
+
+  void add_to(Json& json) const {
+    if (split_) json["server_stages"] = split_json(*split_);
+    if (kinds_.empty()) return;
+    json["server_cpu_us_by_kind"] = Json::object();
+    for (const auto& [kind, us] : kinds_) json["server_cpu_us_by_kind"][kind] = json_number(us, 3);
+  }
+
+  void print() const {
+    if (split_) print_split(*split_);
+    if (!kinds_.empty()) print_cpu_kinds(kinds_, prefix_);
+  }
+
+ private:
+  std::string prefix_;
+  std::optional<servers::CounterFile> counters_;
+  std::optional<servers::CounterValues> at_open_;
+  std::optional<ProfileWatch> profile_;
+  std::optional<ServerSplit> split_;
+  std::vector<std::pair<std::string, double>> kinds_;
+};
+
+// An agent of `cmbench run --load-hosts` says "ready" once set up, and its
+// harness answers with the start instant once every agent is ready. At the
+// measured window's edge it says "edge" and waits, its load threads paused
+// there, until the harness has read the server's counters and says "go":
+// the barrier the threads of one generator have. It stops when the harness
+// closes its stdin (or its SSH session ends), so it never outlives the run.
+void answer_to_the_harness(loadgen::LoadConfig& run, std::atomic<bool>& stdin_closed) {
+  auto start = std::make_shared<std::promise<int64_t>>();
+  auto go = std::make_shared<std::promise<void>>();
+  run.await_start = [future = std::make_shared<std::future<int64_t>>(start->get_future())] {
+    fmt::print("ready\n");
+    std::fflush(stdout);
+    return future->get();
+  };
+  run.on_window_open = [released = std::make_shared<std::future<void>>(go->get_future())] {
+    fmt::print("edge\n");
+    std::fflush(stdout);
+    released->wait();
+  };
+  std::thread([start, go, &stdin_closed] {
+    std::string line;
+    int64_t at = 0;
+    if (std::getline(std::cin, line)) {
+      try {
+        at = std::stoll(line);
+      } catch (const std::exception&) {
       }
-      start->set_value(at);
-      bool released = false;
-      while (std::getline(std::cin, line))
-        if (line == "go" && !released) {
-          go->set_value();
-          released = true;
-        }
-      stdin_closed.store(true);
-      if (!released) go->set_value();  // nobody will say go: do not wait at the edge
-    }).detach();
-  }
-  const loadgen::LoadResult result =
-      loadgen::run_load(run, outputs.agent ? &stdin_closed : nullptr);
-  if (outputs.agent) {
-    fmt::print("{}\n", agent_result_json(result));
-    return kExitOk;
-  }
-  std::optional<ServerSplit> split;
-  if (counters && at_open)
-    split = ServerSplit{counters->read().stages_since(*at_open), result.answered_mean_us(),
-                        result.unanswered(), result.unanswered_age_mean_us()};
-  const auto kinds =
-      profile ? profile->finish(result.requests) : std::vector<std::pair<std::string, double>>{};
-  if (outputs.json) {
-    Json json = load_json_object(config, result);
-    if (split) json["server_stages"] = split_json(*split);
-    if (!kinds.empty()) {
-      json["server_cpu_us_by_kind"] = Json::object();
-      for (const auto& [kind, us] : kinds) json["server_cpu_us_by_kind"][kind] = json_number(us, 3);
     }
-    json["warnings"] = loadgen::warnings(config, result);
-    fmt::print("{}\n", dump_json(json));
-  } else {
-    loadgen::print_summary(stdout, config, result, outputs.latency_distribution);
-    if (split) print_split(*split);
-    if (!kinds.empty()) print_cpu_kinds(kinds, outputs.profile);
-  }
-  for (const auto& warning : loadgen::warnings(config, result))
-    fmt::print(stderr, "warning: {}\n", warning);
+    start->set_value(at);
+    bool released = false;
+    while (std::getline(std::cin, line))
+      if (line == "go" && !released) {
+        go->set_value();
+        released = true;
+      }
+    stdin_closed.store(true);
+    if (!released) go->set_value();  // nobody will say go: do not wait at the edge
+  }).detach();
+}
+
+void write_outputs(const loadgen::LoadConfig& config, const LoadOutputs& outputs,
+                   const loadgen::LoadResult& result) {
   if (!outputs.timeline_path.empty())
     write_file_atomically(outputs.timeline_path, loadgen::format_timeline_csv(config, result));
   if (!outputs.hist_path.empty())
     write_file_atomically(outputs.hist_path, loadgen::format_histogram_file(result.latency));
   if (!outputs.hlog_path.empty())
     write_file_atomically(outputs.hlog_path, loadgen::format_interval_log(config, result));
+}
+
+int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) {
+  const loadgen::Url& url = config.targets.front().url;
+  if (const std::string why = net::connect_problem(net::resolve(url.host, url.port)); !why.empty())
+    throw UsageError(fmt::format("cannot connect to {}:{}: {}", url.host, url.port, why));
+  if (!outputs.profile.empty() && outputs.server_pid <= 0)
+    throw UsageError("--profile needs --server-pid: the server whose CPU to sample");
+  static std::atomic<bool> stdin_closed{false};
+  loadgen::LoadConfig run = config;
+  std::optional<ServerWatch> server;
+  if (outputs.server_pid > 0) server.emplace(outputs).hook(run);
+  if (outputs.agent) answer_to_the_harness(run, stdin_closed);
+  const loadgen::LoadResult result =
+      loadgen::run_load(run, outputs.agent ? &stdin_closed : nullptr);
+  if (outputs.agent) {
+    fmt::print("{}\n", agent_result_json(result));
+    return kExitOk;
+  }
+  if (server) server->finish(result);
+  if (outputs.json) {
+    Json json = load_json_object(config, result);
+    if (server) server->add_to(json);
+    json["warnings"] = loadgen::warnings(config, result);
+    fmt::print("{}\n", dump_json(json));
+  } else {
+    loadgen::print_summary(stdout, config, result, outputs.latency_distribution);
+    if (server) server->print();
+  }
+  for (const auto& warning : loadgen::warnings(config, result))
+    fmt::print(stderr, "warning: {}\n", warning);
+  write_outputs(config, outputs, result);
   // Not one response could be parsed, and what came back was not HTTP: the
   // URL points at some other service. Its figures above mean nothing.
   if (const std::string garbage = non_http_reply(result); !garbage.empty())

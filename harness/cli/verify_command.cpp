@@ -29,6 +29,25 @@ struct VerifyOptions {
   bool one_at_a_time = false;
 };
 
+// "measurement: P passed, F failed, S skipped; hardening: ..."; returns how
+// many failed in all.
+size_t print_counts(const std::vector<CheckResult>& results) {
+  const auto count = [&](CheckGroup in, CheckOutcome outcome) {
+    return std::count_if(results.begin(), results.end(), [&](const CheckResult& result) {
+      return result.group == in && result.outcome == outcome;
+    });
+  };
+  size_t failed = 0;
+  for (const CheckGroup in : {CheckGroup::kMeasurement, CheckGroup::kHardening}) {
+    failed += static_cast<size_t>(count(in, CheckOutcome::kFail));
+    fmt::print("{}{}: {} passed, {} failed, {} skipped", in == CheckGroup::kHardening ? "; " : "",
+               group_name(in), count(in, CheckOutcome::kPass), count(in, CheckOutcome::kFail),
+               count(in, CheckOutcome::kSkip));
+  }
+  fmt::print("\n");
+  return failed;
+}
+
 int verify_command(const VerifyOptions& o) {
   const int given = !o.model.empty() + !o.external.empty() + !o.url.empty();
   if (given != 1) throw UsageError("give one of --model, --external or --url");
@@ -81,12 +100,6 @@ int verify_command(const VerifyOptions& o) {
     fmt::print("  {:<17} {}  {}\n", result.name, outcome_text(result.outcome), result.seen);
     std::fflush(stdout);
   });
-  const auto count = [&](CheckGroup in, CheckOutcome outcome) {
-    return std::count_if(results.begin(), results.end(), [&](const CheckResult& result) {
-      return result.group == in && result.outcome == outcome;
-    });
-  };
-  size_t failed = 0;
   if (server) {
     const std::string ended = server->poll_exit();
     if (!ended.empty()) {
@@ -95,14 +108,7 @@ int verify_command(const VerifyOptions& o) {
     }
     server->stop();
   }
-  for (const CheckGroup in : {CheckGroup::kMeasurement, CheckGroup::kHardening}) {
-    failed += static_cast<size_t>(count(in, CheckOutcome::kFail));
-    fmt::print("{}{}: {} passed, {} failed, {} skipped", in == CheckGroup::kHardening ? "; " : "",
-               group_name(in), count(in, CheckOutcome::kPass), count(in, CheckOutcome::kFail),
-               count(in, CheckOutcome::kSkip));
-  }
-  fmt::print("\n");
-  return failed == 0 ? kExitOk : kExitFailure;
+  return print_counts(results) == 0 ? kExitOk : kExitFailure;
 }
 
 }  // namespace

@@ -33,18 +33,20 @@ namespace fs = std::filesystem;
 constexpr const char* kFrequency = "499";
 constexpr const char* kCallGraph = "dwarf,8192";
 
+// Sampling whole CPUs (-a) is what a pinned server needs, and the most any
+// profile asks of perf's permissions.
 std::string probe() {
   const fs::path out =
       fs::temp_directory_path() / fmt::format("cmbench-profile-probe-{}", ::getpid());
   const CommandResult said =
-      run_command({"perf", "record", "-q", "-e", "cpu-clock", "-F", kFrequency, "--call-graph",
-                   kCallGraph, "-o", out.string(), "--", "true"});
+      run_command({"perf", "record", "-q", "-a", "-e", "cpu-clock", "-F", kFrequency,
+                   "--call-graph", kCallGraph, "-o", out.string(), "--", "true"});
   std::error_code ignored;
   fs::remove(out, ignored);
   if (said.exit_code == kCannotRun) return "perf is not installed (apt-get install linux-perf)";
   if (!said.ok())
-    return "perf cannot sample another process's stacks here (run as root, or set "
-           "kernel.perf_event_paranoid to 1 or lower)";
+    return "perf cannot sample the server's CPUs here (run as root, or set "
+           "kernel.perf_event_paranoid to 0 or lower)";
   return "";
 }
 

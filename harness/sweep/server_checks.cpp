@@ -16,6 +16,7 @@ std::string describe(const ServerFindings& found) {
   std::string line = found.measurement.empty() ? "measurement checks passed"
                                                : fmt::format("measurement FAILED: {}",
                                                              fmt::join(found.measurement, "; "));
+  if (found.hardening_run == 0) return line + "; hardening not checked (a static server)";
   if (found.hardening.empty())
     return line + fmt::format("; hardening: {} checks passed", found.hardening_run);
   return line + fmt::format("; hardening: {} of {} failed (reported, not refused): {}",
@@ -33,8 +34,7 @@ void ServerChecks::refuse_if_failed(const SweepModel& model) const {
   const auto found = findings_.find(model.text);
   if (found == findings_.end() || found->second.measurement.empty()) return;
   throw std::runtime_error(
-      fmt::format("failed cmbench verify: {} (run --no-verify to measure it "
-                  "anyway)",
+      fmt::format("failed cmbench verify: {} (run --no-verify to measure it anyway)",
                   found->second.measurement.front()));
 }
 
