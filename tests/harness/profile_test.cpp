@@ -114,10 +114,12 @@ TEST(Profile, KindsAddUpToTheCpuPerRequestAndEachPointHasItsFlameGraph) {
     EXPECT_NEAR(sum, cpu, 0.05 * cpu + 0.02) << row.at("model");
     EXPECT_GT(std::stod(row.at("cpu_tcp_us_per_request")), 0) << "a request crosses the stack";
     const auto prefix = csv.parent_path() / row.at("artifacts");
+    // Stacks of the server's process, each "cmbench;..." (a thread that
+    // exits mid-sample may have lost its name: perf calls it ":TID").
     std::ifstream folded(prefix.string() + ".folded");
-    std::string first;
-    ASSERT_TRUE(std::getline(folded, first)) << prefix;
-    EXPECT_EQ(first.rfind("cmbench;", 0), 0u) << first;
+    int ours = 0;
+    for (std::string line; std::getline(folded, line);) ours += line.rfind("cmbench;", 0) == 0;
+    EXPECT_GT(ours, 0) << prefix;
     if (!Profiler::flame_graph_template().empty()) {
       std::ifstream page(prefix.string() + ".flame.html");
       std::stringstream text;
