@@ -44,9 +44,10 @@ std::atomic<bool> g_interrupted{false};
 
 void on_interrupt(int) { g_interrupted.store(true); }
 
-}  // namespace
-
-int run_sweep(SweepConfig config) {
+// What the flags ask that cannot be, refused before anything runs: a
+// model, build, host, workload or claim (usage errors), and what this
+// machine cannot measure, said once.
+void check_sweep(SweepConfig& config) {
   resolve_sweep(config);              // a model, build or host that cannot be is a usage error, now
   check_workloads(config.workloads);  // so is a workload the handler would not serve
   if (config.rates.empty()) config.rates = {0};
@@ -63,7 +64,12 @@ int run_sweep(SweepConfig config) {
     fmt::print(stderr,
                "note: --profile: no flame graph template (scripts/deps installs d3-flame-graph "
                "from npm): each point gets its .folded stacks only\n");
-  // A host that cannot be reached stops the run before it starts, named.
+}
+
+// The hosts: reached (pushed to first with --push), each one's cmbench the
+// same build as ours, their clocks' offsets noted. A host that cannot be
+// reached stops the run before it starts, named.
+void prepare_hosts(SweepConfig& config) {
   for (const auto& host : config.load_hosts)
     if (const std::string why = host_unreachable_reason(host); !why.empty())
       throw std::runtime_error("load host " + why);
@@ -73,19 +79,59 @@ int run_sweep(SweepConfig config) {
   }
   if (const std::string why = host_unreachable_reason(config.server_host); !why.empty())
     throw std::runtime_error("server host " + why);
-  if (!config.load_hosts.empty() || config.server_host.kind != HostSpec::Kind::kLocal) {
-    config.host_infos.clear();
-    config.host_infos.push_back(describe_host(config.server_host));
-    for (const auto& host : config.load_hosts) config.host_infos.push_back(describe_host(host));
-    std::string ours = version_text(build_info());
-    ours = ours.substr(0, ours.find('\n'));
-    for (const auto& info : config.host_infos) {
-      if (const std::string problem = host_problem(info, ours); !problem.empty())
-        throw std::runtime_error(problem);
-      if (const std::string warning = clock_warning(info); !warning.empty())
-        fmt::print(stderr, "warning: {}\n", warning);
-    }
+  if (config.load_hosts.empty() && config.server_host.kind == HostSpec::Kind::kLocal) return;
+  config.host_infos.clear();
+  config.host_infos.push_back(describe_host(config.server_host));
+  for (const auto& host : config.load_hosts) config.host_infos.push_back(describe_host(host));
+  std::string ours = version_text(build_info());
+  ours = ours.substr(0, ours.find('\n'));
+  for (const auto& info : config.host_infos) {
+    if (const std::string problem = host_problem(info, ours); !problem.empty())
+      throw std::runtime_error(problem);
+    if (const std::string warning = clock_warning(info); !warning.empty())
+      fmt::print(stderr, "warning: {}\n", warning);
   }
+}
+
+// After the last point: the repetitions' intervals, the manifest with what
+// the sweep found, and what it tells people; the run's exit code.
+int finish_sweep(const SweepConfig& config, const std::string& started, const ServerChecks& checks,
+                 size_t kept) {
+  // Over the whole CSV: with --resume it holds earlier runs' points too.
+  try {
+    annotate_repetitions(config.out);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "warning: repetitions' intervals not written: {}\n", e.what());
+  }
+  const std::vector<ResultRow> rows = read_result_rows(config.out);
+  SweepOutcome outcome;
+  outcome.finished = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  outcome.summary = summarize(rows, config.models, config.slo_p99_ms);
+  outcome.searches = replay_searches(rows, {config.slo_p99_ms, config.search_resolution});
+  outcome.verdicts = evaluate_claims(config.claims, config.out, outcome.summary);
+  outcome.checks = checks.findings();
+  write_manifest(config, started, &outcome);
+  if (g_interrupted) {
+    fmt::print("interrupted: {} points kept in {}; --resume continues\n", kept, config.out);
+    return 130;
+  }
+  print_summary(config, outcome.summary, outcome.searches);
+  checks.print();
+  const size_t failed = print_failures(rows);
+  print_verdicts(outcome.verdicts, config.replaced);
+  fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
+             std::filesystem::path(config.out).replace_extension(".json").string());
+  if (config.plots) print_charts(config);
+  // The CSV is whole either way; a point that was not measured makes the
+  // run fail, so CI and scripts cannot take a vanished model for a result.
+  return failed > 0 ? 1 : 0;
+}
+
+}  // namespace
+
+int run_sweep(SweepConfig config) {
+  check_sweep(config);
+  prepare_hosts(config);
   choose_cpus(config);
   check_busy_poll(config);
   if (config.out.empty())
@@ -223,34 +269,7 @@ int run_sweep(SweepConfig config) {
     }
   }
   server.reset();
-  // Over the whole CSV: with --resume it holds earlier runs' points too.
-  try {
-    annotate_repetitions(config.out);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "warning: repetitions' intervals not written: {}\n", e.what());
-  }
-  const std::vector<ResultRow> rows = read_result_rows(config.out);
-  SweepOutcome outcome;
-  outcome.finished = utc_now("%Y-%m-%dT%H:%M:%SZ");
-  outcome.summary = summarize(rows, config.models, config.slo_p99_ms);
-  outcome.searches = replay_searches(rows, {config.slo_p99_ms, config.search_resolution});
-  outcome.verdicts = evaluate_claims(config.claims, config.out, outcome.summary);
-  outcome.checks = checks.findings();
-  write_manifest(config, started, &outcome);
-  if (g_interrupted) {
-    fmt::print("interrupted: {} points kept in {}; --resume continues\n", kept, config.out);
-    return 130;
-  }
-  print_summary(config, outcome.summary, outcome.searches);
-  checks.print();
-  const size_t failed = print_failures(rows);
-  print_verdicts(outcome.verdicts, config.replaced);
-  fmt::print("\nCSV: {}\nmanifest: {}\n", config.out,
-             std::filesystem::path(config.out).replace_extension(".json").string());
-  if (config.plots) print_charts(config);
-  // The CSV is whole either way; a point that was not measured makes the
-  // run fail, so CI and scripts cannot take a vanished model for a result.
-  return failed > 0 ? 1 : 0;
+  return finish_sweep(config, started, checks, kept);
 }
 
 }  // namespace cmb::harness
