@@ -77,10 +77,9 @@ class ProfileWatch {
     const double cpu_us =
         (cpu_end_->user_s + cpu_end_->system_s - cpu_start_->user_s - cpu_start_->system_s) * 1e6 /
         static_cast<double>(requests);
+    const std::vector<double> parts = profile->split(cpu_us);
     std::vector<std::pair<std::string, double>> kinds;
-    for (size_t i = 0; i < cpu_kinds().size(); ++i)
-      kinds.emplace_back(cpu_kinds()[i].name, cpu_us * static_cast<double>(profile->by_kind[i]) /
-                                                  static_cast<double>(profile->samples));
+    for (size_t i = 0; i < parts.size(); ++i) kinds.emplace_back(cpu_kinds()[i].name, parts[i]);
     return kinds;
   }
 

@@ -177,10 +177,9 @@ void fill_waiting(ResultRow& row,
 // The server's CPU per request split by the profile's shares of samples;
 // nothing when perf sampled nothing.
 void fill_profile(ResultRow& row, const std::optional<Profile>& profile) {
-  if (!profile || profile->samples == 0) return;
-  for (const uint64_t samples : profile->by_kind)
-    row.cpu_us_by_kind.push_back(row.server_cpu_us_per_request * static_cast<double>(samples) /
-                                 static_cast<double>(profile->samples));
+  if (!profile) return;
+  for (const double us : profile->split(row.server_cpu_us_per_request))
+    row.cpu_us_by_kind.push_back(us);
 }
 
 void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {

@@ -217,6 +217,14 @@ FoldedStacks fold_perf_script(const std::string& script, const SampleFilter& kee
   return out;
 }
 
+std::vector<double> Profile::split(double cpu_us) const {
+  std::vector<double> parts;
+  if (samples == 0) return parts;
+  for (const uint64_t in_kind : by_kind)
+    parts.push_back(cpu_us * static_cast<double>(in_kind) / static_cast<double>(samples));
+  return parts;
+}
+
 std::string interpreter_warning(const Profile& profile) {
   if (profile.interpreter.empty()) return "";
   return fmt::format(

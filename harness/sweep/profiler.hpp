@@ -29,6 +29,10 @@ struct Profile {
   // The interpreter most samples ran in (python3, node), whose frames are
   // its own, not the server's code; empty for a compiled server.
   std::string interpreter;
+
+  // `cpu_us` (the server's CPU per request) split by each kind's share of
+  // the samples, in cpu_kinds()'s order; empty when there are none.
+  std::vector<double> split(double cpu_us) const;
 };
 
 // What a row says of a profile whose frames are an interpreter's ("" for
