@@ -18,8 +18,7 @@
 #include "harness/hosts/agents.hpp"
 #include "harness/results/steady.hpp"
 #include "harness/sweep/plan.hpp"
-#include "harness/sweep/profiler.hpp"
-#include "harness/sweep/syscall_counter.hpp"
+#include "harness/sweep/server_watch.hpp"
 #include "harness/sweep/workloads.hpp"
 #include "loadgen/hist_file.hpp"
 #include "loadgen/report.hpp"
@@ -38,84 +37,6 @@ std::string slug(std::string_view text) {
     out += std::isalnum(static_cast<unsigned char>(c)) || c == '=' || c == '.' ? c : '_';
   return out.empty() ? "hello" : out;
 }
-
-// Samples the server's process tree while a point runs: memory, threads and
-// processes from the window's first moment and every 50 ms, context switches
-// as often as their cost allows, CPU and TCP counters when the measured
-// window opens (warm-up and connecting are not charged).
-class ServerSampler {
- public:
-  explicit ServerSampler(pid_t pid) : pid_(pid), thread_([this] { loop(); }) {}
-  ~ServerSampler() { finish(); }
-
-  // At the window's edge (LoadConfig::on_window_open): the figures the
-  // window is measured from, read here so that they are exact, and a first
-  // reading of memory and threads that is surely inside the window.
-  void open_window() {
-    {
-      std::lock_guard lock(mutex_);
-      cpu_at_start_ = read_tree_cpu(pid_);
-      tcp_at_start_ = read_tcp_counters(pid_);
-      sample_memory();
-      switches_.start(read_tree_switches(pid_));
-      window_open_ = true;
-    }
-    wake_.notify_all();
-  }
-
-  void finish() {
-    {
-      std::lock_guard lock(mutex_);
-      done_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  }
-  std::optional<TreeCpu> cpu_at_start() const { return cpu_at_start_; }
-  TcpCounters tcp_at_start() const { return tcp_at_start_; }
-  const TreeMemory& peak() const { return peak_; }
-  const SwitchCounter& switches() const { return switches_; }
-
- private:
-  void sample_memory() {
-    if (auto memory = read_tree_memory(pid_)) {
-      peak_.rss_kb = std::max(peak_.rss_kb, memory->rss_kb);
-      peak_.threads = std::max(peak_.threads, memory->threads);
-      peak_.processes = std::max(peak_.processes, memory->processes);
-    }
-  }
-
-  // Memory every 50 ms (one status file per process); switches read every
-  // thread's status, which with 10 000 threads takes longer than 50 ms, so
-  // they are read at most a fifth of the time instead of taking a CPU from
-  // the load generator or the server.
-  void loop() {
-    std::unique_lock lock(mutex_);
-    wake_.wait(lock, [&] { return done_ || window_open_; });
-    if (!window_open_) return;
-    auto next_switches = Clock::now();
-    do {
-      sample_memory();
-      if (const auto began = Clock::now(); began >= next_switches) {
-        switches_.sample(read_tree_switches(pid_));
-        const auto now = Clock::now();
-        next_switches = now + 4 * (now - began);
-      }
-    } while (!wake_.wait_for(lock, std::chrono::milliseconds(50), [&] { return done_; }));
-    switches_.sample(read_tree_switches(pid_));
-  }
-
-  pid_t pid_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool done_ = false;
-  bool window_open_ = false;
-  std::optional<TreeCpu> cpu_at_start_;
-  TcpCounters tcp_at_start_;
-  TreeMemory peak_;
-  SwitchCounter switches_;
-  std::thread thread_;  // last: starts after the members it uses exist
-};
 
 // Until the server has accepted `total` connections in all, or has taken
 // none for 5 s (it holds what it can; a dropped SYN is retried 1, 2 and
@@ -174,12 +95,64 @@ void fill_waiting(ResultRow& row,
   row.queued_waiting_age_mean_us = queued.age_mean_us();
 }
 
-// The server's CPU per request split by the profile's shares of samples;
-// nothing when perf sampled nothing.
-void fill_profile(ResultRow& row, const std::optional<Profile>& profile) {
-  if (!profile) return;
-  for (const double us : profile->split(row.server_cpu_us_per_request))
+// The server's CPU per request split by the profile's shares of samples.
+void fill_profile(ResultRow& row, const Profile& profile) {
+  for (const double us : profile.split(row.server_cpu_us_per_request))
     row.cpu_us_by_kind.push_back(us);
+}
+
+// The server's process tree over the window: CPU (per request the load
+// counted), peak memory, switches and TCP's counters.
+void fill_server_tree(ResultRow& row, const ServerWindow& window, uint64_t requests) {
+  if (window.cpu_start && window.cpu_end) {
+    row.server_user_s = window.cpu_end->user_s - window.cpu_start->user_s;
+    row.server_system_s = window.cpu_end->system_s - window.cpu_start->system_s;
+    if (requests > 0)
+      row.server_cpu_us_per_request =
+          (row.server_user_s + row.server_system_s) * 1e6 / static_cast<double>(requests);
+  }
+  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
+  row.server_rss_max_kb = window.peak.rss_kb;
+  row.server_threads_max = window.peak.threads;
+  row.server_processes_max = window.peak.processes;
+  row.server_ctx_voluntary = window.voluntary;
+  row.server_ctx_involuntary = window.involuntary;
+  const TcpCounters& start = window.tcp_start;
+  const TcpCounters& end = window.tcp_end;
+  row.listen_overflows = grew(end.listen_overflows, start.listen_overflows);
+  row.listen_drops = grew(end.listen_drops, start.listen_drops);
+  row.tcp_retransmits = grew(end.retransmits, start.retransmits);
+  row.tcp_resets = grew(end.resets, start.resets);
+}
+
+// An own model's counters over the window: requests, refusals, accepts per
+// acceptor and the stages; the stages' windows, for the .hlog.
+std::optional<StageWindows> fill_server_counters(ResultRow& row, const ServerWindow& window,
+                                                 double answered_mean_us) {
+  const auto& start = window.counters_start;
+  const auto& end = window.counters_end;
+  if (!start || !end) return std::nullopt;
+  row.server_requests = end->requests - start->requests;
+  row.server_refused = end->refused - start->refused;
+  row.server_timed_out = end->timed_out - start->timed_out;
+  row.server_rejected = end->rejected - start->rejected;
+  std::vector<uint64_t> accepts;
+  for (size_t s = 0; s < servers::kCounterSlots; ++s)
+    if ((end->acceptor_slots >> s) & 1)
+      accepts.push_back(end->accepted_by_slot[s] - start->accepted_by_slot[s]);
+  row.server_accepts_per_thread = fmt::format("{}", fmt::join(accepts, "|"));
+  StageWindows stages = end->stages_since(*start);
+  fill_stages(row, stages, answered_mean_us);
+  if (window.counters_close) fill_waiting(row, window.counters_close->waiting);
+  return stages;
+}
+
+// Per request the server counted; a server without our counters, per
+// answer the load counted.
+void fill_syscalls(ResultRow& row, std::optional<uint64_t> calls, uint64_t requests) {
+  const uint64_t answered = row.server_requests.value_or(requests);
+  if (calls && answered > 0)
+    row.server_syscalls_per_request = static_cast<double>(*calls) / static_cast<double>(answered);
 }
 
 void fill_load_figures(ResultRow& row, const loadgen::LoadResult& result) {
@@ -245,10 +218,9 @@ std::vector<double> PointMeasurer::agent_clock_offsets() const {
 PointMeasurer::PointMeasurer(const SweepConfig& config, const std::atomic<bool>* cancel)
     : config_(config), cancel_(cancel) {}
 
-ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
-  ResultRow row = row_for(point, config_.model(point.model));
+loadgen::LoadConfig PointMeasurer::load_for(const PointId& point, uint16_t port, ResultRow& row) {
   loadgen::LoadConfig load;
-  load.targets = workload_targets(config_.host, server.port(), point.workload);
+  load.targets = workload_targets(config_.host, port, point.workload);
   load.connections = point.connections;
   load.threads = config_.load_threads;
   load.duration = config_.duration;
@@ -275,128 +247,41 @@ ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
     load.warmup = {};
   }
   if (!config_.warmup_auto) row.warmup_s = std::chrono::duration<double>(load.warmup).count();
+  return load;
+}
 
-  // The server's counters as the window opens (every load thread waits at
-  // its edge while they are read) and after it closes: the server's count
-  // and the client's then differ only by the requests in flight at either
-  // edge.
-  std::optional<servers::CounterValues> counters_start;
-  // The server's process tree over the window: sampled from /proc here, or
-  // reported by the server itself with its snapshots when it runs over ssh.
-  const bool remote = server.remote();
-  std::optional<SyscallCounter> syscalls;
-  if (!remote && config_.count_syscalls && SyscallCounter::unavailable_reason().empty())
-    syscalls.emplace(server.pid());
-  std::optional<Profiler> profiler;
-  if (!remote && config_.profile && Profiler::unavailable_reason().empty())
-    profiler.emplace(server.pid(), config_.server_cpus);
-  std::optional<ServerSampler> sampler;
-  if (!remote) sampler.emplace(server.pid());
-  std::optional<TreeFigures> tree_start;
-  load.on_window_open = [&] {
-    counters_start = server.snapshot();
-    if (sampler) sampler->open_window();
-    if (remote) tree_start = server.last_tree();
-    if (syscalls) syscalls->enable();
-    if (profiler) profiler->start();
-  };
-  // What the server holds waiting as the window closes, before any
-  // connection does.
-  std::optional<servers::CounterValues> counters_close;
-  load.on_window_close = [&] { counters_close = server.snapshot(); };
-  if (!config_.model(point.model).external)
+ResultRow PointMeasurer::measure(ServerProcess& server, const PointId& point) {
+  ResultRow row = row_for(point, config_.model(point.model));
+  loadgen::LoadConfig load = load_for(point, server.port(), row);
+  const bool external = config_.model(point.model).external;
+  const std::unique_ptr<ServerWatch> watch = watch_server(server, config_);
+  load.on_window_open = [&watch] { watch->open_window(); };
+  load.on_window_close = [&watch] { watch->close_window(); };
+  if (!external)
     load.on_idle_connected = [&server, before = server.snapshot()](int open) {
       if (before) wait_for_accepts(server, before->accepted + static_cast<uint64_t>(open));
     };
-  AgentsResult load_run = run(load);
-  loadgen::LoadResult result = std::move(load_run.merged);
-  const std::string agents_error = std::move(load_run.error);
+  const AgentsResult load_run = run(load);
+  const loadgen::LoadResult& result = load_run.merged;
   if (!config_.load_hosts.empty()) {
     row.load_hosts = load_hosts_text(config_.load_hosts);
     write_agents_file(point, config_.load_hosts, load_run.each);
   }
-  if (syscalls) syscalls->disable();
-  if (profiler) profiler->stop();
-  const std::optional<servers::CounterValues> counters_end = server.snapshot();
-  std::optional<StageWindows> stages;  // an own model's, below
-
-  // What the server did over the window, however it was learnt.
-  std::optional<TreeCpu> cpu_start, cpu_end;
-  TreeMemory peak;
-  uint64_t voluntary = 0, involuntary = 0;
-  TcpCounters tcp_start, tcp_end;
-  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
-  if (sampler) {
-    cpu_end = read_tree_cpu(server.pid());
-    // Read through the server's /proc: nothing to read once it has exited.
-    tcp_end = read_tcp_counters(server.pid());
-    sampler->finish();
-    cpu_start = sampler->cpu_at_start();
-    peak = sampler->peak();
-    voluntary = sampler->switches().voluntary();
-    involuntary = sampler->switches().involuntary();
-    tcp_start = sampler->tcp_at_start();
-  } else if (const auto& tree_end = server.last_tree(); tree_start && tree_end) {
-    // Two readings, not a sampled peak: the larger of the window's edges.
-    cpu_start = tree_start->cpu;
-    cpu_end = tree_end->cpu;
-    peak.rss_kb = std::max(tree_start->memory.rss_kb, tree_end->memory.rss_kb);
-    peak.threads = std::max(tree_start->memory.threads, tree_end->memory.threads);
-    peak.processes = std::max(tree_start->memory.processes, tree_end->memory.processes);
-    voluntary = grew(tree_end->voluntary_switches, tree_start->voluntary_switches);
-    involuntary = grew(tree_end->involuntary_switches, tree_start->involuntary_switches);
-    tcp_start = tree_start->tcp;
-    tcp_end = tree_end->tcp;
-  }
+  const ServerWindow window = watch->finish();
 
   fill_load_figures(row, result);
-  if (cpu_start && cpu_end) {
-    row.server_user_s = cpu_end->user_s - cpu_start->user_s;
-    row.server_system_s = cpu_end->system_s - cpu_start->system_s;
-    if (result.requests > 0)
-      row.server_cpu_us_per_request =
-          (row.server_user_s + row.server_system_s) * 1e6 / static_cast<double>(result.requests);
-  }
-  // An external server keeps none of our counters: blank, not zero.
-  if (counters_start && counters_end && !config_.model(point.model).external) {
-    row.server_requests = counters_end->requests - counters_start->requests;
-    row.server_refused = counters_end->refused - counters_start->refused;
-    row.server_timed_out = counters_end->timed_out - counters_start->timed_out;
-    row.server_rejected = counters_end->rejected - counters_start->rejected;
-    std::vector<uint64_t> accepts;
-    for (size_t s = 0; s < servers::kCounterSlots; ++s)
-      if ((counters_end->acceptor_slots >> s) & 1)
-        accepts.push_back(counters_end->accepted_by_slot[s] - counters_start->accepted_by_slot[s]);
-    row.server_accepts_per_thread = fmt::format("{}", fmt::join(accepts, "|"));
-    stages = counters_end->stages_since(*counters_start);
-    fill_stages(row, *stages, result.answered_mean_us());
-    if (counters_close) fill_waiting(row, counters_close->waiting);
-  }
-  // Per request the server counted; a server without our counters, per
-  // answer the load counted.
-  if (const auto calls = syscalls ? syscalls->finish() : std::nullopt; calls) {
-    const uint64_t answered = row.server_requests.value_or(result.requests);
-    if (answered > 0)
-      row.server_syscalls_per_request = static_cast<double>(*calls) / static_cast<double>(answered);
-  }
-  row.server_rss_max_kb = peak.rss_kb;
-  row.server_threads_max = peak.threads;
-  row.server_processes_max = peak.processes;
-  row.server_ctx_voluntary = voluntary;
-  row.server_ctx_involuntary = involuntary;
-  row.listen_overflows = grew(tcp_end.listen_overflows, tcp_start.listen_overflows);
-  row.listen_drops = grew(tcp_end.listen_drops, tcp_start.listen_drops);
-  row.tcp_retransmits = grew(tcp_end.retransmits, tcp_start.retransmits);
-  row.tcp_resets = grew(tcp_end.resets, tcp_start.resets);
+  fill_server_tree(row, window, result.requests);
+  std::optional<StageWindows> stages;  // an own model's: an external keeps none of our counters
+  if (!external) stages = fill_server_counters(row, window, result.answered_mean_us());
+  fill_syscalls(row, window.syscalls, result.requests);
   row.artifacts = write_artifacts(point, load, result, stages);
   std::vector<std::string> warnings = loadgen::warnings(load, result);
-  if (profiler) {
-    const std::optional<Profile> profile = profiler->finish(artifact_path(point));
-    fill_profile(row, profile);
-    if (profile && !profile->interpreter.empty()) warnings.push_back(interpreter_warning(*profile));
+  if (const std::optional<Profile> profile = watch->profile(artifact_path(point))) {
+    fill_profile(row, *profile);
+    if (!profile->interpreter.empty()) warnings.push_back(interpreter_warning(*profile));
   }
   row.warnings = fmt::format("{}", fmt::join(warnings, "; "));
-  row.error = point_failure(point, result, agents_error, server.poll_exit());
+  row.error = point_failure(point, result, load_run.error, server.poll_exit());
   row.timestamp = utc_now("%Y-%m-%dT%H:%M:%SZ");
   return row;
 }

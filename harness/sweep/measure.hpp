@@ -40,6 +40,9 @@ class PointMeasurer {
   std::string write_artifacts(
       const PointId& point, const loadgen::LoadConfig& load, const loadgen::LoadResult& result,
       const std::optional<std::array<servers::StageHistogram, servers::kStages>>& stages);
+  // The point's load; with --warmup auto, after warming the server up
+  // (the row's warmup_s says how long either way).
+  loadgen::LoadConfig load_for(const PointId& point, uint16_t port, ResultRow& row);
   // A load from this process, or from the load hosts' agents merged.
   AgentsResult run(const loadgen::LoadConfig& load);
   // `--warmup auto`: the point's load, one second at a time (without its
