@@ -9,9 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <memory>
-#include <set>
 #include <stdexcept>
 
 #include "harness/base/build_info.hpp"
@@ -26,6 +24,7 @@
 #include "harness/sweep/measure.hpp"
 #include "harness/sweep/models.hpp"
 #include "harness/sweep/plan.hpp"
+#include "harness/sweep/point_source.hpp"
 #include "harness/sweep/profiler.hpp"
 #include "harness/sweep/progress.hpp"
 #include "harness/sweep/server_checks.hpp"
@@ -127,6 +126,120 @@ int finish_sweep(const SweepConfig& config, const std::string& started, const Se
   return failed > 0 ? 1 : 0;
 }
 
+// One point against its model's server, started afresh for a new model or
+// when the last one died; a point that cannot be measured is an error row.
+// An --external server is checked before its first point, and one that
+// failed is not started again for its other points.
+class PointRunner {
+ public:
+  explicit PointRunner(const SweepConfig& config)
+      : config_(config),
+        measurer_(config, &g_interrupted),
+        checks_(config),
+        header_timeout_(server_header_timeout(config)),
+        max_connections_(server_max_connections(config)) {}
+
+  ResultRow measure(const PointId& point) {
+    if (point.model != current_model_ || (server_ && !server_->poll_exit().empty())) {
+      server_.reset();
+      current_model_ = point.model;
+    }
+    const SweepModel& model = config_.model(point.model);
+    try {
+      refuse_unmeasurable(model, point);
+      checks_.refuse_if_failed(model);
+      if (!server_) server_ = start_server(model);
+      checks_.check_once(model, server_->port());
+      return measurer_.measure(*server_, point);
+    } catch (const std::exception& e) {
+      ResultRow row = row_for(point, model);
+      row.error = e.what();
+      server_.reset();
+      return row;
+    }
+  }
+  // A point cut short is no result: its files go.
+  void discard(const PointId& point) const { measurer_.discard(point); }
+  void stop() { server_.reset(); }
+  const ServerChecks& checks() const { return checks_; }
+
+ private:
+  static void refuse_unmeasurable(const SweepModel& model, const PointId& point) {
+    if (!model.unavailable.empty())
+      throw std::runtime_error(
+          fmt::format("{} cannot run here: {}", model.spec.name, model.unavailable));
+    if (!model.workload && !point.workload.empty())
+      throw std::runtime_error(fmt::format(
+          "{} serves only the hello workload: '{}' would be ignored", point.model, point.workload));
+  }
+
+  std::unique_ptr<ServerProcess> start_server(const SweepModel& model) const {
+    return std::make_unique<ServerProcess>(
+        ServerProcess::Options{.binary = model.binary,
+                               .model = model.spec.name,
+                               .command = model.command,
+                               .host = config_.host,
+                               .threads = model.threads(config_.server_threads),
+                               .cpus = config_.server_cpus,
+                               .header_timeout = header_timeout_,
+                               .max_connections = max_connections_,
+                               .uring = model.spec.setup,
+                               .attribution = config_.attribution && !model.external,
+                               .where = config_.server_host});
+  }
+
+  const SweepConfig& config_;
+  PointMeasurer measurer_;
+  ServerChecks checks_;
+  const std::chrono::milliseconds header_timeout_;
+  const int max_connections_;
+  std::unique_ptr<ServerProcess> server_;
+  std::string current_model_;
+};
+
+void print_banner(const SweepConfig& config, const PointSource& source) {
+  if (!config.question.empty()) fmt::print("{}\n", config.question);
+  if (!config.expect.empty()) fmt::print("Expected: {}\n", config.expect);
+  fmt::print("cmbench run{}: {} {}{}, {} + {} warm-up each; server CPUs [{}], load CPUs [{}]\n",
+             config.scenario.empty() ? "" : " " + config.scenario, source.planned(),
+             source.searches() ? "searches" : "points",
+             source.already() == 0 ? "" : fmt::format(" ({} already in the CSV)", source.already()),
+             loadgen::format_nanos(static_cast<double>(config.duration.count())),
+             config.warmup_auto ? std::string("auto")
+                                : loadgen::format_nanos(static_cast<double>(config.warmup.count())),
+             fmt::join(config.server_cpus, ","), fmt::join(config.load_cpus, ","));
+  std::fflush(stdout);
+}
+
+void catch_interrupts() {
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+// Every point the source gives, each row written as it is measured, until
+// the source ends or an interrupt; the rows kept.
+size_t measure_points(PointSource& source, PointRunner& runner, CsvWriter& csv) {
+  size_t kept = 0;
+  const auto sweep_start = Clock::now();
+  while (!g_interrupted) {
+    const std::optional<PointId> point = source.next();
+    if (!point) break;
+    ResultRow row = runner.measure(*point);
+    if (g_interrupted) {  // a cut-short point is not a result
+      runner.discard(*point);
+      break;
+    }
+    source.take(row);
+    csv.write(row);
+    ++kept;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - sweep_start).count();
+    print_progress(source.where(), row, source.seconds_left(elapsed));
+  }
+  return kept;
+}
+
 }  // namespace
 
 int run_sweep(SweepConfig config) {
@@ -137,139 +250,16 @@ int run_sweep(SweepConfig config) {
   if (config.out.empty())
     config.out = fmt::format("results/{}-{}.csv", config.scenario.empty() ? "run" : config.scenario,
                              utc_now("%Y%m%d-%H%M%S"));
-  // With --resume, the points measured already; a search instead takes
-  // the rows it asks for as it goes (below), so it plans every search.
-  const bool search = !config.search.empty();
-  const std::set<PointId> done =
-      config.resume && !search ? measured_points(config.out) : std::set<PointId>();
-  std::map<PointId, ResultRow> earlier;
-  if (config.resume && search && std::filesystem::exists(config.out))
-    for (auto& row : read_result_rows(config.out))
-      if (row.search_step) earlier.emplace(static_cast<const PointId&>(row), std::move(row));
+  const std::unique_ptr<PointSource> source = point_source(config);  // reads --resume's CSV
   CsvWriter csv(config.out);
   const std::string started = utc_now("%Y-%m-%dT%H:%M:%SZ");
   write_manifest(config, started);
-  const std::vector<PointId> points = plan_points(config, done);
-
-  if (!config.question.empty()) fmt::print("{}\n", config.question);
-  if (!config.expect.empty()) fmt::print("Expected: {}\n", config.expect);
-  fmt::print("cmbench run{}: {} {}{}, {} + {} warm-up each; server CPUs [{}], load CPUs [{}]\n",
-             config.scenario.empty() ? "" : " " + config.scenario, points.size(),
-             search ? "searches" : "points",
-             done.empty() && earlier.empty()
-                 ? ""
-                 : fmt::format(" ({} already in the CSV)", done.size() + earlier.size()),
-             loadgen::format_nanos(static_cast<double>(config.duration.count())),
-             config.warmup_auto ? std::string("auto")
-                                : loadgen::format_nanos(static_cast<double>(config.warmup.count())),
-             fmt::join(config.server_cpus, ","), fmt::join(config.load_cpus, ","));
-  std::fflush(stdout);
-
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
-
-  PointMeasurer measurer(config, &g_interrupted);
-  size_t kept = 0;
-  const auto sweep_start = Clock::now();
-  const std::chrono::milliseconds header_timeout = server_header_timeout(config);
-  const int max_connections = server_max_connections(config);
-  std::unique_ptr<ServerProcess> server;
-  std::string current_model;
-  ServerChecks checks(config);
-  // One point against its model's server, started afresh for a new model
-  // or when the last one died; a point that cannot be measured is an error
-  // row. An --external server is checked before its first point, and one
-  // that failed is not started again for its other points.
-  const auto measure = [&](const PointId& point) {
-    if (point.model != current_model || (server && !server->poll_exit().empty())) {
-      server.reset();
-      current_model = point.model;
-    }
-    const SweepModel& model = config.model(point.model);
-    ResultRow row;
-    try {
-      if (!model.unavailable.empty())
-        throw std::runtime_error(
-            fmt::format("{} cannot run here: {}", model.spec.name, model.unavailable));
-      if (!model.workload && !point.workload.empty())
-        throw std::runtime_error(
-            fmt::format("{} serves only the hello workload: '{}' would be ignored", point.model,
-                        point.workload));
-      checks.refuse_if_failed(model);
-      if (!server) {
-        server = std::make_unique<ServerProcess>(
-            ServerProcess::Options{.binary = model.binary,
-                                   .model = model.spec.name,
-                                   .command = model.command,
-                                   .host = config.host,
-                                   .threads = model.threads(config.server_threads),
-                                   .cpus = config.server_cpus,
-                                   .header_timeout = header_timeout,
-                                   .max_connections = max_connections,
-                                   .uring = model.spec.setup,
-                                   .attribution = config.attribution && !model.external,
-                                   .where = config.server_host});
-      }
-      checks.check_once(model, server->port());
-      row = measurer.measure(*server, point);
-    } catch (const std::exception& e) {
-      row = row_for(point, model);
-      row.error = e.what();
-      server.reset();
-    }
-    return row;
-  };
-  const auto elapsed = [&] {
-    return std::chrono::duration<double>(Clock::now() - sweep_start).count();
-  };
-  if (!search) {
-    for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
-      const ResultRow row = measure(points[i]);
-      if (g_interrupted) {  // a cut-short point is not a result
-        measurer.discard(points[i]);
-        break;
-      }
-      csv.write(row);
-      ++kept;
-      print_progress(
-          fmt::format("{}/{}", i + 1, points.size()), row,
-          elapsed() / static_cast<double>(i + 1) * static_cast<double>(points.size() - i - 1));
-    }
-  } else {
-    // Each planned point is a search's closed-loop probe; the search
-    // chooses the rest. A row an earlier run wrote for the point the
-    // search asks for is taken as it stands (--resume).
-    const SearchSettings settings{config.slo_p99_ms, config.search_resolution};
-    for (size_t i = 0; i < points.size() && !g_interrupted; ++i) {
-      RateSearch finder(settings);
-      while (const std::optional<SearchProbe> probe = finder.next()) {
-        PointId point = points[i];
-        point.rate = probe->rate;
-        point.repetition = probe->repetition;
-        if (const auto found = earlier.find(point); found != earlier.end()) {
-          finder.take(found->second);
-          continue;
-        }
-        ResultRow row = measure(point);
-        if (g_interrupted) {
-          measurer.discard(point);
-          break;
-        }
-        row.search_step = probe->step;
-        csv.write(row);
-        ++kept;
-        finder.take(row);
-        print_progress(fmt::format("{}/{} step {}", i + 1, points.size(), probe->step), row, -1);
-      }
-      if (!g_interrupted)
-        fmt::print("  {} c={}: {}\n", points[i].model, points[i].connections,
-                   describe_search(finder.outcome()));
-    }
-  }
-  server.reset();
-  return finish_sweep(config, started, checks, kept);
+  print_banner(config, *source);
+  catch_interrupts();
+  PointRunner runner(config);
+  const size_t kept = measure_points(*source, runner, csv);
+  runner.stop();
+  return finish_sweep(config, started, runner.checks(), kept);
 }
 
 }  // namespace cmb::harness
