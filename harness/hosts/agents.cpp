@@ -211,121 +211,169 @@ std::string agents_summary_json(const std::vector<HostSpec>& hosts,
   return Json{{"agents", agents}}.dump(2) + "\n";
 }
 
-AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostSpec>& hosts,
-                        const std::vector<double>& clock_offsets_ms,
-                        const std::atomic<bool>* cancel) {
-  using std::chrono::system_clock;
-  using Steady = std::chrono::steady_clock;
-  const bool over_ssh = std::any_of(hosts.begin(), hosts.end(), [](const HostSpec& host) {
-    return host.kind == HostSpec::Kind::kSsh;
-  });
+namespace {
 
+using Steady = std::chrono::steady_clock;
+
+bool over_ssh(const std::vector<HostSpec>& hosts) {
+  return std::any_of(hosts.begin(), hosts.end(),
+                     [](const HostSpec& host) { return host.kind == HostSpec::Kind::kSsh; });
+}
+
+// The last line of `text` without its newlines.
+std::string_view last_line(std::string_view text) {
+  while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  const size_t cut = text.rfind('\n');
+  return cut == std::string_view::npos ? text : text.substr(cut + 1);
+}
+
+// One point's agents through the protocol's phases: started, each ready,
+// sent one start instant, held at the window's edge until all are there,
+// then each one's result read and merged.
+class AgentGroup {
+ public:
+  AgentGroup(const loadgen::LoadConfig& load, const std::vector<HostSpec>& hosts,
+             const std::atomic<bool>* cancel)
+      : load_(load),
+        hosts_(hosts),
+        cancel_(cancel),
+        over_ssh_(over_ssh(hosts)),
+        agents_(hosts.size()) {}
+
+  void start();
+  bool wait_ready();
+  Steady::time_point send_start(const std::vector<double>& clock_offsets_ms);
+  void stop_all() {
+    for (auto& agent : agents_) agent.stdin_write.reset();  // each ends at once
+  }
+  bool run_window(Steady::time_point give_up);
+  AgentsResult collect(bool late);
+
+ private:
   struct Agent {
     pid_t pid = -1;
     net::Fd stdin_write;  // the start instant goes here; closing it stops the agent
     std::string out, err;
     bool ready() const { return out.starts_with("ready\n"); }
+    bool at_edge() const { return out.find("\nedge\n") != std::string::npos; }
   };
-  const int n = static_cast<int>(hosts.size());
-  std::vector<Agent> agents(hosts.size());
-  OutputCollector collector;
+  bool cancelled() const { return cancel_ != nullptr && cancel_->load(); }
+  bool all_ready() const {
+    return std::all_of(agents_.begin(), agents_.end(), [](const Agent& a) { return a.ready(); });
+  }
+  loadgen::LoadResult result_of(Agent& agent, bool late);
+
+  const loadgen::LoadConfig& load_;
+  const std::vector<HostSpec>& hosts_;
+  const std::atomic<bool>* cancel_;
+  const bool over_ssh_;
+  std::vector<Agent> agents_;
+  OutputCollector collector_;
+};
+
+void AgentGroup::start() {
+  const int n = static_cast<int>(hosts_.size());
   for (int k = 0; k < n; ++k) {
-    const bool ssh = hosts[k].kind == HostSpec::Kind::kSsh;
-    std::vector<std::string> command = {cmbench_on(hosts[k]), "load"};
-    loadgen::LoadConfig mine = load;
-    if (ssh) mine.cpus.clear();  // this machine's CPU numbers mean nothing there
+    std::vector<std::string> command = {cmbench_on(hosts_[k]), "load"};
+    loadgen::LoadConfig mine = load_;
+    // This machine's CPU numbers mean nothing on another.
+    if (hosts_[k].kind == HostSpec::Kind::kSsh) mine.cpus.clear();
     const auto args = agent_arguments(mine, k, n);
     command.insert(command.end(), args.begin(), args.end());
     int in[2];
     if (::pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     net::Fd in_read(in[0]);
-    agents[k].stdin_write.reset(in[1]);
-    agents[k].pid = collector.start(command_on(hosts[k], command), in_read.get(), &agents[k].out,
-                                    &agents[k].err);
+    Agent& agent = agents_[static_cast<size_t>(k)];
+    agent.stdin_write.reset(in[1]);
+    agent.pid =
+        collector_.start(command_on(hosts_[k], command), in_read.get(), &agent.out, &agent.err);
   }
-  // Every agent connects (and opens its idle connections), says "ready",
-  // and waits for the start instant: however long each took to start (an
-  // ssh login on a loaded machine can take seconds), they start together.
-  const auto set_up_by = Steady::now() + load.idle_connect_timeout * 2 + std::chrono::seconds(30);
-  const auto all_ready = [&agents] {
-    return std::all_of(agents.begin(), agents.end(), [](const Agent& a) { return a.ready(); });
-  };
-  while (!all_ready() && collector.open() == 2 * agents.size() && Steady::now() < set_up_by &&
-         !(cancel != nullptr && cancel->load()))
-    collector.pump(std::min(set_up_by, Steady::now() + std::chrono::milliseconds(100)));
+}
+
+// Every agent connects (and opens its idle connections), says "ready",
+// and waits for the start instant: however long each took to start (an
+// ssh login on a loaded machine can take seconds), they start together.
+bool AgentGroup::wait_ready() {
+  const auto set_up_by = Steady::now() + load_.idle_connect_timeout * 2 + std::chrono::seconds(30);
+  while (!all_ready() && collector_.open() == 2 * agents_.size() && Steady::now() < set_up_by &&
+         !cancelled())
+    collector_.pump(std::min(set_up_by, Steady::now() + std::chrono::milliseconds(100)));
+  return all_ready();
+}
+
+// One instant, each agent told it on its own clock; returns it on the
+// steady clock, which the window is timed by.
+Steady::time_point AgentGroup::send_start(const std::vector<double>& clock_offsets_ms) {
   // A start line takes one write through a session that is already up.
   const std::chrono::milliseconds lead =
-      over_ssh ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(100);
-  const auto start_at = system_clock::now() + lead;
-  // The same instant on the steady clock, which the window is timed by.
+      over_ssh_ ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(100);
+  const auto start_at = std::chrono::system_clock::now() + lead;
   const auto steady_start = Steady::now() + lead;
   const int64_t start_at_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(start_at.time_since_epoch()).count();
-  if (all_ready()) {
-    for (int k = 0; k < n; ++k) {
-      const double offset_ms = static_cast<size_t>(k) < clock_offsets_ms.size()
-                                   ? clock_offsets_ms[static_cast<size_t>(k)]
-                                   : 0.0;
-      const std::string line =
-          fmt::format("{}\n", start_at_ns + static_cast<int64_t>(offset_ms * 1e6));
-      [[maybe_unused]] const auto written =
-          ::write(agents[k].stdin_write.get(), line.data(), line.size());
-    }
-  } else {
-    for (auto& agent : agents) agent.stdin_write.reset();  // no start: each ends at once
+  for (size_t k = 0; k < agents_.size(); ++k) {
+    const double offset_ms = k < clock_offsets_ms.size() ? clock_offsets_ms[k] : 0.0;
+    const std::string line =
+        fmt::format("{}\n", start_at_ns + static_cast<int64_t>(offset_ms * 1e6));
+    [[maybe_unused]] const auto written =
+        ::write(agents_[k].stdin_write.get(), line.data(), line.size());
   }
+  return steady_start;
+}
 
-  const auto give_up = steady_start + load.warmup + load.duration + load.timeout +
-                       std::chrono::seconds(30) +
-                       (over_ssh ? std::chrono::seconds(10) : std::chrono::seconds(0));
-  // Each agent says "edge" when its window opens and waits, its load
-  // threads paused; once every live agent is there, the server's counters
-  // are read (on_window_open) and each is told "go". The server's count and
-  // the agents' then differ only by the requests in flight at the edges.
+// Each agent says "edge" when its window opens and waits, its load threads
+// paused; once every live agent is there, the server's counters are read
+// (on_window_open) and each is told "go". The server's count and the
+// agents' then differ only by the requests in flight at the edges. Returns
+// whether the window opened.
+bool AgentGroup::run_window(Steady::time_point give_up) {
   bool window_open = false;
-  const auto at_edge = [](const Agent& a) { return a.out.find("\nedge\n") != std::string::npos; };
-  bool cancelled = false;
-  while (collector.open() > 0 && Steady::now() < give_up) {
-    if (!window_open && std::all_of(agents.begin(), agents.end(), [&](const Agent& a) {
-          return at_edge(a) || collector.finished(&a.out);  // there, or gone
+  bool stopped = false;
+  while (collector_.open() > 0 && Steady::now() < give_up) {
+    if (!window_open && std::all_of(agents_.begin(), agents_.end(), [&](const Agent& a) {
+          return a.at_edge() || collector_.finished(&a.out);  // there, or gone
         })) {
-      if (load.on_window_open) load.on_window_open();
-      for (auto& agent : agents)
+      if (load_.on_window_open) load_.on_window_open();
+      for (auto& agent : agents_)
         if (agent.stdin_write) [[maybe_unused]]
           const auto written = ::write(agent.stdin_write.get(), "go\n", 3);
       window_open = true;
     }
-    if (!cancelled && cancel != nullptr && cancel->load()) {
-      cancelled = true;
-      for (auto& agent : agents) agent.stdin_write.reset();
+    if (!stopped && cancelled()) {
+      stopped = true;
+      stop_all();
     }
-    collector.pump(Steady::now() + std::chrono::milliseconds(100));  // returns as lines come
+    collector_.pump(Steady::now() + std::chrono::milliseconds(100));  // returns as lines come
   }
+  return window_open;
+}
+
+// Its last line is the result ("ready" came first). `late`: the group's
+// time is up, so an agent still running is not waited for.
+loadgen::LoadResult AgentGroup::result_of(Agent& agent, bool late) {
+  agent.stdin_write.reset();
+  if (agent.pid < 0) throw std::runtime_error("could not be started");
+  const int status =
+      wait_child(agent.pid, late ? std::chrono::seconds(0) : std::chrono::seconds(5));
+  if (status != 0)
+    throw std::runtime_error(status < 0 ? "ended by a signal, or not in time"
+                                        : fmt::format("exit {}", status));
+  return parse_agent_result(last_line(agent.out));
+}
+
+// Merged as one generator's threads merge: the longest window, opened at
+// the earliest agent's start. The first agent that failed is the error.
+AgentsResult AgentGroup::collect(bool late) {
   AgentsResult result;
-  for (int k = 0; k < n; ++k) {
-    Agent& agent = agents[k];
-    agent.stdin_write.reset();
-    const std::string host = hosts[k].text();
+  for (size_t k = 0; k < agents_.size(); ++k) {
     loadgen::LoadResult one;
     try {
-      if (agent.pid < 0) throw std::runtime_error("could not be started");
-      const int status = wait_child(
-          agent.pid, Steady::now() >= give_up ? std::chrono::seconds(0) : std::chrono::seconds(5));
-      if (status != 0)
-        throw std::runtime_error(status < 0 ? "ended by a signal, or not in time"
-                                            : fmt::format("exit {}", status));
-      // Its last line is the result ("ready" came first).
-      std::string_view out = agent.out;
-      while (!out.empty() && out.back() == '\n') out.remove_suffix(1);
-      const size_t last = out.rfind('\n');
-      one = parse_agent_result(last == std::string_view::npos ? out : out.substr(last + 1));
+      one = result_of(agents_[k], late);
     } catch (const std::exception& e) {
-      std::string said = agent.err;
-      while (!said.empty() && said.back() == '\n') said.pop_back();
-      if (const auto cut = said.rfind('\n'); cut != std::string::npos) said = said.substr(cut + 1);
+      const std::string said(last_line(agents_[k].err));
       if (result.error.empty())
-        result.error =
-            fmt::format("load host {}: {}{}{}", host, e.what(), said.empty() ? "" : ": ", said);
+        result.error = fmt::format("load host {}: {}{}{}", hosts_[k].text(), e.what(),
+                                   said.empty() ? "" : ": ", said);
       result.each.emplace_back();
       continue;
     }
@@ -339,7 +387,26 @@ AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostS
     result.merged.window_start_epoch_s = opened;
     result.each.push_back(std::move(one));
   }
-  if (!window_open && load.on_window_open) load.on_window_open();  // its figures exist anyway
+  return result;
+}
+
+}  // namespace
+
+AgentsResult run_agents(const loadgen::LoadConfig& load, const std::vector<HostSpec>& hosts,
+                        const std::vector<double>& clock_offsets_ms,
+                        const std::atomic<bool>* cancel) {
+  AgentGroup group(load, hosts, cancel);
+  group.start();
+  Steady::time_point start = Steady::now();
+  if (group.wait_ready())
+    start = group.send_start(clock_offsets_ms);
+  else
+    group.stop_all();  // no start
+  const auto give_up = start + load.warmup + load.duration + load.timeout +
+                       std::chrono::seconds(over_ssh(hosts) ? 40 : 30);
+  const bool window_opened = group.run_window(give_up);
+  AgentsResult result = group.collect(Steady::now() >= give_up);
+  if (!window_opened && load.on_window_open) load.on_window_open();  // its figures exist anyway
   return result;
 }
 
