@@ -49,9 +49,12 @@ MARKERS = {"circle": ("o", "", "-"), "square": ("s", "//", "--"), "triangle": ("
 _looks = {}
 
 # cmbench's metrics table (harness/results/metrics.cpp), as `cmbench metrics
-# --json` writes it: which column holds a figure and its unit.
-METRICS = {m["name"]: m for m in json.loads((Path(__file__).resolve().parent / "metrics.json")
-                                            .read_text())["metrics"]}
+# --json` writes it: which column holds a figure and its unit; with the
+# server's stages in order and the CSV's text columns, which the chart script
+# keeps no list of its own of.
+TABLE = json.loads((Path(__file__).resolve().parent / "metrics.json").read_text())
+METRICS = {m["name"]: m for m in TABLE["metrics"]}
+TEXT_COLUMNS = TABLE["text_columns"]
 
 
 def column(metric):
@@ -138,8 +141,7 @@ def use_looks_of(csv_path, models):
 
 def load(csv_path):
     """The measured rows of a results CSV, repetitions reduced to medians."""
-    text = ("timestamp", "model", "workload", "artifacts", "warnings", "error",
-            "server_accepts_per_thread", "outlier", "steady", "ramp")
+    text = TEXT_COLUMNS
     frame = pd.read_csv(csv_path, keep_default_na=False,
                         dtype={c: str for c in text if c != "timestamp"})
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -584,7 +586,7 @@ def draw_memory_and_threads(ax, part):
     return True
 
 
-STAGES = ["inbound", "queued", "service", "outbound", "unaccounted"]
+STAGES = TABLE["stages"] + ["unaccounted"]
 # From Okabe and Ito's palette too, light enough for black type inside.
 STAGE_COLOURS = {"inbound": "#56b4e9", "queued": "#e69f00", "service": "#009e73",
                  "outbound": "#cc79a7", "unaccounted": "#d9d9d9", "never answered": "#d55e00"}

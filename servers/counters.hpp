@@ -13,7 +13,7 @@
 
 #include "net/fd.hpp"
 #include "net/socket.hpp"
-#include "servers/stages.hpp"
+#include "servers/stages/stages.hpp"
 
 namespace cmb::servers {
 

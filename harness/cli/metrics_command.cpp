@@ -12,6 +12,8 @@
 #include "harness/base/json.hpp"
 #include "harness/cli/subcommands.hpp"
 #include "harness/results/metrics.hpp"
+#include "harness/results/schema.hpp"
+#include "servers/stages/stages.hpp"
 
 namespace cmb::harness {
 namespace {
@@ -36,7 +38,14 @@ std::string metrics_json() {
                     {"unit", metric.unit},
                     {"display_unit", metric.display_unit()},
                     {"better", better_name(metric.better)}});
-  return Json{{"metrics", list}}.dump(2, ' ', false) + "\n";
+  // What the charts would otherwise keep lists of: the server's stages in
+  // order, and the CSV's columns that hold text.
+  Json stages = Json::array();
+  for (const std::string_view stage : servers::kStageNames) stages.push_back(stage);
+  Json text = Json::array();
+  for (const std::string_view column : csv_text_columns()) text.push_back(column);
+  return Json{{"metrics", list}, {"stages", stages}, {"text_columns", text}}.dump(2, ' ', false) +
+         "\n";
 }
 
 void print_table() {

@@ -5,8 +5,23 @@
 
 namespace cmb::harness {
 namespace {
-// The fixed ones, then where the CPU goes by kind (run --profile): cpu_KIND.
-std::vector<Metric> with_cpu_kinds(std::vector<Metric> all) {
+
+// Where the time goes inside the server: each stage's mean over the
+// answered requests, and what the four leave of the client's mean.
+void add_stages(std::vector<Metric>& all) {
+  for (const std::string_view stage : servers::kStageNames)
+    all.push_back({std::string(stage),
+                   {stage_column(stage, "mean")},
+                   "us",
+                   Scale::kMicros,
+                   Better::kNeither,
+                   0});
+  all.push_back(
+      {"unaccounted", {"unaccounted_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0});
+}
+
+// Where the CPU goes by kind (run --profile): cpu_KIND.
+void add_cpu_kinds(std::vector<Metric>& all) {
   for (const auto& kind : cpu_kinds())
     all.push_back({"cpu_" + std::string(kind.name),
                    {cpu_kind_column(kind.name)},
@@ -14,26 +29,19 @@ std::vector<Metric> with_cpu_kinds(std::vector<Metric> all) {
                    Scale::kMicros,
                    Better::kNeither,
                    2});
-  return all;
 }
 
-}  // namespace
-
-const std::vector<Metric>& metrics() {
-  static const std::vector<Metric> all = with_cpu_kinds({
+std::vector<Metric> make_metrics() {
+  std::vector<Metric> all = {
       {"rps", {"rps"}, "req/s", Scale::kCount, Better::kHigher, 1},
       {"p50", {"latency_p50_us"}, "us", Scale::kMicros, Better::kLower, 0},
       {"p90", {"latency_p90_us"}, "us", Scale::kMicros, Better::kLower, 0},
       {"p99", {"latency_p99_us"}, "us", Scale::kMicros, Better::kLower, 0, true},
       {"p999", {"latency_p999_us"}, "us", Scale::kMicros, Better::kLower, 0, true},
       {"cpu", {"server_cpu_us_per_request"}, "us/request", Scale::kMicros, Better::kLower, 2},
-      // Where the time goes inside the server: each stage's mean over the
-      // answered requests, and what the four leave of the client's mean.
-      {"inbound", {"inbound_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
-      {"queued", {"queued_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
-      {"service", {"service_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
-      {"outbound", {"outbound_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
-      {"unaccounted", {"unaccounted_mean_us"}, "us", Scale::kMicros, Better::kNeither, 0},
+  };
+  add_stages(all);
+  const std::vector<Metric> rest = {
       // The requests never answered in the window, and their age averaged
       // over every request sent (the "never answered" part of the mean).
       {"unanswered", {"unanswered"}, "requests", Scale::kCount, Better::kNeither, 0},
@@ -54,7 +62,16 @@ const std::vector<Metric>& metrics() {
       {"imbalance", {"accept_imbalance"}, "x the mean", Scale::kCount, Better::kNeither, 2},
       // The summary's: the highest rate within the SLO (summary.hpp).
       {"knee", {}, "req/s", Scale::kCount, Better::kNeither, 0},
-  });
+  };
+  all.insert(all.end(), rest.begin(), rest.end());
+  add_cpu_kinds(all);
+  return all;
+}
+
+}  // namespace
+
+const std::vector<Metric>& metrics() {
+  static const std::vector<Metric> all = make_metrics();
   return all;
 }
 

@@ -2,6 +2,7 @@
 // (harness/results/schema.cpp; results/README.md documents each column).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "harness/results/point.hpp"
 #include "loadgen/load.hpp"
+#include "servers/stages/stages.hpp"
 
 namespace cmb::harness {
 
@@ -76,14 +78,17 @@ struct ResultRow : PointId {
   std::optional<uint64_t> server_refused;
   std::optional<uint64_t> server_timed_out;
   std::optional<uint64_t> server_rejected;
-  // Where the server's time went (servers/stages.hpp), over the requests
-  // it answered in the window: each stage's mean and p99, in µs, empty
-  // where the server does not stamp it (nginx, external servers, and
-  // inbound until the kernel's receive time is read). unaccounted is the
-  // client's mean latency less the four means: the network, the client,
-  // and what the stages miss; empty unless all four are there.
-  std::optional<double> inbound_mean_us, inbound_p99_us, queued_mean_us, queued_p99_us,
-      service_mean_us, service_p99_us, outbound_mean_us, outbound_p99_us, unaccounted_mean_us;
+  // Where the server's time went (servers/stages/stages.hpp), over the
+  // requests it answered in the window: each stage's mean and p99 in µs,
+  // in kStageNames' order, empty where the server does not stamp it (nginx,
+  // external servers). unaccounted is the client's mean latency less the
+  // four means: the network, the client, and what the stages miss; empty
+  // unless all four are there.
+  struct StageFigures {
+    std::optional<double> mean_us, p99_us;
+  };
+  std::array<StageFigures, servers::kStages> stages;
+  std::optional<double> unaccounted_mean_us;
   // What the server held waiting for a worker as the window closed, by the
   // stage the wait belongs to (servers::WaitingWork): connections accepted and
   // queued for a pool thread (inbound), requests read and queued for a

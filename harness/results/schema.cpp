@@ -26,6 +26,7 @@ struct Column {
   std::string name;
   std::function<std::string(const ResultRow&)> format;
   std::function<void(ResultRow&, const std::string&)> read;  // a cell's text into its field
+  bool text = false;                                         // else a number, or empty
 };
 
 // A cell's text into a field of its type; an empty cell leaves an optional
@@ -51,14 +52,29 @@ void parse_field(std::optional<T>& field, const std::string& text) {
   field = std::move(value);
 }
 
+Column stage_figure_column(size_t stage, std::string_view figure,
+                           std::optional<double> ResultRow::StageFigures::*field) {
+  return {stage_column(servers::kStageNames[stage], figure),
+          [stage, field](const ResultRow& r) {
+            const std::optional<double>& value = r.stages[stage].*field;
+            return value ? fmt::format("{:.1f}", *value) : std::string();
+          },
+          [stage, field](ResultRow& r, const std::string& text) {
+            parse_field(r.stages[stage].*field, text);
+          }};
+}
+
 // The columns in order, each with how it is written and read back.
 #define CMB_READ(field) [](ResultRow& r, const std::string& text) { parse_field(r.field, text); }
-#define CMB_TEXT(field) [](const ResultRow& r) { return csv_field(r.field); }, CMB_READ(field)
+#define CMB_TEXT(field) [](const ResultRow& r) { return csv_field(r.field); }, CMB_READ(field), true
 #define CMB_NUMBER(field, spec) \
   [](const ResultRow& r) { return fmt::format(spec, r.field); }, CMB_READ(field)
 #define CMB_OPTIONAL(field)                                                                 \
   [](const ResultRow& r) { return r.field ? fmt::format("{}", *r.field) : std::string(); }, \
       CMB_READ(field)
+#define CMB_OPTIONAL_TEXT(field)                                                    \
+  [](const ResultRow& r) { return r.field ? csv_field(*r.field) : std::string(); }, \
+      CMB_READ(field), true
 #define CMB_OPTIONAL_NUMBER(field, spec)                                                    \
   [](const ResultRow& r) { return r.field ? fmt::format(spec, *r.field) : std::string(); }, \
       CMB_READ(field)
@@ -138,15 +154,14 @@ std::vector<Column> make_columns() {
       {"server_refused", CMB_OPTIONAL(server_refused)},
       {"server_timed_out", CMB_OPTIONAL(server_timed_out)},
       {"server_rejected", CMB_OPTIONAL(server_rejected)},
-      {"server_accepts_per_thread", CMB_OPTIONAL(server_accepts_per_thread)},
-      {"inbound_mean_us", CMB_OPTIONAL_NUMBER(inbound_mean_us, "{:.1f}")},
-      {"inbound_p99_us", CMB_OPTIONAL_NUMBER(inbound_p99_us, "{:.1f}")},
-      {"queued_mean_us", CMB_OPTIONAL_NUMBER(queued_mean_us, "{:.1f}")},
-      {"queued_p99_us", CMB_OPTIONAL_NUMBER(queued_p99_us, "{:.1f}")},
-      {"service_mean_us", CMB_OPTIONAL_NUMBER(service_mean_us, "{:.1f}")},
-      {"service_p99_us", CMB_OPTIONAL_NUMBER(service_p99_us, "{:.1f}")},
-      {"outbound_mean_us", CMB_OPTIONAL_NUMBER(outbound_mean_us, "{:.1f}")},
-      {"outbound_p99_us", CMB_OPTIONAL_NUMBER(outbound_p99_us, "{:.1f}")},
+      {"server_accepts_per_thread", CMB_OPTIONAL_TEXT(server_accepts_per_thread)},
+  };
+  columns.insert(columns.end(), rest.begin(), rest.end());
+  for (size_t stage = 0; stage < servers::kStages; ++stage) {
+    columns.push_back(stage_figure_column(stage, "mean", &ResultRow::StageFigures::mean_us));
+    columns.push_back(stage_figure_column(stage, "p99", &ResultRow::StageFigures::p99_us));
+  }
+  rest = {
       {"unaccounted_mean_us", CMB_OPTIONAL_NUMBER(unaccounted_mean_us, "{:.1f}")},
       {"inbound_waiting", CMB_OPTIONAL(inbound_waiting)},
       {"inbound_waiting_age_mean_us", CMB_OPTIONAL_NUMBER(inbound_waiting_age_mean_us, "{:.1f}")},
@@ -166,6 +181,7 @@ std::vector<Column> make_columns() {
 #undef CMB_NUMBER
 #undef CMB_OPTIONAL
 #undef CMB_OPTIONAL_NUMBER
+#undef CMB_OPTIONAL_TEXT
 
 // The schema: every column, in order, with how it is written. results/README.md
 // documents each (a test checks).
@@ -185,6 +201,17 @@ std::string header_line() { return fmt::format("{}\n", fmt::join(column_names(),
 }  // namespace
 
 std::string error_column(std::string_view cause) { return fmt::format("errors_{}", cause); }
+
+std::string stage_column(std::string_view stage, std::string_view figure) {
+  return fmt::format("{}_{}_us", stage, figure);
+}
+
+std::vector<std::string_view> csv_text_columns() {
+  std::vector<std::string_view> names;
+  for (const auto& column : columns())
+    if (column.text) names.push_back(column.name);
+  return names;
+}
 
 std::vector<std::string> error_columns() {
   std::vector<std::string> names;

@@ -18,8 +18,13 @@ namespace cmb::harness {
 std::string error_column(std::string_view cause);
 std::vector<std::string> error_columns();
 
-// The column names, in order.
+// A stage's figure's column (servers::kStageNames): "STAGE_FIGURE_us",
+// FIGURE mean or p99.
+std::string stage_column(std::string_view stage, std::string_view figure);
+
+// The column names, in order; those that hold text rather than numbers.
 std::span<const std::string_view> csv_columns();
+std::vector<std::string_view> csv_text_columns();
 
 // One CSV line (with its newline) for a row.
 std::string format_csv_row(const ResultRow& row);

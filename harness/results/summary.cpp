@@ -8,6 +8,16 @@
 namespace cmb::harness {
 namespace {
 
+// Each stage's mean, in order; nothing unless the row has all of them.
+std::vector<double> stage_means(const ResultRow& row) {
+  std::vector<double> means;
+  for (const auto& stage : row.stages) {
+    if (!stage.mean_us) return {};
+    means.push_back(*stage.mean_us);
+  }
+  return means;
+}
+
 std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& rows,
                                            const std::vector<std::string>& models,
                                            double slo_p99_ms) {
@@ -31,10 +41,7 @@ std::vector<ModelSummary> summarize_models(const std::vector<const ResultRow*>& 
     summary.waiting_at_best = best->inbound_waiting.value_or(0) + best->queued_waiting.value_or(0);
     if (best->latency_mean_us > 0)
       summary.unanswered_share_at_best = best->unanswered_wait_us / best->latency_mean_us;
-    if (best->inbound_mean_us && best->queued_mean_us && best->service_mean_us &&
-        best->outbound_mean_us)
-      summary.stages_at_best_us = {*best->inbound_mean_us, *best->queued_mean_us,
-                                   *best->service_mean_us, *best->outbound_mean_us};
+    summary.stages_at_best_us = stage_means(*best);
     for (const auto& [id, repetitions] : points)
       if (id.rate > 0 && holds_slo(repetitions, slo_p99_ms))
         summary.knee_rate = std::max(summary.knee_rate.value_or(id.rate), id.rate);

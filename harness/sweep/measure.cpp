@@ -63,11 +63,6 @@ using StageWindows = std::array<servers::StageHistogram, servers::kStages>;
 // (`answered_mean_us`, those answered in the window, from their actual
 // send) is unaccounted.
 void fill_stages(ResultRow& row, const StageWindows& windows, double answered_mean_us) {
-  std::optional<double>* columns[servers::kStages][2] = {
-      {&row.inbound_mean_us, &row.inbound_p99_us},
-      {&row.queued_mean_us, &row.queued_p99_us},
-      {&row.service_mean_us, &row.service_p99_us},
-      {&row.outbound_mean_us, &row.outbound_p99_us}};
   double sum = 0;
   bool all = true;
   for (size_t i = 0; i < servers::kStages; ++i) {
@@ -76,8 +71,8 @@ void fill_stages(ResultRow& row, const StageWindows& windows, double answered_me
       all = false;
       continue;
     }
-    *columns[i][0] = window.mean_us();
-    *columns[i][1] = window.percentile_us(99);
+    row.stages[i].mean_us = window.mean_us();
+    row.stages[i].p99_us = window.percentile_us(99);
     sum += window.mean_us();
   }
   if (all) row.unaccounted_mean_us = answered_mean_us - sum;

@@ -14,7 +14,7 @@
 #include "harness/sweep/config.hpp"
 #include "harness/sweep/server_process.hpp"
 #include "loadgen/engine.hpp"
-#include "servers/stages.hpp"
+#include "servers/stages/stages.hpp"
 
 namespace cmb::harness {
 

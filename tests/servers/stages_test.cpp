@@ -1,7 +1,7 @@
 // The stages a request's time is split into inside the server
 // (servers/stages.hpp): the histogram's buckets, and the stamps the shared
 // HttpSession takes, read back through the server's counters.
-#include "servers/stages.hpp"
+#include "servers/stages/stages.hpp"
 
 #include <gtest/gtest.h>
 #include <malloc.h>

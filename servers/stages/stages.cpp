@@ -1,4 +1,4 @@
-#include "servers/stages.hpp"
+#include "servers/stages/stages.hpp"
 
 #include <cmath>
 
