@@ -78,8 +78,10 @@ Column stage_figure_column(size_t stage, std::string_view figure,
 #define CMB_OPTIONAL_NUMBER(field, spec)                                                    \
   [](const ResultRow& r) { return r.field ? fmt::format(spec, *r.field) : std::string(); }, \
       CMB_READ(field)
-std::vector<Column> make_columns() {
-  std::vector<Column> columns = {
+// The point's identity and how the load went: requests, rate, the
+// repetitions' interval.
+std::vector<Column> point_columns() {
+  return {
       {"timestamp", CMB_TEXT(timestamp)},
       {"model", CMB_TEXT(model)},
       {"workload", CMB_TEXT(workload)},
@@ -99,6 +101,10 @@ std::vector<Column> make_columns() {
       {"rps_lo", CMB_OPTIONAL_NUMBER(rps_lo, "{:.2f}")},
       {"rps_hi", CMB_OPTIONAL_NUMBER(rps_hi, "{:.2f}")},
   };
+}
+
+std::vector<Column> error_cause_columns() {
+  std::vector<Column> columns;
   for (const auto& cause : loadgen::kErrorCauses)
     columns.push_back(
         {error_column(cause.name),
@@ -106,7 +112,13 @@ std::vector<Column> make_columns() {
          [count = cause.count](ResultRow& r, const std::string& text) {
            parse_field(r.errors.*count, text);
          }});
-  std::vector<Column> rest = {
+  return columns;
+}
+
+// The requests never answered, the latency the client saw, and the
+// server's CPU over the window.
+std::vector<Column> latency_columns() {
+  return {
       {"unanswered", CMB_NUMBER(unanswered, "{}")},
       {"unanswered_age_mean_us", CMB_NUMBER(unanswered_age_mean_us, "{:.1f}")},
       {"unanswered_wait_us", CMB_NUMBER(unanswered_wait_us, "{:.1f}")},
@@ -126,7 +138,10 @@ std::vector<Column> make_columns() {
       {"server_cpu_us_per_request", CMB_NUMBER(server_cpu_us_per_request, "{:.2f}")},
       {"server_syscalls_per_request", CMB_OPTIONAL_NUMBER(server_syscalls_per_request, "{:.3f}")},
   };
-  columns.insert(columns.end(), rest.begin(), rest.end());
+}
+
+std::vector<Column> cpu_kind_columns() {
+  std::vector<Column> columns;
   for (size_t kind = 0; kind < cpu_kinds().size(); ++kind)
     columns.push_back({cpu_kind_column(cpu_kinds()[kind].name),
                        [kind](const ResultRow& r) {
@@ -138,7 +153,13 @@ std::vector<Column> make_columns() {
                          r.cpu_us_by_kind.resize(std::max(r.cpu_us_by_kind.size(), kind + 1));
                          parse_field(r.cpu_us_by_kind[kind], text);
                        }});
-  rest = {
+  return columns;
+}
+
+// The server's process tree, the load generator's CPU, TCP's counters and
+// the server's own counts.
+std::vector<Column> server_columns() {
+  return {
       {"server_rss_max_kb", CMB_NUMBER(server_rss_max_kb, "{}")},
       {"server_threads_max", CMB_NUMBER(server_threads_max, "{}")},
       {"server_processes_max", CMB_NUMBER(server_processes_max, "{}")},
@@ -156,12 +177,21 @@ std::vector<Column> make_columns() {
       {"server_rejected", CMB_OPTIONAL(server_rejected)},
       {"server_accepts_per_thread", CMB_OPTIONAL_TEXT(server_accepts_per_thread)},
   };
-  columns.insert(columns.end(), rest.begin(), rest.end());
+}
+
+std::vector<Column> stage_columns() {
+  std::vector<Column> columns;
   for (size_t stage = 0; stage < servers::kStages; ++stage) {
     columns.push_back(stage_figure_column(stage, "mean", &ResultRow::StageFigures::mean_us));
     columns.push_back(stage_figure_column(stage, "p99", &ResultRow::StageFigures::p99_us));
   }
-  rest = {
+  return columns;
+}
+
+// What the stages leave, the work waiting as the window closed, and the
+// row's notes: where its files are, its warnings, its error.
+std::vector<Column> closing_columns() {
+  return {
       {"unaccounted_mean_us", CMB_OPTIONAL_NUMBER(unaccounted_mean_us, "{:.1f}")},
       {"inbound_waiting", CMB_OPTIONAL(inbound_waiting)},
       {"inbound_waiting_age_mean_us", CMB_OPTIONAL_NUMBER(inbound_waiting_age_mean_us, "{:.1f}")},
@@ -173,7 +203,16 @@ std::vector<Column> make_columns() {
       {"warnings", CMB_TEXT(warnings)},
       {"error", CMB_TEXT(error)},
   };
-  columns.insert(columns.end(), rest.begin(), rest.end());
+}
+
+// Every column in order: the fixed ones, and those generated from the error
+// causes, the CPU kinds and the stages.
+std::vector<Column> make_columns() {
+  std::vector<Column> columns;
+  for (std::vector<Column> part :
+       {point_columns(), error_cause_columns(), latency_columns(), cpu_kind_columns(),
+        server_columns(), stage_columns(), closing_columns()})
+    std::move(part.begin(), part.end(), std::back_inserter(columns));
   return columns;
 }
 #undef CMB_READ
