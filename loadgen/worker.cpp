@@ -1,5 +1,5 @@
 // The worker: a load thread's loop, schedule, parsing and accounting. Its
-// transports are worker_epoll.cpp and worker_uring.cpp.
+// transports are transport_epoll.cpp and transport_uring.cpp.
 #include "loadgen/worker.hpp"
 
 #include <fmt/format.h>
@@ -77,12 +77,8 @@ void Worker::run(int cpu) {
   }
   Clock::time_point begin;
   try {
-    if (config_.engine == IoEngine::kIoUring) {
-      uring_ = std::make_unique<net::Uring>(kRingEntries, kBufferCount, kBufferSize);
-    } else {
-      epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-      if (!epoll_) throw std::system_error(errno, std::generic_category(), "epoll_create1");
-    }
+    transport_ =
+        config_.engine == IoEngine::kIoUring ? uring_transport(*this) : epoll_transport(*this);
     // The kernel may let a timer fire this much late to batch wake-ups (50
     // us by default); an open loop's sends are due to the microsecond.
     if (plan_.open_loop()) ::prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
@@ -111,7 +107,7 @@ void Worker::run(int cpu) {
                              std::chrono::duration<double>(finished_ - begin).count()});
   result_.abandoned = in_flight_;
   for (auto& c : connections_) c.fd.reset();
-  uring_.reset();  // before the buffers its sends may still point into
+  transport_.reset();
 }
 
 void Worker::leave_edges() {
@@ -120,7 +116,6 @@ void Worker::leave_edges() {
 }
 
 void Worker::drive() {
-  epoll_event events[kMaxEvents];
   Clock::time_point last_scan = Clock::now();
   for (;;) {
     Clock::time_point now = Clock::now();
@@ -136,20 +131,11 @@ void Worker::drive() {
       sleep = {};
     else if (plan_.open_loop())
       sleep = std::max<Clock::duration>(wait - wake_early_, {});
-    const int n = uring_ ? wait_for_completions(sleep) : wait_for_events(events, sleep);
+    const int n = transport_->wait(sleep);
     const Clock::time_point woke = Clock::now();
     if (n == 0 && sleep > Clock::duration{}) learn_wake_lateness(woke - (now + sleep));
     open_window_when_due(woke);
-    if (uring_) {
-      unsigned head, seen = 0;
-      io_uring_cqe* cqe;
-      io_uring_for_each_cqe(uring_->get(), head, cqe) {
-        on_completion(*cqe, woke);
-        ++seen;
-      }
-      io_uring_cq_advance(uring_->get(), seen);
-    }
-    for (int i = 0; !uring_ && i < n; ++i) on_event(events[i].data.u32, events[i].events);
+    transport_->handle(woke);
     now = Clock::now();
     run_due(now);
     if (now - last_scan >= kScanInterval) {
@@ -189,14 +175,25 @@ void Worker::open(uint32_t index, Clock::time_point now) {
   }
   c.state = State::kConnecting;
   c.connect_started = now;
-  ++c.generation;
-  if (uring_) {  // writable once connected
-    io_uring_sqe* entry = uring_->sqe();
-    io_uring_prep_poll_add(entry, c.fd.get(), POLLOUT);
-    submit(Op::kConnect, index, entry);
-    return;
-  }
-  watch(index, now);
+  transport_->connecting(index, now);
+}
+
+bool Worker::connect_succeeded(uint32_t index) {
+  int error = 0;
+  socklen_t length = sizeof error;
+  ::getsockopt(connections_[index].fd.get(), SOL_SOCKET, SO_ERROR, &error, &length);
+  if (error == 0) return true;
+  fail(index, &ErrorCounts::connect, "connect: " + error_text(error), Clock::now(),
+       kConnectRetryDelay);
+  return false;
+}
+
+void Worker::on_connected(uint32_t index, Clock::time_point now) {
+  Connection& c = connections_[index];
+  c.state = State::kOpen;
+  if (window_open_) result_.connect_latency.record(nanos(now - c.connect_started));
+  transport_->opened(index);
+  try_send(index, now);
 }
 
 uint16_t Worker::pick_target() {
@@ -240,15 +237,7 @@ void Worker::try_send(uint32_t index, Clock::time_point now) {
     }
     queued = true;
   }
-  if (queued) write_some(index);
-}
-
-bool Worker::write_some(uint32_t index) {
-  if (uring_) {
-    send_next(index);
-    return true;
-  }
-  return send_some(index);
+  if (queued) transport_->send(index);
 }
 
 void Worker::on_eof(uint32_t index, Clock::time_point now) {
@@ -392,7 +381,7 @@ void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::strin
   in_flight_ -= c.in_flight.size();
   c.in_flight.clear();
   c.out.clear();
-  c.out_sent = 0;
+  transport_->dropped(index);
   c.parsing = false;
   close_socket(c);
   c.state = State::kClosed;
@@ -401,7 +390,7 @@ void Worker::fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::strin
 }
 
 void Worker::close_socket(Connection& c) {
-  if (uring_ && c.fd) ::shutdown(c.fd.get(), SHUT_RDWR);
+  if (c.fd) transport_->closing(c.fd.get());
   c.fd.reset();
 }
 

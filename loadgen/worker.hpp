@@ -1,11 +1,10 @@
 // The load generator's per-thread worker: worker.cpp (the schedule,
-// parsing and accounting) and its two transports, worker_epoll.cpp and
-// worker_uring.cpp. engine.cpp starts the workers and merges them. Internal to
-// loadgen; a Worker is used from its own thread only.
+// parsing and accounting), written once over a Transport, of which there
+// are two: transport_epoll.cpp and transport_uring.cpp (as the servers'
+// loops are over servers/Poller). engine.cpp starts the workers and merges
+// them. Internal to loadgen; a Worker is used from its own thread only.
 #pragma once
 
-#include <liburing.h>
-#include <sys/epoll.h>
 #include <sys/time.h>
 
 #include <atomic>
@@ -25,7 +24,6 @@
 #include "net/fd.hpp"
 #include "net/http_response.hpp"
 #include "net/socket.hpp"
-#include "net/uring.hpp"
 
 namespace cmb::loadgen::detail {
 
@@ -34,13 +32,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kScanInterval = std::chrono::milliseconds(10);
 // A refused or failed connect is retried after this pause, not in a spin.
 constexpr auto kConnectRetryDelay = std::chrono::milliseconds(100);
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr int kMaxEvents = 256;
-// io-uring engine: receive buffers the kernel picks, shared by a thread's
-// connections and handed back as soon as their bytes are parsed.
-constexpr unsigned kRingEntries = 4096;
-constexpr unsigned kBufferCount = 256;  // a power of two
-constexpr unsigned kBufferSize = 16 * 1024;
 
 uint64_t nanos(Clock::duration d);
 // What a failed connect, read or write says, with a hint where one helps.
@@ -83,71 +74,93 @@ struct Plan {
   bool open_loop() const { return config->rate > 0; }
 };
 
+enum class ConnectionState { kClosed, kConnecting, kOpen };
+
+struct InFlight {
+  Clock::time_point intended;
+  Clock::time_point sent;
+  uint16_t target;
+};
+
+// A load connection as the worker keeps it; what a transport keeps of its
+// own (what it has sent, what the kernel still reads) is the transport's.
+struct Connection {
+  net::Fd fd;
+  ConnectionState state = ConnectionState::kClosed;
+  std::deque<InFlight> in_flight;
+  std::string out;  // request bytes queued for the transport to send
+  Clock::time_point connect_started;
+  Clock::time_point retry_at;
+  Clock::time_point ready_at;  // closed loop: earliest next send (think time)
+  std::optional<OpenLoopSchedule> schedule;
+  net::ResponseParser parser;
+  bool parsing = false;
+  bool answered_in_window = false;  // any response in the measured window
+};
+
+class Worker;
+
+// How a worker's sockets are driven: told of a connect, of an open
+// connection and of bytes queued to send, it waits for the kernel and
+// tells the worker what came of it (Worker's transport-facing methods).
+class Transport {
+ public:
+  explicit Transport(Worker& worker) : worker_(worker) {}
+  virtual ~Transport() = default;
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // A socket is connecting: tell the worker when it is writable.
+  virtual void connecting(uint32_t index, Clock::time_point now) = 0;
+  // The connection is open: start receiving.
+  virtual void opened(uint32_t /*index*/) {}
+  // Connection::out has bytes: send them (now, or as the socket allows).
+  // False when the connection failed meanwhile.
+  virtual bool send(uint32_t index) = 0;
+  // The connection failed and its queued bytes were dropped.
+  virtual void dropped(uint32_t /*index*/) {}
+  // The socket is about to close.
+  virtual void closing(int /*fd*/) {}
+  // Waits until something happens or `wait` has passed: how many things did.
+  virtual int wait(Clock::duration wait) = 0;
+  // Hands the worker what the last wait found.
+  virtual void handle(Clock::time_point now) = 0;
+
+ protected:
+  Worker& worker_;
+};
+
+std::unique_ptr<Transport> epoll_transport(Worker& worker);
+std::unique_ptr<Transport> uring_transport(Worker& worker);
+
 class Worker {
  public:
+  using State = ConnectionState;
   Worker(Plan& plan, int first_connection, int connections, uint64_t seed);
   void run(int cpu);
   LoadResult& result() { return result_; }
   Clock::time_point finished() const { return finished_; }
   uint64_t in_flight() const { return in_flight_; }
 
- private:
-  enum class State { kClosed, kConnecting, kOpen };
-  struct InFlight {
-    Clock::time_point intended;
-    Clock::time_point sent;
-    uint16_t target;
-  };
-  struct Connection {
-    net::Fd fd;
-    State state = State::kClosed;
-    std::deque<InFlight> in_flight;
-    std::string out;  // request bytes not yet written
-    size_t out_sent = 0;
-    Clock::time_point connect_started;
-    Clock::time_point retry_at;
-    Clock::time_point ready_at;  // closed loop: earliest next send (think time)
-    std::optional<OpenLoopSchedule> schedule;
-    net::ResponseParser parser;
-    bool parsing = false;
-    // io-uring: completions name the socket they were for, so one that
-    // arrives after the connection was replaced is recognised as stale.
-    uint32_t generation = 0;
-    bool answered_in_window = false;  // any response in the measured window
-    std::string sending;              // bytes the kernel may still be reading (io-uring)
-    size_t sending_done = 0;
-    bool send_in_flight = false;
-  };
-  using Due = std::pair<Clock::time_point, uint32_t>;
-  enum class Op : uint64_t { kConnect = 1, kRecv = 2, kSend = 3 };
-
-  void open(uint32_t index, Clock::time_point now);
-  // Ends a connection's socket. With io-uring, its pending receive and
-  // connect complete at once (stale) instead of holding the socket open.
-  void close_socket(Connection& c);
-  // epoll (worker_epoll.cpp): register a connecting socket, handle an
-  // edge, send what is pending until EAGAIN.
-  void watch(uint32_t index, Clock::time_point now);
-  void on_event(uint32_t index, uint32_t events);
-  bool send_some(uint32_t index);
-  // io-uring: submit, wait, and handle every completion.
-  int wait_for_completions(Clock::duration wait);
-  void on_completion(const io_uring_cqe& cqe, Clock::time_point now);
-  void submit(Op op, uint32_t index, io_uring_sqe* entry);
-  void arm_recv(uint32_t index);
-  void send_next(uint32_t index);
-  void try_send(uint32_t index, Clock::time_point now);
-  bool write_some(uint32_t index);
-  // Reads until the socket is drained: EAGAIN, or a short read unless the
-  // peer has shut down (`peer_shut`), whose EOF no later edge announces
-  // (the server's rule too; see EventLoop::read_input).
-  void read_some(uint32_t index, bool peer_shut);
-  // What either engine does with bytes read, and with the peer's EOF.
+  // What a transport reads and tells.
+  Connection& connection(uint32_t index) { return connections_[index]; }
+  size_t connection_count() const { return connections_.size(); }
+  // A connecting socket is writable: whether it connected (else it failed).
+  bool connect_succeeded(uint32_t index);
+  void on_connected(uint32_t index, Clock::time_point now);
+  // Bytes read, and the peer's EOF.
   void consume(uint32_t index, std::string_view data, Clock::time_point now);
   void on_eof(uint32_t index, Clock::time_point now);
-  void on_response(uint32_t index, Clock::time_point now);
   void fail(uint32_t index, uint64_t ErrorCounts::*cause, const std::string& what,
             Clock::time_point now, Clock::duration retry_after = {});
+
+ private:
+  using Due = std::pair<Clock::time_point, uint32_t>;
+
+  void open(uint32_t index, Clock::time_point now);
+  void close_socket(Connection& c);
+  void try_send(uint32_t index, Clock::time_point now);
+  void on_response(uint32_t index, Clock::time_point now);
   void scan(Clock::time_point now);
   // Records a request's latency everywhere it is counted: the totals, its
   // target, its second of the timeline and of the interval histograms. A
@@ -165,10 +178,6 @@ class Worker {
   void run_due(Clock::time_point now);
   uint16_t pick_target();
   bool measuring(Clock::time_point now) const { return now >= plan_.measure_start; }
-  // Waits for socket events until `wait` has passed: to the nanosecond with
-  // epoll_pwait2 (Linux 5.11), else in whole milliseconds (rounded up, so
-  // an open loop's sends would run up to a millisecond late).
-  int wait_for_events(epoll_event* events, Clock::duration wait);
   // Open loop: how much earlier than a send is due the thread wakes, to
   // poll until then (see LoadConfig::max_spin). Learned from each timed
   // wait as a streaming estimate of the 99th percentile of the timer's
@@ -195,14 +204,11 @@ class Worker {
   Plan& plan_;
   const LoadConfig& config_;
   std::vector<Connection> connections_;
-  net::Fd epoll_;
-  std::unique_ptr<net::Uring> uring_;  // with IoEngine::kIoUring, instead of epoll_
-  std::unique_ptr<char[]> buffer_ = std::make_unique<char[]>(kReadChunk);
+  std::unique_ptr<Transport> transport_;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
   std::mt19937_64 random_;
   uint64_t in_flight_ = 0;
   bool window_open_ = false;
-  bool precise_wait_ = true;  // epoll_pwait2 works here (until it says ENOSYS)
   Clock::duration wake_early_{0};
   LoadResult result_;
   Clock::time_point finished_;
