@@ -30,10 +30,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
+import pandas as pd  # noqa: E402
 
 import plot_results  # noqa: E402
+from cmbplots import data  # noqa: E402
+from cmbplots.charts import cpu_kinds  # noqa: E402
 
 STYLE = """
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1100px;
@@ -119,7 +120,7 @@ METRIC_CHARTS = {
     "service": ["where_the_time_goes"], "outbound": ["where_the_time_goes"],
     "unaccounted": ["where_the_time_goes"], "unanswered": ["where_the_time_goes"],
     "unanswered_wait": ["where_the_time_goes"], "imbalance": ["accepts_per_thread"],
-    **{f"cpu_{kind}": ["where_the_cpu_goes"] for kind in plot_results.CPU_KINDS},
+    **{f"cpu_{kind}": ["where_the_cpu_goes"] for kind in cpu_kinds.CPU_KINDS},
 }
 
 
@@ -179,7 +180,7 @@ def search_table(run):
 
 def failed_points(csv):
     """The CSV's error rows, as (point, reason): points the charts leave out."""
-    frame = plot_results.pd.read_csv(csv, keep_default_na=False, dtype=str)
+    frame = pd.read_csv(csv, keep_default_na=False, dtype=str)
     if "error" not in frame.columns:
         return []
     return [(f"{row['model']} {row['workload'] or 'hello'} c={row['connections']}"
@@ -200,7 +201,7 @@ def failed_table(failed):
 def flame_graph_links(csv, page_dir):
     """A link to each profiled point's flame graph (run --profile), relative
     to the page; nothing for a run without them."""
-    frame = plot_results.pd.read_csv(csv, keep_default_na=False, dtype=str)
+    frame = pd.read_csv(csv, keep_default_na=False, dtype=str)
     rows = []
     for _, row in frame.iterrows():
         page = Path(csv).parent / f"{row.get('artifacts', '')}.flame.html"
@@ -234,7 +235,7 @@ def machine_list(manifest, csv):
 def run_facts(run):
     """(csv, manifest, name, verdicts, finding, whether it failed) of a run."""
     csv = Path(run["csv"])
-    manifest = plot_results.manifest(csv)
+    manifest = data.manifest(csv)
     name = manifest.get("scenario") or csv.stem
     title, failed = headline(manifest, run["verdicts"])
     return csv, manifest, name, run["verdicts"], title, failed
@@ -244,7 +245,7 @@ def draw_charts(csv, name, title, charts_dir, style):
     """The run's charts as SVG files, {stem: path}: for the page, titled; as
     slides (style talk), untitled, the slide's title saying what each shows."""
     matplotlib.rcParams["svg.hashsalt"] = name  # element ids unique per section
-    paths = plot_results.plot(csv, charts_dir / plot_results.slug(name), style, finding=title,
+    paths = plot_results.plot(csv, charts_dir / data.slug(name), style, finding=title,
                               titled=style != "talk")
     return {p.stem: p for p in paths if p.suffix == ".svg"}
 
@@ -263,7 +264,7 @@ def section(run, charts_dir, page_dir):
     story = [p for stem, p in svgs.items() if stem.startswith("story")]
     others = [p for stem, p in svgs.items() if not stem.startswith("story")]
     held = sum(1 for v in verdicts if v["held"] is True)
-    parts = [f'<section class="scenario" id="{html.escape(plot_results.slug(name))}">',
+    parts = [f'<section class="scenario" id="{html.escape(data.slug(name))}">',
              f'<h2 class="question">{html.escape(manifest.get("question") or name)}</h2>',
              f'<p class="headline{" failed" if failed else ""}">{html.escape(title)}</p>']
     if verdicts:
@@ -312,11 +313,11 @@ def slides_of(run, charts_dir):
     claim over the chart of its metric, its verdict and figures below."""
     csv, manifest, name, verdicts, title, failed = run_facts(run)
     svgs = draw_charts(csv, name, title, charts_dir, "talk")
-    slug = plot_results.slug(name)
+    slug = data.slug(name)
     held = sum(1 for v in verdicts if v["held"] is True)
     count = f"{held} of {len(verdicts)} claims held on this machine" if verdicts else ""
     missing = len(error_rows(csv, name))
-    about = (f"{manifest.get('question') or name} — {plot_results.machine_label(csv) or 'machine unknown'}"
+    about = (f"{manifest.get('question') or name} — {data.machine_label(csv) or 'machine unknown'}"
              + (f"; {missing} point(s) not measured" if missing else ""))
     deck = [slide(slug, title, chart_for("", svgs),
                   [("verdict-line " + ("did-not-hold" if failed else "held"), count), ("about", about)],
@@ -346,8 +347,8 @@ def write_report(runs, out, slides=False):
 
 def page_body(runs, sections):
     """The page's header, with a link to each run's section, then the sections."""
-    names = [plot_results.manifest(Path(r["csv"])).get("scenario") or Path(r["csv"]).stem for r in runs]
-    nav = " · ".join(f'<a href="#{html.escape(plot_results.slug(n))}">{html.escape(n)}</a>' for n in names)
+    names = [data.manifest(Path(r["csv"])).get("scenario") or Path(r["csv"]).stem for r in runs]
+    nav = " · ".join(f'<a href="#{html.escape(data.slug(n))}">{html.escape(n)}</a>' for n in names)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return (f"<header><h1>cmbench: how a TCP server's concurrency model decides its throughput, "
             f"latency and resource use</h1><p>{len(runs)} scenario(s), written {when}. {nav}</p></header>\n"

@@ -17,7 +17,7 @@ fail() { echo "install_test: $*" >&2; exit 1; }
 
 prefix="$work/prefix"
 cmake --install "$build" --prefix "$prefix" >/dev/null
-for file in bin/cmbench share/man/man1/cmbench.1.gz share/cmbench/plots/plot_results.py share/cmbench/plots/report.py share/cmbench/plots/metrics.json \
+for file in bin/cmbench share/man/man1/cmbench.1.gz share/cmbench/plots/plot_results.py share/cmbench/plots/report.py share/cmbench/plots/metrics.json share/cmbench/plots/cmbplots/registry.py \
             share/cmbench/scenarios/why-multithreaded.toml share/doc/cmbench/README.md \
             share/doc/cmbench/docs/models.md share/doc/cmbench/results/README.md; do
   [ -e "$prefix/$file" ] || fail "cmake --install did not install $file"

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "plots"))
 
 import plot_results  # noqa: E402
+from cmbplots.style import Figure  # noqa: E402
 
 SAMPLES = sorted((ROOT / "results" / "sample").glob("*.csv"))
 SLACK = 1.0  # pixels: a box may touch another or the edge
@@ -128,7 +129,7 @@ def problems(fig, style):
 @pytest.mark.parametrize("csv", SAMPLES, ids=[p.stem for p in SAMPLES])
 def test_every_chart_is_legible(csv, style, tmp_path, monkeypatch):
     found = []
-    save = plot_results.Figure.save
+    save = Figure.save
 
     def checked_save(self, stem, title):
         """The figure as it is written: checked at its first savefig."""
@@ -142,6 +143,6 @@ def test_every_chart_is_legible(csv, style, tmp_path, monkeypatch):
         self.fig.savefig = checked_savefig
         return save(self, stem, title)
 
-    monkeypatch.setattr(plot_results.Figure, "save", checked_save)
+    monkeypatch.setattr(Figure, "save", checked_save)
     plot_results.plot(csv, tmp_path, style)
     assert not found, "\n".join(found)

@@ -15,6 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "plots"))
 
 import plot_results  # noqa: E402
+from cmbplots import data as plots_data, style as plots_style  # noqa: E402
+from cmbplots.charts import accepts as accepts_chart, cpu_kinds as cpu_kinds_chart  # noqa: E402
+from cmbplots.charts import latency as latency_chart, ramp as ramp_chart, rate as rate_chart  # noqa: E402
+from cmbplots.charts import search as search_chart, stages as stages_chart  # noqa: E402
+from cmbplots.charts import throughput as throughput_chart  # noqa: E402
 import matplotlib.colors  # noqa: E402
 import matplotlib.container  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
@@ -31,7 +36,7 @@ def names(paths):
 
 
 def test_load_drops_error_rows():
-    frame = plot_results.load(WHY)
+    frame = plots_data.load(WHY)
     assert "prefork" not in set(frame["model"])
     assert set(frame["model"]) == {"iterative", "epoll-workers"}
     iterative16 = frame[(frame["model"] == "iterative") & (frame["connections"] == 16)]
@@ -51,7 +56,7 @@ def test_load_takes_the_median_of_repetitions(tmp_path):
         repeated.append(",".join(fields))
     csv = tmp_path / "repeated.csv"
     csv.write_text("\n".join(repeated) + "\n")
-    frame = plot_results.load(csv)
+    frame = plots_data.load(csv)
     assert len(frame) == 1
     assert frame["rps"].iloc[0] == pytest.approx(200)
 
@@ -83,11 +88,11 @@ def test_rate_sweep_draws_the_knee_chart(tmp_path):
 
 def circled_rates(csv_path):
     """The rates draw_rate circles, per model, and its SLO lines."""
-    frame = plot_results.load(csv_path)
-    slo, knee_rates = plot_results.knees(csv_path, "cpu_us=200")
-    figure = plot_results.Figure("paper")
+    frame = plots_data.load(csv_path)
+    slo, knee_rates = plots_data.knees(csv_path, "cpu_us=200")
+    figure = plots_style.Figure("paper")
     ax = figure.axes[0]
-    plot_results.draw_rate(ax, frame, slo, knee_rates, "paper")
+    rate_chart.draw_rate(ax, frame, slo, knee_rates, "paper")
     circles = sorted(float(x) for c in ax.collections for x, _ in c.get_offsets())
     slo_lines = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
     figure.discard()
@@ -96,7 +101,7 @@ def circled_rates(csv_path):
 
 def test_the_knee_and_slo_come_from_the_manifest(tmp_path):
     # The fixture's manifest, written by `cmbench run ... --slo-p99 25`.
-    assert plot_results.knees(KNEE, "cpu_us=200") == (25.0, {"epoll": 3000.0, "epoll-workers": 3000.0})
+    assert plots_data.knees(KNEE, "cpu_us=200") == (25.0, {"epoll": 3000.0, "epoll-workers": 3000.0})
     assert circled_rates(KNEE) == ([3000.0, 3000.0], [25.0])
     # Whatever the manifest says is drawn: the script has no knee rule of its own.
     csv = tmp_path / "knee.csv"
@@ -132,10 +137,10 @@ def test_talk_style_draws_larger_images(tmp_path):
 def test_looks_come_from_the_manifest_and_are_fixed_per_model(tmp_path):
     # The knee fixture's manifest was written by an older cmbench: its
     # registry's colours then, with no marker (a circle).
-    plot_results.use_looks_of(KNEE, ["epoll", "epoll-workers", "epoll:4"])
-    assert plot_results.look("epoll") == ("#1f77b4", "circle")
-    assert plot_results.model_colour("epoll-workers") == "#2ca02c"
-    assert plot_results.model_colour("epoll:4") == "#1f77b4"  # its own --threads, same model
+    plots_style.use_looks_of(KNEE, ["epoll", "epoll-workers", "epoll:4"])
+    assert plots_style.look("epoll") == ("#1f77b4", "circle")
+    assert plots_style.model_colour("epoll-workers") == "#2ca02c"
+    assert plots_style.model_colour("epoll:4") == "#1f77b4"  # its own --threads, same model
     # A manifest's colour and marker, as cmbench gives them.
     csv = tmp_path / "new.csv"
     shutil.copy(KNEE, csv)
@@ -144,16 +149,16 @@ def test_looks_come_from_the_manifest_and_are_fixed_per_model(tmp_path):
                           {"name": "fiber", "colour": "#0072B2", "marker": "square"},
                           {"name": "srv", "colour": ""}]  # an --external: none
     csv.with_suffix(".json").write_text(json.dumps(manifest))
-    plot_results.use_looks_of(csv, ["epoll", "fiber", "srv", "other", "epoll:2"])
-    assert plot_results.look("fiber") == ("#0072b2", "square")
-    assert plot_results.line_look("fiber") == {"color": "#0072b2", "marker": "s"}
-    assert plot_results.bar_look(["epoll", "fiber"])["hatch"] == ["", "//"]
+    plots_style.use_looks_of(csv, ["epoll", "fiber", "srv", "other", "epoll:2"])
+    assert plots_style.look("fiber") == ("#0072b2", "square")
+    assert plots_style.line_look("fiber") == {"color": "#0072b2", "marker": "s"}
+    assert plots_style.bar_look(["epoll", "fiber"])["hatch"] == ["", "//"]
     # Models the manifest gives no look get ones no other model of the run has,
     # from the palette.
-    looks = [plot_results.look(m) for m in ["epoll", "fiber", "srv", "other"]]
+    looks = [plots_style.look(m) for m in ["epoll", "fiber", "srv", "other"]]
     assert len(set(looks)) == 4
-    assert all(colour in plot_results.PALETTE for colour, _ in looks)
-    assert plot_results.look("epoll:2") == plot_results.look("epoll")
+    assert all(colour in plots_style.PALETTE for colour, _ in looks)
+    assert plots_style.look("epoll:2") == plots_style.look("epoll")
 
 
 def test_main_prints_paths_and_rejects_other_csv(tmp_path, capsys):
@@ -170,11 +175,11 @@ def test_main_prints_paths_and_rejects_other_csv(tmp_path, capsys):
 def test_accept_balance_is_drawn_busiest_first(tmp_path):
     """The committed accept-balance gallery run: one chart of connections
     per accepting thread, and the story chart's second panel."""
-    assert plot_results.accept_counts("2987|8|6|0") == [2987, 8, 6, 0]
-    assert plot_results.accept_counts("") == []
+    assert accepts_chart.accept_counts("2987|8|6|0") == [2987, 8, 6, 0]
+    assert accepts_chart.accept_counts("") == []
     sample = ROOT / "results" / "sample" / "accept-balance.csv"
-    frame = plot_results.load(sample)
-    assert frame["server_accepts_per_thread"].map(lambda f: len(plot_results.accept_counts(f))).min() == 4
+    frame = plots_data.load(sample)
+    assert frame["server_accepts_per_thread"].map(lambda f: len(accepts_chart.accept_counts(f))).min() == 4
     written = names(plot_results.plot(sample, tmp_path))
     assert "accepts_per_thread.png" in written and "story.png" in written
 
@@ -209,10 +214,10 @@ def test_a_pure_cpu_workload_is_drawn_against_its_ideal(tmp_path):
     svg = (tmp_path / "charts" / "throughput_vs_connections.svg").read_text()
     assert "ideal: 50,000 req/s" in svg
     # Not for other workloads, nor without the server's CPUs.
-    assert plot_results.cpu_bound(plot_results.load(csv), None) is None
+    assert throughput_chart.cpu_bound(plots_data.load(csv), None) is None
     other = write_sweep(tmp_path / "sleep.csv", "sleep_us=20", rows, server_cpus=[0])
-    assert plot_results.cpu_bound(plot_results.load(other), [0]) is None
-    assert plot_results.cpu_bound(plot_results.load(csv), [0, 1]) == pytest.approx(100000)
+    assert throughput_chart.cpu_bound(plots_data.load(other), [0]) is None
+    assert throughput_chart.cpu_bound(plots_data.load(csv), [0, 1]) == pytest.approx(100000)
 
 
 def test_the_metrics_table_is_cmbenchs():
@@ -224,8 +229,8 @@ def test_the_metrics_table_is_cmbenchs():
     printed = subprocess.run([str(CMBENCH), "metrics", "--json"], capture_output=True, text=True,
                              timeout=60, check=True).stdout
     assert json.loads(printed) == json.loads((ROOT / "plots" / "metrics.json").read_text())
-    assert plot_results.column("p99") == "latency_p99_us"
-    assert plot_results.METRICS["cpu"]["display_unit"] == "µs/request"
+    assert plots_data.column("p99") == "latency_p99_us"
+    assert plots_data.METRICS["cpu"]["display_unit"] == "µs/request"
 
 
 def test_repetitions_intervals_are_drawn_as_error_bars(tmp_path):
@@ -238,10 +243,10 @@ def test_repetitions_intervals_are_drawn_as_error_bars(tmp_path):
     frame["outlier"] = ""
     csv = tmp_path / "why.csv"
     frame.to_csv(csv, index=False)
-    part = plot_results.load(csv)
+    part = plots_data.load(csv)
     figure, axes = plt.subplots(1, 2)
-    plot_results.draw_throughput(axes[0], part, "paper")
-    plot_results.draw_latency(axes[1], part, "paper")
+    throughput_chart.draw_throughput(axes[0], part, "paper")
+    latency_chart.draw_latency(axes[1], part, "paper")
     bars = [c for c in axes[0].containers if isinstance(c, matplotlib.container.ErrorbarContainer)]
     assert len(bars) == part["model"].nunique()
     assert not [c for c in axes[1].containers
@@ -256,10 +261,10 @@ def test_unsteady_points_are_drawn_hollow(tmp_path):
     frame.loc[0, "steady"] = "no"
     csv = tmp_path / "why.csv"
     frame.to_csv(csv, index=False)
-    part = plot_results.load(csv)
+    part = plots_data.load(csv)
     assert (part["steady"] == "no").sum() == 1
     figure, ax = plt.subplots()
-    plot_results.draw_throughput(ax, part, "paper")
+    throughput_chart.draw_throughput(ax, part, "paper")
     hollow = [c for c in ax.collections if len(c.get_offsets()) and
               (c.get_facecolors() == matplotlib.colors.to_rgba("white")).all()]
     assert len(hollow) == 1 and len(hollow[0].get_offsets()) == 1
@@ -272,7 +277,7 @@ SEARCH = FIXTURES / "search.csv"  # `cmbench run knee --models epoll --search ra
 def test_a_search_is_drawn_as_its_path_with_the_rate_it_found(tmp_path):
     assert "search.png" in names(plot_results.plot(SEARCH, tmp_path))
     figure, ax = plt.subplots()
-    assert plot_results.draw_search(ax, SEARCH, "cpu_us=200", "paper")
+    assert search_chart.draw_search(ax, plots_data.read_rows(SEARCH), SEARCH, "cpu_us=200", "paper")
     found = json.loads(SEARCH.with_suffix(".json").read_text())["search"]["found"][0]
     lines = {line.get_linestyle(): line for line in ax.get_lines()}
     # The path: every step in the order the search measured it, the probe's
@@ -293,9 +298,9 @@ RAMP = FIXTURES / "ramp.csv"  # `cmbench run --models epoll,thread-pool --worklo
 
 def test_a_ramp_is_drawn_as_p99_against_the_rate_offered_each_second(tmp_path):
     assert "p99_vs_offered_rate.png" in names(plot_results.plot(RAMP, tmp_path))
-    frame = plot_results.load(RAMP)
+    frame = plots_data.load(RAMP)
     figure, ax = plt.subplots()
-    assert plot_results.draw_ramp(ax, frame, RAMP, "paper")
+    assert ramp_chart.draw_ramp(ax, frame, RAMP, "paper")
     drawn = {line.get_label(): line for line in ax.get_lines() if line.get_linestyle() == "-"}
     assert set(drawn) == {"epoll", "thread-pool"}
     for model, line in drawn.items():
@@ -314,18 +319,18 @@ def test_where_the_time_goes_stacks_each_models_stages(tmp_path):
     left out, and a CSV without them gets no such chart."""
     frame = pd.read_csv(WHY, keep_default_na=False)
     stages = {"iterative": [650_000, 3, 10_200, 80, 150], "epoll-workers": [150, 71_000, 10_300, 180, 200]}
-    for stage in plot_results.STAGES:
+    for stage in stages_chart.STAGES:
         frame[f"{stage}_mean_us"] = ""
     for model, means in stages.items():
-        for stage, mean in zip(plot_results.STAGES, means):
+        for stage, mean in zip(stages_chart.STAGES, means):
             frame.loc[frame["model"] == model, f"{stage}_mean_us"] = mean
     csv = tmp_path / "why.csv"
     frame.to_csv(csv, index=False)
-    part = plot_results.load(csv)
+    part = plots_data.load(csv)
     figure, ax = plt.subplots()
-    assert plot_results.draw_stages(ax, part)
+    assert stages_chart.draw_stages(ax, part)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["iterative (c=16)", "epoll-workers (c=16)"]
-    assert [c.get_label() for c in ax.containers] == plot_results.STAGES
+    assert [c.get_label() for c in ax.containers] == stages_chart.STAGES
     widths = [[bar.get_width() for bar in c] for c in ax.containers]
     assert widths[0] == pytest.approx([650, 0.15]) and widths[1] == pytest.approx([0.003, 71])
     labels = [t.get_text() for t in ax.texts]
@@ -345,26 +350,26 @@ def test_where_the_cpu_goes_stacks_each_profiled_models_kinds(tmp_path):
     request; an unprofiled model is left out, and a CSV without the kinds
     gets no such chart."""
     frame = pd.read_csv(WHY, keep_default_na=False)
-    assert plot_results.CPU_KINDS[0] == "parsing" and plot_results.CPU_KINDS[-1] == "other"
-    for kind in plot_results.CPU_KINDS:
+    assert cpu_kinds_chart.CPU_KINDS[0] == "parsing" and cpu_kinds_chart.CPU_KINDS[-1] == "other"
+    for kind in cpu_kinds_chart.CPU_KINDS:
         frame[f"cpu_{kind}_us_per_request"] = ""
     profiled = frame["model"] == "epoll-workers"
-    for i, kind in enumerate(plot_results.CPU_KINDS):
+    for i, kind in enumerate(cpu_kinds_chart.CPU_KINDS):
         frame.loc[profiled, f"cpu_{kind}_us_per_request"] = i + 1.0
     # cmbench's warning when the samples are an interpreter's (profiler.cpp).
     frame.loc[profiled, "warnings"] = ("profile: the frames are python3's interpreter's, so the "
                                        "server's own code shows as other")
     csv = tmp_path / "profiled.csv"
     frame.to_csv(csv, index=False)
-    part = plot_results.load(csv)
+    part = plots_data.load(csv)
     figure, ax = plt.subplots()
-    assert plot_results.draw_cpu_kinds(ax, part)
+    assert cpu_kinds_chart.draw_cpu_kinds(ax, part)
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "epoll-workers (c=16)\ninterpreter's frames: its code is other"]
-    assert [c.get_label() for c in ax.containers] == plot_results.CPU_KINDS
+    assert [c.get_label() for c in ax.containers] == cpu_kinds_chart.CPU_KINDS
     assert [c[0].get_width() for c in ax.containers] == pytest.approx(
-        [i + 1.0 for i in range(len(plot_results.CPU_KINDS))])
-    total = sum(range(1, len(plot_results.CPU_KINDS) + 1))
+        [i + 1.0 for i in range(len(cpu_kinds_chart.CPU_KINDS))])
+    total = sum(range(1, len(cpu_kinds_chart.CPU_KINDS) + 1))
     assert f" {total:.1f}" in [t.get_text() for t in ax.texts]
     plt.close(figure)
     assert "where_the_cpu_goes.png" in names(plot_results.plot(csv, tmp_path / "charts"))
@@ -376,13 +381,13 @@ def test_where_the_time_goes_counts_the_requests_never_answered(tmp_path):
     share answered, and the never answered as a segment of their own, with
     their count; a model that answered nothing is all never answered."""
     frame = pd.read_csv(WHY, keep_default_na=False)
-    for stage in plot_results.STAGES:
+    for stage in stages_chart.STAGES:
         frame[f"{stage}_mean_us"] = ""
     for name in ("unanswered", "unanswered_age_mean_us", "unanswered_wait_us",
                  "connections_unanswered"):
         frame[name] = 0
     iterative = frame["model"] == "iterative"
-    for stage, mean in zip(plot_results.STAGES, [100, 3, 10_000, 80, 150]):
+    for stage, mean in zip(stages_chart.STAGES, [100, 3, 10_000, 80, 150]):
         frame.loc[iterative, f"{stage}_mean_us"] = mean
     # 300 answered, 100 never: the stages count for 3/4, the wait for the rest.
     frame.loc[iterative, "requests"] = 300
@@ -394,10 +399,10 @@ def test_where_the_time_goes_counts_the_requests_never_answered(tmp_path):
                        "connections_unanswered"]] = [16, 2_000_000, 2_000_000, 16]
     csv = tmp_path / "why.csv"
     frame.to_csv(csv, index=False)
-    part = plot_results.load(csv)
+    part = plots_data.load(csv)
     figure, ax = plt.subplots(figsize=(12, 4))
-    assert plot_results.draw_stages(ax, part)
-    assert [c.get_label() for c in ax.containers] == plot_results.STAGES + ["never answered"]
+    assert stages_chart.draw_stages(ax, part)
+    assert [c.get_label() for c in ax.containers] == stages_chart.STAGES + ["never answered"]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "iterative (c=16)", "epoll-workers (c=16)\n16 never answered"]
     widths = {c.get_label(): [bar.get_width() for bar in c] for c in ax.containers}
@@ -423,8 +428,8 @@ def test_a_wait_the_server_knows_of_is_its_stages_even_when_never_answered():
         "unanswered_wait_us": [500_000, 4_000],
         "inbound_waiting": [60, 0], "inbound_waiting_age_mean_us": [2_500_000, 0],
         "queued_waiting": [0, 90], "queued_waiting_age_mean_us": [0, 50_000],
-        **{f"{stage}_mean_us": [0, 0] for stage in plot_results.STAGES}})
-    segments = plot_results.stage_segments(busiest)
+        **{f"{stage}_mean_us": [0, 0] for stage in stages_chart.STAGES}})
+    segments = stages_chart.stage_segments(busiest)
     # The pool: 60 x 2.5 s over 400 sent = 375 ms known, 125 ms not.
     assert segments["inbound, never answered"] == pytest.approx([375, 0])
     # The workers: 90 x 50 ms over 1000 sent = 4.5 ms, more than the
