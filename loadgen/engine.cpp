@@ -76,9 +76,8 @@ Clock::time_point wait_for_start(int64_t start_at_ns) {
                             std::max(system_clock::now() - at, system_clock::duration::zero()));
 }
 
-}  // namespace
-
-LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
+// What cannot be loaded, refused before anything connects.
+void check_config(const LoadConfig& config) {
   if (config.targets.empty()) throw std::invalid_argument("no URL to load");
   if (config.connections < 1) throw std::invalid_argument("need at least one connection");
   if (config.threads < 1) throw std::invalid_argument("need at least one thread");
@@ -94,65 +93,65 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
       throw std::invalid_argument("every URL must name the same host and port");
     if (target.weight == 0) throw std::invalid_argument("a target's weight must be positive");
   }
-
-  Plan plan;
-  plan.config = &config;
-  plan.address = net::resolve(first.host, first.port);
-  unsigned total = 0;
-  for (const auto& target : config.targets) {
-    plan.requests.push_back(build_request(target.url, config.keep_alive));
-    plan.cumulative_weight.push_back(total += target.weight);
-  }
-  plan.cancel = cancel;
   if (config.idle_connections < 0)
     throw std::invalid_argument("the idle connections cannot be negative");
   if (config.segments < 1 || config.segment < 0 || config.segment >= config.segments)
     throw std::invalid_argument(
         fmt::format("segment {} of {}: expected 1 <= K <= N", config.segment + 1, config.segments));
+}
+
+// This agent's segment of the load (all of it without agents): its
+// connections, idle connections and requests.
+struct Segment {
+  Share connections;
+  int idle = 0;
+  uint64_t max_requests = 0;
+};
+
+Segment segment_of(const LoadConfig& config) {
   const auto share = [&config](uint64_t all) {
     return segment_share(all, config.segment, config.segments);
   };
-  const Share mine = share(static_cast<uint64_t>(config.connections));
-  if (mine.count == 0)
+  Segment mine{share(static_cast<uint64_t>(config.connections)),
+               static_cast<int>(share(static_cast<uint64_t>(config.idle_connections)).count),
+               share(config.max_requests).count};
+  if (mine.connections.count == 0)
     throw std::invalid_argument(
         fmt::format("{} connections cannot be shared by {} agents: give each at least one",
                     config.connections, config.segments));
-  const auto idle_count =
-      static_cast<int>(share(static_cast<uint64_t>(config.idle_connections)).count);
-  plan.max_requests = share(config.max_requests).count;
-  if (config.max_requests > 0 && plan.max_requests == 0)
+  if (config.max_requests > 0 && mine.max_requests == 0)
     throw std::invalid_argument("--requests is smaller than the number of agents");
-  check_descriptors(config, static_cast<long>(mine.count), idle_count);
-  // Opened before the clock starts, held until the workers are done.
-  std::optional<IdleConnections> idle;
-  if (idle_count > 0) idle.emplace(plan.address, idle_count, config.idle_connect_timeout);
-  if (idle && config.on_idle_connected) config.on_idle_connected(idle->open());
-  const int64_t start_at_ns = config.await_start ? config.await_start() : config.start_at_ns;
-  if (config.await_start && start_at_ns <= 0) return LoadResult{};
-  plan.start = start_at_ns > 0 ? wait_for_start(start_at_ns) : Clock::now();
-  plan.measure_start = plan.start + config.warmup;
-  plan.end = plan.measure_start + config.duration;
+  return mine;
+}
 
-  const int threads =
-      static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(config.threads), mine.count));
+// Each thread's worker, with its share of the segment's connections.
+std::vector<std::unique_ptr<Worker>> make_workers(Plan& plan, const Share& connections) {
+  const LoadConfig& config = *plan.config;
+  const int threads = static_cast<int>(
+      std::min<uint64_t>(static_cast<uint64_t>(config.threads), connections.count));
   plan.window_edge = std::make_unique<std::barrier<Plan::EdgeHook>>(
       threads, Plan::EdgeHook{&config.on_window_open});
   plan.window_close = std::make_unique<std::barrier<Plan::EdgeHook>>(
       threads, Plan::EdgeHook{&config.on_window_close});
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < threads; ++i) {
-    const Share part = segment_share(mine.count, i, threads);
+    const Share part = segment_share(connections.count, i, threads);
     workers.push_back(std::make_unique<Worker>(
-        plan, static_cast<int>(mine.first + part.first), static_cast<int>(part.count),
+        plan, static_cast<int>(connections.first + part.first), static_cast<int>(part.count),
         static_cast<uint64_t>(config.segment) * 65536 + static_cast<uint64_t>(i) + 1));
   }
+  return workers;
+}
+
+// Each worker on its own thread (on its CPU, when given); the first
+// failure is rethrown once all have ended.
+void run_workers(const std::vector<std::unique_ptr<Worker>>& workers,
+                 const std::vector<int>& cpus) {
   std::vector<std::thread> running;
-  std::vector<std::exception_ptr> failures(static_cast<size_t>(threads));
-  for (int i = 0; i < threads; ++i) {
-    const int cpu =
-        config.cpus.empty() ? -1 : config.cpus[static_cast<size_t>(i) % config.cpus.size()];
-    running.emplace_back([&worker = *workers[static_cast<size_t>(i)], cpu,
-                          &failed = failures[static_cast<size_t>(i)]] {
+  std::vector<std::exception_ptr> failures(workers.size());
+  for (size_t i = 0; i < workers.size(); ++i) {
+    const int cpu = cpus.empty() ? -1 : cpus[i % cpus.size()];
+    running.emplace_back([&worker = *workers[i], cpu, &failed = failures[i]] {
       try {
         worker.run(cpu);
       } catch (...) {
@@ -163,26 +162,61 @@ LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
   for (auto& thread : running) thread.join();
   for (const auto& failed : failures)
     if (failed) std::rethrow_exception(failed);
+}
 
-  LoadResult total_result;
-  total_result.targets.resize(config.targets.size());
+// The workers' results merged, the window timed to the last one's end and
+// dated by the wall clock, the idle connections' fate added.
+LoadResult merge(const std::vector<std::unique_ptr<Worker>>& workers, const Plan& plan,
+                 const std::optional<IdleConnections>& idle) {
+  LoadResult total;
+  total.targets.resize(plan.config->targets.size());
   Clock::time_point finished = plan.measure_start;
-  for (auto& worker : workers) {
-    total_result += worker->result();
+  for (const auto& worker : workers) {
+    total += worker->result();
     finished = std::max(finished, worker->finished());
   }
-  total_result.duration_s = std::chrono::duration<double>(finished - plan.measure_start).count();
+  total.duration_s = std::chrono::duration<double>(finished - plan.measure_start).count();
   if (idle) {
-    total_result.idle_open = static_cast<uint64_t>(idle->open());
-    total_result.idle_failed = static_cast<uint64_t>(idle->failed());
-    total_result.idle_closed = static_cast<uint64_t>(idle->closed_by_server());
-    total_result.idle_error = idle->first_error();
+    total.idle_open = static_cast<uint64_t>(idle->open());
+    total.idle_failed = static_cast<uint64_t>(idle->failed());
+    total.idle_closed = static_cast<uint64_t>(idle->closed_by_server());
+    total.idle_error = idle->first_error();
   }
-  // The steady clock times the run; the wall clock dates it.
-  total_result.window_start_epoch_s =
+  total.window_start_epoch_s =
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
       std::chrono::duration<double>(Clock::now() - plan.measure_start).count();
-  return total_result;
+  return total;
+}
+
+}  // namespace
+
+LoadResult run_load(const LoadConfig& config, const std::atomic<bool>* cancel) {
+  check_config(config);
+  Plan plan;
+  plan.config = &config;
+  plan.cancel = cancel;
+  const Url& first = config.targets.front().url;
+  plan.address = net::resolve(first.host, first.port);
+  unsigned total = 0;
+  for (const auto& target : config.targets) {
+    plan.requests.push_back(build_request(target.url, config.keep_alive));
+    plan.cumulative_weight.push_back(total += target.weight);
+  }
+  const Segment mine = segment_of(config);
+  plan.max_requests = mine.max_requests;
+  check_descriptors(config, static_cast<long>(mine.connections.count), mine.idle);
+  // Opened before the clock starts, held until the workers are done.
+  std::optional<IdleConnections> idle;
+  if (mine.idle > 0) idle.emplace(plan.address, mine.idle, config.idle_connect_timeout);
+  if (idle && config.on_idle_connected) config.on_idle_connected(idle->open());
+  const int64_t start_at_ns = config.await_start ? config.await_start() : config.start_at_ns;
+  if (config.await_start && start_at_ns <= 0) return LoadResult{};
+  plan.start = start_at_ns > 0 ? wait_for_start(start_at_ns) : Clock::now();
+  plan.measure_start = plan.start + config.warmup;
+  plan.end = plan.measure_start + config.duration;
+  const std::vector<std::unique_ptr<Worker>> workers = make_workers(plan, mine.connections);
+  run_workers(workers, config.cpus);
+  return merge(workers, plan, idle);
 }
 
 }  // namespace cmb::loadgen

@@ -34,8 +34,10 @@ int effective_threads(const LoadConfig& config) {
 
 }  // namespace
 
-void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& result,
-                   bool latency_distribution) {
+namespace {
+
+// wrk's header: the run's length and URL, threads and connections.
+void print_header(std::FILE* out, const LoadConfig& config) {
   fmt::print(
       out, "Running {} test @ {}{}\n", format_nanos(static_cast<double>(config.duration.count())),
       config.targets.front().url.to_string(),
@@ -50,6 +52,12 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
                 config.ramp.ramps() ? fmt::format("{} req/s, mean ", config.ramp.text()) : "",
                 config.rate, config.arrival == Arrival::kPoisson ? "poisson" : "uniform")
           : "");
+}
+
+// The latency rows: corrected and uncorrected in an open loop, connect
+// without keep-alive, each URL's of a mix, and the distribution if asked.
+void print_latencies(std::FILE* out, const LoadConfig& config, const LoadResult& result,
+                     bool latency_distribution) {
   fmt::print(out, "  {:<12}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}\n", "Latency", "mean", "p50", "p90",
              "p99", "p99.9", "max");
   print_latency_row(out, config.rate > 0 ? "corrected" : "", result.latency);
@@ -72,8 +80,11 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
       fmt::print(out, "  {:>7}%  {:>10}\n", pct,
                  format_nanos(static_cast<double>(result.latency.percentile(pct))));
   }
-  fmt::print(out, "  {} requests in {:.2f}s, {} read\n", result.requests, result.duration_s,
-             format_bytes(static_cast<double>(result.bytes_read)));
+}
+
+// What went unanswered or wrong: requests never answered, silent
+// connections, errors by cause (wrk's line), idle connections' fate.
+void print_losses(std::FILE* out, const LoadConfig& config, const LoadResult& result) {
   const ErrorCounts& e = result.errors;
   if (result.unanswered() > 0)
     fmt::print(out,
@@ -98,6 +109,17 @@ void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& r
                    : "");
   for (const auto& [what, count] : result.error_details)
     fmt::print(out, "    {:>8}  {}\n", count, what);
+}
+
+}  // namespace
+
+void print_summary(std::FILE* out, const LoadConfig& config, const LoadResult& result,
+                   bool latency_distribution) {
+  print_header(out, config);
+  print_latencies(out, config, result, latency_distribution);
+  fmt::print(out, "  {} requests in {:.2f}s, {} read\n", result.requests, result.duration_s,
+             format_bytes(static_cast<double>(result.bytes_read)));
+  print_losses(out, config, result);
   fmt::print(out, "Requests/sec: {:>10.2f}{}\n", result.rps(),
              config.rate > 0 ? fmt::format("  (target {:g})", config.rate) : "");
   fmt::print(out, "Generator CPU: {:.2f}s user, {:.2f}s system; busiest thread {:.0f}%\n",

@@ -51,56 +51,67 @@ std::vector<std::string> claims_of(const Json& manifest) {
   return claims;
 }
 
+// The searches, replayed from the rows as the run did (its SLO and
+// resolution from the manifest).
+Json searches_json(const std::vector<ResultRow>& rows, const Json& search, double slo) {
+  Json searches = Json::array();
+  for (const auto& [key, outcome] :
+       replay_searches(rows, {search.value("slo_p99_ms", slo), search.value("resolution", 0.05)}))
+    searches.push_back({{"model", key.model},
+                        {"workload", key.workload},
+                        {"connections", key.connections},
+                        {"max_rate", outcome.max_rate},
+                        {"found", describe_search(outcome)}});
+  return searches;
+}
+
+Json verdicts_json(const std::vector<Verdict>& verdicts) {
+  Json out = Json::array();
+  for (const auto& v : verdicts)
+    out.push_back({{"claim", v.claim},
+                   {"held", v.held ? Json(*v.held) : Json()},
+                   {"verdict", verdict_word(v)},
+                   {"measured", v.measured},
+                   {"metric", v.metric}});
+  return out;
+}
+
+// What report.py is given of one run: its claims judged again, each
+// model's summary, its searches.
+Json run_json(const std::string& csv) {
+  const Json manifest = read_manifest(csv);
+  std::vector<std::string> models;
+  if (manifest.contains("models"))
+    for (const auto& m : manifest["models"]) models.push_back(m.value("name", ""));
+  const double slo =
+      manifest.contains("summary") ? manifest["summary"].value("slo_p99_ms", 10.0) : 10.0;
+  const std::vector<ResultRow> rows = read_result_rows(csv);
+  for (const auto& row : rows)  // a run without a manifest: the CSV's models, in order
+    if (manifest.empty() && std::find(models.begin(), models.end(), row.model) == models.end())
+      models.push_back(row.model);
+  const SweepSummary summary = summarize(rows, models, slo);
+  Json models_summary = Json::array();
+  for (const auto& m : summary.models)
+    models_summary.push_back({{"model", m.model},
+                              {"best_rps", m.best_rps},
+                              {"p99_at_best_us", m.p99_at_best_us},
+                              {"knee_rate", m.knee_rate ? Json(*m.knee_rate) : Json()}});
+  const Json search = manifest.value("search", Json::object());
+  return {{"csv", fs::absolute(csv).string()},
+          {"verdicts", verdicts_json(evaluate_claims(claims_of(manifest), csv, summary))},
+          {"searches", searches_json(rows, search, slo)},
+          {"search_slo_p99_ms", search.value("slo_p99_ms", slo)},
+          {"summary",
+           {{"slo_p99_ms", slo}, {"rate_sweep", summary.rate_sweep}, {"models", models_summary}}}};
+}
+
 }  // namespace
 
 int report_command(const std::vector<std::string>& csvs, const std::string& out, bool slides) {
   Json runs = Json::array();
   for (const auto& csv : csvs) {
     try {
-      const Json manifest = read_manifest(csv);
-      std::vector<std::string> models;
-      if (manifest.contains("models"))
-        for (const auto& m : manifest["models"]) models.push_back(m.value("name", ""));
-      const double slo =
-          manifest.contains("summary") ? manifest["summary"].value("slo_p99_ms", 10.0) : 10.0;
-      const std::vector<std::string> claims = claims_of(manifest);
-      const std::vector<ResultRow> rows = read_result_rows(csv);
-      for (const auto& row : rows)  // a run without a manifest: the CSV's models, in order
-        if (manifest.empty() && std::find(models.begin(), models.end(), row.model) == models.end())
-          models.push_back(row.model);
-      const SweepSummary summary = summarize(rows, models, slo);
-      Json verdicts = Json::array();
-      for (const auto& v : evaluate_claims(claims, csv, summary))
-        verdicts.push_back({{"claim", v.claim},
-                            {"held", v.held ? Json(*v.held) : Json()},
-                            {"verdict", verdict_word(v)},
-                            {"measured", v.measured},
-                            {"metric", v.metric}});
-      Json models_summary = Json::array();
-      for (const auto& m : summary.models)
-        models_summary.push_back({{"model", m.model},
-                                  {"best_rps", m.best_rps},
-                                  {"p99_at_best_us", m.p99_at_best_us},
-                                  {"knee_rate", m.knee_rate ? Json(*m.knee_rate) : Json()}});
-      // The searches, replayed from the rows as the run did (its SLO and
-      // resolution from the manifest).
-      const Json search = manifest.value("search", Json::object());
-      Json searches = Json::array();
-      for (const auto& [key, outcome] : replay_searches(
-               rows, {search.value("slo_p99_ms", slo), search.value("resolution", 0.05)}))
-        searches.push_back({{"model", key.model},
-                            {"workload", key.workload},
-                            {"connections", key.connections},
-                            {"max_rate", outcome.max_rate},
-                            {"found", describe_search(outcome)}});
-      runs.push_back({{"csv", fs::absolute(csv).string()},
-                      {"verdicts", verdicts},
-                      {"searches", searches},
-                      {"search_slo_p99_ms", search.value("slo_p99_ms", slo)},
-                      {"summary",
-                       {{"slo_p99_ms", slo},
-                        {"rate_sweep", summary.rate_sweep},
-                        {"models", models_summary}}}});
+      runs.push_back(run_json(csv));
     } catch (const std::exception& e) {
       throw UsageError(fmt::format("{}: {}", csv, e.what()));
     }

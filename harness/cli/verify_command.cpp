@@ -48,50 +48,49 @@ size_t print_counts(const std::vector<CheckResult>& results) {
   return failed;
 }
 
-int verify_command(const VerifyOptions& o) {
-  const int given = !o.model.empty() + !o.external.empty() + !o.url.empty();
-  if (given != 1) throw UsageError("give one of --model, --external or --url");
-  VerifyTarget target;
-  target.workload = !o.static_server;
-  target.concurrent = !o.one_at_a_time;
-  std::optional<ServerProcess> server;
-  std::string what;
-  if (!o.model.empty()) {
-    const auto info = servers::find_model(o.model);
-    if (!info)
-      throw UsageError(fmt::format("unknown model '{}' (cmbench models lists them)", o.model));
-    if (!info->unavailable_reason.empty())
-      throw UsageError(
-          fmt::format("{} is not available here: {}", o.model, info->unavailable_reason));
-    const VerifyTarget claimed = model_target(*info, 0);
-    target.workload = target.workload && claimed.workload;
-    target.concurrent = target.concurrent && claimed.concurrent;
-    ServerProcess::Options options;
-    options.model = o.model;
-    server.emplace(options);
-    what = "model " + o.model;
-  } else if (!o.external.empty()) {
-    SweepConfig parsed;
-    add_external(parsed, o.external);  // NAME=COMMAND, checked as run checks it
-    ServerProcess::Options options;
-    options.model = parsed.externals.front().name;
-    options.command = parsed.externals.front().command;
-    server.emplace(options);
-    what = "external server " + options.model;
-  } else {
-    const loadgen::Url url = loadgen::parse_url(o.url);
-    target.host = url.host;
-    target.port = url.port;
-    what = url.to_string();
-    // Nothing there: one sentence, not a failure for every check.
-    if (const std::string why = net::connect_problem(net::resolve(url.host, url.port));
-        !why.empty())
-      throw UsageError(fmt::format("cannot connect to {}:{}: {}", url.host, url.port, why));
-  }
-  if (server) target.port = server->port();
-  fmt::print("cmbench verify: {} at {}:{}\n", what, target.host, target.port);
+// `--model`: the model's server, checked only for what the model claims
+// (a workload, concurrency).
+std::string start_model(const std::string& model, VerifyTarget& target,
+                        std::optional<ServerProcess>& server) {
+  const auto info = servers::find_model(model);
+  if (!info) throw UsageError(fmt::format("unknown model '{}' (cmbench models lists them)", model));
+  if (!info->unavailable_reason.empty())
+    throw UsageError(fmt::format("{} is not available here: {}", model, info->unavailable_reason));
+  const VerifyTarget claimed = model_target(*info, 0);
+  target.workload = target.workload && claimed.workload;
+  target.concurrent = target.concurrent && claimed.concurrent;
+  ServerProcess::Options options;
+  options.model = model;
+  server.emplace(options);
+  return "model " + model;
+}
+
+// `--external NAME=COMMAND`, checked as run checks it.
+std::string start_external(const std::string& given, std::optional<ServerProcess>& server) {
+  SweepConfig parsed;
+  add_external(parsed, given);
+  ServerProcess::Options options;
+  options.model = parsed.externals.front().name;
+  options.command = parsed.externals.front().command;
+  server.emplace(options);
+  return "external server " + options.model;
+}
+
+// `--url`: a server already running; nothing there is one sentence, not a
+// failure for every check.
+std::string reach_url(const std::string& given, VerifyTarget& target) {
+  const loadgen::Url url = loadgen::parse_url(given);
+  target.host = url.host;
+  target.port = url.port;
+  if (const std::string why = net::connect_problem(net::resolve(url.host, url.port)); !why.empty())
+    throw UsageError(fmt::format("cannot connect to {}:{}: {}", url.host, url.port, why));
+  return url.to_string();
+}
+
+// Each check's line as it ends, under its group's heading.
+std::vector<CheckResult> run_and_print(const VerifyTarget& target) {
   std::optional<CheckGroup> group;
-  const auto results = run_checks(target, [&group](const CheckResult& result) {
+  return run_checks(target, [&group](const CheckResult& result) {
     if (result.group != group)
       fmt::print("{}\n", result.group == CheckGroup::kMeasurement
                              ? "what a measurement needs:"
@@ -100,9 +99,23 @@ int verify_command(const VerifyOptions& o) {
     fmt::print("  {:<17} {}  {}\n", result.name, outcome_text(result.outcome), result.seen);
     std::fflush(stdout);
   });
+}
+
+int verify_command(const VerifyOptions& o) {
+  const int given = !o.model.empty() + !o.external.empty() + !o.url.empty();
+  if (given != 1) throw UsageError("give one of --model, --external or --url");
+  VerifyTarget target;
+  target.workload = !o.static_server;
+  target.concurrent = !o.one_at_a_time;
+  std::optional<ServerProcess> server;
+  const std::string what = !o.model.empty()      ? start_model(o.model, target, server)
+                           : !o.external.empty() ? start_external(o.external, server)
+                                                 : reach_url(o.url, target);
+  if (server) target.port = server->port();
+  fmt::print("cmbench verify: {} at {}:{}\n", what, target.host, target.port);
+  const auto results = run_and_print(target);
   if (server) {
-    const std::string ended = server->poll_exit();
-    if (!ended.empty()) {
+    if (const std::string ended = server->poll_exit(); !ended.empty()) {
       fmt::print("the server ended during the checks: {}\n", ended);
       return kExitFailure;
     }

@@ -147,6 +147,66 @@ Side parse_side(const std::string& text, const std::vector<std::string>& tokens,
   return side;
 }
 
+// After SIDE: "flat over AXIS within P%" or "rises|falls over AXIS by Kx",
+// from tokens[i].
+void parse_trend(const std::string& text, const std::vector<std::string>& tokens, size_t i,
+                 Claim& claim) {
+  claim.form = Claim::Form::kTrend;
+  claim.trend = tokens[i];
+  if (i + 5 != tokens.size() || tokens[i + 1] != "over" || !is_axis(tokens[i + 2]) ||
+      tokens[i + 3] != (claim.trend == "flat" ? "within" : "by"))
+    bad(text, "expected 'flat over AXIS within P%' or 'rises|falls over AXIS by Kx'");
+  claim.axis = tokens[i + 2];
+  // 'at' picks the line (workload=...); the trend runs along the rest.
+  for (const auto& selector : claim.left.at)
+    if (selector.axis == claim.axis)
+      bad(text, fmt::format("a trend over {} cannot also pick a point of it", claim.axis));
+  const std::string& amount = tokens[i + 4];
+  try {
+    if (claim.trend == "flat") {
+      if (!amount.ends_with('%')) bad(text, "flat needs 'within P%'");
+      claim.amount = 1 + std::stod(amount.substr(0, amount.size() - 1)) / 100;
+    } else {
+      if (!amount.ends_with('x')) bad(text, claim.trend + " needs 'by Kx'");
+      claim.amount = std::stod(amount.substr(0, amount.size() - 1));
+    }
+  } catch (const std::logic_error&) {
+    bad(text, fmt::format("'{}' is not a number", amount));
+  }
+}
+
+// After SIDE CMP: "K x SIDE" (or "Kx SIDE") or a value in the metric's
+// unit, from tokens[i]; returns where it ended.
+size_t parse_comparand(const std::string& text, const std::vector<std::string>& tokens, size_t i,
+                       Claim& claim) {
+  std::string factor = tokens[i];
+  const bool ratio =
+      factor.ends_with('x') ? factor.size() > 1 : (i + 1 < tokens.size() && tokens[i + 1] == "x");
+  if (!ratio) {
+    try {
+      claim.value = parse_value(tokens[i++], claim.left.metric->scale);
+    } catch (const std::invalid_argument& e) {
+      bad(text, e.what());
+    }
+    return i;
+  }
+  claim.form = Claim::Form::kRatio;
+  if (factor.ends_with('x'))
+    factor.pop_back();
+  else
+    ++i;
+  try {
+    claim.factor = std::stod(factor);
+  } catch (const std::logic_error&) {
+    bad(text, fmt::format("'{}' is not a factor", tokens[i]));
+  }
+  ++i;
+  claim.right = parse_side(text, tokens, i);
+  if (claim.left.metric->columns.empty() != claim.right.metric->columns.empty())
+    bad(text, "a knee compares with a knee");
+  return i;
+}
+
 Claim parse(const std::string& text) {
   std::vector<std::string> tokens;
   std::stringstream words(text);
@@ -156,58 +216,13 @@ Claim parse(const std::string& text) {
   claim.left = parse_side(text, tokens, i);
   if (i >= tokens.size()) bad(text, "expected a comparison or flat/rises/falls");
   if (tokens[i] == "flat" || tokens[i] == "rises" || tokens[i] == "falls") {
-    claim.form = Claim::Form::kTrend;
-    claim.trend = tokens[i];
-    if (i + 5 != tokens.size() || tokens[i + 1] != "over" || !is_axis(tokens[i + 2]) ||
-        tokens[i + 3] != (claim.trend == "flat" ? "within" : "by"))
-      bad(text, "expected 'flat over AXIS within P%' or 'rises|falls over AXIS by Kx'");
-    claim.axis = tokens[i + 2];
-    // 'at' picks the line (workload=...); the trend runs along the rest.
-    for (const auto& selector : claim.left.at)
-      if (selector.axis == claim.axis)
-        bad(text, fmt::format("a trend over {} cannot also pick a point of it", claim.axis));
-    const std::string& amount = tokens[i + 4];
-    try {
-      if (claim.trend == "flat") {
-        if (!amount.ends_with('%')) bad(text, "flat needs 'within P%'");
-        claim.amount = 1 + std::stod(amount.substr(0, amount.size() - 1)) / 100;
-      } else {
-        if (!amount.ends_with('x')) bad(text, claim.trend + " needs 'by Kx'");
-        claim.amount = std::stod(amount.substr(0, amount.size() - 1));
-      }
-    } catch (const std::logic_error&) {
-      bad(text, fmt::format("'{}' is not a number", amount));
-    }
+    parse_trend(text, tokens, i, claim);
     return claim;
   }
   if (!is_cmp(tokens[i])) bad(text, fmt::format("'{}' is not >=, <=, > or <", tokens[i]));
   claim.cmp = tokens[i++];
   if (i >= tokens.size()) bad(text, "nothing to compare with");
-  std::string factor = tokens[i];
-  const bool ratio =
-      factor.ends_with('x') ? factor.size() > 1 : (i + 1 < tokens.size() && tokens[i + 1] == "x");
-  if (ratio) {
-    claim.form = Claim::Form::kRatio;
-    if (factor.ends_with('x'))
-      factor.pop_back();
-    else
-      ++i;
-    try {
-      claim.factor = std::stod(factor);
-    } catch (const std::logic_error&) {
-      bad(text, fmt::format("'{}' is not a factor", tokens[i]));
-    }
-    ++i;
-    claim.right = parse_side(text, tokens, i);
-    if (claim.left.metric->columns.empty() != claim.right.metric->columns.empty())
-      bad(text, "a knee compares with a knee");
-  } else {
-    try {
-      claim.value = parse_value(tokens[i++], claim.left.metric->scale);
-    } catch (const std::invalid_argument& e) {
-      bad(text, e.what());
-    }
-  }
+  i = parse_comparand(text, tokens, i, claim);
   if (i != tokens.size()) bad(text, fmt::format("unexpected '{}'", tokens[i]));
   if (claim.left.metric->columns.empty() && !claim.left.at.empty())
     bad(text, "a knee is the model's, not a point's: no 'at'");

@@ -1,27 +1,9 @@
 // The claims a scenario makes about its own results, written as data (its
-// `claims` list), and their verdicts on a run. One claim per string:
-//
-//   METRIC MODEL [at SEL,...] CMP VALUE              a bound
-//   METRIC MODEL [at SEL,...] CMP K x METRIC MODEL [at SEL,...]
-//                                                    a ratio between points
-//   METRIC MODEL [at SEL,...] flat over AXIS within P%   max / min <= 1 + P/100
-//   METRIC MODEL [at SEL,...] rises over AXIS by Kx      last / first >= K
-//   METRIC MODEL [at SEL,...] falls over AXIS by Kx      first / last >= K
-//                     (a trend's SEL picks one line: never its own AXIS)
-//   knee MODEL CMP VALUE                             the SLO knee (rate sweeps)
-//
-// METRIC: rps, p50, p90, p99, p999 (latency), duration (of a point), threads,
-// rss (peak), cpu (server CPU per request), errors, imbalance (the busiest
-// accepting thread's connections over the mean), inbound, queued, service,
-// outbound (a stage's mean inside the server), unaccounted (the client's
-// mean less the four). MODEL: as the sweep names
-// it ("thread-pool:32"). SEL: connections=N, rate=N, idle_connections=N or
-// workload=Q, where N may be min or max (of what that model measured).
-// AXIS: connections, rate or idle_connections. CMP: >=, <=, >, <. VALUE: a number, with a unit
-// where the metric has one (25ms, 500us, 2s, 64MiB). Repetitions count by their median.
-//
-// A claim that does not hold is a finding, not an error; one whose points
-// the sweep left out is `not measured`.
+// `claims` list), and their verdicts on a run: a bound, a ratio between two
+// points, a trend over an axis, or a knee (the language: docs/scenarios.md,
+// "Claims: the expected shape as data"; its metrics: harness/results/metrics.cpp). A claim that
+// does not hold is a finding, not an error; one whose points the sweep
+// left out is `not measured`.
 #pragma once
 
 #include <optional>

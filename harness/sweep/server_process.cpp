@@ -19,14 +19,6 @@
 #include "net/spawn.hpp"
 
 namespace cmb::harness {
-namespace {
-
-std::string describe_status(int status) {
-  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status))
-    return fmt::format("killed by signal {} ({})", WTERMSIG(status), ::strsignal(WTERMSIG(status)));
-  return "stopped";
-}
 
 // One line of a child's output, read within a timeout: the line (empty
 // when none came in time), or `closed` when the output ended first (the
@@ -35,6 +27,15 @@ struct LineRead {
   std::string line;
   bool closed = false;
 };
+
+namespace {
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status), ::strsignal(WTERMSIG(status)));
+  return "stopped";
+}
 
 LineRead read_line(int fd, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -111,51 +112,61 @@ class StderrRelay {
   std::shared_ptr<State> state_;
 };
 
-ServerProcess::ServerProcess(const Options& options) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-  net::Fd read_end(pipe_fds[0]);
-  net::Fd write_end(pipe_fds[1]);
+namespace {
 
+// `cmbench serve`'s arguments for `options` (its binary's path first, on
+// the host it runs on); a remote server is driven through its stdin, a
+// local one keeps its counters in `counters_fd`.
+std::vector<std::string> serve_arguments(const ServerProcess::Options& options, bool remote,
+                                         int counters_fd) {
   std::vector<std::string> args = {"cmbench", "serve", "--host", options.host, "--port", "0"};
   if (options.command.empty())
     args.insert(args.end(), {"--model", options.model});
   else
     args.insert(args.end(), {"--command", options.command});
-  if (options.threads > 0) {
-    args.push_back("--threads");
-    args.push_back(std::to_string(options.threads));
-  }
-  remote_ = options.where.kind == HostSpec::Kind::kSsh;
-  if (remote_) {
+  if (options.threads > 0) args.insert(args.end(), {"--threads", std::to_string(options.threads)});
+  if (remote)
     args.push_back("--control-stdin");
-  } else {
-    args.push_back("--counters-fd");
-    args.push_back(std::to_string(counters_.fd()));
-  }
-  if (options.header_timeout.count() > 0) {
-    args.push_back("--header-timeout");
-    args.push_back(std::to_string(options.header_timeout.count()) + "ms");
-  }
+  else
+    args.insert(args.end(), {"--counters-fd", std::to_string(counters_fd)});
+  if (options.header_timeout.count() > 0)
+    args.insert(args.end(),
+                {"--header-timeout", std::to_string(options.header_timeout.count()) + "ms"});
   if (options.attribution) args.push_back("--attribution");
-  if (!options.uring.empty()) {
-    args.push_back("--uring");
-    args.push_back(options.uring);
-  }
-  if (options.max_connections > 0) {
-    args.push_back("--max-connections");
-    args.push_back(std::to_string(options.max_connections));
-  }
+  if (!options.uring.empty()) args.insert(args.end(), {"--uring", options.uring});
+  if (options.max_connections > 0)
+    args.insert(args.end(), {"--max-connections", std::to_string(options.max_connections)});
+  // `ip netns exec` runs the binary by its path: /proc/self/exe would be ip's.
+  args[0] = remote ? cmbench_on(options.where) : executable_path(options.binary);
+  return command_on(options.where, args);
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(const Options& options) {
   if (const std::string why = host_unreachable_reason(options.where); !why.empty())
     throw std::runtime_error(why);
-  // `ip netns exec` runs the binary by its path: /proc/self/exe would be ip's.
-  args[0] = options.where.kind == HostSpec::Kind::kSsh ? cmbench_on(options.where)
-                                                       : executable_path(options.binary);
+  remote_ = options.where.kind == HostSpec::Kind::kSsh;
+  start(serve_arguments(options, remote_, counters_.fd()), options);
+  const LineRead read = read_line(out_.get(), options.ready_timeout);
+  const std::optional<uint16_t> port = parse_ready_line(read.line);
+  if (!port)
+    throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model,
+                                         why_not_ready(read, options.ready_timeout)));
+  port_ = *port;
+}
+
+// The child with its stdout and stderr on pipes of ours (and over ssh its
+// stdin), pinned to the server's CPUs.
+void ServerProcess::start(const std::vector<std::string>& args, const Options& options) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  net::Fd read_end(pipe_fds[0]);
+  net::Fd write_end(pipe_fds[1]);
   int control[2] = {-1, -1};
   if (remote_ && ::pipe2(control, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   net::Fd control_read(control[0]);
   control_.reset(control[1]);
-  args = command_on(options.where, args);
   int errors[2];
   if (::pipe2(errors, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   net::Fd errors_read(errors[0]), errors_write(errors[1]);
@@ -170,37 +181,30 @@ ServerProcess::ServerProcess(const Options& options) {
   } catch (const std::system_error& e) {
     throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model, e.what()));
   }
-  write_end.reset();
-  errors_write.reset();
-  control_read.reset();
   out_ = std::move(read_end);
   stderr_ = std::make_shared<StderrRelay>(std::move(errors_read));
+}
 
-  const LineRead read = read_line(out_.get(), options.ready_timeout);
-  const std::optional<uint16_t> port = parse_ready_line(read.line);
-  if (!port) {
-    std::string how = poll_exit();
-    // Output that ended is a server on its way out: say how it exited, not
-    // that it timed out, once it has been reaped.
-    for (int waited_ms = 0; how.empty() && read.closed && waited_ms < 1000; waited_ms += 10) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      how = poll_exit();
-    }
-    // serve that gave up says why on stderr ("true exited with status 0
-    // before it was ready"): that, rather than serve's own exit status.
-    if (how.starts_with("exited with status"))
-      if (const std::string why = stderr_->last_line(std::chrono::milliseconds(500)); !why.empty())
-        how = without_program(why);
-    if (how.empty()) {
-      stop(std::chrono::milliseconds(1000));
-      how = read.closed ? "closed its output without a readiness line"
-            : read.line.empty()
-                ? fmt::format("no readiness line within {} ms", options.ready_timeout.count())
-                : fmt::format("printed '{}' instead of its readiness line", read.line);
-    }
-    throw std::runtime_error(fmt::format("server '{}' did not start: {}", options.model, how));
+// Why the child printed no readiness line: how it exited, once reaped (or
+// what serve said on stderr as it gave up), else what it printed instead.
+std::string ServerProcess::why_not_ready(const LineRead& read, std::chrono::milliseconds timeout) {
+  std::string how = poll_exit();
+  // Output that ended is a server on its way out: say how it exited, not
+  // that it timed out, once it has been reaped.
+  for (int waited_ms = 0; how.empty() && read.closed && waited_ms < 1000; waited_ms += 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    how = poll_exit();
   }
-  port_ = *port;
+  // serve that gave up says why on stderr ("true exited with status 0
+  // before it was ready"): that, rather than serve's own exit status.
+  if (how.starts_with("exited with status"))
+    if (const std::string why = stderr_->last_line(std::chrono::milliseconds(500)); !why.empty())
+      how = without_program(why);
+  if (!how.empty()) return how;
+  stop(std::chrono::milliseconds(1000));
+  return read.closed         ? "closed its output without a readiness line"
+         : read.line.empty() ? fmt::format("no readiness line within {} ms", timeout.count())
+                             : fmt::format("printed '{}' instead of its readiness line", read.line);
 }
 
 ServerProcess::~ServerProcess() {

@@ -21,6 +21,7 @@
 namespace cmb::harness {
 
 class StderrRelay;
+struct LineRead;
 
 class ServerProcess {
  public:
@@ -77,6 +78,9 @@ class ServerProcess {
   std::string stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
 
  private:
+  void start(const std::vector<std::string>& args, const Options& options);
+  std::string why_not_ready(const LineRead& read, std::chrono::milliseconds timeout);
+
   pid_t pid_ = -1;
   uint16_t port_ = 0;
   std::string ended_;
