@@ -353,6 +353,41 @@ std::string load_json(const loadgen::LoadConfig& config, const loadgen::LoadResu
 
 namespace {
 
+// The open loop's rate: asked (a ramp's mean) and achieved, and the views
+// only an open loop has.
+void add_rate_json(Json& json, const loadgen::LoadConfig& config,
+                   const loadgen::LoadResult& result) {
+  json["rate"] = {
+      {"target", config.rate},
+      {"achieved", json_number(result.rps(), 2)},
+      {"arrival", config.arrival == loadgen::Arrival::kPoisson ? "poisson" : "uniform"}};
+  if (config.ramp.ramps()) json["rate"]["ramp"] = config.ramp.text();  // target: its mean
+  json["uncorrected_latency_us"] = latency_json(result.uncorrected_latency);
+  json["schedule_lag_us"] = latency_json(result.schedule_lag);
+}
+
+// This agent's share of a load made by several (--segment K/N).
+Json segment_json(const loadgen::LoadConfig& config) {
+  const auto share = [&config](uint64_t total) {
+    return loadgen::segment_share(total, config.segment, config.segments).count;
+  };
+  return {{"k", config.segment + 1},
+          {"n", config.segments},
+          {"connections", share(static_cast<uint64_t>(config.connections))},
+          {"idle_connections", share(static_cast<uint64_t>(config.idle_connections))},
+          {"requests_budget", share(config.max_requests)}};
+}
+
+Json targets_json(const loadgen::LoadConfig& config, const loadgen::LoadResult& result) {
+  Json targets = Json::array();
+  for (size_t i = 0; i < config.targets.size(); ++i)
+    targets.push_back({{"url", config.targets[i].url.to_string()},
+                       {"weight", config.targets[i].weight},
+                       {"requests", result.targets[i].requests},
+                       {"latency_us", latency_json(result.targets[i].latency)}});
+  return targets;
+}
+
 Json load_json_object(const loadgen::LoadConfig& config, const loadgen::LoadResult& result) {
   Json errors = Json::object();
   for (const auto& cause : loadgen::kErrorCauses) errors[cause.name] = result.errors.*cause.count;
@@ -374,27 +409,10 @@ Json load_json_object(const loadgen::LoadConfig& config, const loadgen::LoadResu
                {"bytes_read", result.bytes_read},
                {"errors", errors},
                {"latency_us", latency_json(result.latency)}};
-  if (config.rate > 0) {
-    json["rate"] = {
-        {"target", config.rate},
-        {"achieved", json_number(result.rps(), 2)},
-        {"arrival", config.arrival == loadgen::Arrival::kPoisson ? "poisson" : "uniform"}};
-    if (config.ramp.ramps()) json["rate"]["ramp"] = config.ramp.text();  // target: its mean
-    json["uncorrected_latency_us"] = latency_json(result.uncorrected_latency);
-    json["schedule_lag_us"] = latency_json(result.schedule_lag);
-  }
+  if (config.rate > 0) add_rate_json(json, config, result);
   if (!config.keep_alive) json["connect_latency_us"] = latency_json(result.connect_latency);
   json["window_start_epoch_s"] = json_number(result.window_start_epoch_s, 6);
-  if (config.segments > 1) {
-    const auto share = [&config](uint64_t total) {
-      return loadgen::segment_share(total, config.segment, config.segments).count;
-    };
-    json["segment"] = {{"k", config.segment + 1},
-                       {"n", config.segments},
-                       {"connections", share(static_cast<uint64_t>(config.connections))},
-                       {"idle_connections", share(static_cast<uint64_t>(config.idle_connections))},
-                       {"requests_budget", share(config.max_requests)}};
-  }
+  if (config.segments > 1) json["segment"] = segment_json(config);
   if (config.idle_connections > 0)
     json["idle_connections"] = {{"asked", config.idle_connections},
                                 {"open", result.idle_open},
@@ -403,15 +421,7 @@ Json load_json_object(const loadgen::LoadConfig& config, const loadgen::LoadResu
                                 {"first_error", result.idle_error}};
   json["error_details"] = Json::object();
   for (const auto& [what, count] : result.error_details) json["error_details"][what] = count;
-  if (config.targets.size() > 1) {
-    Json targets = Json::array();
-    for (size_t i = 0; i < config.targets.size(); ++i)
-      targets.push_back({{"url", config.targets[i].url.to_string()},
-                         {"weight", config.targets[i].weight},
-                         {"requests", result.targets[i].requests},
-                         {"latency_us", latency_json(result.targets[i].latency)}});
-    json["targets"] = targets;
-  }
+  if (config.targets.size() > 1) json["targets"] = targets_json(config, result);
   json["loadgen_cpu_s"] = {{"user", json_number(result.cpu_user_s, 3)},
                            {"system", json_number(result.cpu_system_s, 3)}};
   json["loadgen_max_thread_busy"] = json_number(result.max_thread_busy(), 3);
@@ -438,55 +448,64 @@ struct LoadFlags {
   std::string arrival = "uniform", segment;
   std::string rate, step;  // -R N | A:B | A,B,C; --step T
   std::string engine{loadgen::io_engine_name(loadgen::LoadConfig{}.engine)};
+  std::string agent_config;  // from `cmbench run`: the whole load as JSON
   bool no_keepalive = false;
   CLI::Option* duration_given = nullptr;
 };
 
-std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
-  auto o = std::make_shared<LoadFlags>();
-  load.add_option("url", o->urls,
+namespace {
+
+// What is loaded, how hard and for how long: the URLs, connections,
+// threads, the duration or a number of requests.
+void add_what_flags(CLI::App& load, LoadFlags& o) {
+  load.add_option("url", o.urls,
                   "http://host:port/path?query, several with @WEIGHT to mix them (same host)")
       ->required();
-  load.add_option("-c,--connections", o->config.connections, "connections to keep open")
+  load.add_option("-c,--connections", o.config.connections, "connections to keep open")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  load.add_option("-t,--threads", o->config.threads, "threads, each with its own event loop")
+  load.add_option("-t,--threads", o.config.threads, "threads, each with its own event loop")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  o->duration_given =
-      load.add_option("-d,--duration", o->duration, "measured duration (10s, 500ms, 2m)")
+  o.duration_given =
+      load.add_option("-d,--duration", o.duration, "measured duration (10s, 500ms, 2m)")
           ->capture_default_str()
           ->check(duration_check());
   auto* requests =
-      load.add_option("--requests", o->config.max_requests,
+      load.add_option("--requests", o.config.max_requests,
                       "send exactly N requests and wait for their responses (instead of -d)")
           ->check(CLI::PositiveNumber);
-  load.add_option("--warmup", o->warmup, "load before measuring, not recorded")
+  load.add_option("--warmup", o.warmup, "load before measuring, not recorded")
       ->capture_default_str()
       ->check(duration_check())
       ->excludes(requests);
-  load.add_option("--timeout", o->timeout, "a request without a response by then is an error")
+  load.add_option("--timeout", o.timeout, "a request without a response by then is an error")
       ->capture_default_str()
       ->check(duration_check());
-  load.add_option("-R,--rate", o->rate,
+}
+
+// How requests are paced: the open loop's rate and spacing, the closed
+// loop's think time, and how a thread waits and does I/O.
+void add_pace_flags(CLI::App& load, LoadFlags& o) {
+  load.add_option("-R,--rate", o.rate,
                   "open loop: requests/s over all connections, latency from the intended send "
                   "time; A:B ramps linearly from A to B over -d, A,B,C steps (with --step)")
       ->check(validator(loadgen::parse_rate_profile, "RATE"));
-  load.add_option("--step", o->step,
+  load.add_option("--step", o.step,
                   "with -R A,B,C: how long each rate lasts (-d defaults to all the steps)")
       ->check(duration_check());
-  load.add_option("--arrival", o->arrival, "open-loop spacing: uniform or poisson")
+  load.add_option("--arrival", o.arrival, "open-loop spacing: uniform or poisson")
       ->capture_default_str()
       ->check(CLI::IsMember({"uniform", "poisson"}));
-  load.add_option("--max-spin", o->max_spin,
+  load.add_option("--max-spin", o.max_spin,
                   "open loop: poll at most this long before a due send instead of sleeping, to "
                   "send on time (0: never)")
       ->capture_default_str()
       ->check(duration_check());
-  load.add_flag("--busy-poll", o->config.busy_poll,
+  load.add_flag("--busy-poll", o.config.busy_poll,
                 "never sleep: poll for responses and due sends in a loop, a whole CPU per "
                 "thread, so that no response has to wake a thread (give --cpus of its own)");
-  load.add_option("--engine", o->engine,
+  load.add_option("--engine", o.engine,
                   "how each thread does I/O: epoll (readiness) or io-uring (batched completions)")
       ->capture_default_str()
       ->check(CLI::IsMember([] {
@@ -494,52 +513,94 @@ std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
         for (const auto& known : loadgen::kIoEngines) names.emplace_back(known.name);
         return names;
       }()));
-  load.add_option("--think", o->think, "closed loop: pause before each request")
+  load.add_option("--think", o.think, "closed loop: pause before each request")
       ->check(duration_check());
-  load.add_option("--idle-connections", o->config.idle_connections,
+}
+
+// The connections themselves: idle ones, pipelining, keep-alive, CPUs.
+void add_connection_flags(CLI::App& load, LoadFlags& o) {
+  load.add_option("--idle-connections", o.config.idle_connections,
                   "this many more connections that connect before the run and never send, held "
                   "to its end (from 127.0.0.2, .3, ... beyond 20 000 on loopback)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  load.add_option("--pipeline", o->config.pipeline, "requests in flight per connection")
+  load.add_option("--pipeline", o.config.pipeline, "requests in flight per connection")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  load.add_flag("--no-keepalive", o->no_keepalive, "a new connection for every request");
-  load.add_option("--segment", o->segment,
+  load.add_flag("--no-keepalive", o.no_keepalive, "a new connection for every request");
+  load.add_option("--cpus", o.config.cpus, "pin load thread i to the i-th of these CPUs")
+      ->delimiter(',');
+}
+
+// For `cmbench run --load-hosts`: one agent of several.
+void add_agent_flags(CLI::App& load, LoadFlags& o) {
+  load.add_option("--segment", o.segment,
                   "K/N: be agent K of N that together make this load: -c, --idle-connections and "
                   "--requests are totals shared out, and -R's schedule is one for all")
       ->check(kSegment);
-  load.add_flag("--agent", o->outputs.agent,
+  load.add_option("--agent-config", o.agent_config,
+                  "the whole load as one JSON object, as `cmbench run` sends an agent (its "
+                  "URLs too); the other load flags are not read")
+      ->group("");
+  load.add_flag("--agent", o.outputs.agent,
                 "for `cmbench run --load-hosts`: print the whole result as one JSON line, and "
                 "stop when standard input closes")
       ->group("");
-  load.add_flag("--interval-histograms", o->config.interval_histograms,
+  load.add_flag("--interval-histograms", o.config.interval_histograms,
                 "keep a histogram per second (as --hlog does), for --agent")
       ->group("");
-  load.add_option("--cpus", o->config.cpus, "pin load thread i to the i-th of these CPUs")
-      ->delimiter(',');
-  load.add_option("--start-at", o->config.start_at_ns,
+  load.add_option("--start-at", o.config.start_at_ns,
                   "start at this wall-clock instant (ns since the epoch), with other agents")
       ->check(CLI::PositiveNumber);
-  load.add_flag("--latency", o->outputs.latency_distribution, "print the latency distribution");
-  load.add_flag("--json", o->outputs.json, "print one JSON object instead of the summary");
-  load.add_option("--server-pid", o->outputs.server_pid,
+}
+
+// What is printed and written, and what is read of the server.
+void add_output_flags(CLI::App& load, LoadFlags& o) {
+  load.add_flag("--latency", o.outputs.latency_distribution, "print the latency distribution");
+  load.add_flag("--json", o.outputs.json, "print one JSON object instead of the summary");
+  load.add_option("--server-pid", o.outputs.server_pid,
                   "a `cmbench serve` on this machine: print where the time went inside it "
                   "(inbound, queued, service, outbound), from its own counters")
       ->check(CLI::PositiveNumber);
-  load.add_option("--profile", o->outputs.profile,
+  load.add_option("--profile", o.outputs.profile,
                   "PREFIX: with --server-pid (any server), sample where its CPU goes over the "
                   "window (perf): CPU per request by kind, PREFIX.folded and PREFIX.flame.html");
-  load.add_option("--timeline", o->outputs.timeline_path, "write per-second figures to this CSV");
-  load.add_option("--hist", o->outputs.hist_path,
+  load.add_option("--timeline", o.outputs.timeline_path, "write per-second figures to this CSV");
+  load.add_option("--hist", o.outputs.hist_path,
                   "write the latency distribution by percentile (mergeable) to this file");
-  load.add_option("--hlog", o->outputs.hlog_path,
+  load.add_option("--hlog", o.outputs.hlog_path,
                   "write an HdrHistogram interval log (format 1.3), one interval per second "
                   "(tags corrected and uncorrected in an open loop)");
+}
+
+}  // namespace
+
+std::shared_ptr<LoadFlags> add_load_flags(CLI::App& load) {
+  auto o = std::make_shared<LoadFlags>();
+  add_what_flags(load, *o);
+  add_pace_flags(load, *o);
+  add_connection_flags(load, *o);
+  add_agent_flags(load, *o);
+  add_output_flags(load, *o);
   return o;
 }
 
+namespace {
+
+void check_engine(loadgen::IoEngine engine) {
+  if (engine == loadgen::IoEngine::kIoUring)
+    if (const std::string why = net::uring_unavailable_reason(); !why.empty())
+      throw UsageError(fmt::format("--engine {} {}", loadgen::io_engine_name(engine), why));
+}
+
+}  // namespace
+
 loadgen::LoadConfig load_config(const LoadFlags& flags) {
+  if (!flags.agent_config.empty()) {
+    loadgen::LoadConfig config = parse_agent_config(flags.agent_config);
+    check_engine(config.engine);
+    return config;
+  }
   loadgen::LoadConfig config = flags.config;
   for (const auto& text : flags.urls) config.targets.push_back(loadgen::parse_target(text));
   config.duration = loadgen::parse_duration(flags.duration);
@@ -572,9 +633,7 @@ loadgen::LoadConfig load_config(const LoadFlags& flags) {
   config.interval_histograms |= !flags.outputs.hlog_path.empty();
   for (const auto& known : loadgen::kIoEngines)
     if (known.name == flags.engine) config.engine = known.engine;
-  if (config.engine == loadgen::IoEngine::kIoUring)
-    if (const std::string why = net::uring_unavailable_reason(); !why.empty())
-      throw UsageError(fmt::format("--engine {} {}", flags.engine, why));
+  check_engine(config.engine);
   return config;
 }
 

@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
+#include <variant>
 
 #include "harness/base/subprocess.hpp"
 #include "loadgen/units.hpp"
@@ -44,101 +47,194 @@ Histogram histogram_from(const Json& json) {
                             json.at("max").get<uint64_t>());
 }
 
-std::string duration_text(std::chrono::nanoseconds d) { return loadgen::format_duration(d); }
+using loadgen::CoarseLatencyHistogram;
+using loadgen::LatencyHistogram;
+
+// A field of S by its name on the agent's line. Each record's fields are one
+// table, which both writes the line and reads it back.
+template <typename S>
+struct Field {
+  const char* name;
+  std::variant<int S::*, uint64_t S::*, double S::*, bool S::*, std::string S::*,
+               std::chrono::nanoseconds S::*, std::vector<int> S::*, std::vector<uint64_t> S::*,
+               std::vector<double> S::*, std::map<std::string, uint64_t> S::*,
+               loadgen::Arrival S::*, loadgen::IoEngine S::*, LatencyHistogram S::*,
+               CoarseLatencyHistogram S::*>
+      member;
+};
+
+template <typename T>
+constexpr bool kHistogram =
+    std::is_same_v<T, LatencyHistogram> || std::is_same_v<T, CoarseLatencyHistogram>;
+
+template <typename T>
+Json to_wire(const T& value) {
+  if constexpr (kHistogram<T>)
+    return histogram_json(value);
+  else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>)
+    return value.count();
+  else if constexpr (std::is_enum_v<T>)
+    return static_cast<int>(value);
+  else
+    return value;
+}
+
+template <typename T>
+void from_wire(const Json& json, T& value) {
+  if constexpr (kHistogram<T>)
+    value = histogram_from<T>(json);
+  else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>)
+    value = std::chrono::nanoseconds(json.get<int64_t>());
+  else if constexpr (std::is_enum_v<T>)
+    value = static_cast<T>(json.get<int>());
+  else
+    value = json.get<T>();
+}
+
+template <typename S, size_t N>
+Json write_fields(const S& record, const Field<S> (&fields)[N]) {
+  Json json = Json::object();
+  for (const Field<S>& field : fields)
+    std::visit([&](auto member) { json[field.name] = to_wire(record.*member); }, field.member);
+  return json;
+}
+
+template <typename S, size_t N>
+void read_fields(const Json& json, S& record, const Field<S> (&fields)[N]) {
+  for (const Field<S>& field : fields)
+    std::visit([&](auto member) { from_wire(json.at(field.name), record.*member); }, field.member);
+}
+
+template <typename S, size_t N>
+Json write_list(const std::vector<S>& records, const Field<S> (&fields)[N]) {
+  Json list = Json::array();
+  for (const S& record : records) list.push_back(write_fields(record, fields));
+  return list;
+}
+
+template <typename S, size_t N>
+std::vector<S> read_list(const Json& list, const Field<S> (&fields)[N]) {
+  std::vector<S> records(list.size());
+  for (size_t i = 0; i < records.size(); ++i) read_fields(list.at(i), records[i], fields);
+  return records;
+}
+
+using loadgen::LoadResult;
+const Field<LoadResult> kResultFields[] = {
+    {"requests", &LoadResult::requests},
+    {"sent", &LoadResult::sent},
+    {"abandoned", &LoadResult::abandoned},
+    {"unfinished", &LoadResult::unfinished},
+    {"timed_out", &LoadResult::timed_out},
+    {"connections_unanswered", &LoadResult::connections_unanswered},
+    {"unanswered_ns", &LoadResult::unanswered_ns},
+    {"in_flight_at_open", &LoadResult::in_flight_at_open},
+    {"answered_ns", &LoadResult::answered_ns},
+    {"duration_s", &LoadResult::duration_s},
+    {"bytes_read", &LoadResult::bytes_read},
+    {"error_details", &LoadResult::error_details},
+    {"latency", &LoadResult::latency},
+    {"uncorrected_latency", &LoadResult::uncorrected_latency},
+    {"schedule_lag", &LoadResult::schedule_lag},
+    {"connect_latency", &LoadResult::connect_latency},
+    {"slices", &LoadResult::slices},
+    {"window_start_epoch_s", &LoadResult::window_start_epoch_s},
+    {"cpu_user_s", &LoadResult::cpu_user_s},
+    {"cpu_system_s", &LoadResult::cpu_system_s},
+    {"idle_open", &LoadResult::idle_open},
+    {"idle_failed", &LoadResult::idle_failed},
+    {"idle_closed", &LoadResult::idle_closed},
+    {"idle_error", &LoadResult::idle_error},
+};
+const Field<loadgen::TargetResult> kTargetFields[] = {
+    {"requests", &loadgen::TargetResult::requests}, {"latency", &loadgen::TargetResult::latency}};
+const Field<loadgen::TimelineSecond> kSecondFields[] = {
+    {"requests", &loadgen::TimelineSecond::requests},
+    {"errors", &loadgen::TimelineSecond::errors},
+    {"latency", &loadgen::TimelineSecond::latency}};
+const Field<loadgen::IntervalLatency> kIntervalFields[] = {
+    {"latency", &loadgen::IntervalLatency::latency},
+    {"uncorrected", &loadgen::IntervalLatency::uncorrected}};
+// What an agent is asked: every LoadConfig field but its hooks (the agent's
+// own) and its start (sent on stdin once every agent is ready).
+using loadgen::LoadConfig;
+const Field<LoadConfig> kConfigFields[] = {
+    {"connections", &LoadConfig::connections},
+    {"threads", &LoadConfig::threads},
+    {"duration_ns", &LoadConfig::duration},
+    {"warmup_ns", &LoadConfig::warmup},
+    {"timeout_ns", &LoadConfig::timeout},
+    {"keep_alive", &LoadConfig::keep_alive},
+    {"rate", &LoadConfig::rate},
+    {"arrival", &LoadConfig::arrival},
+    {"think_ns", &LoadConfig::think},
+    {"pipeline", &LoadConfig::pipeline},
+    {"max_requests", &LoadConfig::max_requests},
+    {"cpus", &LoadConfig::cpus},
+    {"max_spin_ns", &LoadConfig::max_spin},
+    {"busy_poll", &LoadConfig::busy_poll},
+    {"engine", &LoadConfig::engine},
+    {"interval_histograms", &LoadConfig::interval_histograms},
+    {"idle_connections", &LoadConfig::idle_connections},
+    {"segment", &LoadConfig::segment},
+    {"segments", &LoadConfig::segments},
+};
+const Field<loadgen::RateProfile> kRampFields[] = {{"rates", &loadgen::RateProfile::rates},
+                                                   {"linear", &loadgen::RateProfile::linear},
+                                                   {"step_ns", &loadgen::RateProfile::step},
+                                                   {"window_ns", &loadgen::RateProfile::window}};
+
+const Field<loadgen::ThreadUsage> kThreadFields[] = {{"cpu_s", &loadgen::ThreadUsage::cpu_s},
+                                                     {"wall_s", &loadgen::ThreadUsage::wall_s}};
 
 }  // namespace
 
+std::string agent_config_json(const loadgen::LoadConfig& load) {
+  Json json = write_fields(load, kConfigFields);
+  json["ramp"] = write_fields(load.ramp, kRampFields);
+  json["targets"] = Json::array();
+  for (const auto& target : load.targets)
+    json["targets"].push_back({{"url", target.url.to_string()}, {"weight", target.weight}});
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+loadgen::LoadConfig parse_agent_config(std::string_view text) {
+  try {
+    const Json json = Json::parse(text);
+    loadgen::LoadConfig load;
+    read_fields(json, load, kConfigFields);
+    read_fields(json.at("ramp"), load.ramp, kRampFields);
+    for (const auto& target : json.at("targets"))
+      load.targets.push_back({loadgen::parse_url(target.at("url").get<std::string>()),
+                              target.at("weight").get<unsigned>()});
+    return load;
+  } catch (const Json::exception& e) {
+    throw std::invalid_argument(fmt::format("not an agent's load: {}", e.what()));
+  }
+}
+
 std::string agent_result_json(const loadgen::LoadResult& r) {
-  Json errors = Json::object();
-  for (const auto& cause : loadgen::kErrorCauses) errors[cause.name] = r.errors.*cause.count;
-  Json json = {{"requests", r.requests},
-               {"sent", r.sent},
-               {"abandoned", r.abandoned},
-               {"unfinished", r.unfinished},
-               {"timed_out", r.timed_out},
-               {"connections_unanswered", r.connections_unanswered},
-               {"unanswered_ns", r.unanswered_ns},
-               {"in_flight_at_open", r.in_flight_at_open},
-               {"answered_ns", r.answered_ns},
-               {"duration_s", r.duration_s},
-               {"bytes_read", r.bytes_read},
-               {"errors", errors},
-               {"error_details", r.error_details},
-               {"latency", histogram_json(r.latency)},
-               {"uncorrected_latency", histogram_json(r.uncorrected_latency)},
-               {"schedule_lag", histogram_json(r.schedule_lag)},
-               {"connect_latency", histogram_json(r.connect_latency)},
-               {"window_start_epoch_s", r.window_start_epoch_s},
-               {"cpu_user_s", r.cpu_user_s},
-               {"cpu_system_s", r.cpu_system_s},
-               {"idle", {r.idle_open, r.idle_failed, r.idle_closed, r.idle_error}}};
-  Json targets = Json::array();
-  for (const auto& target : r.targets)
-    targets.push_back({{"requests", target.requests}, {"latency", histogram_json(target.latency)}});
-  json["targets"] = targets;
-  Json timeline = Json::array();
-  for (const auto& second : r.timeline)
-    timeline.push_back({{"requests", second.requests},
-                        {"errors", second.errors},
-                        {"latency", histogram_json(second.latency)}});
-  json["timeline"] = timeline;
-  json["slices"] = r.slices;
-  Json intervals = Json::array();
-  for (const auto& interval : r.intervals)
-    intervals.push_back({{"latency", histogram_json(interval.latency)},
-                         {"uncorrected", histogram_json(interval.uncorrected)}});
-  json["intervals"] = intervals;
-  Json threads = Json::array();
-  for (const auto& thread : r.threads) threads.push_back({thread.cpu_s, thread.wall_s});
-  json["threads"] = threads;
+  Json json = write_fields(r, kResultFields);
+  for (const auto& cause : loadgen::kErrorCauses)
+    json["errors"][cause.name] = r.errors.*cause.count;
+  json["targets"] = write_list(r.targets, kTargetFields);
+  json["timeline"] = write_list(r.timeline, kSecondFields);
+  json["intervals"] = write_list(r.intervals, kIntervalFields);
+  json["threads"] = write_list(r.threads, kThreadFields);
   return json.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 loadgen::LoadResult parse_agent_result(std::string_view line) {
-  using loadgen::CoarseLatencyHistogram;
-  using loadgen::LatencyHistogram;
   try {
     const Json json = Json::parse(line);
     loadgen::LoadResult r;
-    r.requests = json.at("requests").get<uint64_t>();
-    r.sent = json.at("sent").get<uint64_t>();
-    r.abandoned = json.at("abandoned").get<uint64_t>();
-    r.unfinished = json.at("unfinished").get<uint64_t>();
-    r.timed_out = json.at("timed_out").get<uint64_t>();
-    r.connections_unanswered = json.at("connections_unanswered").get<uint64_t>();
-    r.unanswered_ns = json.at("unanswered_ns").get<uint64_t>();
-    r.in_flight_at_open = json.at("in_flight_at_open").get<uint64_t>();
-    r.answered_ns = json.at("answered_ns").get<uint64_t>();
-    r.duration_s = json.at("duration_s").get<double>();
-    r.bytes_read = json.at("bytes_read").get<uint64_t>();
+    read_fields(json, r, kResultFields);
     for (const auto& cause : loadgen::kErrorCauses)
       r.errors.*cause.count = json.at("errors").at(std::string(cause.name)).get<uint64_t>();
-    r.error_details = json.at("error_details").get<std::map<std::string, uint64_t>>();
-    r.latency = histogram_from<LatencyHistogram>(json.at("latency"));
-    r.uncorrected_latency = histogram_from<LatencyHistogram>(json.at("uncorrected_latency"));
-    r.schedule_lag = histogram_from<LatencyHistogram>(json.at("schedule_lag"));
-    r.connect_latency = histogram_from<LatencyHistogram>(json.at("connect_latency"));
-    r.window_start_epoch_s = json.at("window_start_epoch_s").get<double>();
-    r.cpu_user_s = json.at("cpu_user_s").get<double>();
-    r.cpu_system_s = json.at("cpu_system_s").get<double>();
-    const auto& idle = json.at("idle");
-    r.idle_open = idle.at(0).get<uint64_t>();
-    r.idle_failed = idle.at(1).get<uint64_t>();
-    r.idle_closed = idle.at(2).get<uint64_t>();
-    r.idle_error = idle.at(3).get<std::string>();
-    for (const auto& target : json.at("targets"))
-      r.targets.push_back({target.at("requests").get<uint64_t>(),
-                           histogram_from<LatencyHistogram>(target.at("latency"))});
-    for (const auto& second : json.at("timeline"))
-      r.timeline.push_back({second.at("requests").get<uint64_t>(),
-                            second.at("errors").get<uint64_t>(),
-                            histogram_from<CoarseLatencyHistogram>(second.at("latency"))});
-    r.slices = json.at("slices").get<std::vector<uint64_t>>();
-    for (const auto& interval : json.at("intervals"))
-      r.intervals.push_back({histogram_from<LatencyHistogram>(interval.at("latency")),
-                             histogram_from<LatencyHistogram>(interval.at("uncorrected"))});
-    for (const auto& thread : json.at("threads"))
-      r.threads.push_back({thread.at(0).get<double>(), thread.at(1).get<double>()});
+    r.targets = read_list(json.at("targets"), kTargetFields);
+    r.timeline = read_list(json.at("timeline"), kSecondFields);
+    r.intervals = read_list(json.at("intervals"), kIntervalFields);
+    r.threads = read_list(json.at("threads"), kThreadFields);
     return r;
   } catch (const Json::exception& e) {
     throw std::runtime_error(fmt::format("not an agent's result: {}", e.what()));
@@ -147,43 +243,12 @@ loadgen::LoadResult parse_agent_result(std::string_view line) {
 
 std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int segment,
                                          int segments) {
-  std::vector<std::string> args;
-  for (const auto& target : load.targets)
-    args.push_back(load.targets.size() > 1
-                       ? fmt::format("{}@{}", target.url.to_string(), target.weight)
-                       : target.url.to_string());
-  args.insert(args.end(), {"-c", std::to_string(load.connections), "-t",
-                           std::to_string(load.threads), "--timeout", duration_text(load.timeout),
-                           "--pipeline", std::to_string(load.pipeline), "--engine",
-                           std::string(loadgen::io_engine_name(load.engine)), "--segment",
-                           fmt::format("{}/{}", segment + 1, segments), "--agent"});
-  if (load.max_requests > 0) {
-    args.insert(args.end(), {"--requests", std::to_string(load.max_requests)});
-  } else {
-    args.insert(args.end(),
-                {"-d", duration_text(load.duration), "--warmup", duration_text(load.warmup)});
-  }
-  if (load.rate > 0) {
-    const std::string rate =
-        load.ramp.ramps() ? load.ramp.rates_text() : fmt::format("{}", load.rate);
-    if (load.ramp.ramps() && !load.ramp.linear)
-      args.insert(args.end(), {"--step", duration_text(load.ramp.step)});
-    args.insert(args.end(), {"-R", rate, "--arrival",
-                             load.arrival == loadgen::Arrival::kPoisson ? "poisson" : "uniform",
-                             "--max-spin", duration_text(load.max_spin)});
-  }
-  if (load.think.count() > 0) args.insert(args.end(), {"--think", duration_text(load.think)});
-  if (!load.keep_alive) args.push_back("--no-keepalive");
-  if (load.busy_poll) args.push_back("--busy-poll");
-  if (load.idle_connections > 0)
-    args.insert(args.end(), {"--idle-connections", std::to_string(load.idle_connections)});
-  if (!load.cpus.empty()) {
-    std::string cpus;
-    for (int cpu : load.cpus) cpus += (cpus.empty() ? "" : ",") + std::to_string(cpu);
-    args.insert(args.end(), {"--cpus", cpus});
-  }
-  if (load.interval_histograms) args.push_back("--interval-histograms");
-  return args;
+  loadgen::LoadConfig mine = load;
+  mine.segment = segment;
+  mine.segments = segments;
+  // The URL for whoever reads the process list; the load is the JSON's.
+  return {load.targets.front().url.to_string(), "--agent", "--agent-config",
+          agent_config_json(mine)};
 }
 
 std::string load_hosts_text(const std::vector<HostSpec>& hosts) {

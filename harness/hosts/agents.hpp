@@ -24,11 +24,15 @@ std::string agent_result_json(const loadgen::LoadResult& result);
 // Throws std::runtime_error when `line` is not such a line.
 loadgen::LoadResult parse_agent_result(std::string_view line);
 
-// `cmbench load` flags that run `load` as agent `segment` of `segments`
-// (the URLs first). With --agent it prints "ready" once set up and reads
-// its start instant from stdin.
+// `cmbench load` arguments that run `load` as agent `segment` of
+// `segments`: the whole LoadConfig as one JSON object (--agent-config),
+// written and read by one table of its fields. With --agent it prints
+// "ready" once set up and reads its start instant from stdin.
 std::vector<std::string> agent_arguments(const loadgen::LoadConfig& load, int segment,
                                          int segments);
+std::string agent_config_json(const loadgen::LoadConfig& load);
+// Throws std::invalid_argument when `text` is not such an object.
+loadgen::LoadConfig parse_agent_config(std::string_view text);
 
 struct AgentsResult {
   loadgen::LoadResult merged;             // the point's figures

@@ -111,7 +111,8 @@ TEST(Formats, AnAgentsResultLineReadsBackWhole) {
   EXPECT_THROW(parse_agent_result("ready"), std::runtime_error);
 }
 
-// `load`'s own flag definitions read the arguments an agent is started with.
+// `load`'s own flag definitions read the arguments an agent is started with:
+// the whole LoadConfig, through the one table that writes and reads it.
 loadgen::LoadConfig as_load_parses(const std::vector<std::string>& arguments) {
   CLI::App app;
   auto* load = app.add_subcommand("load");
@@ -123,7 +124,7 @@ loadgen::LoadConfig as_load_parses(const std::vector<std::string>& arguments) {
   return load_config(*flags);
 }
 
-TEST(Formats, AnAgentsArgumentsAreLoadsOwnFlags) {
+TEST(Formats, AnAgentsArgumentsCarryTheWholeLoad) {
   loadgen::LoadConfig config;
   config.targets = {{loadgen::parse_url("http://127.0.0.1:8080/?sleep_us=10"), 3},
                     {loadgen::parse_url("http://127.0.0.1:8080/"), 1}};
