@@ -18,7 +18,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # CMBENCH_BIN: a private copy, so that rebuilding the tree mid-run changes nothing.
 CMBENCH = Path(os.environ.get("CMBENCH_BIN", ROOT / "build" / "release" / "harness" / "cmbench"))
 
-NGINX_CONF = """\
+# A witness, not a row: an nginx that logs every request it answers, so that
+# the load generator's count can be checked against a server's own
+# (bench-loadgen). The nginx row of every comparison is cmbench's own
+# (servers/models/nginx.cpp), started by `cmbench serve --model nginx` as a sweep
+# starts it.
+WITNESS_CONF = """\
 worker_processes 1;
 master_process off;
 daemon off;
@@ -26,14 +31,14 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 8192; }}
 http {{
-  {access_log};
+  access_log {access_log};
   client_body_temp_path {dir};
   proxy_temp_path {dir};
   fastcgi_temp_path {dir};
   uwsgi_temp_path {dir};
   scgi_temp_path {dir};
   server {{
-    listen 127.0.0.1:{port} reuseport backlog=4096;
+    listen 127.0.0.1:{port};
     location / {{ return 200 "Hello, World!"; }}
   }}
 }}
@@ -64,47 +69,53 @@ def wait_for_port(port, timeout=5.0):
     raise RuntimeError(f"nothing listens on {port}")
 
 
-class Server:
-    """A server pinned to `cpu` on 127.0.0.1:port: a cmbench model, or nginx
-    (one worker, no master) when name is "nginx"."""
+def end(process, how, timeout):
+    """Asks a server to end (`how`, a signal), and kills it after `timeout` s."""
+    process.send_signal(how)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
-    def __init__(self, name, cpu, workdir, access_log=None, extra=()):
+
+class Server:
+    """A model (nginx among them) as `cmbench serve` runs it in a sweep,
+    pinned to `cpu` on 127.0.0.1, a free port. nginx gets one worker, as
+    its one CPU gives it. snapshot() asks the server for its process tree's
+    CPU and context switches, as a harness on another host does."""
+
+    def __init__(self, name, cpu, workdir=None, extra=()):
         self.name = name
-        if name == "nginx":
-            self.port = free_port()
-            conf = Path(workdir) / "nginx.conf"
-            log = f"access_log {access_log}" if access_log else "access_log off"
-            conf.write_text(NGINX_CONF.format(dir=workdir, port=self.port, access_log=log))
-            self.process = subprocess.Popen(
-                ["taskset", "-c", str(cpu), "/usr/sbin/nginx", "-c", str(conf), "-p", str(workdir),
-                 "-e", str(Path(workdir) / "error.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            wait_for_port(self.port)
-        else:
-            self.process = subprocess.Popen(
-                ["taskset", "-c", str(cpu), str(CMBENCH), "serve", "--model", name, "--port", "0",
-                 *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            line = self.process.stdout.readline()
-            match = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
-            if not match:
-                raise RuntimeError(f"{name} did not start: {line!r}")
-            self.port = int(match.group(1))
+        threads = ["--threads", "1"] if name == "nginx" else []
+        self.process = subprocess.Popen(
+            ["taskset", "-c", str(cpu), str(CMBENCH), "serve", "--model", name, "--port", "0",
+             "--control-stdin", *threads, *extra],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        match = re.match(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not match:
+            raise RuntimeError(f"{name} did not start: {line!r}")
+        self.port = int(match.group(1))
         self.url = f"http://127.0.0.1:{self.port}/"
 
+    def snapshot(self):
+        """The server's process tree now, as `serve` reads it: {"user_s",
+        "system_s", "voluntary_switches", "involuntary_switches", ...}."""
+        self.process.stdin.write("snapshot\n")
+        self.process.stdin.flush()
+        for line in self.process.stdout:
+            if line.startswith("{") and '"event":"snapshot"' in line:
+                return json.loads(line)["tree"]
+        raise RuntimeError(f"{self.name} ended before its snapshot")
+
     def stop(self):
-        self.process.send_signal(signal.SIGQUIT if self.name == "nginx" else signal.SIGTERM)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end(self.process, signal.SIGTERM, 10)
 
     def exit_report(self):
-        """A stopped cmbench server's exit report (the JSON line `serve`
-        prints last: its counters and its rusage, exited threads and reaped
-        children included), or None (nginx prints none)."""
-        if self.name == "nginx":
-            return None
+        """A stopped server's exit report (the JSON line `serve` prints
+        last: its counters and its rusage, exited threads and reaped
+        children included)."""
         for line in self.process.stdout.read().splitlines():
             if line.startswith("{") and '"event":"exit"' in line:
                 return json.loads(line)
@@ -115,6 +126,27 @@ class Server:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class LoggingNginx:
+    """Debian's nginx logging each request to `access_log` (WITNESS_CONF)."""
+
+    def __init__(self, cpu, workdir, access_log):
+        self.port = free_port()
+        conf = Path(workdir) / "nginx.conf"
+        conf.write_text(WITNESS_CONF.format(dir=workdir, port=self.port, access_log=access_log))
+        self.process = subprocess.Popen(
+            ["taskset", "-c", str(cpu), "/usr/sbin/nginx", "-c", str(conf), "-p", str(workdir),
+             "-e", str(Path(workdir) / "error.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_for_port(self.port)
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        end(self.process, signal.SIGQUIT, 5)
 
 
 def cmbench_load(url, cpu, *args):
