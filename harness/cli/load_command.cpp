@@ -202,9 +202,9 @@ std::string non_http_reply(const loadgen::LoadResult& result) {
 // at the window's edges, while the load threads wait there (as `cmbench
 // run` reads it): a `cmbench serve`'s own counters, for where the time
 // went inside it, and with --profile where its CPU went (any server).
-class ServerWatch {
+class ServerPidWatch {
  public:
-  explicit ServerWatch(const LoadOutputs& outputs) : prefix_(outputs.profile) {
+  explicit ServerPidWatch(const LoadOutputs& outputs) : prefix_(outputs.profile) {
     if (outputs.agent) throw UsageError("--server-pid is not for an agent of `cmbench run`");
     try {
       counters_.emplace(servers::CounterFile::of_process(outputs.server_pid));
@@ -315,7 +315,7 @@ int load_command(const loadgen::LoadConfig& config, const LoadOutputs& outputs) 
     throw UsageError("--profile needs --server-pid: the server whose CPU to sample");
   static std::atomic<bool> stdin_closed{false};
   loadgen::LoadConfig run = config;
-  std::optional<ServerWatch> server;
+  std::optional<ServerPidWatch> server;
   if (outputs.server_pid > 0) server.emplace(outputs).hook(run);
   if (outputs.agent) answer_to_the_harness(run, stdin_closed);
   const loadgen::LoadResult result =
