@@ -58,6 +58,14 @@ struct TcpCounters {
   uint64_t listen_drops = 0;
   uint64_t retransmits = 0;
   uint64_t resets = 0;  // RSTs sent
+
+  // How much each grew since `earlier`; never below 0.
+  TcpCounters since(const TcpCounters& earlier) const {
+    const auto grew = [](uint64_t now, uint64_t then) { return now >= then ? now - then : 0; };
+    return {grew(listen_overflows, earlier.listen_overflows),
+            grew(listen_drops, earlier.listen_drops), grew(retransmits, earlier.retransmits),
+            grew(resets, earlier.resets)};
+  }
 };
 TcpCounters read_tcp_counters(pid_t pid);
 

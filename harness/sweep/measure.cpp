@@ -106,18 +106,15 @@ void fill_server_tree(ResultRow& row, const ServerWindow& window, uint64_t reque
       row.server_cpu_us_per_request =
           (row.server_user_s + row.server_system_s) * 1e6 / static_cast<double>(requests);
   }
-  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
   row.server_rss_max_kb = window.peak.rss_kb;
   row.server_threads_max = window.peak.threads;
   row.server_processes_max = window.peak.processes;
   row.server_ctx_voluntary = window.voluntary;
   row.server_ctx_involuntary = window.involuntary;
-  const TcpCounters& start = window.tcp_start;
-  const TcpCounters& end = window.tcp_end;
-  row.listen_overflows = grew(end.listen_overflows, start.listen_overflows);
-  row.listen_drops = grew(end.listen_drops, start.listen_drops);
-  row.tcp_retransmits = grew(end.retransmits, start.retransmits);
-  row.tcp_resets = grew(end.resets, start.resets);
+  row.listen_overflows = window.tcp.listen_overflows;
+  row.listen_drops = window.tcp.listen_drops;
+  row.tcp_retransmits = window.tcp.retransmits;
+  row.tcp_resets = window.tcp.resets;
 }
 
 // An own model's counters over the window: requests, refusals, accepts per

@@ -39,10 +39,7 @@ TreeFigures read_own_tree(const TcpCounters& at_start) {
     tree.involuntary_switches += counts.second;
   }
   const TcpCounters now = read_tcp_counters(self);
-  const auto grew = [](uint64_t end, uint64_t begin) { return end >= begin ? end - begin : 0; };
-  tree.tcp = {grew(now.listen_overflows, at_start.listen_overflows),
-              grew(now.listen_drops, at_start.listen_drops),
-              grew(now.retransmits, at_start.retransmits), grew(now.resets, at_start.resets)};
+  tree.tcp = now.since(at_start);
   return tree;
 }
 

@@ -121,13 +121,13 @@ class LocalWatch final : public ServerWatch {
   void finish_tree(ServerWindow& window) override {
     window.cpu_end = read_tree_cpu(server_.pid());
     // Read through the server's /proc: nothing to read once it has exited.
-    window.tcp_end = read_tcp_counters(server_.pid());
+    const TcpCounters tcp_end = read_tcp_counters(server_.pid());
     sampler_.finish();
     window.cpu_start = sampler_.cpu_at_start();
     window.peak = sampler_.peak();
     window.voluntary = sampler_.switches().voluntary();
     window.involuntary = sampler_.switches().involuntary();
-    window.tcp_start = sampler_.tcp_at_start();
+    window.tcp = tcp_end.since(sampler_.tcp_at_start());
     if (syscalls_) window.syscalls = syscalls_->finish();
   }
 
@@ -154,8 +154,7 @@ class RemoteWatch final : public ServerWatch {
     window.peak.processes = std::max(tree_start_->memory.processes, tree_end->memory.processes);
     window.voluntary = grew(tree_end->voluntary_switches, tree_start_->voluntary_switches);
     window.involuntary = grew(tree_end->involuntary_switches, tree_start_->involuntary_switches);
-    window.tcp_start = tree_start_->tcp;
-    window.tcp_end = tree_end->tcp;
+    window.tcp = tree_end->tcp.since(tree_start_->tcp);
   }
 
   std::optional<TreeFigures> tree_start_;

@@ -16,14 +16,14 @@
 namespace cmb::harness {
 
 // The server over one window: its counters at the window's edges (and as
-// it closed, before any connection did), its process tree's CPU and TCP
-// counters at the edges, its peak memory and switches meanwhile.
+// it closed, before any connection did), its process tree's CPU at the
+// edges, its peak memory, and its switches and TCP's counters meanwhile.
 struct ServerWindow {
   std::optional<servers::CounterValues> counters_start, counters_close, counters_end;
   std::optional<TreeCpu> cpu_start, cpu_end;
   TreeMemory peak;
   uint64_t voluntary = 0, involuntary = 0;
-  TcpCounters tcp_start, tcp_end;
+  TcpCounters tcp;                   // grown over the window
   std::optional<uint64_t> syscalls;  // with --syscalls, over the window
 };
 
