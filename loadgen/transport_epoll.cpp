@@ -59,7 +59,6 @@ void EpollTransport::connecting(uint32_t index, Clock::time_point now) {
 // milliseconds (rounded up, so an open loop's sends would run up to a
 // millisecond late).
 int EpollTransport::wait(Clock::duration wait) {
-  ready_ = 0;
   int n = -1;
   if (precise_wait_) {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();

@@ -34,7 +34,7 @@ from cmbplots.registry import CHARTS, Workload
 from cmbplots.style import Figure, use_looks_of
 
 
-def workload_of(csv_path, rows, frame, workload, style):
+def workload_of(csv_path, rows, frame, workload, style, subtitle, finding, titled):
     """A workload's rows and what the run says of them, for the charts."""
     part = frame[frame["workload"] == workload]
     rate_sweep = part["rate"].nunique() > 1
@@ -48,7 +48,7 @@ def workload_of(csv_path, rows, frame, workload, style):
                     x="idle_connections" if part["idle_connections"].nunique() > 1 else "connections",
                     ideal=cpu_bound(part, manifest(csv_path).get("server_cpus")),
                     slo_ms=slo_ms, knee_rates=knee_rates, rate_sweep=rate_sweep,
-                    rate_held=rate_held)
+                    rate_held=rate_held, subtitle=subtitle, finding=finding, titled=titled)
 
 
 def draw(chart, w, stem, title):
@@ -77,10 +77,9 @@ def plot(csv_path, out_dir, style="paper", finding=None, titled=True):
     workloads = list(frame["workload"].unique())
     written = []
     for workload in workloads:
-        w = workload_of(csv_path, rows, frame, workload, style)
         label = workload or "hello"
-        w.subtitle = label + (f" — {machine}" if machine else "")
-        w.finding, w.titled = finding, titled
+        w = workload_of(csv_path, rows, frame, workload, style,
+                        label + (f" — {machine}" if machine else ""), finding, titled)
         title_tail = f" — {label}" + (f"\n{machine}" if machine else "")
         suffix = "" if len(workloads) == 1 else "-" + slug(label)
         for chart in CHARTS:

@@ -60,22 +60,21 @@ def read_rows(csv_path):
 def medians(rows):
     """Each point's repetitions reduced to their medians (its text: the
     first repetition's, its warnings every one's)."""
-    frame = rows
     keys = ["workload", "model", "rate", "connections", "idle_connections"]
-    numeric = [c for c in frame.columns if c not in TEXT_COLUMNS and c != "errors"]
+    numeric = [c for c in rows.columns if c not in TEXT_COLUMNS and c != "errors"]
     figures = [c for c in numeric if c not in keys and c not in ("repetition",)] + ["errors"]
     agg = {c: "median" for c in figures}
     agg["errors"] = "sum"
     agg["artifacts"] = "first"
-    if "server_accepts_per_thread" in frame.columns:
+    if "server_accepts_per_thread" in rows.columns:
         agg["server_accepts_per_thread"] = "first"  # text: the first repetition's
-    if "ramp" in frame.columns:
+    if "ramp" in rows.columns:
         agg["ramp"] = "first"
-    if "warnings" in frame.columns:  # every repetition's
+    if "warnings" in rows.columns:  # every repetition's
         agg["warnings"] = lambda values: "; ".join(v for v in values if v)
-    if "steady" in frame.columns:  # a point is unsteady if any repetition was
+    if "steady" in rows.columns:  # a point is unsteady if any repetition was
         agg["steady"] = lambda values: "no" if (values == "no").any() else "yes"
-    return frame.groupby(keys, sort=False).agg(agg).reset_index()
+    return rows.groupby(keys, sort=False).agg(agg).reset_index()
 
 
 def load(csv_path):

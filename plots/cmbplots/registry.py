@@ -22,6 +22,8 @@ class Workload:
     rate_sweep: bool = False    # more than one offered rate: the knee chart
     rate_held: bool = False     # one offered rate every point held: throughput says nothing
     subtitle: str = ""          # the workload and the machine
+    finding: str = None         # the run's finding, the story's headline
+    titled: bool = True         # False: no title over a chart (a slide says it)
 
 
 @dataclass
